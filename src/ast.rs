@@ -1,0 +1,350 @@
+//! The syntax tree of a scenario file, as read by [`crate::scenario`] and [`crate::code`].
+//!
+//! Every node carries a [`Span`]: byte offsets into the *scenario file* (not into the
+//! `code` string it came from), so that any later stage can point at the exact place in
+//! the file a user wrote. Nothing here is checked beyond syntax: names are not resolved
+//! and methods are not matched to object kinds; [`crate::lower`] does that.
+
+use std::fmt;
+
+/// Byte offsets `start..end` into the scenario file's text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// A name with the place it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A scalar value: what variables, locals and expressions hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::None => write!(f, "None"),
+            Value::Bool(true) => write!(f, "True"),
+            Value::Bool(false) => write!(f, "False"),
+            Value::Int(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+/// The verdict kinds of SCENARIO.md, in the order reports list them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Assertion,
+    DataRace,
+    Deadlock,
+    Error,
+    Livelock,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Assertion,
+        Kind::DataRace,
+        Kind::Deadlock,
+        Kind::Error,
+        Kind::Livelock,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Assertion => "assertion",
+            Kind::DataRace => "data_race",
+            Kind::Deadlock => "deadlock",
+            Kind::Error => "error",
+            Kind::Livelock => "livelock",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A whole scenario file.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The path as given on the command line (used in messages).
+    pub path: String,
+    /// The whole file text; spans index into it.
+    pub source: String,
+    /// `[scenario] name`, or the file stem.
+    pub name: String,
+    pub description: String,
+    /// `[scenario] expect`, sorted and deduplicated; empty for "pass" or absent.
+    pub expect: Vec<Kind>,
+    /// `[shared]`, `[atomics]` and `[ghost]` in file order.
+    pub vars: Vec<VarDecl>,
+    /// `[objects]` in file order.
+    pub objects: Vec<ObjectDecl>,
+    /// `[[thread]]` in file order.
+    pub threads: Vec<ThreadDecl>,
+    /// `[[process]]` in file order (same fields as threads).
+    pub processes: Vec<ThreadDecl>,
+    /// `[final] assert`.
+    pub final_asserts: Vec<Expr>,
+    /// `[final] observe`; `None` when absent (default: every shared and atomic name).
+    pub observe: Option<Vec<Ident>>,
+    /// `[invariant] assert`.
+    pub invariants: Vec<Expr>,
+    pub limits: Limits,
+}
+
+/// `[limits]`: defaults for this scenario that command-line flags override.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub max_steps: Option<u64>,
+    pub max_executions: Option<u64>,
+    /// Seconds.
+    pub timeout: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VarClass {
+    /// `[shared]`: every access is a step, checked for races.
+    Shared,
+    /// `[atomics]`: every access is a step, never a race; writes synchronize with reads.
+    Atomic,
+    /// `[ghost]`: instrumentation; not a step, never a race.
+    Ghost,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InitValue {
+    Scalar(Value),
+    /// A fixed-length array of ints or bools (or None).
+    Array(Vec<Value>),
+}
+
+#[derive(Clone, Debug)]
+pub struct VarDecl {
+    pub name: Ident,
+    pub class: VarClass,
+    pub init: InitValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectKind {
+    Lock,
+    RLock,
+    /// `lock`: the name of the Lock or RLock it uses; `None`: its own RLock.
+    Condition { lock: Option<Ident> },
+    Semaphore { value: i64 },
+    BoundedSemaphore { value: i64 },
+    Event,
+    Barrier { parties: i64 },
+    /// `maxsize` 0: unbounded.
+    Queue { maxsize: i64 },
+}
+
+impl ObjectKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ObjectKind::Lock => "Lock",
+            ObjectKind::RLock => "RLock",
+            ObjectKind::Condition { .. } => "Condition",
+            ObjectKind::Semaphore { .. } => "Semaphore",
+            ObjectKind::BoundedSemaphore { .. } => "BoundedSemaphore",
+            ObjectKind::Event => "Event",
+            ObjectKind::Barrier { .. } => "Barrier",
+            ObjectKind::Queue { .. } => "Queue",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ObjectDecl {
+    pub name: Ident,
+    pub kind: ObjectKind,
+    /// `count = N`: an array of N objects; `None`: a single object.
+    pub count: Option<u32>,
+    /// The span of the whole value (`"Lock"` or the inline table), for messages.
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct ThreadDecl {
+    pub name: Ident,
+    /// `count = N`: instances name[0]..name[N-1]; `None`: one instance called `name`.
+    pub count: Option<u32>,
+    pub start: bool,
+    pub code: Vec<Stmt>,
+    /// The span of the `[[thread]]` table header, for messages.
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    /// The statement's first line (for compound statements: the header line only).
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum StmtKind {
+    Pass,
+    /// `x = e`, `a[i] = e`.
+    Assign { target: Target, value: Expr },
+    /// `x += e` and friends: `op` is the arithmetic operator.
+    AugAssign { target: Target, op: BinOp, value: Expr },
+    /// `if`/`elif` branches in order, then the optional `else`.
+    If { branches: Vec<(Expr, Vec<Stmt>)>, orelse: Option<Vec<Stmt>> },
+    While { cond: Expr, body: Vec<Stmt> },
+    /// `for var in range(start, end, step)`; `range(n)` has start `None`.
+    For { var: Ident, start: Option<Expr>, end: Expr, step: Option<Expr>, body: Vec<Stmt> },
+    Break,
+    Continue,
+    /// `with m:` / `with fork[i]:` / `with atomic:`. `with a, b:` is parsed as nested withs.
+    With { item: WithItem, body: Vec<Stmt> },
+    Assert { cond: Expr, message: Option<String> },
+    /// An expression used as a statement: a method call, `sleep(n)`, `print(...)`, ...
+    Expr(Expr),
+    /// `global a, b`: accepted for Python programmers, means nothing here.
+    Global(Vec<Ident>),
+}
+
+#[derive(Clone, Debug)]
+pub enum WithItem {
+    Atomic(Span),
+    /// An object (`m`) or an element of an object array (`fork[i]`).
+    Object(ObjRef),
+}
+
+/// A reference to an object or thread: `m` or `fork[i]`.
+#[derive(Clone, Debug)]
+pub struct ObjRef {
+    pub name: Ident,
+    pub index: Option<Box<Expr>>,
+    pub span: Span,
+}
+
+/// The left side of an assignment: `x` or `a[i]`.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub name: Ident,
+    pub index: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    FloorDiv,
+    Mod,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::FloorDiv => "//",
+            BinOp::Mod => "%",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    Neg,
+    Pos,
+    Not,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BoolOp {
+    And,
+    Or,
+}
+
+#[derive(Clone, Debug)]
+pub struct Arg {
+    /// `Some` for a keyword argument (`blocking=False`).
+    pub keyword: Option<Ident>,
+    pub value: Expr,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    Int(i64),
+    Bool(bool),
+    None,
+    /// A string literal: only meaningful as a `print` argument (lowering rejects it elsewhere).
+    Str(String),
+    Name(String),
+    /// `tid`: this instance's index.
+    Tid,
+    /// `a[i]`.
+    Index { name: Ident, index: Box<Expr> },
+    Unary { op: UnOp, operand: Box<Expr> },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// `a < b <= c`: Python's chained comparison.
+    Compare { first: Box<Expr>, rest: Vec<(CmpOp, Expr)> },
+    /// `a and b and c`: short-circuit, returns an operand as Python does.
+    BoolOp { op: BoolOp, values: Vec<Expr> },
+    /// `a if cond else b`.
+    IfExp { cond: Box<Expr>, then: Box<Expr>, orelse: Box<Expr> },
+    /// A call of a built-in function: `choose(lo, hi)`, `sleep(n)`, `work(n)`, `print(...)`.
+    Call { func: Ident, args: Vec<Arg> },
+    /// `obj.method(args)`, `fork[i].acquire()`, `worker.start()`.
+    Method { receiver: ObjRef, method: Ident, args: Vec<Arg> },
+}

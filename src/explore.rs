@@ -1,0 +1,621 @@
+//! The explorer: runs the machine over every interleaving that matters and collects
+//! findings and outcomes.
+//!
+//! Two searches share one loop: [`Reduction::None`], a naive depth-first enumeration of
+//! every choice at every state (the reference the tests compare against), and
+//! [`Reduction::Dpor`], dynamic partial-order reduction (Flanagan and Godefroid, POPL 2005)
+//! with sleep sets, which explores at least one execution of every Mazurkiewicz trace.
+//! Dependency is the machine's [`Touch`](crate::machine::Touch) relation: two steps of
+//! different threads conflict when they access the same cell and one writes, or act on
+//! the same object or thread. Alternatives within one step (the value of a `choose`, the
+//! waiters a `notify` wakes) are all explored wherever the thread is.
+//!
+//! A failed assertion or error ends the execution for reporting, but the failing thread
+//! is stopped and the others go on (as in Python, where an exception ends only its
+//! thread), so that the reduction still sees every conflict it needs.
+
+use crate::ast::{Kind, Value};
+use crate::detect::{Race, RaceDetector};
+use crate::ir::{Program, ThreadId};
+use crate::machine::{dependent, Choice, Event, Failure, Footprint, State, Status};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// How much of the interleaving space to explore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// Every choice at every state.
+    None,
+    /// Dynamic partial-order reduction with sleep sets.
+    Dpor,
+}
+
+/// Limits and search options (the CLI builds it from flags and `[limits]`).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub max_steps: u64,
+    pub max_executions: Option<u64>,
+    pub timeout: Option<Duration>,
+    pub reduction: Reduction,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { max_steps: 10_000, max_executions: None, timeout: None, reduction: Reduction::Dpor }
+    }
+}
+
+/// A finding as the explorer saw it: enough to group it and to replay it.
+#[derive(Clone, Debug)]
+pub struct RawFinding {
+    pub kind: Kind,
+    /// Findings with the same key are the same bug.
+    pub key: String,
+    pub message: String,
+    pub schedule: Vec<Choice>,
+    /// For a data race: both accesses.
+    pub race: Option<Race>,
+    /// Executions in which it was found.
+    pub count: u64,
+}
+
+/// One observed final outcome.
+#[derive(Clone, Debug)]
+pub struct RawOutcome {
+    pub values: Vec<Value>,
+    pub count: u64,
+    pub schedule: Vec<Choice>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub executions: u64,
+    /// Executions cut short because every enabled thread was asleep (redundant).
+    pub redundant: u64,
+    pub steps: u64,
+    pub max_depth: usize,
+    pub complete: bool,
+    /// Which limit stopped the search, if one did.
+    pub limit: Option<String>,
+    pub elapsed: Duration,
+}
+
+/// Everything an exploration found.
+#[derive(Clone, Debug, Default)]
+pub struct Exploration {
+    pub findings: Vec<RawFinding>,
+    pub outcomes: Vec<RawOutcome>,
+    pub stats: Stats,
+}
+
+struct Node {
+    state: State,
+    enabled: Vec<(ThreadId, u32)>,
+    backtrack: Vec<bool>,
+    done: Vec<bool>,
+    /// Threads explored here, in order, with their footprints (for sleep sets).
+    explored: Vec<(ThreadId, Footprint)>,
+    sleep: Vec<(ThreadId, Footprint)>,
+    /// The choice being explored from this node.
+    cur: Option<Choice>,
+    /// The step taken from this node: its footprint, dependency clock, thread step index.
+    fp: Footprint,
+    clock: Vec<u32>,
+    events: Vec<Event>,
+    /// Threads that the step taken from this node started.
+    started: Vec<ThreadId>,
+    /// The first failure on the path up to and including this node's state.
+    failed: bool,
+}
+
+/// Explores `prog` under `cfg`.
+pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
+    Explorer::new(prog, cfg).run()
+}
+
+struct Explorer<'p> {
+    prog: &'p Program,
+    cfg: &'p Config,
+    path: Vec<Node>,
+    findings: BTreeMap<(Kind, String), RawFinding>,
+    outcomes: BTreeMap<Vec<Value>, RawOutcome>,
+    stats: Stats,
+    start: Instant,
+    nthreads: usize,
+}
+
+impl<'p> Explorer<'p> {
+    fn new(prog: &'p Program, cfg: &'p Config) -> Self {
+        Explorer {
+            prog,
+            cfg,
+            path: vec![],
+            findings: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+            stats: Stats::default(),
+            start: Instant::now(),
+            nthreads: prog.threads.len(),
+        }
+    }
+
+    fn schedule(&self) -> Vec<Choice> {
+        self.path.iter().filter_map(|n| n.cur).collect()
+    }
+
+    fn record(&mut self, kind: Kind, key: String, message: String, schedule: Vec<Choice>, race: Option<Race>) {
+        let e = self.findings.entry((kind, key.clone())).or_insert_with(|| RawFinding {
+            kind,
+            key,
+            message: message.clone(),
+            schedule: schedule.clone(),
+            race: race.clone(),
+            count: 0,
+        });
+        e.count += 1;
+        if schedule.len() < e.schedule.len() {
+            e.schedule = schedule;
+            e.message = message;
+            e.race = race;
+        }
+    }
+
+    fn record_failure(&mut self, f: &Failure, schedule: Vec<Choice>) {
+        let who = f.thread.map(|t| self.prog.threads[t as usize].name.clone());
+        let message = match &who {
+            Some(w) => format!("{w} (line {}): {}", f.line, f.message),
+            None => format!("line {}: {}", f.line, f.message),
+        };
+        // Group by place and the kind of error, not by the values in the message.
+        let head = f.message.split(':').next().unwrap_or("").to_string();
+        let key = format!("{}:{}:{}", f.line, head, if f.kind == Kind::Assertion { &f.message } else { "" });
+        self.record(f.kind, key, message, schedule, None);
+    }
+
+    fn out_of_budget(&mut self) -> bool {
+        if let Some(max) = self.cfg.max_executions {
+            if self.stats.executions >= max {
+                self.stats.limit = Some(format!("stopped after --max-executions {max}"));
+                return true;
+            }
+        }
+        if let Some(t) = self.cfg.timeout {
+            if self.start.elapsed() >= t {
+                self.stats.limit = Some(format!("stopped at the --timeout of {} s", t.as_secs()));
+                return true;
+            }
+        }
+        false
+    }
+
+    fn new_node(&self, state: State, sleep: Vec<(ThreadId, Footprint)>, failed: bool) -> Node {
+        let enabled = state.enabled(self.prog);
+        Node {
+            state,
+            enabled,
+            backtrack: vec![false; self.nthreads],
+            done: vec![false; self.nthreads],
+            explored: vec![],
+            sleep,
+            cur: None,
+            fp: Footprint::new(),
+            clock: vec![],
+            events: vec![],
+            started: vec![],
+            failed,
+        }
+    }
+
+    fn run(mut self) -> Exploration {
+        let (state, failure) = State::initial(self.prog);
+        if let Some(f) = &failure {
+            self.record_failure(f, vec![]);
+            self.stats.executions = 1;
+        }
+        let root = self.new_node(state, vec![], failure.is_some());
+        self.path.push(root);
+        self.visit_new();
+        let mut stopped = false;
+        while !self.path.is_empty() {
+            if self.out_of_budget() {
+                stopped = true;
+                break;
+            }
+            let Some(choice) = self.next_choice() else {
+                self.path.pop();
+                continue;
+            };
+            self.take(choice);
+            self.visit_new();
+        }
+        self.stats.complete = !stopped;
+        self.stats.elapsed = self.start.elapsed();
+        Exploration {
+            findings: self.findings.into_values().collect(),
+            outcomes: self.outcomes.into_values().collect(),
+            stats: self.stats,
+        }
+    }
+
+    /// The next choice to explore from the top node, or `None` when it is exhausted.
+    fn next_choice(&mut self) -> Option<Choice> {
+        let n = self.path.last_mut().unwrap();
+        if let Some(c) = n.cur {
+            let alts = n.enabled.iter().find(|(t, _)| *t == c.thread).map(|e| e.1).unwrap_or(0);
+            if c.alt + 1 < alts {
+                return Some(Choice { thread: c.thread, alt: c.alt + 1 });
+            }
+            n.done[c.thread as usize] = true;
+        }
+        let next = n
+            .enabled
+            .iter()
+            .map(|e| e.0)
+            .find(|t| n.backtrack[*t as usize] && !n.done[*t as usize] && !n.sleep.iter().any(|s| s.0 == *t))?;
+        Some(Choice { thread: next, alt: 0 })
+    }
+
+    /// Takes `choice` from the top node and pushes the resulting node.
+    fn take(&mut self, choice: Choice) {
+        let prog = self.prog;
+        let top = self.path.len() - 1;
+        let fp = self.path[top].state.footprint(prog, choice.thread);
+        if choice.alt == 0 {
+            let n = &mut self.path[top];
+            n.explored.push((choice.thread, fp.clone()));
+        }
+        let mut state = self.path[top].state.clone();
+        let out = state.step(prog, choice, false);
+        self.stats.steps += 1;
+        // Dependency clock of this step.
+        let clock = self.dep_clock(choice.thread, &fp);
+        let n = &mut self.path[top];
+        n.cur = Some(choice);
+        n.fp = fp.clone();
+        n.clock = clock;
+        n.events = out.events;
+        n.started = (0..self.nthreads as ThreadId)
+            .filter(|x| {
+                n.state.threads[*x as usize].status == Status::NotStarted
+                    && state.threads[*x as usize].status != Status::NotStarted
+            })
+            .collect();
+        let was_failed = n.failed;
+        // Sleep set of the child: what slept here or was explored here before, if independent.
+        let mut sleep: Vec<(ThreadId, Footprint)> = vec![];
+        if self.cfg.reduction == Reduction::Dpor {
+            for (t, f) in n.sleep.iter().chain(n.explored.iter()) {
+                if *t != choice.thread && !dependent(f, &fp) && !sleep.iter().any(|s| s.0 == *t) {
+                    sleep.push((*t, f.clone()));
+                }
+            }
+        }
+        let mut failed = was_failed;
+        if let Some(f) = &out.failure {
+            if !was_failed {
+                let schedule = self.schedule();
+                self.record_failure(f, schedule);
+                failed = true;
+            }
+            // The failing thread stops; the others go on (see the module docs).
+            if let Some(t) = f.thread {
+                let th = &mut state.threads[t as usize];
+                th.status = Status::Finished;
+            }
+        }
+        let node = self.new_node(state, sleep, failed);
+        self.path.push(node);
+        self.stats.max_depth = self.stats.max_depth.max(self.path.len() - 1);
+    }
+
+    /// The dependency (happens-before over conflicts) clock of a step by `t` with `fp`
+    /// taken from the top node.
+    fn dep_clock(&self, t: ThreadId, fp: &Footprint) -> Vec<u32> {
+        let mut c = self.thread_clock(t, self.path.len() - 1);
+        for n in &self.path[..self.path.len() - 1] {
+            let q = n.cur.unwrap().thread;
+            if q != t && dependent(&n.fp, fp) {
+                for (a, b) in c.iter_mut().zip(&n.clock) {
+                    *a = (*a).max(*b);
+                }
+            }
+        }
+        c[t as usize] += 1;
+        c
+    }
+
+    /// The clock of thread `t` before node `upto`: its last step's, else the clock of the
+    /// step that started it, else zero.
+    fn thread_clock(&self, t: ThreadId, upto: usize) -> Vec<u32> {
+        for n in self.path[..upto].iter().rev() {
+            if n.cur.unwrap().thread == t {
+                return n.clock.clone();
+            }
+            if n.started.contains(&t) {
+                let mut c = n.clock.clone();
+                c[t as usize] = 0;
+                return c;
+            }
+        }
+        vec![0; self.nthreads]
+    }
+
+    /// Work on a node just pushed: the DPOR race check, then either end the execution
+    /// or seed the node's backtrack set.
+    fn visit_new(&mut self) {
+        let top = self.path.len() - 1;
+        if self.cfg.reduction == Reduction::Dpor {
+            self.race_check(top);
+        }
+        let n = &self.path[top];
+        let steps = n.state.steps as u64;
+        if n.enabled.is_empty() || steps >= self.cfg.max_steps {
+            self.end_execution();
+            return;
+        }
+        let n = &mut self.path[top];
+        match self.cfg.reduction {
+            Reduction::None => {
+                for (t, _) in &n.enabled {
+                    n.backtrack[*t as usize] = true;
+                }
+            }
+            Reduction::Dpor => {
+                let first = n.enabled.iter().map(|e| e.0).find(|t| !n.sleep.iter().any(|s| s.0 == *t));
+                match first {
+                    Some(t) => n.backtrack[t as usize] = true,
+                    None => {
+                        // Every enabled thread sleeps: this execution is equivalent to one
+                        // already explored.
+                        self.stats.redundant += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Flanagan–Godefroid: for each thread's next step, find the last conflicting step
+    /// not ordered before it, and make sure the other order is tried from there.
+    fn race_check(&mut self, top: usize) {
+        let prog = self.prog;
+        for p in 0..self.nthreads as ThreadId {
+            let status = &self.path[top].state.threads[p as usize].status;
+            if matches!(status, Status::NotStarted | Status::Finished) {
+                continue;
+            }
+            let fp = self.path[top].state.footprint(prog, p);
+            if fp.is_empty() {
+                continue;
+            }
+            let pclock = self.thread_clock(p, top);
+            let mut found = None;
+            for i in (0..top).rev() {
+                let n = &self.path[i];
+                let c = n.cur.unwrap();
+                if c.thread == p || !dependent(&n.fp, &fp) {
+                    continue;
+                }
+                let q = c.thread as usize;
+                if pclock[q] >= n.clock[q] {
+                    continue; // happens before p
+                }
+                found = Some(i);
+                break;
+            }
+            if let Some(i) = found {
+                let n = &mut self.path[i];
+                if n.enabled.iter().any(|e| e.0 == p) {
+                    n.backtrack[p as usize] = true;
+                } else {
+                    for (t, _) in &n.enabled {
+                        n.backtrack[*t as usize] = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The top node ends an execution: classify it, detect races, record.
+    fn end_execution(&mut self) {
+        self.stats.executions += 1;
+        let prog = self.prog;
+        let top = self.path.len() - 1;
+        let schedule = self.schedule();
+        let failed = self.path[top].failed;
+        // Races, over the whole execution.
+        let mut det = RaceDetector::new(prog);
+        for (i, n) in self.path[..top].iter().enumerate() {
+            det.step(n.cur.unwrap().thread, i, &n.events);
+        }
+        for r in std::mem::take(&mut det.races) {
+            let (a, b) = (&r.first, &r.second);
+            let var = prog.vars[prog.var_of_cell(r.cell) as usize].name.clone();
+            let rw = |w: bool| if w { "write" } else { "read" };
+            let (lo, hi) = if (a.line, a.write) <= (b.line, b.write) { (a, b) } else { (b, a) };
+            let key = format!("{var}:{}{}:{}{}", lo.line, rw(lo.write), hi.line, rw(hi.write));
+            let message = format!(
+                "data race on {}: {} by {} (line {}) and {} by {} (line {}) are not ordered by happens-before",
+                prog.cell_name(r.cell),
+                rw(a.write),
+                prog.threads[a.thread as usize].name,
+                a.line,
+                rw(b.write),
+                prog.threads[b.thread as usize].name,
+                b.line
+            );
+            let sched = schedule[..=b.step].to_vec();
+            self.record(Kind::DataRace, key, message, sched, Some(r));
+        }
+        if failed {
+            return;
+        }
+        let state = &self.path[top].state;
+        if state.steps as u64 >= self.cfg.max_steps && !self.path[top].enabled.is_empty() {
+            let message = format!("the execution ran past max_steps = {} without finishing", self.cfg.max_steps);
+            self.record(Kind::Livelock, "max_steps".into(), message, schedule, None);
+            return;
+        }
+        if state.all_finished() {
+            // A completed execution has an outcome even when a final assertion fails.
+            if let Some(f) = state.check_final(prog) {
+                self.record_failure(&f, schedule.clone());
+            }
+            let values = state.observed(prog);
+            let e = self.outcomes.entry(values.clone()).or_insert_with(|| RawOutcome {
+                values,
+                count: 0,
+                schedule: schedule.clone(),
+            });
+            e.count += 1;
+            if schedule.len() < e.schedule.len() {
+                e.schedule = schedule;
+            }
+            return;
+        }
+        // Stuck: deadlock, or livelock when every unfinished thread spins.
+        let stuck = state.unfinished();
+        let all_spin = stuck
+            .iter()
+            .all(|t| matches!(state.threads[*t as usize].status, Status::SpinBlocked { .. }));
+        let mut parts = vec![];
+        let mut key = vec![];
+        for t in &stuck {
+            let (why, _) = state.waits_for(prog, *t);
+            let name = &prog.threads[*t as usize].name;
+            let line = prog.threads[*t as usize].code.lines[state.threads[*t as usize].pc as usize];
+            parts.push(format!("{name} (line {line}) {why}"));
+            key.push(format!("{name}@{line}"));
+        }
+        let (kind, what) = if all_spin { (Kind::Livelock, "livelock") } else { (Kind::Deadlock, "deadlock") };
+        let message = format!("{what}: {}", parts.join("; "));
+        self.record(kind, key.join(","), message, schedule, None);
+    }
+}
+
+/// Formats a schedule: comma-separated thread indices, `t/a` for alternative `a`, and
+/// `t*n` for `n` repeats of the same choice.
+pub fn format_schedule(s: &[Choice]) -> String {
+    let mut out: Vec<String> = vec![];
+    let mut i = 0;
+    while i < s.len() {
+        let mut j = i + 1;
+        while j < s.len() && s[j] == s[i] {
+            j += 1;
+        }
+        let mut tok = s[i].thread.to_string();
+        if s[i].alt != 0 {
+            tok.push_str(&format!("/{}", s[i].alt));
+        }
+        if j - i > 1 {
+            tok.push_str(&format!("*{}", j - i));
+        }
+        out.push(tok);
+        i = j;
+    }
+    out.join(",")
+}
+
+/// Parses a schedule written by [`format_schedule`].
+pub fn parse_schedule(text: &str) -> Result<Vec<Choice>, String> {
+    let mut out = vec![];
+    for tok in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let (choice, rep) = match tok.split_once('*') {
+            Some((c, n)) => (c, n.parse::<usize>().map_err(|_| format!("bad repeat count in `{tok}`"))?),
+            None => (tok, 1),
+        };
+        let (t, a) = match choice.split_once('/') {
+            Some((t, a)) => (t, a.parse::<u32>().map_err(|_| format!("bad alternative in `{tok}`"))?),
+            None => (choice, 0),
+        };
+        let thread = t.parse::<u32>().map_err(|_| format!("bad thread number in `{tok}`"))?;
+        if rep > 1_000_000 {
+            return Err(format!("repeat count too large in `{tok}`"));
+        }
+        out.extend(std::iter::repeat_n(Choice { thread, alt: a }, rep));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_round_trip() {
+        let s = vec![
+            Choice { thread: 0, alt: 0 },
+            Choice { thread: 0, alt: 0 },
+            Choice { thread: 1, alt: 2 },
+            Choice { thread: 2, alt: 0 },
+        ];
+        let text = format_schedule(&s);
+        assert_eq!(text, "0*2,1/2,2");
+        assert_eq!(parse_schedule(&text).unwrap(), s);
+        assert!(parse_schedule("x").is_err());
+        assert_eq!(parse_schedule("").unwrap(), vec![]);
+    }
+}
+
+/// One step of a replayed execution, for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceStep {
+    pub thread: ThreadId,
+    pub line: u32,
+    pub op: String,
+    /// What the step printed.
+    pub output: Vec<String>,
+}
+
+/// A replayed execution: its steps and how it ended.
+#[derive(Clone, Debug)]
+pub struct Replay {
+    pub steps: Vec<TraceStep>,
+    /// The first failure (assertion, error) with the step it happened in (`None`: before
+    /// the first step).
+    pub failure: Option<(Option<usize>, Failure)>,
+    pub state: State,
+}
+
+/// Replays `schedule` step by step with trace lines. Fails if a choice is not possible.
+pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
+    let (mut state, f0) = State::initial(prog);
+    let mut failure = f0.map(|f| (None, f));
+    if let Some((_, f)) = &failure {
+        if let Some(t) = f.thread {
+            state.threads[t as usize].status = Status::Finished;
+        }
+    }
+    let mut steps = vec![];
+    for (i, c) in schedule.iter().enumerate() {
+        if c.thread as usize >= prog.threads.len() {
+            return Err(format!("step {}: there is no thread {} (threads are 0..{})", i + 1, c.thread, prog.threads.len() - 1));
+        }
+        let alts = state.alternatives(prog, c.thread);
+        if alts == 0 {
+            return Err(format!(
+                "step {}: {} cannot move in this state",
+                i + 1,
+                prog.threads[c.thread as usize].name
+            ));
+        }
+        if c.alt >= alts {
+            return Err(format!(
+                "step {}: {} has {} alternative(s), not {}",
+                i + 1,
+                prog.threads[c.thread as usize].name,
+                alts,
+                c.alt + 1
+            ));
+        }
+        let out = state.step(prog, *c, true);
+        steps.push(TraceStep { thread: c.thread, line: out.line, op: out.text.unwrap_or_default(), output: out.prints });
+        if let Some(f) = out.failure {
+            if let Some(t) = f.thread {
+                state.threads[t as usize].status = Status::Finished;
+            }
+            if failure.is_none() {
+                failure = Some((Some(i), f));
+            }
+        }
+    }
+    Ok(Replay { steps, failure, state })
+}

@@ -1,0 +1,303 @@
+//! The lowered program: one instruction list per thread declaration, in which every
+//! *visible* instruction is exactly one step as SCENARIO.md defines it (a read or write
+//! of a shared or atomic cell, an object operation, start, join, sleep, work, choose,
+//! a whole `with atomic:` block, and a thread's end), and every other instruction is
+//! thread-local work that the machine runs eagerly between steps.
+//!
+//! Built by [`crate::lower`] from the syntax tree; executed by [`crate::machine`].
+
+use crate::ast::{BinOp, CmpOp, Kind, Span, UnOp, Value, VarClass};
+use std::sync::Arc;
+
+/// Index of a variable declaration in [`Program::vars`].
+pub type VarId = u32;
+/// Index of one object (an array element is an object of its own) in [`Program::objects`].
+pub type ObjId = u32;
+/// Index of one thread instance in [`Program::threads`].
+pub type ThreadId = u32;
+/// Index of a thread-local slot (a named local or a temporary).
+pub type LocalId = u32;
+/// Index of an instruction in a [`Code`].
+pub type Pc = u32;
+
+/// A whole scenario, ready to run.
+#[derive(Debug)]
+pub struct Program {
+    pub name: String,
+    pub path: String,
+    pub description: String,
+    pub source: String,
+    pub expect: Vec<Kind>,
+    pub vars: Vec<VarInfo>,
+    /// Total number of cells (a scalar is one cell, an array one per element).
+    pub cells: u32,
+    pub objects: Vec<ObjInfo>,
+    pub object_groups: Vec<Group>,
+    pub threads: Vec<ThreadInfo>,
+    pub thread_groups: Vec<Group>,
+    pub final_asserts: Vec<Check>,
+    pub invariants: Vec<Check>,
+    /// The observed cells in display order: (display name, cell).
+    pub observe: Vec<(String, u32)>,
+    /// True for every cell that an invariant reads.
+    pub invariant_cells: Vec<bool>,
+    pub max_steps: Option<u64>,
+    pub max_executions: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
+impl Program {
+    /// 1-based line of a byte offset in the scenario file.
+    pub fn line_of(&self, span: Span) -> u32 {
+        crate::diag::line_col(&self.source, span.start).0 as u32
+    }
+    /// The display name of a cell: `x` or `slots[2]`.
+    pub fn cell_name(&self, cell: u32) -> String {
+        let var = self.var_of_cell(cell);
+        let info = &self.vars[var as usize];
+        match info.len {
+            None => info.name.clone(),
+            Some(_) => format!("{}[{}]", info.name, cell - info.first_cell),
+        }
+    }
+    pub fn var_of_cell(&self, cell: u32) -> VarId {
+        match self.vars.binary_search_by(|v| v.first_cell.cmp(&cell)) {
+            Ok(i) => i as VarId,
+            Err(i) => (i - 1) as VarId,
+        }
+    }
+    pub fn cell_class(&self, cell: u32) -> VarClass {
+        self.vars[self.var_of_cell(cell) as usize].class
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VarInfo {
+    pub name: String,
+    pub class: VarClass,
+    /// `Some(n)` for an array of n cells.
+    pub len: Option<u32>,
+    pub first_cell: u32,
+    pub init: Vec<Value>,
+}
+
+/// What kind of object, with its fixed parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjKind {
+    Lock,
+    RLock,
+    /// A condition variable over the lock object `lock` (a Lock or RLock).
+    Condition { lock: ObjId },
+    Semaphore { initial: i64, bounded: bool },
+    Event,
+    Barrier { parties: u32 },
+    Queue { maxsize: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjInfo {
+    /// `m` or `fork[2]` (a Condition's own lock is `cv.lock`).
+    pub name: String,
+    pub kind: ObjKind,
+}
+
+/// A declaration that may stand for an array: objects `first .. first + len`.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: String,
+    pub first: u32,
+    /// `Some(n)` for an array.
+    pub len: Option<u32>,
+}
+
+impl Group {
+    pub fn count(&self) -> u32 {
+        self.len.unwrap_or(1)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreadInfo {
+    /// `worker[0]` or `main`.
+    pub name: String,
+    /// This instance's `tid`.
+    pub tid: i64,
+    /// Started at the beginning (`start = true`), or by another thread.
+    pub start: bool,
+    pub code: Arc<Code>,
+    /// Is this a `[[process]]`?
+    pub process: bool,
+}
+
+/// The instructions of one thread declaration (shared by its instances).
+#[derive(Debug)]
+pub struct Code {
+    pub instrs: Vec<Instr>,
+    /// The span of each instruction's source (parallel to `instrs`).
+    pub spans: Vec<Span>,
+    /// 1-based source line of each instruction.
+    pub lines: Vec<u32>,
+    /// Number of local slots (named locals first, then temporaries).
+    pub locals: u32,
+    /// Names of the named locals (`local_names.len() <= locals`).
+    pub local_names: Vec<String>,
+    /// For each visible instruction: what else its step may touch beyond the operation
+    /// itself (ghost accesses in the local code run after it; for `AtomicBegin`, every
+    /// variable and object in the block). Used for the explorer's dependency relation.
+    pub extra_touches: Vec<Vec<StaticTouch>>,
+    /// What the local code before the first step may touch (it runs when the thread starts).
+    pub prelude_touches: Vec<StaticTouch>,
+}
+
+/// A statically known access, for dependency over-approximation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaticTouch {
+    /// Any element of a variable.
+    Var { var: VarId, write: bool },
+    /// Any element of an object group.
+    Objects { group: u32 },
+    /// Any element of a thread group.
+    Threads { group: u32 },
+}
+
+/// An assertion checked outside any thread (`[final]`, `[invariant]`): code that ends in
+/// an `Assert`; it only reads (shared, atomic and ghost reads are all local here).
+#[derive(Debug)]
+pub struct Check {
+    pub text: String,
+    pub line: u32,
+    pub code: Code,
+}
+
+/// An operand: a constant, a local slot or this instance's `tid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operand {
+    Const(Value),
+    Local(LocalId),
+    Tid,
+}
+
+/// Which object an operation acts on: one object, or an element chosen at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjSel {
+    pub group: u32,
+    pub index: Option<Operand>,
+}
+
+/// Which thread instance(s) `start`/`join`/`is_alive` act on: all instances of the group
+/// (`worker.join()` on an array), or one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThreadSel {
+    pub group: u32,
+    pub index: Option<Operand>,
+}
+
+/// An object operation, its arguments already evaluated into operands.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Lock/RLock/Semaphore/Condition acquire. `blocking` defaults to True,
+    /// `timeout` to None (wait forever).
+    Acquire { blocking: Option<Operand>, timeout: Option<Operand> },
+    /// `release()` or, for semaphores, `release(n)`.
+    Release { n: Option<Operand> },
+    Locked,
+    /// Condition, Event, Barrier `wait`.
+    Wait { timeout: Option<Operand> },
+    Notify { n: Option<Operand> },
+    NotifyAll,
+    Set,
+    Clear,
+    IsSet,
+    Put { value: Operand, block: Option<Operand>, timeout: Option<Operand> },
+    Get { block: Option<Operand>, timeout: Option<Operand> },
+    TaskDone,
+    /// `Queue.join()`.
+    QJoin,
+    QSize,
+    Empty,
+    Full,
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Acquire { .. } => "acquire",
+            Op::Release { .. } => "release",
+            Op::Locked => "locked",
+            Op::Wait { .. } => "wait",
+            Op::Notify { .. } => "notify",
+            Op::NotifyAll => "notify_all",
+            Op::Set => "set",
+            Op::Clear => "clear",
+            Op::IsSet => "is_set",
+            Op::Put { .. } => "put",
+            Op::Get { .. } => "get",
+            Op::TaskDone => "task_done",
+            Op::QJoin => "join",
+            Op::QSize => "qsize",
+            Op::Empty => "empty",
+            Op::Full => "full",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PrintArg {
+    Str(String),
+    Value(Operand),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Instr {
+    // ---- local: not steps ----
+    Move { dst: LocalId, src: Operand },
+    Unary { dst: LocalId, op: UnOp, a: Operand },
+    Binary { dst: LocalId, op: BinOp, a: Operand, b: Operand },
+    Compare { dst: LocalId, op: CmpOp, a: Operand, b: Operand },
+    Jump { target: Pc },
+    /// Jump when the truth of `cond` equals `when`.
+    Branch { cond: Operand, when: bool, target: Pc },
+    Assert { cond: Operand, message: String },
+    Print { args: Vec<PrintArg> },
+    GhostRead { dst: LocalId, var: VarId, index: Option<Operand> },
+    GhostWrite { var: VarId, index: Option<Operand>, value: Operand },
+    /// The head of a loop iteration (for the spin-loop rule).
+    LoopHead,
+    /// Checks a `range()` step: zero is an error, as in Python.
+    CheckStep { step: Operand },
+    // ---- visible: each one step ----
+    Read { dst: LocalId, var: VarId, index: Option<Operand> },
+    Write { var: VarId, index: Option<Operand>, value: Operand },
+    Call { dst: Option<LocalId>, obj: ObjSel, op: Op },
+    Start { thread: ThreadSel },
+    Join { thread: ThreadSel },
+    IsAlive { dst: LocalId, thread: ThreadSel },
+    Sleep,
+    Work,
+    Choose { dst: LocalId, lo: Operand, hi: Operand },
+    /// `with atomic:` up to the matching `AtomicEnd` runs as one step.
+    AtomicBegin { end: Pc },
+    AtomicEnd,
+    /// The thread's last step.
+    End,
+}
+
+impl Instr {
+    /// Is this instruction a step (a scheduling point)?
+    pub fn is_visible(&self) -> bool {
+        matches!(
+            self,
+            Instr::Read { .. }
+                | Instr::Write { .. }
+                | Instr::Call { .. }
+                | Instr::Start { .. }
+                | Instr::Join { .. }
+                | Instr::IsAlive { .. }
+                | Instr::Sleep
+                | Instr::Work
+                | Instr::Choose { .. }
+                | Instr::AtomicBegin { .. }
+                | Instr::End
+        )
+    }
+}

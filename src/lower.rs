@@ -1,0 +1,1269 @@
+//! Lowering: resolves the names of a parsed [`Scenario`], checks every operation against
+//! its object's kind, and compiles each thread's code into [`ir::Code`], in which every
+//! step is exactly one visible instruction.
+//!
+//! Evaluation order follows CPython: operands left to right, `and`/`or` and chained
+//! comparisons short-circuit (a skipped read is not a step), `x += e` reads `x` before
+//! it evaluates `e`, and `a[i] += e` evaluates `i` once.
+
+use crate::ast::*;
+use crate::diag::Diagnostic;
+use crate::ir::{self, Check, Code, Group, Instr, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, StaticTouch};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Lowers a scenario to a program, or says what in it is wrong.
+pub fn lower(s: &Scenario) -> Result<ir::Program, Diagnostic> {
+    Lowerer::new(s).run()
+}
+
+#[derive(Clone, Copy)]
+enum Sym {
+    Var(u32),
+    Objects(u32),
+    Threads(u32),
+}
+
+struct Lowerer<'a> {
+    s: &'a Scenario,
+    syms: HashMap<String, Sym>,
+    vars: Vec<ir::VarInfo>,
+    objects: Vec<ir::ObjInfo>,
+    object_groups: Vec<Group>,
+    /// The object kind of each group (all elements share it).
+    group_kinds: Vec<ObjKind>,
+    thread_groups: Vec<Group>,
+}
+
+impl<'a> Lowerer<'a> {
+    fn new(s: &'a Scenario) -> Self {
+        Lowerer {
+            s,
+            syms: HashMap::new(),
+            vars: vec![],
+            objects: vec![],
+            object_groups: vec![],
+            group_kinds: vec![],
+            thread_groups: vec![],
+        }
+    }
+
+    fn err(&self, span: Span, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(&self.s.path, &self.s.source, span, msg)
+    }
+
+    fn declare(&mut self, id: &Ident, sym: Sym) -> Result<(), Diagnostic> {
+        if self.syms.insert(id.name.clone(), sym).is_some() {
+            return Err(self
+                .err(id.span, format!("`{}` is declared twice", id.name))
+                .with_help("names are unique across [shared], [atomics], [ghost], [objects] and threads"));
+        }
+        Ok(())
+    }
+
+    fn run(mut self) -> Result<ir::Program, Diagnostic> {
+        let s = self.s;
+        // Variables.
+        let mut cells = 0u32;
+        for v in &s.vars {
+            let (len, init) = match &v.init {
+                InitValue::Scalar(x) => (None, vec![*x]),
+                InitValue::Array(xs) => (Some(xs.len() as u32), xs.clone()),
+            };
+            let id = self.vars.len() as u32;
+            self.declare(&v.name, Sym::Var(id))?;
+            self.vars.push(ir::VarInfo {
+                name: v.name.name.clone(),
+                class: v.class,
+                len,
+                first_cell: cells,
+                init,
+            });
+            cells += len.unwrap_or(1);
+        }
+        // Objects: first pass assigns ids to every Lock/RLock group so that conditions
+        // can name them; a condition without a lock gets a hidden RLock of its own.
+        for o in &s.objects {
+            let g = self.object_groups.len() as u32;
+            self.declare(&o.name, Sym::Objects(g))?;
+            let count = o.count.unwrap_or(1);
+            self.object_groups.push(Group {
+                name: o.name.name.clone(),
+                first: 0,
+                len: o.count,
+            });
+            self.group_kinds.push(ObjKind::Lock);
+            let _ = count;
+        }
+        for (g, o) in s.objects.iter().enumerate() {
+            let count = o.count.unwrap_or(1);
+            let first = self.objects.len() as u32;
+            self.object_groups[g].first = first;
+            let kind = match &o.kind {
+                ObjectKind::Lock => ObjKind::Lock,
+                ObjectKind::RLock => ObjKind::RLock,
+                ObjectKind::Condition { .. } => ObjKind::Condition { lock: 0 },
+                ObjectKind::Semaphore { value } => ObjKind::Semaphore { initial: *value, bounded: false },
+                ObjectKind::BoundedSemaphore { value } => ObjKind::Semaphore { initial: *value, bounded: true },
+                ObjectKind::Event => ObjKind::Event,
+                ObjectKind::Barrier { parties } => ObjKind::Barrier { parties: (*parties).clamp(1, u32::MAX as i64) as u32 },
+                ObjectKind::Queue { maxsize } => ObjKind::Queue { maxsize: (*maxsize).clamp(0, u32::MAX as i64) as u32 },
+            };
+            self.group_kinds[g] = kind;
+            for i in 0..count {
+                let name = match o.count {
+                    None => o.name.name.clone(),
+                    Some(_) => format!("{}[{}]", o.name.name, i),
+                };
+                self.objects.push(ir::ObjInfo { name, kind });
+            }
+        }
+        // Resolve condition locks now that every group has its objects.
+        for (g, o) in s.objects.iter().enumerate() {
+            if let ObjectKind::Condition { lock } = &o.kind {
+                let group = &self.object_groups[g];
+                let (first, count) = (group.first, group.count());
+                for i in 0..count {
+                    let lock_obj = match lock {
+                        Some(l) => {
+                            let Some(Sym::Objects(lg)) = self.syms.get(&l.name).copied() else {
+                                return Err(self
+                                    .err(l.span, format!("the lock `{}` of condition `{}` is not an object", l.name, o.name.name))
+                                    .with_help("expected the name of a Lock or RLock in [objects]"));
+                            };
+                            let lgroup = &self.object_groups[lg as usize];
+                            if !matches!(self.group_kinds[lg as usize], ObjKind::Lock | ObjKind::RLock) {
+                                return Err(self
+                                    .err(l.span, format!("`{}` is not a Lock or RLock", l.name))
+                                    .with_help("a Condition's lock is a Lock or an RLock"));
+                            }
+                            // An array of conditions over an array of locks pairs them up.
+                            match lgroup.len {
+                                None => lgroup.first,
+                                Some(n) if Some(n) == group.len => lgroup.first + i,
+                                Some(_) => {
+                                    return Err(self
+                                        .err(l.span, format!("`{}` is an array of locks", l.name))
+                                        .with_help("name a single lock, or give the condition the same count"));
+                                }
+                            }
+                        }
+                        None => {
+                            let id = self.objects.len() as u32;
+                            let name = format!("{}.lock", self.objects[(first + i) as usize].name);
+                            self.objects.push(ir::ObjInfo { name, kind: ObjKind::RLock });
+                            id
+                        }
+                    };
+                    self.objects[(first + i) as usize].kind = ObjKind::Condition { lock: lock_obj };
+                }
+                self.group_kinds[g] = ObjKind::Condition { lock: 0 };
+            }
+        }
+        // Threads.
+        let mut threads = vec![];
+        let all: Vec<(&ThreadDecl, bool)> = s
+            .threads
+            .iter()
+            .map(|t| (t, false))
+            .chain(s.processes.iter().map(|t| (t, true)))
+            .collect();
+        for (t, _) in &all {
+            let g = self.thread_groups.len() as u32;
+            self.declare(&t.name, Sym::Threads(g))?;
+            self.thread_groups.push(Group {
+                name: t.name.name.clone(),
+                first: 0,
+                len: t.count,
+            });
+        }
+        for (g, (t, process)) in all.iter().enumerate() {
+            if *process {
+                return Err(self
+                    .err(t.span, "[[process]] is not supported yet")
+                    .with_help("use [[thread]]; processes come in a later version of simrace"));
+            }
+            let code = Arc::new(self.lower_thread(t)?);
+            self.thread_groups[g].first = threads.len() as u32;
+            for i in 0..t.count.unwrap_or(1) {
+                let name = match t.count {
+                    None => t.name.name.clone(),
+                    Some(_) => format!("{}[{}]", t.name.name, i),
+                };
+                threads.push(ir::ThreadInfo {
+                    name,
+                    tid: i as i64,
+                    start: t.start,
+                    code: code.clone(),
+                    process: *process,
+                });
+            }
+        }
+        if threads.is_empty() {
+            return Err(self.err(Span::new(0, 0), "the scenario has no threads").with_help("add a [[thread]] table"));
+        }
+        // Checks.
+        let mut final_asserts = vec![];
+        for e in &s.final_asserts {
+            final_asserts.push(self.lower_check(e)?);
+        }
+        let mut invariants = vec![];
+        let mut invariant_cells = vec![false; cells as usize];
+        for e in &s.invariants {
+            let check = self.lower_check(e)?;
+            for var in check_vars(&check.code) {
+                let v = &self.vars[var as usize];
+                for c in v.first_cell..v.first_cell + v.len.unwrap_or(1) {
+                    invariant_cells[c as usize] = true;
+                }
+            }
+            invariants.push(check);
+        }
+        // Observed names.
+        let mut observe = vec![];
+        let expand = |v: &ir::VarInfo, out: &mut Vec<(String, u32)>| match v.len {
+            None => out.push((v.name.clone(), v.first_cell)),
+            Some(n) => {
+                for i in 0..n {
+                    out.push((format!("{}[{}]", v.name, i), v.first_cell + i));
+                }
+            }
+        };
+        match &s.observe {
+            None => {
+                for v in &self.vars {
+                    if v.class != VarClass::Ghost {
+                        expand(v, &mut observe);
+                    }
+                }
+            }
+            Some(names) => {
+                for n in names {
+                    match self.syms.get(&n.name) {
+                        Some(Sym::Var(v)) => expand(&self.vars[*v as usize], &mut observe),
+                        _ => {
+                            return Err(self
+                                .err(n.span, format!("`{}` is not a variable", n.name))
+                                .with_help("observe names from [shared], [atomics] or [ghost]"));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ir::Program {
+            name: s.name.clone(),
+            path: s.path.clone(),
+            description: s.description.clone(),
+            source: s.source.clone(),
+            expect: s.expect.clone(),
+            vars: self.vars,
+            cells,
+            objects: self.objects,
+            object_groups: self.object_groups,
+            threads,
+            thread_groups: self.thread_groups,
+            final_asserts,
+            invariants,
+            observe,
+            invariant_cells,
+            max_steps: s.limits.max_steps,
+            max_executions: s.limits.max_executions,
+            timeout: s.limits.timeout,
+        })
+    }
+
+    fn lower_thread(&self, t: &ThreadDecl) -> Result<Code, Diagnostic> {
+        let mut locals = BTreeSet::new();
+        collect_locals(&t.code, &self.syms, &mut locals);
+        let mut b = Builder::new(self, false);
+        for name in &locals {
+            b.local_slot(name);
+        }
+        b.block(&t.code)?;
+        b.emit(Instr::End, t.span);
+        Ok(b.finish())
+    }
+
+    fn lower_check(&self, e: &Expr) -> Result<Check, Diagnostic> {
+        let mut b = Builder::new(self, true);
+        let cond = b.expr(e)?;
+        let text = self.s.source.get(e.span.start..e.span.end).unwrap_or("").to_string();
+        b.emit(Instr::Assert { cond, message: text.clone() }, e.span);
+        let line = crate::diag::line_col(&self.s.source, e.span.start).0 as u32;
+        Ok(Check { text, line, code: b.finish() })
+    }
+}
+
+/// Ghost accesses reachable from `from` through local instructions only.
+fn ghost_run(instrs: &[Instr], from: usize) -> Vec<StaticTouch> {
+    let mut out = BTreeSet::new();
+    let mut seen = vec![false; instrs.len() + 1];
+    let mut work = vec![from];
+    while let Some(pc) = work.pop() {
+        if pc >= instrs.len() || seen[pc] {
+            continue;
+        }
+        seen[pc] = true;
+        let i = &instrs[pc];
+        if i.is_visible() {
+            continue;
+        }
+        match i {
+            Instr::GhostRead { var, .. } => {
+                out.insert((*var, false));
+            }
+            Instr::GhostWrite { var, .. } => {
+                out.insert((*var, true));
+            }
+            _ => {}
+        }
+        match i {
+            Instr::Jump { target } => work.push(*target as usize),
+            Instr::Branch { target, .. } => {
+                work.push(*target as usize);
+                work.push(pc + 1);
+            }
+            _ => work.push(pc + 1),
+        }
+    }
+    out.into_iter().map(|(var, write)| StaticTouch::Var { var, write }).collect()
+}
+
+/// Per visible instruction, what its step touches beyond the operation (see
+/// [`Code::extra_touches`]); and what a thread's prelude touches.
+fn static_touches(instrs: &[Instr]) -> (Vec<Vec<StaticTouch>>, Vec<StaticTouch>) {
+    let mut extra = vec![vec![]; instrs.len()];
+    for (pc, i) in instrs.iter().enumerate() {
+        if !i.is_visible() {
+            continue;
+        }
+        let mut t = ghost_run(instrs, pc + 1);
+        if let Instr::AtomicBegin { end } = i {
+            for j in &instrs[pc..*end as usize] {
+                match j {
+                    Instr::Read { var, .. } | Instr::GhostRead { var, .. } => t.push(StaticTouch::Var { var: *var, write: false }),
+                    Instr::Write { var, .. } | Instr::GhostWrite { var, .. } => t.push(StaticTouch::Var { var: *var, write: true }),
+                    Instr::Call { obj, .. } => t.push(StaticTouch::Objects { group: obj.group }),
+                    _ => {}
+                }
+            }
+            t.extend(ghost_run(instrs, *end as usize + 1));
+        }
+        t.sort_by_key(|x| format!("{x:?}"));
+        t.dedup();
+        extra[pc] = t;
+    }
+    (extra, ghost_run(instrs, 0))
+}
+
+/// Variables read by a check's code.
+fn check_vars(code: &Code) -> Vec<u32> {
+    code.instrs
+        .iter()
+        .filter_map(|i| match i {
+            Instr::GhostRead { var, .. } => Some(*var),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Names assigned in the code that are not declared globally: the thread's locals.
+fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSet<String>) {
+    for s in stmts {
+        match &s.kind {
+            StmtKind::Assign { target, .. } | StmtKind::AugAssign { target, .. } => {
+                if target.index.is_none() && !syms.contains_key(&target.name.name) {
+                    out.insert(target.name.name.clone());
+                }
+            }
+            StmtKind::For { var, body, .. } => {
+                if !syms.contains_key(&var.name) {
+                    out.insert(var.name.clone());
+                }
+                collect_locals(body, syms, out);
+            }
+            StmtKind::If { branches, orelse } => {
+                for (_, b) in branches {
+                    collect_locals(b, syms, out);
+                }
+                if let Some(b) = orelse {
+                    collect_locals(b, syms, out);
+                }
+            }
+            StmtKind::While { body, .. } | StmtKind::With { body, .. } => collect_locals(body, syms, out),
+            _ => {}
+        }
+    }
+}
+
+/// What must be undone when control leaves a `with` block early (`break`, `continue`).
+#[derive(Clone, Copy)]
+enum Exit {
+    Release(ObjSel),
+    AtomicEnd,
+}
+
+struct LoopCtx {
+    continue_target: Option<Pc>,
+    /// Jumps to patch to the loop's end.
+    breaks: Vec<usize>,
+    /// Continue jumps to patch (for `for`, whose increment comes after the body).
+    continues: Vec<usize>,
+    /// Depth of `exits` when the loop began.
+    exit_depth: usize,
+}
+
+struct Builder<'l, 'a> {
+    l: &'l Lowerer<'a>,
+    /// Lowering a `[final]`/`[invariant]` check: every read is local, no steps, no locals.
+    check: bool,
+    instrs: Vec<Instr>,
+    spans: Vec<Span>,
+    local_ids: HashMap<String, u32>,
+    local_names: Vec<String>,
+    next_local: u32,
+    exits: Vec<Exit>,
+    loops: Vec<LoopCtx>,
+    atomic_depth: u32,
+}
+
+impl<'l, 'a> Builder<'l, 'a> {
+    fn new(l: &'l Lowerer<'a>, check: bool) -> Self {
+        Builder {
+            l,
+            check,
+            instrs: vec![],
+            spans: vec![],
+            local_ids: HashMap::new(),
+            local_names: vec![],
+            next_local: 0,
+            exits: vec![],
+            loops: vec![],
+            atomic_depth: 0,
+        }
+    }
+
+    fn finish(self) -> Code {
+        let lines = self
+            .spans
+            .iter()
+            .map(|sp| crate::diag::line_col(&self.l.s.source, sp.start).0 as u32)
+            .collect();
+        let (extra_touches, prelude_touches) = static_touches(&self.instrs);
+        Code {
+            instrs: self.instrs,
+            spans: self.spans,
+            lines,
+            locals: self.next_local,
+            local_names: self.local_names,
+            extra_touches,
+            prelude_touches,
+        }
+    }
+
+    fn err(&self, span: Span, msg: impl Into<String>) -> Diagnostic {
+        self.l.err(span, msg)
+    }
+
+    fn local_slot(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.local_ids.get(name) {
+            return *id;
+        }
+        let id = self.next_local;
+        self.next_local += 1;
+        self.local_ids.insert(name.to_string(), id);
+        self.local_names.push(name.to_string());
+        id
+    }
+
+    fn temp(&mut self) -> u32 {
+        let id = self.next_local;
+        self.next_local += 1;
+        id
+    }
+
+    fn emit(&mut self, i: Instr, span: Span) -> usize {
+        self.instrs.push(i);
+        self.spans.push(span);
+        self.instrs.len() - 1
+    }
+
+    fn here(&self) -> Pc {
+        self.instrs.len() as Pc
+    }
+
+    fn patch(&mut self, at: usize, target: Pc) {
+        match &mut self.instrs[at] {
+            Instr::Jump { target: t } | Instr::Branch { target: t, .. } | Instr::AtomicBegin { end: t } => *t = target,
+            _ => unreachable!("patching a non-jump"),
+        }
+    }
+
+    fn block(&mut self, stmts: &[Stmt]) -> Result<(), Diagnostic> {
+        for s in stmts {
+            self.stmt(s)?;
+        }
+        Ok(())
+    }
+
+    fn in_atomic_check(&self, span: Span, what: &str) -> Result<(), Diagnostic> {
+        if self.atomic_depth > 0 {
+            return Err(self
+                .err(span, format!("{what} inside `with atomic:`"))
+                .with_help("an atomic block runs as one step: it cannot choose, start, join or wait"));
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> Result<(), Diagnostic> {
+        match &s.kind {
+            StmtKind::Pass | StmtKind::Global(_) => {
+                if let StmtKind::Global(names) = &s.kind {
+                    for n in names {
+                        if !matches!(self.l.syms.get(&n.name), Some(Sym::Var(_))) {
+                            return Err(self
+                                .err(n.span, format!("`{}` is not a shared, atomic or ghost variable", n.name))
+                                .with_help("`global` may only name variables declared in [shared], [atomics] or [ghost]"));
+                        }
+                    }
+                }
+            }
+            StmtKind::Assign { target, value } => {
+                // Python evaluates the right side first, then the target's index.
+                let v = self.expr(value)?;
+                self.store(target, v, s.span)?;
+            }
+            StmtKind::AugAssign { target, op, value } => {
+                let index = match &target.index {
+                    Some(i) => Some(self.expr(i)?),
+                    None => None,
+                };
+                let cur = self.load_target(target, index)?;
+                let rhs = self.expr(value)?;
+                let dst = self.temp();
+                self.emit(Instr::Binary { dst, op: *op, a: cur, b: rhs }, s.span);
+                self.store_with_index(target, index, Operand::Local(dst), s.span)?;
+            }
+            StmtKind::If { branches, orelse } => {
+                let mut to_end = vec![];
+                for (cond, body) in branches {
+                    let c = self.expr(cond)?;
+                    let br = self.emit(Instr::Branch { cond: c, when: false, target: 0 }, cond.span);
+                    self.block(body)?;
+                    to_end.push(self.emit(Instr::Jump { target: 0 }, s.span));
+                    let next = self.here();
+                    self.patch(br, next);
+                }
+                if let Some(body) = orelse {
+                    self.block(body)?;
+                }
+                let end = self.here();
+                for j in to_end {
+                    self.patch(j, end);
+                }
+            }
+            StmtKind::While { cond, body } => {
+                let head = self.here();
+                self.emit(Instr::LoopHead, s.span);
+                let c = self.expr(cond)?;
+                let br = self.emit(Instr::Branch { cond: c, when: false, target: 0 }, cond.span);
+                self.loops.push(LoopCtx {
+                    continue_target: Some(head),
+                    breaks: vec![br],
+                    continues: vec![],
+                    exit_depth: self.exits.len(),
+                });
+                self.block(body)?;
+                self.emit(Instr::Jump { target: head }, s.span);
+                let ctx = self.loops.pop().unwrap();
+                let end = self.here();
+                for b in ctx.breaks {
+                    self.patch(b, end);
+                }
+            }
+            StmtKind::For { var, start, end, step, body } => {
+                let start = match start {
+                    Some(e) => self.expr(e)?,
+                    None => Operand::Const(Value::Int(0)),
+                };
+                let endv = self.expr(end)?;
+                let endv = self.pin(endv, end.span);
+                let stepv = match step {
+                    Some(e) => {
+                        let v = self.expr(e)?;
+                        let v = self.pin(v, e.span);
+                        self.emit(Instr::CheckStep { step: v }, e.span);
+                        v
+                    }
+                    None => Operand::Const(Value::Int(1)),
+                };
+                let k = self.temp();
+                self.emit(Instr::Move { dst: k, src: start }, s.span);
+                let head = self.here();
+                self.emit(Instr::LoopHead, s.span);
+                // Continue while (step > 0 and k < end) or (step < 0 and k > end).
+                let pos = self.temp();
+                self.emit(Instr::Compare { dst: pos, op: CmpOp::Gt, a: stepv, b: Operand::Const(Value::Int(0)) }, s.span);
+                let cmp = self.temp();
+                let neg_branch = self.emit(Instr::Branch { cond: Operand::Local(pos), when: false, target: 0 }, s.span);
+                self.emit(Instr::Compare { dst: cmp, op: CmpOp::Lt, a: Operand::Local(k), b: endv }, s.span);
+                let to_test = self.emit(Instr::Jump { target: 0 }, s.span);
+                let neg = self.here();
+                self.patch(neg_branch, neg);
+                self.emit(Instr::Compare { dst: cmp, op: CmpOp::Gt, a: Operand::Local(k), b: endv }, s.span);
+                let test = self.here();
+                self.patch(to_test, test);
+                let br = self.emit(Instr::Branch { cond: Operand::Local(cmp), when: false, target: 0 }, s.span);
+                let target = Target { name: var.clone(), index: None, span: var.span };
+                self.store(&target, Operand::Local(k), var.span)?;
+                self.loops.push(LoopCtx {
+                    continue_target: None,
+                    breaks: vec![br],
+                    continues: vec![],
+                    exit_depth: self.exits.len(),
+                });
+                self.block(body)?;
+                let ctx = self.loops.pop().unwrap();
+                let incr = self.here();
+                for c in ctx.continues {
+                    self.patch(c, incr);
+                }
+                self.emit(Instr::Binary { dst: k, op: BinOp::Add, a: Operand::Local(k), b: stepv }, s.span);
+                self.emit(Instr::Jump { target: head }, s.span);
+                let end = self.here();
+                for b in ctx.breaks {
+                    self.patch(b, end);
+                }
+            }
+            StmtKind::Break | StmtKind::Continue => {
+                let is_break = matches!(s.kind, StmtKind::Break);
+                let Some(ctx) = self.loops.last() else {
+                    let what = if is_break { "break" } else { "continue" };
+                    return Err(self.err(s.span, format!("`{what}` outside a loop")).with_help("use it inside `while` or `for`"));
+                };
+                let depth = ctx.exit_depth;
+                let exits: Vec<Exit> = self.exits[depth..].iter().rev().copied().collect();
+                for e in exits {
+                    match e {
+                        Exit::Release(obj) => {
+                            self.emit(Instr::Call { dst: None, obj, op: Op::Release { n: None } }, s.span);
+                        }
+                        Exit::AtomicEnd => {
+                            self.emit(Instr::AtomicEnd, s.span);
+                        }
+                    }
+                }
+                let j = self.emit(Instr::Jump { target: 0 }, s.span);
+                let ctx = self.loops.last_mut().unwrap();
+                if is_break {
+                    ctx.breaks.push(j);
+                } else if let Some(t) = ctx.continue_target {
+                    self.patch(j, t);
+                } else {
+                    ctx.continues.push(j);
+                }
+            }
+            StmtKind::With { item, body } => match item {
+                WithItem::Atomic(span) => {
+                    let begin = self.emit(Instr::AtomicBegin { end: 0 }, *span);
+                    self.atomic_depth += 1;
+                    self.exits.push(Exit::AtomicEnd);
+                    self.block(body)?;
+                    self.exits.pop();
+                    self.atomic_depth -= 1;
+                    let end = self.emit(Instr::AtomicEnd, s.span) as Pc;
+                    self.patch(begin, end);
+                }
+                WithItem::Object(r) => {
+                    let (sel, kind) = self.obj_sel(r)?;
+                    if !matches!(kind, ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. } | ObjKind::Semaphore { .. }) {
+                        return Err(self
+                            .err(r.span, format!("`with` needs a lock, condition or semaphore; `{}` is {}", r.name.name, kind_name(kind)))
+                            .with_help("`with` works on Lock, RLock, Condition, Semaphore and BoundedSemaphore"));
+                    }
+                    self.in_atomic_check(r.span, "`with` on an object")?;
+                    // Pin the index so that release acts on the element acquired.
+                    let sel = ObjSel { group: sel.group, index: sel.index.map(|i| self.pin(i, r.span)) };
+                    self.emit(Instr::Call { dst: None, obj: sel, op: Op::Acquire { blocking: None, timeout: None } }, r.span);
+                    self.exits.push(Exit::Release(sel));
+                    self.block(body)?;
+                    self.exits.pop();
+                    self.emit(Instr::Call { dst: None, obj: sel, op: Op::Release { n: None } }, s.span);
+                }
+            },
+            StmtKind::Assert { cond, message } => {
+                let c = self.expr(cond)?;
+                let text = match message {
+                    Some(m) => m.clone(),
+                    None => self.l.s.source.get(cond.span.start..cond.span.end).unwrap_or("").to_string(),
+                };
+                self.emit(Instr::Assert { cond: c, message: text }, s.span);
+            }
+            StmtKind::Expr(e) => {
+                self.expr_stmt(e)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies a local operand into a fresh temporary, so that later assignments to the
+    /// local cannot change it (Python evaluates `range()` bounds and `with` targets once).
+    fn pin(&mut self, o: Operand, span: Span) -> Operand {
+        match o {
+            Operand::Local(_) => {
+                let t = self.temp();
+                self.emit(Instr::Move { dst: t, src: o }, span);
+                Operand::Local(t)
+            }
+            _ => o,
+        }
+    }
+
+    fn expr_stmt(&mut self, e: &Expr) -> Result<(), Diagnostic> {
+        match &e.kind {
+            ExprKind::Call { func, args } if matches!(func.name.as_str(), "sleep" | "work") => {
+                self.in_atomic_check(func.span, &format!("`{}()`", func.name))?;
+                if args.len() != 1 || args[0].keyword.is_some() {
+                    return Err(self
+                        .err(e.span, format!("`{}` takes one argument", func.name))
+                        .with_help(format!("write `{}(1)`", func.name)));
+                }
+                self.expr(&args[0].value)?;
+                let instr = if func.name == "sleep" { Instr::Sleep } else { Instr::Work };
+                self.emit(instr, e.span);
+            }
+            ExprKind::Call { func, args } if func.name == "print" => {
+                let mut out = vec![];
+                for a in args {
+                    if let Some(k) = &a.keyword {
+                        return Err(self.err(k.span, "print() takes no keyword arguments here").with_help("write print(a, b)"));
+                    }
+                    match &a.value.kind {
+                        ExprKind::Str(s) => out.push(PrintArg::Str(s.clone())),
+                        _ => out.push(PrintArg::Value(self.expr(&a.value)?)),
+                    }
+                }
+                self.emit(Instr::Print { args: out }, e.span);
+            }
+            ExprKind::Method { .. } => {
+                self.method(e, false)?;
+            }
+            _ => {
+                // Any other expression is evaluated for its steps and discarded, as Python does.
+                self.expr(e)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn load_target(&mut self, t: &Target, index: Option<Operand>) -> Result<Operand, Diagnostic> {
+        match self.l.syms.get(&t.name.name).copied() {
+            Some(Sym::Var(v)) => {
+                self.check_indexing(v, t.index.is_some(), t.span)?;
+                Ok(self.read_var(v, index, t.span))
+            }
+            Some(_) => Err(self.not_assignable(&t.name)),
+            None => {
+                if t.index.is_some() {
+                    return Err(self.err(t.name.span, format!("`{}` is not an array", t.name.name)).with_help("index only arrays declared in [shared], [atomics] or [ghost]"));
+                }
+                let id = self.local_slot(&t.name.name);
+                Ok(Operand::Local(id))
+            }
+        }
+    }
+
+    fn not_assignable(&self, name: &Ident) -> Diagnostic {
+        self.err(name.span, format!("cannot assign to `{}`: it is an object or a thread", name.name))
+            .with_help("assign to a variable or a local")
+    }
+
+    fn store(&mut self, t: &Target, v: Operand, span: Span) -> Result<(), Diagnostic> {
+        let index = match &t.index {
+            Some(i) => Some(self.expr(i)?),
+            None => None,
+        };
+        self.store_with_index(t, index, v, span)
+    }
+
+    fn store_with_index(&mut self, t: &Target, index: Option<Operand>, v: Operand, span: Span) -> Result<(), Diagnostic> {
+        if self.check {
+            return Err(self.err(span, "a check cannot assign"));
+        }
+        match self.l.syms.get(&t.name.name).copied() {
+            Some(Sym::Var(var)) => {
+                self.check_indexing(var, t.index.is_some(), t.span)?;
+                let class = self.l.vars[var as usize].class;
+                if class == VarClass::Ghost {
+                    self.emit(Instr::GhostWrite { var, index, value: v }, span);
+                } else {
+                    self.emit(Instr::Write { var, index, value: v }, span);
+                }
+                Ok(())
+            }
+            Some(_) => Err(self.not_assignable(&t.name)),
+            None => {
+                if t.index.is_some() {
+                    return Err(self.err(t.name.span, format!("`{}` is not an array", t.name.name)).with_help("index only arrays declared in [shared], [atomics] or [ghost]"));
+                }
+                let id = self.local_slot(&t.name.name);
+                self.emit(Instr::Move { dst: id, src: v }, span);
+                Ok(())
+            }
+        }
+    }
+
+    fn check_indexing(&self, var: u32, indexed: bool, span: Span) -> Result<(), Diagnostic> {
+        let info = &self.l.vars[var as usize];
+        match (info.len.is_some(), indexed) {
+            (true, false) => Err(self
+                .err(span, format!("`{}` is an array", info.name))
+                .with_help(format!("index it: `{}[i]`", info.name))),
+            (false, true) => Err(self
+                .err(span, format!("`{}` is not an array", info.name))
+                .with_help(format!("use `{}` without an index", info.name))),
+            _ => Ok(()),
+        }
+    }
+
+    fn read_var(&mut self, var: u32, index: Option<Operand>, span: Span) -> Operand {
+        let dst = self.temp();
+        let class = self.l.vars[var as usize].class;
+        if self.check || class == VarClass::Ghost {
+            self.emit(Instr::GhostRead { dst, var, index }, span);
+        } else {
+            self.emit(Instr::Read { dst, var, index }, span);
+        }
+        Operand::Local(dst)
+    }
+
+    fn unknown_name(&self, name: &str, span: Span) -> Diagnostic {
+        let help = match name {
+            "true" | "false" => format!("Python spells it `{}`", if name == "true" { "True" } else { "False" }),
+            "none" | "null" => "Python spells it `None`".to_string(),
+            _ => {
+                let mut known: Vec<&String> = self.l.syms.keys().chain(self.local_ids.keys()).collect();
+                known.sort();
+                match known.iter().find(|k| close(k, name)) {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None => "declare it in [shared], [atomics] or [ghost], or assign it first".to_string(),
+                }
+            }
+        };
+        self.err(span, format!("unknown name `{name}`")).with_help(help)
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Operand, Diagnostic> {
+        Ok(match &e.kind {
+            ExprKind::Int(i) => Operand::Const(Value::Int(*i)),
+            ExprKind::Bool(b) => Operand::Const(Value::Bool(*b)),
+            ExprKind::None => Operand::Const(Value::None),
+            ExprKind::Tid => {
+                if self.check {
+                    return Err(self.err(e.span, "`tid` has no meaning outside a thread").with_help("use it in a thread's code"));
+                }
+                Operand::Tid
+            }
+            ExprKind::Str(_) => {
+                return Err(self
+                    .err(e.span, "a string can only be printed or be an assert message")
+                    .with_help("values are integers, booleans and None"));
+            }
+            ExprKind::Name(n) => match self.l.syms.get(n).copied() {
+                Some(Sym::Var(v)) => {
+                    self.check_indexing(v, false, e.span)?;
+                    self.read_var(v, None, e.span)
+                }
+                Some(Sym::Objects(_)) | Some(Sym::Threads(_)) => {
+                    return Err(self
+                        .err(e.span, format!("`{n}` is an object or a thread, not a value"))
+                        .with_help(format!("call one of its methods, for example `{n}.locked()`")));
+                }
+                None => match self.local_ids.get(n) {
+                    Some(id) if !self.check => Operand::Local(*id),
+                    _ => return Err(self.unknown_name(n, e.span)),
+                },
+            },
+            ExprKind::Index { name, index } => match self.l.syms.get(&name.name).copied() {
+                Some(Sym::Var(v)) => {
+                    self.check_indexing(v, true, e.span)?;
+                    let i = self.expr(index)?;
+                    self.read_var(v, Some(i), e.span)
+                }
+                Some(_) => {
+                    return Err(self
+                        .err(e.span, format!("`{}` is an array of objects or threads, not of values", name.name))
+                        .with_help(format!("call a method on an element: `{}[i].method()`", name.name)));
+                }
+                None => return Err(self.unknown_name(&name.name, name.span)),
+            },
+            ExprKind::Unary { op, operand } => {
+                let a = self.expr(operand)?;
+                let dst = self.temp();
+                self.emit(Instr::Unary { dst, op: *op, a }, e.span);
+                Operand::Local(dst)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let a = self.expr(lhs)?;
+                let b = self.expr(rhs)?;
+                let dst = self.temp();
+                self.emit(Instr::Binary { dst, op: *op, a, b }, e.span);
+                Operand::Local(dst)
+            }
+            ExprKind::Compare { first, rest } => {
+                let dst = self.temp();
+                let mut a = self.expr(first)?;
+                let mut exits = vec![];
+                for (k, (op, rhs)) in rest.iter().enumerate() {
+                    let b = self.expr(rhs)?;
+                    self.emit(Instr::Compare { dst, op: *op, a, b }, e.span);
+                    if k + 1 < rest.len() {
+                        exits.push(self.emit(Instr::Branch { cond: Operand::Local(dst), when: false, target: 0 }, e.span));
+                        a = self.pin(b, rhs.span);
+                    }
+                }
+                let end = self.here();
+                for x in exits {
+                    self.patch(x, end);
+                }
+                Operand::Local(dst)
+            }
+            ExprKind::BoolOp { op, values } => {
+                let dst = self.temp();
+                let mut exits = vec![];
+                for (k, v) in values.iter().enumerate() {
+                    let x = self.expr(v)?;
+                    self.emit(Instr::Move { dst, src: x }, v.span);
+                    if k + 1 < values.len() {
+                        // `a and b`: stop at a falsy a; `a or b`: stop at a truthy a.
+                        let when = matches!(op, BoolOp::Or);
+                        exits.push(self.emit(Instr::Branch { cond: Operand::Local(dst), when, target: 0 }, v.span));
+                    }
+                }
+                let end = self.here();
+                for x in exits {
+                    self.patch(x, end);
+                }
+                Operand::Local(dst)
+            }
+            ExprKind::IfExp { cond, then, orelse } => {
+                let dst = self.temp();
+                let c = self.expr(cond)?;
+                let br = self.emit(Instr::Branch { cond: c, when: false, target: 0 }, cond.span);
+                let t = self.expr(then)?;
+                self.emit(Instr::Move { dst, src: t }, then.span);
+                let j = self.emit(Instr::Jump { target: 0 }, e.span);
+                let else_at = self.here();
+                self.patch(br, else_at);
+                let f = self.expr(orelse)?;
+                self.emit(Instr::Move { dst, src: f }, orelse.span);
+                let end = self.here();
+                self.patch(j, end);
+                Operand::Local(dst)
+            }
+            ExprKind::Call { func, args } => match func.name.as_str() {
+                "choose" => {
+                    if self.check {
+                        return Err(self.err(e.span, "choose() cannot be used in a check").with_help("a check only reads"));
+                    }
+                    self.in_atomic_check(func.span, "`choose()`")?;
+                    if args.len() != 2 || args.iter().any(|a| a.keyword.is_some()) {
+                        return Err(self
+                            .err(e.span, "choose takes two arguments")
+                            .with_help("write `choose(lo, hi)`: any integer from lo to hi inclusive"));
+                    }
+                    let lo = self.expr(&args[0].value)?;
+                    let hi = self.expr(&args[1].value)?;
+                    let dst = self.temp();
+                    self.emit(Instr::Choose { dst, lo, hi }, e.span);
+                    Operand::Local(dst)
+                }
+                "sleep" | "work" | "print" => {
+                    return Err(self
+                        .err(func.span, format!("`{}()` is a statement, not a value", func.name))
+                        .with_help(format!("write `{}(...)` on a line of its own", func.name)));
+                }
+                other => {
+                    return Err(self
+                        .err(func.span, format!("unknown function `{other}`"))
+                        .with_help("the functions are choose(lo, hi), sleep(n), work(n) and print(...)"));
+                }
+            },
+            ExprKind::Method { .. } => match self.method(e, true)? {
+                Some(o) => o,
+                None => unreachable!("method() returns a value when asked"),
+            },
+        })
+    }
+
+    fn obj_sel(&mut self, r: &ObjRef) -> Result<(ObjSel, ObjKind), Diagnostic> {
+        let g = match self.l.syms.get(&r.name.name).copied() {
+            Some(Sym::Objects(g)) => g,
+            Some(_) => {
+                return Err(self
+                    .err(r.name.span, format!("`{}` is not an object", r.name.name))
+                    .with_help("declare it in [objects]"));
+            }
+            None => return Err(self.unknown_name(&r.name.name, r.name.span)),
+        };
+        let index = self.group_index(&self.l.object_groups[g as usize].clone(), r)?;
+        Ok((ObjSel { group: g, index }, self.l.group_kinds[g as usize]))
+    }
+
+    fn group_index(&mut self, group: &Group, r: &ObjRef) -> Result<Option<Operand>, Diagnostic> {
+        match (&r.index, group.len) {
+            (Some(i), Some(_)) => Ok(Some(self.expr(i)?)),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(self
+                .err(r.span, format!("`{}` is not an array", group.name))
+                .with_help(format!("use `{}` without an index", group.name))),
+            (None, Some(_)) => Err(self
+                .err(r.span, format!("`{}` is an array", group.name))
+                .with_help(format!("pick an element: `{}[i]`", group.name))),
+        }
+    }
+
+    /// Lowers a method call; returns its value when `want_value`.
+    fn method(&mut self, e: &Expr, want_value: bool) -> Result<Option<Operand>, Diagnostic> {
+        let ExprKind::Method { receiver, method, args } = &e.kind else { unreachable!() };
+        if self.check {
+            return Err(self.err(e.span, "a check cannot call methods").with_help("a check only reads variables"));
+        }
+        let m = method.name.as_str();
+        // Threads.
+        if let Some(Sym::Threads(g)) = self.l.syms.get(&receiver.name.name).copied() {
+            let group = self.l.thread_groups[g as usize].clone();
+            let index = match (&receiver.index, group.len) {
+                (Some(i), Some(_)) => Some(self.expr(i)?),
+                (Some(_), None) => {
+                    return Err(self
+                        .err(receiver.span, format!("`{}` is a single thread", group.name))
+                        .with_help(format!("use `{}` without an index", group.name)));
+                }
+                (None, _) => None,
+            };
+            let sel = ir::ThreadSel { group: g, index };
+            self.expect_args(args, &[], method)?;
+            self.in_atomic_check(method.span, &format!("`{m}()`"))?;
+            let dst = if want_value { Some(self.temp()) } else { None };
+            match m {
+                "start" => self.emit(Instr::Start { thread: sel }, e.span),
+                "join" => self.emit(Instr::Join { thread: sel }, e.span),
+                "is_alive" => {
+                    if index.is_none() && group.len.is_some() {
+                        return Err(self
+                            .err(receiver.span, format!("`{}` is an array of threads", group.name))
+                            .with_help(format!("ask one: `{}[i].is_alive()`", group.name)));
+                    }
+                    let d = dst.unwrap_or_else(|| self.temp());
+                    self.emit(Instr::IsAlive { dst: d, thread: sel }, e.span);
+                    return Ok(Some(Operand::Local(d)));
+                }
+                _ => {
+                    return Err(self
+                        .err(method.span, format!("a thread has no method `{m}`"))
+                        .with_help("a thread has start(), join() and is_alive()"));
+                }
+            };
+            if let Some(d) = dst {
+                self.emit(Instr::Move { dst: d, src: Operand::Const(Value::None) }, e.span);
+            }
+            return Ok(dst.map(Operand::Local));
+        }
+        let (sel, kind) = self.obj_sel(receiver)?;
+        let kname = kind_name(kind);
+        let op = match (kind, m) {
+            (ObjKind::Lock | ObjKind::RLock | ObjKind::Semaphore { .. } | ObjKind::Condition { .. }, "acquire") => {
+                let a = self.args(args, &["blocking", "timeout"], method)?;
+                Op::Acquire { blocking: a[0], timeout: a[1] }
+            }
+            (ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. }, "release") => {
+                self.args(args, &[], method)?;
+                Op::Release { n: None }
+            }
+            (ObjKind::Semaphore { .. }, "release") => {
+                let a = self.args(args, &["n"], method)?;
+                Op::Release { n: a[0] }
+            }
+            (ObjKind::Lock, "locked") => {
+                self.args(args, &[], method)?;
+                Op::Locked
+            }
+            (ObjKind::Condition { .. }, "wait") | (ObjKind::Event, "wait") => {
+                let a = self.args(args, &["timeout"], method)?;
+                Op::Wait { timeout: a[0] }
+            }
+            (ObjKind::Barrier { .. }, "wait") => {
+                self.args(args, &[], method)?;
+                Op::Wait { timeout: None }
+            }
+            (ObjKind::Condition { .. }, "notify") => {
+                let a = self.args(args, &["n"], method)?;
+                Op::Notify { n: a[0] }
+            }
+            (ObjKind::Condition { .. }, "notify_all" | "notifyAll") => {
+                self.args(args, &[], method)?;
+                Op::NotifyAll
+            }
+            (ObjKind::Event, "set") => {
+                self.args(args, &[], method)?;
+                Op::Set
+            }
+            (ObjKind::Event, "clear") => {
+                self.args(args, &[], method)?;
+                Op::Clear
+            }
+            (ObjKind::Event, "is_set" | "isSet") => {
+                self.args(args, &[], method)?;
+                Op::IsSet
+            }
+            (ObjKind::Queue { .. }, "put") => {
+                let a = self.args(args, &["item", "block", "timeout"], method)?;
+                let Some(value) = a[0] else {
+                    return Err(self.err(e.span, "put() needs the item to put").with_help("write `q.put(value)`"));
+                };
+                Op::Put { value, block: a[1], timeout: a[2] }
+            }
+            (ObjKind::Queue { .. }, "put_nowait") => {
+                let a = self.args(args, &["item"], method)?;
+                let Some(value) = a[0] else {
+                    return Err(self.err(e.span, "put_nowait() needs the item to put").with_help("write `q.put_nowait(value)`"));
+                };
+                Op::Put { value, block: Some(Operand::Const(Value::Bool(false))), timeout: None }
+            }
+            (ObjKind::Queue { .. }, "get") => {
+                let a = self.args(args, &["block", "timeout"], method)?;
+                Op::Get { block: a[0], timeout: a[1] }
+            }
+            (ObjKind::Queue { .. }, "get_nowait") => {
+                self.args(args, &[], method)?;
+                Op::Get { block: Some(Operand::Const(Value::Bool(false))), timeout: None }
+            }
+            (ObjKind::Queue { .. }, "task_done") => {
+                self.args(args, &[], method)?;
+                Op::TaskDone
+            }
+            (ObjKind::Queue { .. }, "join") => {
+                self.args(args, &[], method)?;
+                Op::QJoin
+            }
+            (ObjKind::Queue { .. }, "qsize") => {
+                self.args(args, &[], method)?;
+                Op::QSize
+            }
+            (ObjKind::Queue { .. }, "empty") => {
+                self.args(args, &[], method)?;
+                Op::Empty
+            }
+            (ObjKind::Queue { .. }, "full") => {
+                self.args(args, &[], method)?;
+                Op::Full
+            }
+            _ => {
+                return Err(self
+                    .err(method.span, format!("{kname} has no method `{m}`"))
+                    .with_help(format!("{kname} has {}", methods_of(kind))));
+            }
+        };
+        let blocking_kind = matches!(op, Op::Acquire { .. } | Op::Wait { .. } | Op::Put { .. } | Op::Get { .. } | Op::QJoin);
+        if blocking_kind {
+            self.in_atomic_check(method.span, &format!("`{m}()`"))?;
+        }
+        let dst = if want_value { Some(self.temp()) } else { None };
+        self.emit(Instr::Call { dst, obj: sel, op }, e.span);
+        Ok(dst.map(Operand::Local))
+    }
+
+    fn expect_args(&mut self, args: &[Arg], names: &[&str], method: &Ident) -> Result<(), Diagnostic> {
+        self.args(args, names, method).map(|_| ())
+    }
+
+    /// Matches positional and keyword arguments to `names`, as Python would.
+    fn args(&mut self, args: &[Arg], names: &[&str], method: &Ident) -> Result<Vec<Option<Operand>>, Diagnostic> {
+        let sig = if names.is_empty() {
+            format!("{}()", method.name)
+        } else {
+            format!("{}({})", method.name, names.join(", "))
+        };
+        let mut slots: Vec<Option<&Expr>> = vec![None; names.len()];
+        let mut seen_kw = false;
+        for (i, a) in args.iter().enumerate() {
+            match &a.keyword {
+                None => {
+                    if seen_kw {
+                        return Err(self.err(a.value.span, "positional argument after a keyword argument").with_help(format!("the signature is {sig}")));
+                    }
+                    if i >= names.len() {
+                        return Err(self
+                            .err(a.value.span, format!("too many arguments to `{}`", method.name))
+                            .with_help(format!("the signature is {sig}")));
+                    }
+                    slots[i] = Some(&a.value);
+                }
+                Some(k) => {
+                    seen_kw = true;
+                    let Some(pos) = names.iter().position(|n| *n == k.name) else {
+                        return Err(self
+                            .err(k.span, format!("`{}` has no argument `{}`", method.name, k.name))
+                            .with_help(format!("the signature is {sig}")));
+                    };
+                    if slots[pos].is_some() {
+                        return Err(self.err(k.span, format!("argument `{}` given twice", k.name)).with_help(format!("the signature is {sig}")));
+                    }
+                    slots[pos] = Some(&a.value);
+                }
+            }
+        }
+        let mut out = vec![];
+        for s in slots {
+            out.push(match s {
+                Some(e) => Some(self.expr(e)?),
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn kind_name(k: ObjKind) -> &'static str {
+    match k {
+        ObjKind::Lock => "a Lock",
+        ObjKind::RLock => "an RLock",
+        ObjKind::Condition { .. } => "a Condition",
+        ObjKind::Semaphore { .. } => "a Semaphore",
+        ObjKind::Event => "an Event",
+        ObjKind::Barrier { .. } => "a Barrier",
+        ObjKind::Queue { .. } => "a Queue",
+    }
+}
+
+fn methods_of(k: ObjKind) -> &'static str {
+    match k {
+        ObjKind::Lock => "acquire(blocking, timeout), release(), locked()",
+        ObjKind::RLock => "acquire(blocking, timeout), release()",
+        ObjKind::Condition { .. } => "acquire(), release(), wait(timeout), notify(n), notify_all()",
+        ObjKind::Semaphore { .. } => "acquire(blocking, timeout), release(n)",
+        ObjKind::Event => "set(), clear(), is_set(), wait(timeout)",
+        ObjKind::Barrier { .. } => "wait()",
+        ObjKind::Queue { .. } => "put(item, block, timeout), get(block, timeout), task_done(), join(), qsize(), empty(), full()",
+    }
+}
+
+/// Is `a` a likely misspelling of `b`? (edit distance at most 2, for names of 3 or more)
+pub fn close(a: &str, b: &str) -> bool {
+    if a == b || b.len() < 3 {
+        return false;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= 2
+}
+

@@ -1,0 +1,306 @@
+//! Reports: what an exploration found, as data (serialized to the JSON of SCENARIO.md)
+//! and as text a person can follow. Traces are rebuilt here by replaying each finding's
+//! schedule, so the explorer itself never formats anything.
+
+use crate::ast::{Kind, Value};
+use crate::explore::{format_schedule, replay, Exploration, TraceStep};
+use crate::ir::Program;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Serialize, Debug, Clone)]
+pub struct RunReport {
+    pub scenario: String,
+    pub file: String,
+    pub description: String,
+    pub verdict: &'static str,
+    pub kinds: Vec<&'static str>,
+    pub expected: Vec<&'static str>,
+    pub matches_expectation: bool,
+    pub findings: Vec<FindingReport>,
+    pub warnings: Vec<WarningReport>,
+    /// The names in `outcomes[].values`, in display order.
+    pub observe: Vec<String>,
+    pub outcomes: Vec<OutcomeReport>,
+    pub stats: StatsReport,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct FindingReport {
+    pub kind: &'static str,
+    pub message: String,
+    /// Executions in which this finding was reached.
+    pub count: u64,
+    pub schedule: String,
+    pub trace: Vec<TraceEntry>,
+    /// What the execution printed, in order.
+    pub output: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub race: Option<RaceReport>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct RaceReport {
+    pub variable: String,
+    pub first: AccessReport,
+    pub second: AccessReport,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct AccessReport {
+    pub thread: String,
+    pub line: u32,
+    pub access: &'static str,
+    /// 1-based step number in the trace.
+    pub step: usize,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct TraceEntry {
+    pub step: usize,
+    pub thread: String,
+    pub line: u32,
+    pub op: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct WarningReport {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct OutcomeReport {
+    pub values: serde_json::Map<String, serde_json::Value>,
+    pub count: u64,
+    pub schedule: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct StatsReport {
+    pub engine: &'static str,
+    pub executions: u64,
+    pub complete: bool,
+    pub elapsed_ms: f64,
+    /// Executions cut short as equivalent to one already explored.
+    pub redundant: u64,
+    pub steps: u64,
+    pub max_depth: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+}
+
+pub fn json_value(v: Value) -> serde_json::Value {
+    match v {
+        Value::None => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(b),
+        Value::Int(i) => serde_json::Value::from(i),
+    }
+}
+
+fn trace_entries(prog: &Program, steps: &[TraceStep]) -> Vec<TraceEntry> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| TraceEntry {
+            step: i + 1,
+            thread: prog.threads[s.thread as usize].name.clone(),
+            line: s.line,
+            op: s.op.clone(),
+        })
+        .collect()
+}
+
+/// Builds the report of an exploration of `prog`. `timing`: include the elapsed time
+/// (off for byte-identical output).
+pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: bool) -> RunReport {
+    let mut findings = vec![];
+    let mut kinds: Vec<Kind> = vec![];
+    for f in &ex.findings {
+        if !kinds.contains(&f.kind) {
+            kinds.push(f.kind);
+        }
+        let (trace, output) = match replay(prog, &f.schedule) {
+            Ok(r) => {
+                let output = r.steps.iter().flat_map(|s| s.output.clone()).collect();
+                (trace_entries(prog, &r.steps), output)
+            }
+            Err(e) => (
+                vec![TraceEntry { step: 0, thread: String::new(), line: 0, op: format!("(replay failed: {e})") }],
+                vec![],
+            ),
+        };
+        let race = f.race.as_ref().map(|r| {
+            let acc = |a: &crate::detect::Access| AccessReport {
+                thread: prog.threads[a.thread as usize].name.clone(),
+                line: a.line,
+                access: if a.write { "write" } else { "read" },
+                step: a.step + 1,
+            };
+            RaceReport { variable: prog.cell_name(r.cell), first: acc(&r.first), second: acc(&r.second) }
+        });
+        findings.push(FindingReport {
+            kind: f.kind.as_str(),
+            message: f.message.clone(),
+            count: f.count,
+            schedule: format_schedule(&f.schedule),
+            trace,
+            output,
+            race,
+        });
+    }
+    kinds.sort();
+    findings.sort_by_key(|f| Kind::parse(f.kind));
+    let mut expected = prog.expect.clone();
+    expected.sort();
+    let outcomes = ex
+        .outcomes
+        .iter()
+        .map(|o| OutcomeReport {
+            values: prog
+                .observe
+                .iter()
+                .zip(&o.values)
+                .map(|((n, _), v)| (n.clone(), json_value(*v)))
+                .collect(),
+            count: o.count,
+            schedule: format_schedule(&o.schedule),
+        })
+        .collect();
+    let s = &ex.stats;
+    RunReport {
+        scenario: prog.name.clone(),
+        file: prog.path.clone(),
+        description: prog.description.clone(),
+        verdict: if kinds.is_empty() { "pass" } else { "fail" },
+        matches_expectation: kinds == expected,
+        kinds: kinds.iter().map(|k| k.as_str()).collect(),
+        expected: expected.iter().map(|k| k.as_str()).collect(),
+        findings,
+        warnings: vec![],
+        observe: prog.observe.iter().map(|(n, _)| n.clone()).collect(),
+        outcomes,
+        stats: StatsReport {
+            engine,
+            executions: s.executions,
+            complete: s.complete,
+            elapsed_ms: if timing { (s.elapsed.as_secs_f64() * 1e6).round() / 1e3 } else { 0.0 },
+            redundant: s.redundant,
+            steps: s.steps,
+            max_depth: s.max_depth,
+            limit: s.limit.clone(),
+        },
+    }
+}
+
+/// The most trace lines the text report shows for one finding.
+pub const TEXT_TRACE_LINES: usize = 80;
+
+fn kinds_text(k: &[&str]) -> String {
+    if k.is_empty() { "nothing".to_string() } else { k.join(", ") }
+}
+
+fn plural(n: u64, one: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
+}
+
+/// Writes a trace as an aligned table.
+pub fn write_trace(out: &mut String, trace: &[TraceEntry], output: &[String], indent: &str) {
+    let width = trace.iter().map(|t| t.thread.len()).max().unwrap_or(6).max(6);
+    let skip = trace.len().saturating_sub(TEXT_TRACE_LINES);
+    let _ = writeln!(out, "{indent}{:>4}  {:<width$}  {:>4}  operation", "step", "thread", "line");
+    if skip > 0 {
+        let _ = writeln!(out, "{indent}{:>4}  ({skip} earlier steps not shown; the JSON report has them all)", "...");
+    }
+    for t in &trace[skip..] {
+        let _ = writeln!(out, "{indent}{:>4}  {:<width$}  {:>4}  {}", t.step, t.thread, t.line, t.op);
+    }
+    if !output.is_empty() {
+        let _ = writeln!(out, "{indent}printed:");
+        for line in output {
+            let _ = writeln!(out, "{indent}  {line}");
+        }
+    }
+}
+
+/// The text report of one scenario.
+pub fn render_text(r: &RunReport) -> String {
+    let mut out = String::new();
+    let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
+    let _ = writeln!(out, "{} ({}): {verdict}", r.scenario, r.file);
+    if !r.description.is_empty() {
+        let _ = writeln!(out, "  {}", r.description.trim());
+    }
+    let check = if r.matches_expectation { "as expected" } else { "NOT as expected" };
+    let _ = writeln!(
+        out,
+        "  found: {}; expected: {} ({check})",
+        kinds_text(&r.kinds),
+        kinds_text(&r.expected)
+    );
+    for f in &r.findings {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}: {}", f.kind, f.message);
+        let _ = writeln!(out, "  reached in {} of {}", plural(f.count, "execution"), r.stats.executions);
+        let _ = writeln!(out, "  replay: simrace replay {} --schedule {}", r.file, f.schedule);
+        write_trace(&mut out, &f.trace, &f.output, "  ");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "warning: {}: {}", w.kind, w.message);
+    }
+    if !r.outcomes.is_empty() && !r.observe.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "outcomes of completed executions:");
+        let cols: Vec<usize> = r
+            .observe
+            .iter()
+            .map(|n| {
+                r.outcomes
+                    .iter()
+                    .map(|o| o.values.get(n).map(|v| v.to_string().len()).unwrap_or(0))
+                    .max()
+                    .unwrap_or(0)
+                    .max(n.len())
+            })
+            .collect();
+        let mut head = String::from("  ");
+        for (n, w) in r.observe.iter().zip(&cols) {
+            let _ = write!(head, "{n:<w$}  ");
+        }
+        let _ = writeln!(out, "{}executions  example schedule", head);
+        for o in &r.outcomes {
+            let mut row = String::from("  ");
+            for (n, w) in r.observe.iter().zip(&cols) {
+                let v = o.values.get(n).map(|v| match v {
+                    serde_json::Value::Null => "None".to_string(),
+                    serde_json::Value::Bool(true) => "True".to_string(),
+                    serde_json::Value::Bool(false) => "False".to_string(),
+                    other => other.to_string(),
+                });
+                let _ = write!(row, "{:<w$}  ", v.unwrap_or_default());
+            }
+            let _ = writeln!(out, "{row}{:>10}  {}", o.count, o.schedule);
+        }
+    }
+    let s = &r.stats;
+    let _ = writeln!(out);
+    let mut line = format!("{}: {}", s.engine, plural(s.executions, "execution"));
+    if s.redundant > 0 {
+        let _ = write!(line, " ({} cut short as redundant)", s.redundant);
+    }
+    let _ = write!(line, ", {}", plural(s.steps, "step"));
+    if s.complete {
+        line.push_str(", complete");
+    } else {
+        line.push_str(", INCOMPLETE");
+    }
+    if let Some(l) = &s.limit {
+        let _ = write!(line, " ({l})");
+    }
+    if s.elapsed_ms > 0.0 {
+        let _ = write!(line, ", {:.1} ms", s.elapsed_ms);
+    }
+    let _ = writeln!(out, "{line}");
+    out
+}

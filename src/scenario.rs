@@ -1,0 +1,917 @@
+//! Reading a scenario file (SCENARIO.md, "Tables") into an [`ast::Scenario`].
+//!
+//! Everything the format says is checked here, each with the place in the file and what
+//! was expected there; code strings are parsed by [`crate::code`]. Names are not resolved
+//! in code (that is lowering's job), but the tables' own cross-references are: a
+//! Condition's `lock`, and `[final] observe`.
+//!
+//! Choices a user may notice:
+//! - `expect = "pass"` and `expect = []` mean no kinds; `"pass"` may not be mixed with kinds.
+//! - Arrays of initial values are non-empty, flat, and all integers or all booleans.
+//! - `count` is at most 64 for threads and processes, at most 1024 for objects.
+//! - `[final] assert` and `[invariant] assert` also accept a single string.
+//! - `[final] observe` names must be declared in [shared], [atomics] or [ghost].
+//! - A file needs at least one `[[thread]]` (or `[[process]]`).
+//! - Threads may also be written as an inline array of tables (`thread = [{...}]`); objects
+//!   may be written as sub-tables (`[objects.m]`): TOML means the same by both.
+
+use crate::ast::{
+    self, Ident, InitValue, Kind, Limits, ObjectDecl, ObjectKind, Scenario, Span, ThreadDecl,
+    Value, VarClass, VarDecl,
+};
+use crate::code::{self, CodeSource, is_identifier, is_keyword};
+use crate::diag::Diagnostic;
+use std::collections::HashMap;
+use toml::Spanned;
+use toml::de::{DeArray, DeTable, DeValue};
+
+/// The most instances one `[[thread]]` or `[[process]]` may have.
+pub const MAX_THREAD_COUNT: i64 = 64;
+/// The most elements one object array may have.
+pub const MAX_OBJECT_COUNT: i64 = 1024;
+
+const TABLES: &[&str] = &[
+    "scenario",
+    "shared",
+    "atomics",
+    "ghost",
+    "objects",
+    "thread",
+    "process",
+    "final",
+    "invariant",
+    "limits",
+];
+
+const OBJECT_KINDS: &[&str] = &[
+    "Lock",
+    "RLock",
+    "Condition",
+    "Semaphore",
+    "BoundedSemaphore",
+    "Event",
+    "Barrier",
+    "Queue",
+];
+
+/// Reads and parses the scenario file at `path`.
+pub fn load(path: &str) -> Result<Scenario, Diagnostic> {
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic::io(path, format!("cannot read the file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::io(
+            path,
+            format!(
+                "the file is not valid UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .with_help("save the scenario as UTF-8 text")
+    })?;
+    parse_scenario(path, &text)
+}
+
+/// Parses a scenario file whose text is `text` (`path` names it in messages and gives
+/// the default scenario name).
+pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
+    let root = DeTable::parse(text).map_err(|e| {
+        let span = e
+            .span()
+            .map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
+        Diagnostic::new(path, text, span, format!("invalid TOML: {}", e.message()))
+            .with_help("a scenario file is TOML: `key = value` lines under `[table]` headers")
+    })?;
+    let mut r = Reader {
+        path,
+        text,
+        sc: Scenario {
+            path: path.to_string(),
+            source: text.to_string(),
+            name: default_name(path),
+            description: String::new(),
+            expect: Vec::new(),
+            vars: Vec::new(),
+            objects: Vec::new(),
+            threads: Vec::new(),
+            processes: Vec::new(),
+            final_asserts: Vec::new(),
+            observe: None,
+            invariants: Vec::new(),
+            limits: Limits::default(),
+        },
+        names: Vec::new(),
+    };
+    for (key, value) in root.get_ref().iter() {
+        let k: &str = key.get_ref();
+        match k {
+            "scenario" => r.scenario_table(value)?,
+            "shared" => r.vars(value, VarClass::Shared, "shared")?,
+            "atomics" => r.vars(value, VarClass::Atomic, "atomics")?,
+            "ghost" => r.vars(value, VarClass::Ghost, "ghost")?,
+            "objects" => r.objects(value)?,
+            "thread" => r.threads(value, false)?,
+            "process" => r.threads(value, true)?,
+            "final" => r.final_table(value)?,
+            "invariant" => r.invariant_table(value)?,
+            "limits" => r.limits(value)?,
+            _ => {
+                let help = match suggest(k, TABLES) {
+                    Some(s) if s == "thread" || s == "process" => {
+                        format!("did you mean `[[{s}]]`?")
+                    }
+                    Some(s) => format!("did you mean `[{s}]`?"),
+                    None => "expected one of [scenario], [shared], [atomics], [ghost], [objects], [[thread]], [[process]], [final], [invariant], [limits]".to_string(),
+                };
+                return Err(r.diag(key.span(), format!("unknown table `{k}`")).with_help(help));
+            }
+        }
+    }
+    r.check_unique_names()?;
+    r.check_observe()?;
+    if r.sc.threads.is_empty() && r.sc.processes.is_empty() {
+        return Err(r
+            .diag(0..0, "the scenario has no threads")
+            .with_help("add a `[[thread]]` table with `name` and `code`"));
+    }
+    Ok(r.sc)
+}
+
+/// The file stem of `path`.
+fn default_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
+fn suggest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    let lower = word.to_ascii_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for &c in candidates {
+        let cl = c.to_ascii_lowercase();
+        let d = if cl == lower {
+            0
+        } else {
+            levenshtein(&lower, &cl)
+        };
+        let limit = (c.len().max(word.len()) / 3).max(1);
+        let plural = lower.strip_suffix('s') == Some(cl.as_str())
+            || cl.strip_suffix('s') == Some(lower.as_str());
+        if (d <= limit || plural) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Edit distance counting a swap of two neighbours as one edit.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// "an integer", "a string", ...: a TOML value's type for messages.
+fn type_name(v: &DeValue) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+type Val<'i> = Spanned<DeValue<'i>>;
+type Key<'i> = Spanned<std::borrow::Cow<'i, str>>;
+
+struct Reader<'t> {
+    path: &'t str,
+    text: &'t str,
+    sc: Scenario,
+    /// Every declared name: (name, span, where it was declared).
+    names: Vec<(String, Span, &'static str)>,
+}
+
+impl<'t> Reader<'t> {
+    fn diag(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.path, self.text, Span::new(span.start, span.end), message)
+    }
+
+    /// `value` as a table, or an error naming `what` it should have been.
+    fn table<'v, 'i>(&self, value: &'v Val<'i>, what: &str) -> Result<&'v DeTable<'i>, Diagnostic> {
+        match value.get_ref() {
+            DeValue::Table(t) => Ok(t),
+            DeValue::Array(_) => Err(self
+                .diag(value.span(), format!("`{what}` must be a table, not an array of tables"))
+                .with_help(format!("write the header as `[{what}]`, with single brackets"))),
+            other => Err(self
+                .diag(
+                    value.span(),
+                    format!("`{what}` must be a table, found {}", type_name(other)),
+                )
+                .with_help(format!("write a `[{what}]` header with `key = value` lines under it"))),
+        }
+    }
+
+    fn unknown_key(&self, key: &Key, table: &str, allowed: &[&str]) -> Diagnostic {
+        let k: &str = key.get_ref();
+        let help = match suggest(k, allowed) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if allowed.is_empty() => format!("{table} takes no keys"),
+            None => format!("expected one of: {}", allowed.join(", ")),
+        };
+        self.diag(key.span(), format!("unknown key `{k}` in {table}"))
+            .with_help(help)
+    }
+
+    fn string<'v>(&self, value: &'v Val, what: &str) -> Result<&'v str, Diagnostic> {
+        match value.get_ref() {
+            DeValue::String(s) => Ok(s),
+            other => Err(self
+                .diag(
+                    value.span(),
+                    format!("`{what}` must be a string, found {}", type_name(other)),
+                )
+                .with_help(format!("write `{what} = \"...\"`"))),
+        }
+    }
+
+    fn bool(&self, value: &Val, what: &str) -> Result<bool, Diagnostic> {
+        match value.get_ref() {
+            DeValue::Boolean(b) => Ok(*b),
+            DeValue::String(s) if matches!(s.as_ref(), "true" | "false" | "True" | "False") => {
+                Err(self
+                    .diag(value.span(), format!("`{what}` must be a boolean, found a string"))
+                    .with_help(format!(
+                        "write `{what} = {}` without quotes (TOML booleans are lowercase)",
+                        s.to_ascii_lowercase()
+                    )))
+            }
+            other => Err(self
+                .diag(
+                    value.span(),
+                    format!("`{what}` must be a boolean, found {}", type_name(other)),
+                )
+                .with_help(format!("write `{what} = true` or `{what} = false`"))),
+        }
+    }
+
+    /// An integer that fits in i64.
+    fn int(&self, value: &Val, what: &str) -> Result<i64, Diagnostic> {
+        match value.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).map_err(|_| {
+                self.diag(value.span(), format!("`{what}` is out of the 64-bit integer range"))
+                    .with_help("integers are from -9223372036854775808 to 9223372036854775807")
+            }),
+            other => Err(self
+                .diag(
+                    value.span(),
+                    format!("`{what}` must be an integer, found {}", type_name(other)),
+                )
+                .with_help(format!("write `{what} = 1` (an integer, without quotes)"))),
+        }
+    }
+
+    /// An integer in `min..=max`.
+    fn int_in(&self, value: &Val, what: &str, min: i64, max: i64) -> Result<i64, Diagnostic> {
+        let v = self.int(value, what)?;
+        if v < min {
+            return Err(self
+                .diag(value.span(), format!("`{what}` must be at least {min}, not {v}"))
+                .with_help(format!("write an integer from {min} up")));
+        }
+        if v > max {
+            return Err(self
+                .diag(value.span(), format!("`{what}` must be at most {max}, not {v}"))
+                .with_help(format!("write an integer from {min} to {max}")));
+        }
+        Ok(v)
+    }
+
+    /// The span of a string value's text without its quotes, when it is written plainly.
+    fn string_inner_span(&self, value: &Val, s: &str) -> Span {
+        let r = value.span();
+        let raw = self.text.get(r.clone()).unwrap_or("");
+        if raw.len() == s.len() + 2
+            && (raw.starts_with('"') || raw.starts_with('\''))
+            && raw.get(1..raw.len() - 1) == Some(s)
+        {
+            Span::new(r.start + 1, r.end - 1)
+        } else {
+            Span::new(r.start, r.end)
+        }
+    }
+
+    /// Checks that `name` may name a variable, object or thread.
+    fn check_name(&self, name: &str, span: std::ops::Range<usize>) -> Result<(), Diagnostic> {
+        if !is_identifier(name) {
+            return Err(self
+                .diag(span, format!("`{name}` is not a valid name"))
+                .with_help(
+                    "a name is ASCII letters, digits and `_`, not starting with a digit",
+                ));
+        }
+        if is_keyword(name) {
+            return Err(self
+                .diag(span, format!("`{name}` is a Python keyword and cannot be a name"))
+                .with_help("choose another name"));
+        }
+        if code::is_reserved(name) {
+            return Err(self
+                .diag(span, format!("`{name}` is a built-in and cannot be a name"))
+                .with_help("choose another name"));
+        }
+        Ok(())
+    }
+
+    /// An identifier from a table key.
+    fn key_ident(&mut self, key: &Key, declared_in: &'static str) -> Result<Ident, Diagnostic> {
+        let name: &str = key.get_ref();
+        self.check_name(name, key.span())?;
+        let span = Span::new(key.span().start, key.span().end);
+        self.names.push((name.to_string(), span, declared_in));
+        Ok(Ident {
+            name: name.to_string(),
+            span,
+        })
+    }
+
+    // -- [scenario] ----------------------------------------------------------------------
+
+    fn scenario_table(&mut self, value: &Val) -> Result<(), Diagnostic> {
+        let t = self.table(value, "scenario")?;
+        for (k, v) in t.iter() {
+            match k.get_ref().as_ref() {
+                "name" => {
+                    let s = self.string(v, "name")?;
+                    if s.trim().is_empty() {
+                        return Err(self
+                            .diag(v.span(), "the scenario name is empty")
+                            .with_help("write a name, or leave `name` out to use the file name"));
+                    }
+                    self.sc.name = s.to_string();
+                }
+                "description" => self.sc.description = self.string(v, "description")?.to_string(),
+                "expect" => self.sc.expect = self.expect(v)?,
+                _ => return Err(self.unknown_key(k, "[scenario]", &["name", "description", "expect"])),
+            }
+        }
+        Ok(())
+    }
+
+    fn expect(&self, value: &Val) -> Result<Vec<Kind>, Diagnostic> {
+        let kinds_help = "expected \"pass\" or verdict kinds: assertion, data_race, deadlock, error, livelock";
+        let kind = |v: &Val, in_array: bool| -> Result<Option<Kind>, Diagnostic> {
+            let DeValue::String(s) = v.get_ref() else {
+                return Err(self
+                    .diag(
+                        v.span(),
+                        format!("a verdict kind must be a string, found {}", type_name(v.get_ref())),
+                    )
+                    .with_help(kinds_help));
+            };
+            if s == "pass" {
+                if in_array {
+                    return Ok(None);
+                }
+                return Ok(None);
+            }
+            if let Some(k) = Kind::parse(s) {
+                return Ok(Some(k));
+            }
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).chain(["pass"]).collect();
+            let lowered = s.to_ascii_lowercase().replace([' ', '-'], "_");
+            let help = match suggest(&lowered, &names) {
+                Some(n) => format!("did you mean \"{n}\"?"),
+                None => kinds_help.to_string(),
+            };
+            Err(self
+                .diag(v.span(), format!("unknown verdict kind \"{s}\""))
+                .with_help(help))
+        };
+        let mut out = match value.get_ref() {
+            DeValue::String(_) => kind(value, false)?.into_iter().collect(),
+            DeValue::Array(items) => {
+                let mut out = Vec::new();
+                let mut pass = None;
+                for item in items.iter() {
+                    match kind(item, true)? {
+                        Some(k) => out.push(k),
+                        None => pass = Some(item.span()),
+                    }
+                }
+                if let Some(span) = pass
+                    && !out.is_empty()
+                {
+                    return Err(self
+                        .diag(span, "\"pass\" cannot be listed together with verdict kinds")
+                        .with_help("write `expect = \"pass\"` for none, or list only the kinds"));
+                }
+                out
+            }
+            other => {
+                return Err(self
+                    .diag(
+                        value.span(),
+                        format!("`expect` must be a string or an array of strings, found {}", type_name(other)),
+                    )
+                    .with_help("write `expect = \"pass\"` or `expect = [\"data_race\"]`"));
+            }
+        };
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    // -- [shared], [atomics], [ghost] ----------------------------------------------------
+
+    fn vars(&mut self, value: &Val, class: VarClass, table: &'static str) -> Result<(), Diagnostic> {
+        let t = self.table(value, table)?;
+        for (k, v) in t.iter() {
+            let name = self.key_ident(k, table_label(table))?;
+            let init = self.init_value(v, &name.name)?;
+            self.sc.vars.push(VarDecl { name, class, init });
+        }
+        Ok(())
+    }
+
+    fn scalar(&self, v: &Val, name: &str) -> Result<Value, Diagnostic> {
+        match v.get_ref() {
+            DeValue::Integer(_) => Ok(Value::Int(self.int(v, name)?)),
+            DeValue::Boolean(b) => Ok(Value::Bool(*b)),
+            DeValue::String(s) => {
+                let help = match s.as_ref() {
+                    "None" => "TOML has no None: start with an integer or a boolean, and assign None in code".to_string(),
+                    "True" | "False" | "true" | "false" => format!("write `{}` without quotes", s.to_ascii_lowercase()),
+                    _ => "values are integers or booleans (strings are not values)".to_string(),
+                };
+                Err(self
+                    .diag(v.span(), format!("the initial value of `{name}` must be an integer or a boolean, found a string"))
+                    .with_help(help))
+            }
+            DeValue::Float(_) => Err(self
+                .diag(v.span(), format!("the initial value of `{name}` is a float; floats are not supported"))
+                .with_help("values are integers (64-bit) or booleans")),
+            other => Err(self
+                .diag(v.span(), format!("the initial value of `{name}` must be an integer or a boolean, found {}", type_name(other)))
+                .with_help("values are integers, booleans, or flat arrays of them")),
+        }
+    }
+
+    fn init_value(&self, v: &Val, name: &str) -> Result<InitValue, Diagnostic> {
+        match v.get_ref() {
+            DeValue::Array(items) => {
+                if items.is_empty() {
+                    return Err(self
+                        .diag(v.span(), format!("the array `{name}` is empty"))
+                        .with_help("arrays have a fixed length of at least 1, e.g. `[0, 0, 0]`"));
+                }
+                let mut out = Vec::with_capacity(items.len());
+                for item in items.iter() {
+                    if let DeValue::Array(_) = item.get_ref() {
+                        return Err(self
+                            .diag(item.span(), format!("nested arrays are not supported (in `{name}`)"))
+                            .with_help("arrays are flat: a list of integers or of booleans"));
+                    }
+                    if let DeValue::Table(_) = item.get_ref() {
+                        return Err(self
+                            .diag(item.span(), format!("the elements of `{name}` must be integers or booleans, found a table"))
+                            .with_help("arrays are flat: a list of integers or of booleans"));
+                    }
+                    out.push(self.scalar(item, name)?);
+                }
+                let first_bool = matches!(out[0], Value::Bool(_));
+                if let Some((i, _)) = out
+                    .iter()
+                    .enumerate()
+                    .find(|(_, x)| matches!(x, Value::Bool(_)) != first_bool)
+                {
+                    return Err(self
+                        .diag(items[i].span(), format!("the array `{name}` mixes integers and booleans"))
+                        .with_help("make every element an integer, or every element a boolean"));
+                }
+                Ok(InitValue::Array(out))
+            }
+            DeValue::Table(_) => Err(self
+                .diag(v.span(), format!("the initial value of `{name}` must be an integer or a boolean, found a table"))
+                .with_help("a name is one identifier (no dots); values are integers, booleans, or flat arrays of them")),
+            _ => Ok(InitValue::Scalar(self.scalar(v, name)?)),
+        }
+    }
+
+    // -- [objects] -----------------------------------------------------------------------
+
+    fn objects(&mut self, value: &Val) -> Result<(), Diagnostic> {
+        let t = self.table(value, "objects")?;
+        let mut locks: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+        for (k, v) in t.iter() {
+            let name = self.key_ident(k, "[objects]")?;
+            let span = Span::new(v.span().start, v.span().end);
+            let (kind, count, lock_span) = match v.get_ref() {
+                DeValue::String(s) => (self.object_kind(v, s)?, None, None),
+                DeValue::Table(t) => self.object_table(v, t, &name.name)?,
+                other => {
+                    return Err(self
+                        .diag(v.span(), format!("`{}` must be an object kind, found {}", name.name, type_name(other)))
+                        .with_help("write `m = \"Lock\"` or a table such as `sem = { kind = \"Semaphore\", value = 2 }`"));
+                }
+            };
+            if let Some(ls) = lock_span {
+                locks.push((self.sc.objects.len(), ls));
+            }
+            self.sc.objects.push(ObjectDecl {
+                name,
+                kind,
+                count,
+                span,
+            });
+        }
+        // A Condition's lock must be a single Lock or RLock of [objects].
+        for (i, span) in locks {
+            let ObjectKind::Condition { lock: Some(lock) } = &self.sc.objects[i].kind else {
+                continue;
+            };
+            let help = "a Condition's `lock` names a Lock or RLock declared in [objects]";
+            match self.sc.objects.iter().find(|o| o.name.name == lock.name) {
+                None => {
+                    return Err(self
+                        .diag(span, format!("no object named `{}` in [objects]", lock.name))
+                        .with_help(help));
+                }
+                Some(o) if !matches!(o.kind, ObjectKind::Lock | ObjectKind::RLock) => {
+                    return Err(self
+                        .diag(span, format!("`{}` is a {}, not a Lock or RLock", lock.name, o.kind.name()))
+                        .with_help(help));
+                }
+                Some(o) if o.count.is_some() => {
+                    return Err(self
+                        .diag(span, format!("`{}` is an array of {}s, not a single lock", lock.name, o.kind.name()))
+                        .with_help(help));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A kind name (`"Lock"`) with the default settings.
+    fn object_kind(&self, v: &Val, s: &str) -> Result<ObjectKind, Diagnostic> {
+        Ok(match s {
+            "Lock" => ObjectKind::Lock,
+            "RLock" => ObjectKind::RLock,
+            "Condition" => ObjectKind::Condition { lock: None },
+            "Semaphore" => ObjectKind::Semaphore { value: 1 },
+            "BoundedSemaphore" => ObjectKind::BoundedSemaphore { value: 1 },
+            "Event" => ObjectKind::Event,
+            "Barrier" => {
+                return Err(self
+                    .diag(v.span(), "a Barrier needs `parties`")
+                    .with_help("write `{ kind = \"Barrier\", parties = 3 }`"));
+            }
+            "Queue" => ObjectKind::Queue { maxsize: 0 },
+            _ => {
+                let stripped = s
+                    .strip_prefix("threading.")
+                    .or_else(|| s.strip_prefix("queue."))
+                    .or_else(|| s.strip_prefix("multiprocessing."));
+                let help = match stripped.filter(|k| OBJECT_KINDS.contains(k)) {
+                    Some(k) => format!("write just \"{k}\""),
+                    None => match suggest(s, OBJECT_KINDS) {
+                        Some(k) => format!("did you mean \"{k}\"?"),
+                        None => format!("expected one of {}", OBJECT_KINDS.join(", ")),
+                    },
+                };
+                return Err(self
+                    .diag(v.span(), format!("unknown object kind \"{s}\""))
+                    .with_help(help));
+            }
+        })
+    }
+
+    /// `{ kind = "...", ... }`: the kind, `count`, and the span of `lock` if any.
+    #[allow(clippy::type_complexity)]
+    fn object_table(
+        &self,
+        v: &Val,
+        t: &DeTable,
+        name: &str,
+    ) -> Result<(ObjectKind, Option<u32>, Option<std::ops::Range<usize>>), Diagnostic> {
+        let Some(kv) = t.get("kind") else {
+            return Err(self
+                .diag(v.span(), format!("the object `{name}` has no `kind`"))
+                .with_help(format!("add `kind = \"Lock\"` (one of {})", OBJECT_KINDS.join(", "))));
+        };
+        let ks = self.string(kv, "kind")?;
+        let mut kind = if ks == "Barrier" {
+            ObjectKind::Barrier { parties: 0 }
+        } else {
+            self.object_kind(kv, ks)?
+        };
+        let allowed: &[&str] = match kind {
+            ObjectKind::Condition { .. } => &["kind", "count", "lock"],
+            ObjectKind::Semaphore { .. } | ObjectKind::BoundedSemaphore { .. } => &["kind", "count", "value"],
+            ObjectKind::Barrier { .. } => &["kind", "count", "parties"],
+            ObjectKind::Queue { .. } => &["kind", "count", "maxsize"],
+            _ => &["kind", "count"],
+        };
+        let mut count = None;
+        let mut lock_span = None;
+        let mut has_parties = false;
+        for (k, val) in t.iter() {
+            let key: &str = k.get_ref();
+            if !allowed.contains(&key) {
+                let help = match suggest(key, allowed) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("a {} takes: {}", kind.name(), allowed.join(", ")),
+                };
+                return Err(self
+                    .diag(k.span(), format!("unknown key `{key}` for a {}", kind.name()))
+                    .with_help(help));
+            }
+            match (key, &mut kind) {
+                ("kind", _) => {}
+                ("count", _) => count = Some(self.int_in(val, "count", 1, MAX_OBJECT_COUNT)? as u32),
+                ("lock", ObjectKind::Condition { lock }) => {
+                    let s = self.string(val, "lock")?;
+                    let span = self.string_inner_span(val, s);
+                    if !is_identifier(s) {
+                        return Err(self
+                            .diag(val.span(), format!("`{s}` is not a valid name"))
+                            .with_help("`lock` names a Lock or RLock declared in [objects]"));
+                    }
+                    *lock = Some(Ident {
+                        name: s.to_string(),
+                        span,
+                    });
+                    lock_span = Some(val.span());
+                }
+                ("value", ObjectKind::Semaphore { value } | ObjectKind::BoundedSemaphore { value }) => {
+                    *value = self.int_in(val, "value", 0, i64::MAX)?;
+                }
+                ("parties", ObjectKind::Barrier { parties }) => {
+                    *parties = self.int_in(val, "parties", 1, i64::MAX)?;
+                    has_parties = true;
+                }
+                ("maxsize", ObjectKind::Queue { maxsize }) => {
+                    *maxsize = self.int_in(val, "maxsize", 0, i64::MAX)?;
+                }
+                _ => {}
+            }
+        }
+        if matches!(kind, ObjectKind::Barrier { .. }) && !has_parties {
+            return Err(self
+                .diag(v.span(), format!("the Barrier `{name}` needs `parties`"))
+                .with_help("add `parties = N`: how many threads meet at the barrier"));
+        }
+        Ok((kind, count, lock_span))
+    }
+
+    // -- [[thread]], [[process]] ---------------------------------------------------------
+
+    fn threads(&mut self, value: &Val, process: bool) -> Result<(), Diagnostic> {
+        let what = if process { "process" } else { "thread" };
+        let header = format!("[[{what}]]");
+        let items: &DeArray = match value.get_ref() {
+            DeValue::Array(a) => a,
+            DeValue::Table(_) => {
+                return Err(self
+                    .diag(value.span(), format!("`[{what}]` must be written `[[{what}]]`"))
+                    .with_help(format!("each {what} is one entry of an array of tables: use double brackets")));
+            }
+            other => {
+                return Err(self
+                    .diag(value.span(), format!("`{what}` must be an array of tables, found {}", type_name(other)))
+                    .with_help(format!("write each {what} as a `[[{what}]]` table")));
+            }
+        };
+        for item in items.iter() {
+            let DeValue::Table(t) = item.get_ref() else {
+                return Err(self
+                    .diag(item.span(), format!("each {what} must be a table, found {}", type_name(item.get_ref())))
+                    .with_help(format!("write each {what} as a `[[{what}]]` table")));
+            };
+            let span = Span::new(item.span().start, item.span().end);
+            let mut name = None;
+            let mut count = None;
+            let mut start = true;
+            let mut code = None;
+            for (k, v) in t.iter() {
+                match k.get_ref().as_ref() {
+                    "name" => {
+                        let s = self.string(v, "name")?;
+                        self.check_name(s, v.span())?;
+                        let ispan = self.string_inner_span(v, s);
+                        name = Some(Ident {
+                            name: s.to_string(),
+                            span: ispan,
+                        });
+                    }
+                    "count" => count = Some(self.int_in(v, "count", 1, MAX_THREAD_COUNT)? as u32),
+                    "start" => start = self.bool(v, "start")?,
+                    "code" => {
+                        let s = self.string(v, "code")?;
+                        let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
+                        code = Some(code::parse_block(&src)?);
+                    }
+                    _ => return Err(self.unknown_key(k, &header, &["name", "count", "start", "code"])),
+                }
+            }
+            let Some(name) = name else {
+                return Err(self
+                    .diag(item.span(), format!("this {what} has no `name`"))
+                    .with_help(format!("add `name = \"worker\"` under `{header}`")));
+            };
+            let Some(code) = code else {
+                return Err(self
+                    .diag(item.span(), format!("the {what} `{}` has no `code`", name.name))
+                    .with_help("add `code = \"\"\"` with the statements, then `\"\"\"`"));
+            };
+            let label = if process { "[[process]]" } else { "[[thread]]" };
+            self.names.push((name.name.clone(), name.span, label));
+            let decl = ThreadDecl {
+                name,
+                count,
+                start,
+                code,
+                span,
+            };
+            if process {
+                self.sc.processes.push(decl);
+            } else {
+                self.sc.threads.push(decl);
+            }
+        }
+        Ok(())
+    }
+
+    // -- [final], [invariant], [limits] --------------------------------------------------
+
+    fn asserts(&self, value: &Val, table: &str) -> Result<Vec<ast::Expr>, Diagnostic> {
+        let one = |v: &Val| -> Result<ast::Expr, Diagnostic> {
+            let DeValue::String(s) = v.get_ref() else {
+                return Err(self
+                    .diag(v.span(), format!("each assertion must be a string, found {}", type_name(v.get_ref())))
+                    .with_help("write `assert = [\"counter == 2\"]`"));
+            };
+            let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
+            code::parse_expr(&src)
+        };
+        match value.get_ref() {
+            DeValue::String(_) => Ok(vec![one(value)?]),
+            DeValue::Array(items) => items.iter().map(one).collect(),
+            other => Err(self
+                .diag(value.span(), format!("`assert` in {table} must be an array of strings, found {}", type_name(other)))
+                .with_help("write `assert = [\"counter == 2\"]`")),
+        }
+    }
+
+    fn final_table(&mut self, value: &Val) -> Result<(), Diagnostic> {
+        let t = self.table(value, "final")?;
+        for (k, v) in t.iter() {
+            match k.get_ref().as_ref() {
+                "assert" => self.sc.final_asserts = self.asserts(v, "[final]")?,
+                "observe" => {
+                    let DeValue::Array(items) = v.get_ref() else {
+                        return Err(self
+                            .diag(v.span(), format!("`observe` must be an array of names, found {}", type_name(v.get_ref())))
+                            .with_help("write `observe = [\"counter\"]`"));
+                    };
+                    let mut names: Vec<Ident> = Vec::new();
+                    for item in items.iter() {
+                        let DeValue::String(s) = item.get_ref() else {
+                            return Err(self
+                                .diag(item.span(), format!("`observe` lists names as strings, found {}", type_name(item.get_ref())))
+                                .with_help("write `observe = [\"counter\"]`"));
+                        };
+                        if !is_identifier(s) {
+                            return Err(self
+                                .diag(item.span(), format!("`{s}` is not a valid name"))
+                                .with_help("`observe` lists names declared in [shared], [atomics] or [ghost]"));
+                        }
+                        if names.iter().any(|n| n.name == **s) {
+                            return Err(self
+                                .diag(item.span(), format!("`{s}` is listed twice in `observe`"))
+                                .with_help("list each name once"));
+                        }
+                        names.push(Ident {
+                            name: s.to_string(),
+                            span: self.string_inner_span(item, s),
+                        });
+                    }
+                    self.sc.observe = Some(names);
+                }
+                _ => return Err(self.unknown_key(k, "[final]", &["assert", "observe"])),
+            }
+        }
+        Ok(())
+    }
+
+    fn invariant_table(&mut self, value: &Val) -> Result<(), Diagnostic> {
+        let t = self.table(value, "invariant")?;
+        for (k, v) in t.iter() {
+            match k.get_ref().as_ref() {
+                "assert" => self.sc.invariants = self.asserts(v, "[invariant]")?,
+                _ => return Err(self.unknown_key(k, "[invariant]", &["assert"])),
+            }
+        }
+        Ok(())
+    }
+
+    fn limits(&mut self, value: &Val) -> Result<(), Diagnostic> {
+        let t = self.table(value, "limits")?;
+        for (k, v) in t.iter() {
+            let key: &str = k.get_ref();
+            let slot = match key {
+                "max_steps" => &mut self.sc.limits.max_steps,
+                "max_executions" => &mut self.sc.limits.max_executions,
+                "timeout" => &mut self.sc.limits.timeout,
+                _ => {
+                    return Err(self.unknown_key(k, "[limits]", &["max_steps", "max_executions", "timeout"]));
+                }
+            };
+            let n = match v.get_ref() {
+                DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+                _ => None,
+            };
+            match n {
+                Some(n) if n >= 1 => *slot = Some(n as u64),
+                _ => {
+                    let found = match v.get_ref() {
+                        DeValue::Integer(_) => format!("`{}`", &self.text[v.span()]),
+                        other => type_name(other).to_string(),
+                    };
+                    let unit = if key == "timeout" { " (seconds)" } else { "" };
+                    return Err(self
+                        .diag(v.span(), format!("`{key}` must be a positive integer{unit}, found {found}"))
+                        .with_help(format!("write `{key} = 1000`, or leave it out for the default")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // -- cross-checks --------------------------------------------------------------------
+
+    fn check_unique_names(&self) -> Result<(), Diagnostic> {
+        let mut names = self.names.clone();
+        names.sort_by_key(|(_, s, _)| s.start);
+        let mut seen: HashMap<&str, &'static str> = HashMap::new();
+        for (name, span, table) in &names {
+            if let Some(first) = seen.get(name.as_str()) {
+                return Err(self
+                    .diag(span.start..span.end, format!("`{name}` is already declared in {first}"))
+                    .with_help("names are unique across [shared], [atomics], [ghost], [objects], threads and processes"));
+            }
+            seen.insert(name, table);
+        }
+        Ok(())
+    }
+
+    fn check_observe(&self) -> Result<(), Diagnostic> {
+        let Some(observe) = &self.sc.observe else {
+            return Ok(());
+        };
+        for n in observe {
+            if !self.sc.vars.iter().any(|v| v.name.name == n.name) {
+                let what = if self.sc.objects.iter().any(|o| o.name.name == n.name) {
+                    format!("`{}` is an object; `observe` lists variables", n.name)
+                } else {
+                    format!("`{}` is not declared in [shared], [atomics] or [ghost]", n.name)
+                };
+                return Err(self
+                    .diag(n.span.start..n.span.end, what)
+                    .with_help("`observe` lists names declared in [shared], [atomics] or [ghost]"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn table_label(table: &str) -> &'static str {
+    match table {
+        "shared" => "[shared]",
+        "atomics" => "[atomics]",
+        _ => "[ghost]",
+    }
+}
