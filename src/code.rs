@@ -969,40 +969,91 @@ pub fn parse_block(src: &CodeSource) -> Result<Vec<Stmt>, Diagnostic> {
     let (text, dmap) = dedent(&src.content);
     let map: Vec<usize> = dmap.iter().map(|&i| src.file_offset(i)).collect();
     let toks = lex(src.file, &text, &map, false);
-    let mut p = Parser::new(src, toks);
-    p.file_input()
+    run_parser(src, toks, |p| p.file_input())
 }
 
 /// Parses one expression (a `[final]` or `[invariant]` assertion).
 pub fn parse_expr(src: &CodeSource) -> Result<Expr, Diagnostic> {
     let map: Vec<usize> = (0..=src.content.len()).map(|i| src.file_offset(i)).collect();
     let toks = lex(src.file, &src.content, &map, true);
-    let mut p = Parser::new(src, toks);
-    if matches!(p.peek(), Tok::Eof) {
-        return Err(p.err(
-            p.span(),
-            "the expression is empty",
-            "write an expression such as `counter == 2`",
-        ));
-    }
-    let e = p.test()?;
-    if !matches!(p.peek(), Tok::Eof) {
-        let help = if p.is_op("=") {
-            "to compare, use `==`"
-        } else {
-            "an assertion is one expression, e.g. `counter == 2`"
-        };
-        let found = p.describe();
-        return Err(p.err(p.span(), format!("unexpected {found} after the expression"), help));
-    }
-    Ok(e)
+    run_parser(src, toks, |p| p.expr_input())
 }
 
-type PResult<T> = Result<T, Diagnostic>;
+/// Inputs whose [`nesting_bound`] is at most this are parsed on the caller's stack.
+const INLINE_NESTING: usize = 16;
+
+/// The stack the parser runs on for deeper inputs. Nesting is bounded by [`MAX_NESTING`],
+/// but a debug build's frames are large (the deepest legal input needs a few MB there);
+/// the memory is only reserved, and touched as far as the input is deep.
+const PARSER_STACK: usize = 64 << 20;
+
+fn run_parser<T: Send>(
+    src: &CodeSource,
+    mut toks: Vec<Token>,
+    parse: fn(&mut Parser) -> PResult<T>,
+) -> Result<T, Diagnostic> {
+    if toks.is_empty() {
+        let end = src.file_offset(src.content.len());
+        toks.push(Token {
+            tok: Tok::Eof,
+            span: Span::new(end, end),
+        });
+    }
+    let go = || parse(&mut Parser::new(src, &toks)).map_err(|d| *d);
+    if nesting_bound(&toks) <= INLINE_NESTING {
+        go()
+    } else {
+        with_parser_stack(&go)
+    }
+}
+
+/// An upper bound on how deeply the parser recurses on `toks`: every level of recursion
+/// is opened by an indent, an open bracket, or a prefix operator, `if` or `else` of the
+/// current logical line.
+fn nesting_bound(toks: &[Token]) -> usize {
+    let (mut blocks, mut brackets, mut line, mut max) = (0usize, 0usize, 0usize, 0usize);
+    for t in toks {
+        match &t.tok {
+            Tok::Indent => blocks += 1,
+            Tok::Dedent => blocks = blocks.saturating_sub(1),
+            Tok::Newline => line = 0,
+            Tok::Op("(" | "[") => brackets += 1,
+            Tok::Op(")" | "]") => brackets = brackets.saturating_sub(1),
+            Tok::Op("-" | "+") => line += 1,
+            Tok::Name(n) if matches!(n.as_str(), "not" | "if" | "else" | "elif" | "while") => {
+                line += 1
+            }
+            _ => {}
+        }
+        max = max.max(blocks + brackets + line);
+    }
+    max
+}
+
+/// Runs `f` on a thread with a [`PARSER_STACK`] stack (or here, if none can be started).
+fn with_parser_stack<T: Send>(f: &(dyn Fn() -> T + Sync)) -> T {
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("simrace-parser".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, f)
+        {
+            Ok(h) => match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            Err(_) => f(),
+        }
+    })
+}
+
+/// Errors are boxed inside the parser: it keeps the recursive functions' frames small.
+type PResult<T> = Result<T, Box<Diagnostic>>;
 
 struct Parser<'s, 'a> {
     src: &'s CodeSource<'a>,
-    toks: Vec<Token>,
+    /// Never empty: it ends with `Eof` or `Error`.
+    toks: &'s [Token],
     pos: usize,
     block_depth: usize,
     expr_depth: usize,
@@ -1017,14 +1068,7 @@ const AUG_OPS: &[(&str, BinOp)] = &[
 ];
 
 impl<'s, 'a> Parser<'s, 'a> {
-    fn new(src: &'s CodeSource<'a>, mut toks: Vec<Token>) -> Self {
-        if toks.is_empty() {
-            let end = src.file_offset(src.content.len());
-            toks.push(Token {
-                tok: Tok::Eof,
-                span: Span::new(end, end),
-            });
-        }
+    fn new(src: &'s CodeSource<'a>, toks: &'s [Token]) -> Self {
         Parser {
             src,
             toks,
@@ -1032,6 +1076,34 @@ impl<'s, 'a> Parser<'s, 'a> {
             block_depth: 0,
             expr_depth: 0,
         }
+    }
+
+    /// One whole expression, up to the end of the input.
+    fn expr_input(&mut self) -> PResult<Expr> {
+        if matches!(self.peek(), Tok::Eof) {
+            return Err(self.err(
+                self.span(),
+                "the expression is empty",
+                "write an expression such as `counter == 2`",
+            ));
+        }
+        let e = self.test()?;
+        if !matches!(self.peek(), Tok::Eof) {
+            let help = if self.is_op("=") && matches!(self.peek_at(1), Tok::Op(">")) {
+                "did you mean `>=`?"
+            } else if self.is_op("=") {
+                "to compare, use `==`"
+            } else {
+                "an assertion is one expression, e.g. `counter == 2`"
+            };
+            let found = self.describe();
+            return Err(self.err(
+                self.span(),
+                format!("unexpected {found} after the expression"),
+                help,
+            ));
+        }
+        Ok(e)
     }
 
     // -- tokens --------------------------------------------------------------------------
@@ -1110,14 +1182,17 @@ impl<'s, 'a> Parser<'s, 'a> {
     }
 
     /// An error at `span`; a lexical error at the current token takes precedence.
-    fn err(&self, span: Span, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+    #[cold]
+    #[inline(never)]
+    fn err(&self, span: Span, message: impl Into<String>, help: impl Into<String>) -> Box<Diagnostic> {
         if let Tok::Error { message, help } = self.peek() {
-            return self
-                .src
-                .diag(self.span(), message.clone())
-                .with_help(help.clone());
+            return Box::new(
+                self.src
+                    .diag(self.span(), message.clone())
+                    .with_help(help.clone()),
+            );
         }
-        self.src.diag(span, message).with_help(help)
+        Box::new(self.src.diag(span, message).with_help(help))
     }
 
     fn enter_expr(&mut self) -> PResult<()> {
@@ -1197,7 +1272,9 @@ impl<'s, 'a> Parser<'s, 'a> {
         Ok(())
     }
 
-    fn unsupported_statement(&self, word: &str) -> Option<Diagnostic> {
+    #[cold]
+    #[inline(never)]
+    fn unsupported_statement(&self, word: &str) -> Option<Box<Diagnostic>> {
         let (m, h) = match word {
             "def" => (
                 "function definitions (`def`) are not supported",
@@ -1421,7 +1498,9 @@ impl<'s, 'a> Parser<'s, 'a> {
         })
     }
 
-    fn tuple_error(&self) -> Diagnostic {
+    #[cold]
+    #[inline(never)]
+    fn tuple_error(&self) -> Box<Diagnostic> {
         self.err(
             self.span(),
             "tuples are not supported (no tuple assignment or unpacking)",
@@ -1547,7 +1626,7 @@ impl<'s, 'a> Parser<'s, 'a> {
         Ok(body)
     }
 
-    fn missing_block(&self, what: &str, header: Span, at: Span) -> Diagnostic {
+    fn missing_block(&self, what: &str, header: Span, at: Span) -> Box<Diagnostic> {
         self.err(
             at,
             format!(
@@ -2040,8 +2119,10 @@ impl<'s, 'a> Parser<'s, 'a> {
             Tok::Int(v) => {
                 self.bump();
                 if v > i64::MAX as u128 {
-                    return Err(self.src.diag(span, "integer literal out of range").with_help(
-                        "integers are 64-bit: from -9223372036854775808 to 9223372036854775807",
+                    return Err(Box::new(
+                        self.src.diag(span, "integer literal out of range").with_help(
+                            "integers are 64-bit: from -9223372036854775808 to 9223372036854775807",
+                        ),
                     ));
                 }
                 Expr {
@@ -2160,7 +2241,9 @@ impl<'s, 'a> Parser<'s, 'a> {
         }
     }
 
-    fn comprehension_error(&self) -> Diagnostic {
+    #[cold]
+    #[inline(never)]
+    fn comprehension_error(&self) -> Box<Diagnostic> {
         self.err(
             self.span(),
             "comprehensions and generator expressions are not supported",
@@ -2208,7 +2291,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             index = Some((Box::new(i), close));
         }
         if self.is_op(".") {
-            self.bump();
+            let dot = self.bump().span;
             let Tok::Name(m) = self.peek().clone() else {
                 return Err(self.err(
                     self.span(),
@@ -2219,7 +2302,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             let mspan = self.bump().span;
             if !self.is_op("(") {
                 return Err(self.err(
-                    mspan,
+                    dot.to(mspan),
                     format!("attribute access (`.{m}` without a call) is not supported"),
                     format!("only method calls are supported: `{}.{m}(...)`", name.name),
                 ));
@@ -2658,7 +2741,7 @@ global a, b
         fails_with("x = 2 ** 3", 1, 7, "`**` (power) is not supported");
         fails_with("x = a is None", 1, 7, "`is` is not supported");
         fails_with("a, b = 1, 2", 1, 2, "tuples are not supported");
-        fails_with("x = a.b", 1, 7, "attribute access");
+        fails_with("x = a.b", 1, 6, "attribute access");
         fails_with("(a + b).m()", 1, 8, "method calls are supported only on a name");
         fails_with("x = 99999999999999999999", 1, 5, "integer literal out of range");
         fails_with("x = 9223372036854775808", 1, 5, "integer literal out of range");
@@ -2757,10 +2840,15 @@ global a, b
         check("code = 'x = @'", "x = @");
         check("code = \"x = \\\"a\\\"\\n\\ty = @\"", "x = \"a\"\n\ty = @");
         check("code = \"\"\"\nx = \\u00e9\\\n   y = @\"\"\"", "x = éy = @");
-        // Escapes the decoder does not know: each line maps to its raw line.
+        // Escapes the decoder does not know: each line maps to its raw line, or, when the
+        // lines do not correspond, everything maps to the string's start.
+        let file = "code = \"\"\"\nx = \\q1\ny = @\"\"\"";
+        let src = CodeSource::from_toml_string("f", file, 7..file.len(), "x = ?1\ny = @");
+        assert_eq!(src.file_offset(2), 11); // line 1 differs: its start
+        assert_eq!(src.file_offset(11), file.find('@').unwrap()); // line 2 is verbatim
         let file = "code = \"a\\qb\\n@\"";
         let src = CodeSource::from_toml_string("f", file, 7..file.len(), "a?b\n@");
-        assert_eq!(src.file_offset(0), 8);
+        assert_eq!(src.file_offset(4), 7);
     }
 
     /// A small deterministic PRNG (xorshift).

@@ -10,9 +10,11 @@
 //! the same object or thread. Alternatives within one step (the value of a `choose`, the
 //! waiters a `notify` wakes) are all explored wherever the thread is.
 //!
-//! A failed assertion or error ends the execution for reporting, but the failing thread
-//! is stopped and the others go on (as in Python, where an exception ends only its
-//! thread), so that the reduction still sees every conflict it needs.
+//! A failed assertion or error is reported with the trace that ends in it, but the
+//! failing thread is only stopped and the others go on (as in Python, where an exception
+//! ends only its thread), so that the reduction still sees every conflict it needs; every
+//! failure in an execution is reported (which of two independent failures happens first
+//! is not a property of the trace), but no deadlock or outcome after one.
 
 use crate::ast::{Kind, Value};
 use crate::detect::{Race, RaceDetector};
@@ -291,11 +293,11 @@ impl<'p> Explorer<'p> {
         }
         let mut failed = was_failed;
         if let Some(f) = &out.failure {
-            if !was_failed {
-                let schedule = self.schedule();
-                self.record_failure(f, schedule);
-                failed = true;
-            }
+            // Every failure is recorded, not only the first of an execution: which of two
+            // independent failures comes first is not a property of the trace.
+            let schedule = self.schedule();
+            self.record_failure(f, schedule);
+            failed = true;
             // The failing thread stops; the others go on (see the module docs).
             if let Some(t) = f.thread {
                 let th = &mut state.threads[t as usize];
@@ -448,7 +450,7 @@ impl<'p> Explorer<'p> {
         if failed {
             return;
         }
-        let state = &self.path[top].state;
+        let state = self.path[top].state.clone();
         if state.steps as u64 >= self.cfg.max_steps && !self.path[top].enabled.is_empty() {
             let message = format!("the execution ran past max_steps = {} without finishing", self.cfg.max_steps);
             self.record(Kind::Livelock, "max_steps".into(), message, schedule, None);

@@ -915,3 +915,366 @@ fn table_label(table: &str) -> &'static str {
         _ => "[ghost]",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::tests::{Rng, sx_block, sx_expr};
+
+    const EXAMPLE: &str = r#"[scenario]
+name = "counter"                      # default: the file stem
+description = "Two workers increment a shared counter without a lock."
+expect = ["data_race", "assertion", "data_race"]
+
+[shared]        # plain shared memory
+counter = 0
+done = false
+slots = [0, 0, 0]
+
+[atomics]
+flag = [0, 0]
+
+[ghost]
+in_cs = 0
+
+[objects]
+m    = "Lock"
+r    = "RLock"
+cv   = { kind = "Condition", lock = "m" }
+cv2  = "Condition"
+sem  = { kind = "Semaphore", value = 2 }
+bsem = { kind = "BoundedSemaphore", value = 1 }
+ev   = "Event"
+bar  = { kind = "Barrier", parties = 3 }
+q    = { kind = "Queue", maxsize = 2 }
+fork = { kind = "Lock", count = 5 }
+
+[[thread]]
+name = "worker"
+count = 2
+start = true
+code = """
+tmp = counter
+counter = tmp + 1
+"""
+
+[[thread]]
+name = "helper"
+start = false
+code = '''
+    with m:
+        while not done:
+            cv.wait(timeout=1)
+    worker[0].join()
+'''
+
+[[process]]
+name = "proc"
+code = "pass"
+
+[final]
+assert = ["counter == 2", "not done or slots[1] >= -1"]
+observe = ["counter"]
+
+[invariant]
+assert = ["in_cs <= 1"]
+
+[limits]
+max_steps = 10000
+max_executions = 500
+timeout = 30
+"#;
+
+    fn parse(text: &str) -> Result<Scenario, Diagnostic> {
+        parse_scenario("dir/example.toml", text)
+    }
+
+    #[test]
+    fn example_parses_into_the_expected_tree() {
+        let sc = parse(EXAMPLE).unwrap_or_else(|d| panic!("{}", d.render()));
+        assert_eq!(sc.path, "dir/example.toml");
+        assert_eq!(sc.source, EXAMPLE);
+        assert_eq!(sc.name, "counter");
+        assert_eq!(sc.description, "Two workers increment a shared counter without a lock.");
+        assert_eq!(sc.expect, vec![Kind::Assertion, Kind::DataRace]);
+        let vars: Vec<(&str, VarClass, &InitValue)> = sc
+            .vars
+            .iter()
+            .map(|v| (v.name.name.as_str(), v.class, &v.init))
+            .collect();
+        {
+            use InitValue::{Array, Scalar};
+            use Value::{Bool, Int};
+            assert_eq!(
+                vars,
+                vec![
+                    ("counter", VarClass::Shared, &Scalar(Int(0))),
+                    ("done", VarClass::Shared, &Scalar(Bool(false))),
+                    ("slots", VarClass::Shared, &Array(vec![Int(0), Int(0), Int(0)])),
+                    ("flag", VarClass::Atomic, &Array(vec![Int(0), Int(0)])),
+                    ("in_cs", VarClass::Ghost, &Scalar(Int(0))),
+                ]
+            );
+        }
+        // Spans: the name's key in the file.
+        let counter = &sc.vars[0].name.span;
+        assert_eq!(&EXAMPLE[counter.start..counter.end], "counter");
+        let objects: Vec<(&str, ObjectKind, Option<u32>)> = sc
+            .objects
+            .iter()
+            .map(|o| (o.name.name.as_str(), o.kind.clone(), o.count))
+            .collect();
+        let cv = &sc.objects[2];
+        let ObjectKind::Condition { lock: Some(lock) } = &cv.kind else {
+            panic!("{:?}", cv.kind)
+        };
+        assert_eq!(&EXAMPLE[lock.span.start..lock.span.end], "m");
+        assert_eq!(&EXAMPLE[cv.span.start..cv.span.end], r#"{ kind = "Condition", lock = "m" }"#);
+        assert_eq!(
+            objects
+                .iter()
+                .map(|(n, k, c)| format!("{n}:{}:{c:?}", k.name()))
+                .collect::<Vec<_>>()
+                .join(" "),
+            "m:Lock:None r:RLock:None cv:Condition:None cv2:Condition:None sem:Semaphore:None \
+             bsem:BoundedSemaphore:None ev:Event:None bar:Barrier:None q:Queue:None fork:Lock:Some(5)"
+        );
+        assert_eq!(objects[3].1, ObjectKind::Condition { lock: None });
+        assert_eq!(objects[4].1, ObjectKind::Semaphore { value: 2 });
+        assert_eq!(objects[5].1, ObjectKind::BoundedSemaphore { value: 1 });
+        assert_eq!(objects[7].1, ObjectKind::Barrier { parties: 3 });
+        assert_eq!(objects[8].1, ObjectKind::Queue { maxsize: 2 });
+
+        assert_eq!(sc.threads.len(), 2);
+        let w = &sc.threads[0];
+        assert_eq!((w.name.name.as_str(), w.count, w.start), ("worker", Some(2), true));
+        assert_eq!(&EXAMPLE[w.span.start..w.span.end], "[[thread]]");
+        assert_eq!(&EXAMPLE[w.name.span.start..w.name.span.end], "worker");
+        assert_eq!(sx_block(&w.code), "[(= tmp counter) (= counter (+ tmp 1))]");
+        // Code spans are file offsets.
+        let s0 = w.code[1].span;
+        assert_eq!(&EXAMPLE[s0.start..s0.end], "counter = tmp + 1");
+        let h = &sc.threads[1];
+        assert_eq!((h.name.name.as_str(), h.count, h.start), ("helper", None, false));
+        assert_eq!(
+            sx_block(&h.code),
+            "[(with m [(while (not done) [(method cv.wait timeout=1)])]) (method worker[0].join)]"
+        );
+        let wait = &h.code[0];
+        assert_eq!(&EXAMPLE[wait.span.start..wait.span.end], "with m:");
+        assert_eq!(sc.processes.len(), 1);
+        assert_eq!(sx_block(&sc.processes[0].code), "[pass]");
+
+        let finals: Vec<String> = sc.final_asserts.iter().map(sx_expr).collect();
+        assert_eq!(finals, vec!["(cmp counter == 2)", "(or (not done) (cmp slots[1] >= (neg 1)))"]);
+        let f1 = sc.final_asserts[1].span;
+        assert_eq!(&EXAMPLE[f1.start..f1.end], "not done or slots[1] >= -1");
+        let observe: Vec<&str> = sc.observe.as_ref().unwrap().iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(observe, vec!["counter"]);
+        assert_eq!(sc.invariants.iter().map(sx_expr).collect::<Vec<_>>(), vec!["(cmp in_cs <= 1)"]);
+        assert_eq!(
+            sc.limits,
+            Limits {
+                max_steps: Some(10000),
+                max_executions: Some(500),
+                timeout: Some(30)
+            }
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let sc = parse("[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
+        assert_eq!(sc.name, "example");
+        assert!(sc.expect.is_empty() && sc.vars.is_empty() && sc.objects.is_empty());
+        assert_eq!((sc.threads[0].count, sc.threads[0].start), (None, true));
+        assert!(sc.observe.is_none() && sc.final_asserts.is_empty() && sc.invariants.is_empty());
+        assert_eq!(sc.limits, Limits::default());
+        let sc = parse("[scenario]\nexpect = \"pass\"\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
+        assert!(sc.expect.is_empty());
+        let sc = parse("[scenario]\nexpect = \"deadlock\"\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
+        assert_eq!(sc.expect, vec![Kind::Deadlock]);
+        let sc = parse("[scenario]\nexpect = []\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
+        assert!(sc.expect.is_empty());
+        // The inline-table form of threads, and the sub-table form of objects.
+        let sc = parse(
+            "thread = [{ name = \"t\", code = \"pass\" }]\n[objects.m]\nkind = \"RLock\"\n",
+        )
+        .unwrap();
+        assert_eq!(sc.threads[0].name.name, "t");
+        assert_eq!(sc.objects[0].kind, ObjectKind::RLock);
+        assert_eq!(default_name("a/b/c.toml"), "c");
+    }
+
+    /// (line, column) of the error `text` gives, after checking its message.
+    #[track_caller]
+    fn fails_at(text: &str, line: usize, column: usize, message: &str) {
+        match parse(text) {
+            Ok(_) => panic!("{text:?} parsed"),
+            Err(d) => {
+                assert!(
+                    d.message.contains(message),
+                    "{text:?}: message {:?} does not contain {message:?}",
+                    d.message
+                );
+                assert!(d.help.is_some(), "no help: {d}");
+                assert_eq!((d.line, d.column), (line, column), "{text:?}: {d}");
+                // Rendering never fails either.
+                assert!(d.render().contains(message));
+            }
+        }
+    }
+
+    #[test]
+    fn code_errors_point_into_the_file() {
+        // `"""` with a newline after the delimiter (trimmed by TOML).
+        let t = "[[thread]]\nname = \"w\"\ncode = \"\"\"\nx = 1\nwhile x\n    pass\n\"\"\"\n";
+        fails_at(t, 5, 8, "expected `:` after the `while` condition");
+        // `"""` with code right after the delimiter.
+        let t = "[[thread]]\nname = \"w\"\ncode = \"\"\"x = 1\nwhile x\n    pass\n\"\"\"\n";
+        fails_at(t, 4, 8, "expected `:` after the `while` condition");
+        let t = "[[thread]]\nname = \"w\"\ncode = \"\"\"x = 1 / 2\"\"\"\n";
+        fails_at(t, 3, 17, "integer division is `//`");
+        // `'''`, indented code (dedented first, columns mapped back).
+        let t = "[[thread]]\nname = \"w\"\ncode = '''\n    x = 1\n    if x:\n        y = 2 ** 3\n'''\n";
+        fails_at(t, 6, 15, "`**` (power) is not supported");
+        let t = "[[thread]]\nname = \"w\"\ncode = '''  x = a.b'''\n";
+        fails_at(t, 3, 18, "attribute access");
+        // A basic string with escapes.
+        let t = "[[thread]]\nname = \"w\"\ncode = \"x = \\\"s\\\"\\nif x:\\n\\ty = 1 / 2\"\n";
+        fails_at(t, 3, 35, "integer division");
+        // CRLF line endings.
+        let t = "[[thread]]\r\nname = \"w\"\r\ncode = \"\"\"\r\nx = 1\r\nwhile x\r\n    pass\r\n\"\"\"\r\n";
+        fails_at(t, 5, 8, "expected `:` after the `while` condition");
+        // Assertions in [final] and [invariant].
+        let t = "[shared]\nx = 0\n[[thread]]\nname = \"w\"\ncode = \"pass\"\n[final]\nassert = [\"x == 0\", \"x => 1\"]\n";
+        fails_at(t, 7, 24, "unexpected `=` after the expression");
+        assert_eq!(parse(t).unwrap_err().help.as_deref(), Some("did you mean `>=`?"));
+        let t = "[[thread]]\nname = \"w\"\ncode = \"pass\"\n[invariant]\nassert = ['''\nx = 1''']\n";
+        fails_at(t, 6, 3, "unexpected `=` after the expression");
+    }
+
+    #[test]
+    fn bad_tables_have_message_and_place() {
+        const T: &str = "[[thread]]\nname = \"w\"\ncode = \"pass\"\n";
+        let with = |s: &str| format!("{s}\n{T}");
+        fails_at(&with("[shraed]\nx = 1"), 1, 2, "unknown table `shraed`");
+        let d = parse(&with("[shraed]\nx = 1")).unwrap_err();
+        assert_eq!(d.help.as_deref(), Some("did you mean `[shared]`?"));
+        let d = parse(&with("[[threads]]\nname = \"a\"")).unwrap_err();
+        assert_eq!(d.help.as_deref(), Some("did you mean `[[thread]]`?"));
+        fails_at(&with("[scenario]\nnmae = \"x\""), 2, 1, "unknown key `nmae` in [scenario]");
+        assert_eq!(
+            parse(&with("[scenario]\nnmae = \"x\"")).unwrap_err().help.as_deref(),
+            Some("did you mean `name`?")
+        );
+        fails_at(&with("[scenario]\nexpect = \"races\""), 2, 10, "unknown verdict kind \"races\"");
+        fails_at(&with("[scenario]\nexpect = [\"pass\", \"deadlock\"]"), 2, 11, "\"pass\" cannot be listed");
+        fails_at(&with("[scenario]\nexpect = [\"deadlok\"]"), 2, 11, "unknown verdict kind");
+        fails_at(&with("[shared]\nx = 1.5"), 2, 5, "floats are not supported");
+        fails_at(&with("[shared]\nx = []"), 2, 5, "the array `x` is empty");
+        fails_at(&with("[shared]\nx = [[1]]"), 2, 6, "nested arrays");
+        fails_at(&with("[shared]\nx = [1, true]"), 2, 9, "mixes integers and booleans");
+        fails_at(&with("[shared]\nx = 9223372036854775808"), 2, 5, "out of the 64-bit integer range");
+        fails_at(&with("[shared]\nx = \"None\""), 2, 5, "found a string");
+        fails_at(&with("[shared]\n\"my-var\" = 1"), 2, 1, "`my-var` is not a valid name");
+        fails_at(&with("[ghost]\nprint = 1"), 2, 1, "`print` is a built-in");
+        fails_at(&with("[atomics]\nclass = 1"), 2, 1, "`class` is a Python keyword");
+        fails_at(&with("[shared]\nx = 1\n[objects]\nx = \"Lock\""), 4, 1, "`x` is already declared in [shared]");
+        fails_at(&with("[shared]\nw = 1"), 4, 9, "`w` is already declared in [shared]");
+        fails_at(&with("[objects]\nm = \"Lok\""), 2, 5, "unknown object kind \"Lok\"");
+        fails_at(&with("[objects]\nm = { kind = \"Semaphore\", value = -1 }"), 2, 35, "`value` must be at least 0");
+        fails_at(&with("[objects]\nm = { kind = \"Lock\", value = 1 }"), 2, 22, "unknown key `value` for a Lock");
+        fails_at(&with("[objects]\nm = { value = 1 }"), 2, 5, "has no `kind`");
+        fails_at(&with("[objects]\nb = { kind = \"Barrier\" }"), 2, 5, "needs `parties`");
+        fails_at(&with("[objects]\nb = { kind = \"Barrier\", parties = 0 }"), 2, 35, "`parties` must be at least 1");
+        fails_at(&with("[objects]\nq = { kind = \"Queue\", maxsize = -1 }"), 2, 33, "`maxsize` must be at least 0");
+        fails_at(&with("[objects]\nf = { kind = \"Lock\", count = 0 }"), 2, 30, "`count` must be at least 1");
+        fails_at(
+            &with("[objects]\nc = { kind = \"Condition\", lock = \"s\" }\ns = \"Semaphore\""),
+            2,
+            34,
+            "`s` is a Semaphore, not a Lock or RLock",
+        );
+        fails_at(&with("[objects]\nc = { kind = \"Condition\", lock = \"zz\" }"), 2, 34, "no object named `zz`");
+        fails_at(
+            &with("[objects]\nc = { kind = \"Condition\", lock = \"f\" }\nf = { kind = \"Lock\", count = 2 }"),
+            2,
+            34,
+            "is an array of Locks",
+        );
+        fails_at(&with("[final]\nobserve = [\"x\"]"), 2, 13, "`x` is not declared");
+        fails_at(&with("[final]\nasert = []"), 2, 1, "unknown key `asert` in [final]");
+        fails_at(&with("[invariant]\nassert = [1]"), 2, 11, "each assertion must be a string");
+        fails_at(&with("[limits]\nmax_steps = 0"), 2, 13, "`max_steps` must be a positive integer");
+        fails_at(&with("[limits]\ntimeout = 1.5"), 2, 11, "`timeout` must be a positive integer");
+        fails_at(&with("[shared\nx = 1"), 1, 8, "invalid TOML");
+        fails_at(&with("shared = 1"), 1, 10, "`shared` must be a table");
+        fails_at(&with("[[shared]]\nx = 1"), 1, 1, "`shared` must be a table, not an array of tables");
+        fails_at("[thread]\nname = \"x\"\ncode = \"pass\"", 1, 1, "`[thread]` must be written `[[thread]]`");
+        fails_at("[[thread]]\nname = \"x\"", 1, 1, "the thread `x` has no `code`");
+        fails_at("[[thread]]\ncode = \"pass\"", 1, 1, "this thread has no `name`");
+        fails_at("[[thread]]\nname = \"w\"\ncount = 65\ncode = \"pass\"", 3, 9, "`count` must be at most 64");
+        fails_at("[[thread]]\nname = \"w\"\nstart = \"false\"\ncode = \"pass\"", 3, 9, "`start` must be a boolean");
+        fails_at("[[thread]]\nname = \"2w\"\ncode = \"pass\"", 2, 8, "`2w` is not a valid name");
+        fails_at("[[thread]]\nname = \"tid\"\ncode = \"pass\"", 2, 8, "`tid` is a built-in");
+        fails_at("[[thread]]\nname = \"w\"\ncode = \"pass\"\ncolor = 1", 4, 1, "unknown key `color` in [[thread]]");
+        fails_at("[[thread]]\nname = \"w\"\ncode = 3", 3, 8, "`code` must be a string");
+        fails_at(&format!("{T}[[thread]]\nname = \"w\"\ncode = \"pass\""), 5, 9, "`w` is already declared in [[thread]]");
+        fails_at("[shared]\nx = 1\n", 1, 1, "the scenario has no threads");
+    }
+
+    #[test]
+    fn load_reads_files() {
+        let d = load("/nonexistent/dir/x.toml").unwrap_err();
+        assert!(d.message.contains("cannot read"), "{d}");
+        let dir = std::env::temp_dir().join(format!("simrace-scenario-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("two_workers.toml");
+        std::fs::write(&path, "[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
+        let sc = load(path.to_str().unwrap()).unwrap();
+        assert_eq!(sc.name, "two_workers");
+        std::fs::write(&path, b"[[thread]]\nname = \"\xff\"\n").unwrap();
+        assert!(load(path.to_str().unwrap()).unwrap_err().message.contains("UTF-8"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn never_panics_on_mutations() {
+        let pieces = [
+            "[", "]", "[[", "]]", "\"", "'''", "\"\"\"", "=", "\n", "{", "}", ",", "#", "\\",
+            "count = 0", "kind", "lock = \"zz\"", "-", "99999999999999999999", "    ", "\t",
+            "é", "(", ")", ":", "\r\n", "true", "1.5",
+        ];
+        let mut rng = Rng(0x2545f4914f6cdd1d);
+        for i in 0..3000 {
+            let mut s: Vec<u8> = EXAMPLE.as_bytes().to_vec();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(s.len() + 1);
+                match rng.below(5) {
+                    0 => s.truncate(at),
+                    1 if at < s.len() => {
+                        let end = (at + 1 + rng.below(8)).min(s.len());
+                        s.drain(at..end);
+                    }
+                    2 => {
+                        let p = pieces[rng.below(pieces.len())];
+                        s.splice(at..at, p.bytes());
+                    }
+                    3 => s.insert(at, rng.below(128) as u8),
+                    _ => {
+                        let end = (at + rng.below(40)).min(s.len());
+                        let chunk: Vec<u8> = s[at..end].to_vec();
+                        s.splice(at..at, chunk);
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&s).into_owned();
+            if let Err(d) = parse_scenario("f.toml", &text)
+                && i % 50 == 0
+            {
+                let _ = d.render();
+            }
+        }
+    }
+}
