@@ -155,13 +155,23 @@ pub enum ObjectKind {
     Lock,
     RLock,
     /// `lock`: the name of the Lock or RLock it uses; `None`: its own RLock.
-    Condition { lock: Option<Ident> },
-    Semaphore { value: i64 },
-    BoundedSemaphore { value: i64 },
+    Condition {
+        lock: Option<Ident>,
+    },
+    Semaphore {
+        value: i64,
+    },
+    BoundedSemaphore {
+        value: i64,
+    },
     Event,
-    Barrier { parties: i64 },
+    Barrier {
+        parties: i64,
+    },
     /// `maxsize` 0: unbounded.
-    Queue { maxsize: i64 },
+    Queue {
+        maxsize: i64,
+    },
 }
 
 impl ObjectKind {
@@ -211,19 +221,44 @@ pub struct Stmt {
 pub enum StmtKind {
     Pass,
     /// `x = e`, `a[i] = e`.
-    Assign { target: Target, value: Expr },
+    Assign {
+        target: Target,
+        value: Expr,
+    },
     /// `x += e` and friends: `op` is the arithmetic operator.
-    AugAssign { target: Target, op: BinOp, value: Expr },
+    AugAssign {
+        target: Target,
+        op: BinOp,
+        value: Expr,
+    },
     /// `if`/`elif` branches in order, then the optional `else`.
-    If { branches: Vec<(Expr, Vec<Stmt>)>, orelse: Option<Vec<Stmt>> },
-    While { cond: Expr, body: Vec<Stmt> },
+    If {
+        branches: Vec<(Expr, Vec<Stmt>)>,
+        orelse: Option<Vec<Stmt>>,
+    },
+    While {
+        cond: Expr,
+        body: Vec<Stmt>,
+    },
     /// `for var in range(start, end, step)`; `range(n)` has start `None`.
-    For { var: Ident, start: Option<Expr>, end: Expr, step: Option<Expr>, body: Vec<Stmt> },
+    For {
+        var: Ident,
+        start: Option<Expr>,
+        end: Expr,
+        step: Option<Expr>,
+        body: Vec<Stmt>,
+    },
     Break,
     Continue,
     /// `with m:` / `with fork[i]:` / `with atomic:`. `with a, b:` is parsed as nested withs.
-    With { item: WithItem, body: Vec<Stmt> },
-    Assert { cond: Expr, message: Option<String> },
+    With {
+        item: WithItem,
+        body: Vec<Stmt>,
+    },
+    Assert {
+        cond: Expr,
+        message: Option<String>,
+    },
     /// An expression used as a statement: a method call, `sleep(n)`, `print(...)`, ...
     Expr(Expr),
     /// `global a, b`: accepted for Python programmers, means nothing here.
@@ -334,17 +369,44 @@ pub enum ExprKind {
     /// `tid`: this instance's index.
     Tid,
     /// `a[i]`.
-    Index { name: Ident, index: Box<Expr> },
-    Unary { op: UnOp, operand: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Index {
+        name: Ident,
+        index: Box<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `a < b <= c`: Python's chained comparison.
-    Compare { first: Box<Expr>, rest: Vec<(CmpOp, Expr)> },
+    Compare {
+        first: Box<Expr>,
+        rest: Vec<(CmpOp, Expr)>,
+    },
     /// `a and b and c`: short-circuit, returns an operand as Python does.
-    BoolOp { op: BoolOp, values: Vec<Expr> },
+    BoolOp {
+        op: BoolOp,
+        values: Vec<Expr>,
+    },
     /// `a if cond else b`.
-    IfExp { cond: Box<Expr>, then: Box<Expr>, orelse: Box<Expr> },
+    IfExp {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        orelse: Box<Expr>,
+    },
     /// A call of a built-in function: `choose(lo, hi)`, `sleep(n)`, `work(n)`, `print(...)`.
-    Call { func: Ident, args: Vec<Arg> },
+    Call {
+        func: Ident,
+        args: Vec<Arg>,
+    },
     /// `obj.method(args)`, `fork[i].acquire()`, `worker.start()`.
-    Method { receiver: ObjRef, method: Ident, args: Vec<Arg> },
+    Method {
+        receiver: ObjRef,
+        method: Ident,
+        args: Vec<Arg>,
+    },
 }

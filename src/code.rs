@@ -18,11 +18,24 @@
 //!   `r"..."` raw strings and `u"..."` are accepted; f-strings and bytes are not.
 //! - `with a, b:` becomes two nested `With` statements, both spanning the header line.
 //! - An empty code string (only blank lines and comments) is an error: write `pass`.
-//! - Nesting (blocks, or expressions) deeper than [`MAX_NESTING`] levels is an error.
+//! - Nesting (blocks, or expressions) deeper than [`MAX_NESTING`] levels is an error; each
+//!   operator of a chain `a + b + c` counts as a level (the tree is that deep), while
+//!   `and`/`or` chains and chained comparisons are flat and do not.
+//! - `-5` is `Unary { Neg, Int(5) }`, as in Python's own tree; only
+//!   `-9223372036854775808` is folded into one `Int`, as it cannot be written otherwise.
+//! - Spans: a compound statement's is its header line up to the `:`; a simple statement's
+//!   covers the whole statement; an expression's covers it, parentheses included.
+//! - The first error in the code is reported, lexical or not.
+//!
+//! Deeply nested input is parsed on a helper thread with a large stack (debug builds have
+//! big frames); shallow input, i.e. nearly all real code, is parsed on the caller's thread.
+
+// The API returns `Diagnostic` by value, as the rest of the crate does; it is built only on
+// the error path (inside, the parser boxes it).
 
 use crate::ast::{
-    Arg, BinOp, BoolOp, CmpOp, Expr, ExprKind, Ident, ObjRef, Span, Stmt, StmtKind, Target,
-    UnOp, WithItem,
+    Arg, BinOp, BoolOp, CmpOp, Expr, ExprKind, Ident, ObjRef, Span, Stmt, StmtKind, Target, UnOp,
+    WithItem,
 };
 use crate::diag::{Diagnostic, line_col};
 use std::ops::Range;
@@ -32,16 +45,14 @@ pub const MAX_NESTING: usize = 100;
 
 /// Python's keywords: never a name in code or in a scenario's tables.
 pub const PYTHON_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
-    "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
-    "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
 ];
 
 /// simrace's built-in names: not usable as variable, object or thread names.
-pub const BUILTINS: &[&str] = &[
-    "tid", "choose", "range", "print", "sleep", "work", "atomic",
-];
+pub const BUILTINS: &[&str] = &["tid", "choose", "range", "print", "sleep", "work", "atomic"];
 
 /// Whether `name` is a Python keyword.
 pub fn is_keyword(name: &str) -> bool {
@@ -91,17 +102,19 @@ impl<'a> CodeSource<'a> {
     ) -> CodeSource<'a> {
         let content = content.into();
         let offsets = (0..=content.len()).map(map).collect();
-        CodeSource { path, file, content, offsets }
+        CodeSource {
+            path,
+            file,
+            content,
+            offsets,
+        }
     }
 
     /// Code that is the file's text from `range` verbatim.
+    /// (A range that is not in the file gives empty code at its start.)
     pub fn verbatim(path: &'a str, file: &'a str, range: Range<usize>) -> CodeSource<'a> {
         let content = file.get(range.clone()).unwrap_or("");
-        let start = if content.is_empty() && file.get(range.clone()).is_none() {
-            range.start.min(file.len())
-        } else {
-            range.start
-        };
+        let start = range.start.min(file.len());
         CodeSource::new(path, file, content, |i| start + i)
     }
 
@@ -333,12 +346,12 @@ struct Token {
 
 const OPS3: &[&str] = &["//=", "**=", ">>=", "<<=", "..."];
 const OPS2: &[&str] = &[
-    "//", "**", "==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->",
-    ":=", "<<", ">>", "<>",
+    "//", "**", "==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->", ":=",
+    "<<", ">>", "<>",
 ];
 const OPS1: &[&str] = &[
-    "+", "-", "*", "/", "%", "(", ")", "[", "]", "{", "}", ",", ":", ".", "=", "<", ">", ";",
-    "&", "|", "^", "~", "@", "!",
+    "+", "-", "*", "/", "%", "(", ")", "[", "]", "{", "}", ",", ":", ".", "=", "<", ">", ";", "&",
+    "|", "^", "~", "@", "!",
 ];
 
 /// Operators that are never valid: the lexer reports them with a message of their own.
@@ -528,8 +541,7 @@ impl<'s> Lexer<'s> {
                         return self.error(
                             start,
                             start + 1,
-                            "unexpected `\\` (a backslash continues a line only at its end)"
-                                .into(),
+                            "unexpected `\\` (a backslash continues a line only at its end)".into(),
                             "remove the `\\`, or put a line break right after it".into(),
                         );
                     }
@@ -807,9 +819,7 @@ impl<'s> Lexer<'s> {
             && !digits.starts_with('_')
             && !digits.ends_with('_')
             && !digits.contains("__")
-            && digits
-                .chars()
-                .all(|c| c == '_' || c.to_digit(radix).is_some());
+            && digits.chars().all(|c| c == '_' || c.is_digit(radix));
         if !digits_ok {
             let what = match radix {
                 16 => "hexadecimal",
@@ -822,7 +832,11 @@ impl<'s> Lexer<'s> {
                 "an integer is digits with optional `_` between them, e.g. `1_000` or `0xff`",
             );
         }
-        if radix == 10 && digits.len() > 1 && digits.starts_with('0') && digits.bytes().any(|c| c != b'0' && c != b'_') {
+        if radix == 10
+            && digits.len() > 1
+            && digits.starts_with('0')
+            && digits.bytes().any(|c| c != b'0' && c != b'_')
+        {
             return fail(
                 "leading zeros in decimal integer literals are not permitted",
                 "write the number without leading zeros (or `0o17` for octal)",
@@ -974,7 +988,9 @@ pub fn parse_block(src: &CodeSource) -> Result<Vec<Stmt>, Diagnostic> {
 
 /// Parses one expression (a `[final]` or `[invariant]` assertion).
 pub fn parse_expr(src: &CodeSource) -> Result<Expr, Diagnostic> {
-    let map: Vec<usize> = (0..=src.content.len()).map(|i| src.file_offset(i)).collect();
+    let map: Vec<usize> = (0..=src.content.len())
+        .map(|i| src.file_offset(i))
+        .collect();
     let toks = lex(src.file, &src.content, &map, true);
     run_parser(src, toks, |p| p.expr_input())
 }
@@ -1184,7 +1200,12 @@ impl<'s, 'a> Parser<'s, 'a> {
     /// An error at `span`; a lexical error at the current token takes precedence.
     #[cold]
     #[inline(never)]
-    fn err(&self, span: Span, message: impl Into<String>, help: impl Into<String>) -> Box<Diagnostic> {
+    fn err(
+        &self,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Box<Diagnostic> {
         if let Tok::Error { message, help } = self.peek() {
             return Box::new(
                 self.src
@@ -1200,7 +1221,9 @@ impl<'s, 'a> Parser<'s, 'a> {
         if self.expr_depth > MAX_NESTING {
             return Err(self.err(
                 self.span(),
-                format!("expression nested too deeply or too long (more than {MAX_NESTING} levels)"),
+                format!(
+                    "expression nested too deeply or too long (more than {MAX_NESTING} levels)"
+                ),
                 "split the expression, using local variables",
             ));
         }
@@ -1342,7 +1365,11 @@ impl<'s, 'a> Parser<'s, 'a> {
                 } else {
                     "a statement ends at the end of its line (or at `;`)"
                 };
-                Err(self.err(self.span(), format!("unexpected {found} after the statement"), help))
+                Err(self.err(
+                    self.span(),
+                    format!("unexpected {found} after the statement"),
+                    help,
+                ))
             }
         }
     }
@@ -1356,15 +1383,24 @@ impl<'s, 'a> Parser<'s, 'a> {
             match word.as_str() {
                 "pass" => {
                     self.bump();
-                    return Ok(Stmt { kind: StmtKind::Pass, span: start });
+                    return Ok(Stmt {
+                        kind: StmtKind::Pass,
+                        span: start,
+                    });
                 }
                 "break" => {
                     self.bump();
-                    return Ok(Stmt { kind: StmtKind::Break, span: start });
+                    return Ok(Stmt {
+                        kind: StmtKind::Break,
+                        span: start,
+                    });
                 }
                 "continue" => {
                     self.bump();
-                    return Ok(Stmt { kind: StmtKind::Continue, span: start });
+                    return Ok(Stmt {
+                        kind: StmtKind::Continue,
+                        span: start,
+                    });
                 }
                 "global" => return self.global_stmt(),
                 "assert" => return self.assert_stmt(),
@@ -1877,15 +1913,16 @@ impl<'s, 'a> Parser<'s, 'a> {
         match e.kind {
             ExprKind::Name(n) if n == "atomic" => Ok(WithItem::Atomic(e.span)),
             ExprKind::Name(n) => Ok(WithItem::Object(ObjRef {
-                name: Ident { name: n, span: e.span },
+                name: Ident {
+                    name: n,
+                    span: e.span,
+                },
                 index: None,
                 span: e.span,
             })),
-            ExprKind::Index { name, .. } if name.name == "atomic" => Err(self.err(
-                e.span,
-                "`atomic` is not an array",
-                "write `with atomic:`",
-            )),
+            ExprKind::Index { name, .. } if name.name == "atomic" => {
+                Err(self.err(e.span, "`atomic` is not an array", "write `with atomic:`"))
+            }
             ExprKind::Index { name, index } => Ok(WithItem::Object(ObjRef {
                 name,
                 index: Some(index),
@@ -2006,7 +2043,9 @@ impl<'s, 'a> Parser<'s, 'a> {
                         "`in` appears only in `for i in range(...)`; compare with `==`",
                     ));
                 }
-                Tok::Name(n) if n == "not" && matches!(self.peek_at(1), Tok::Name(m) if m == "in") => {
+                Tok::Name(n)
+                    if n == "not" && matches!(self.peek_at(1), Tok::Name(m) if m == "in") =>
+                {
                     return Err(self.err(
                         self.span(),
                         "`not in` is not supported",
@@ -2143,34 +2182,32 @@ impl<'s, 'a> Parser<'s, 'a> {
                     span,
                 }
             }
-            Tok::Name(n) => {
-                match n.as_str() {
-                    "True" | "False" | "None" | "tid" => {
-                        self.bump();
-                        let kind = match n.as_str() {
-                            "True" => ExprKind::Bool(true),
-                            "False" => ExprKind::Bool(false),
-                            "None" => ExprKind::None,
-                            _ => ExprKind::Tid,
-                        };
-                        Expr { kind, span }
+            Tok::Name(n) => match n.as_str() {
+                "True" | "False" | "None" | "tid" => {
+                    self.bump();
+                    let kind = match n.as_str() {
+                        "True" => ExprKind::Bool(true),
+                        "False" => ExprKind::Bool(false),
+                        "None" => ExprKind::None,
+                        _ => ExprKind::Tid,
+                    };
+                    Expr { kind, span }
+                }
+                _ if is_keyword(&n) => {
+                    if let Some(d) = self.unsupported_statement(&n) {
+                        return Err(d);
                     }
-                    _ if is_keyword(&n) => {
-                        if let Some(d) = self.unsupported_statement(&n) {
-                            return Err(d);
-                        }
-                        return Err(self.err(
+                    return Err(self.err(
                             span,
                             format!("expected an expression, found keyword `{n}`"),
                             "an expression is a value, a name, `name[i]`, a call or an operation on them",
                         ));
-                    }
-                    _ => {
-                        self.bump();
-                        return self.trailers(Ident { name: n, span });
-                    }
                 }
-            }
+                _ => {
+                    self.bump();
+                    return self.trailers(Ident { name: n, span });
+                }
+            },
             Tok::Op("(") => {
                 self.bump();
                 if self.is_op(")") {
@@ -2318,7 +2355,10 @@ impl<'s, 'a> Parser<'s, 'a> {
             let e = Expr {
                 kind: ExprKind::Method {
                     receiver,
-                    method: Ident { name: m, span: mspan },
+                    method: Ident {
+                        name: m,
+                        span: mspan,
+                    },
                     args,
                 },
                 span,
@@ -2499,7 +2539,12 @@ pub(crate) mod tests {
                 format!("({o} {})", vs.join(" "))
             }
             ExprKind::IfExp { cond, then, orelse } => {
-                format!("(ifexp {} {} {})", sx_expr(cond), sx_expr(then), sx_expr(orelse))
+                format!(
+                    "(ifexp {} {} {})",
+                    sx_expr(cond),
+                    sx_expr(then),
+                    sx_expr(orelse)
+                )
             }
             ExprKind::Call { func, args: a } => format!("(call {}{})", func.name, args(a)),
             ExprKind::Method {
@@ -2531,7 +2576,12 @@ pub(crate) mod tests {
                 format!("(= {} {})", sx_target(target), sx_expr(value))
             }
             StmtKind::AugAssign { target, op, value } => {
-                format!("({}= {} {})", op.symbol(), sx_target(target), sx_expr(value))
+                format!(
+                    "({}= {} {})",
+                    op.symbol(),
+                    sx_target(target),
+                    sx_expr(value)
+                )
             }
             StmtKind::If { branches, orelse } => {
                 let mut out = "(if".to_string();
@@ -2679,16 +2729,25 @@ global a, b
         assert_eq!(ex("a and b and c"), "(and a b c)");
         assert_eq!(ex("not a == b"), "(not (cmp a == b))");
         assert_eq!(ex("a < b <= c != d"), "(cmp a < b <= c != d)");
-        assert_eq!(ex("1 + 2 * 3 - 4 // 5 % 6"), "(- (+ 1 (* 2 3)) (% (// 4 5) 6))");
+        assert_eq!(
+            ex("1 + 2 * 3 - 4 // 5 % 6"),
+            "(- (+ 1 (* 2 3)) (% (// 4 5) 6))"
+        );
         assert_eq!(ex("-x * +y"), "(* (neg x) (pos y))");
         assert_eq!(ex("-(a - b) - -c"), "(- (neg (- a b)) (neg c))");
         assert_eq!(ex("x if a else y if b else z"), "(ifexp a x (ifexp b y z))");
         assert_eq!(ex("True != False == None"), "(cmp True != False == None)");
-        assert_eq!(ex("0x1F + 1_000 + 0o17 + 0b101"), "(+ (+ (+ 31 1000) 15) 5)");
+        assert_eq!(
+            ex("0x1F + 1_000 + 0o17 + 0b101"),
+            "(+ (+ (+ 31 1000) 15) 5)"
+        );
         assert_eq!(ex("-9223372036854775808"), "-9223372036854775808");
         assert_eq!(ex("9223372036854775807"), "9223372036854775807");
         assert_eq!(ex("choose(0, n - 1)"), "(call choose 0 (- n 1))");
-        assert_eq!(ex("q.get(timeout=2) == None"), "(cmp (method q.get timeout=2) == None)");
+        assert_eq!(
+            ex("q.get(timeout=2) == None"),
+            "(cmp (method q.get timeout=2) == None)"
+        );
         assert_eq!(ex("a[i + 1] > tid"), "(cmp a[(+ i 1)] > tid)");
         assert_eq!(ex("  counter ==\n 2  "), "(cmp counter == 2)");
         assert_eq!(ex(r#"'a\n\'b' + "\x41\\""#), r#"(+ "a\n'b" "A\\")"#);
@@ -2722,29 +2781,73 @@ global a, b
             "[(= x 1) (if x [(= y 2)]) (= z 3)]"
         );
         // Tabs, continuation lines, brackets spanning lines, CRLF.
-        assert_eq!(sx("if a:\n\tx = 1\n\ty = 2\n"), "[(if a [(= x 1) (= y 2)])]");
-        assert_eq!(sx("x = (1 +\n  2)\ny = f(a,\n b)\n"), "[(= x (+ 1 2)) (= y (call f a b))]");
+        assert_eq!(
+            sx("if a:\n\tx = 1\n\ty = 2\n"),
+            "[(if a [(= x 1) (= y 2)])]"
+        );
+        assert_eq!(
+            sx("x = (1 +\n  2)\ny = f(a,\n b)\n"),
+            "[(= x (+ 1 2)) (= y (call f a b))]"
+        );
         assert_eq!(sx("x = 1 + \\\n  2\n"), "[(= x (+ 1 2))]");
         assert_eq!(sx("if a:\r\n    x = 1\r\n"), "[(if a [(= x 1)])]");
-        assert_eq!(sx("if a:\n    if b:\n        pass\nx = 1"), "[(if a [(if b [pass])]) (= x 1)]");
+        assert_eq!(
+            sx("if a:\n    if b:\n        pass\nx = 1"),
+            "[(if a [(if b [pass])]) (= x 1)]"
+        );
     }
 
     #[test]
     fn errors_have_message_and_place() {
-        fails_with("while x\n    pass", 1, 8, "expected `:` after the `while` condition");
+        fails_with(
+            "while x\n    pass",
+            1,
+            8,
+            "expected `:` after the `while` condition",
+        );
         fails_with("x = 1 / 2", 1, 7, "integer division is `//`");
-        fails_with("if x:\npass", 2, 1, "expected an indented block after the `if` on line 1");
+        fails_with(
+            "if x:\npass",
+            2,
+            1,
+            "expected an indented block after the `if` on line 1",
+        );
         fails_with("if x:\n    a = 1\n  b = 2", 3, 1, "unindent does not match");
         fails_with("x = 1\n    y = 2", 2, 5, "unexpected indent");
-        fails_with("if x:\n\ta = 1\n        b = 2", 3, 1, "inconsistent use of tabs");
-        fails_with("def f(): pass", 1, 1, "function definitions (`def`) are not supported");
+        fails_with(
+            "if x:\n\ta = 1\n        b = 2",
+            3,
+            1,
+            "inconsistent use of tabs",
+        );
+        fails_with(
+            "def f(): pass",
+            1,
+            1,
+            "function definitions (`def`) are not supported",
+        );
         fails_with("x = 2 ** 3", 1, 7, "`**` (power) is not supported");
         fails_with("x = a is None", 1, 7, "`is` is not supported");
         fails_with("a, b = 1, 2", 1, 2, "tuples are not supported");
         fails_with("x = a.b", 1, 6, "attribute access");
-        fails_with("(a + b).m()", 1, 8, "method calls are supported only on a name");
-        fails_with("x = 99999999999999999999", 1, 5, "integer literal out of range");
-        fails_with("x = 9223372036854775808", 1, 5, "integer literal out of range");
+        fails_with(
+            "(a + b).m()",
+            1,
+            8,
+            "method calls are supported only on a name",
+        );
+        fails_with(
+            "x = 99999999999999999999",
+            1,
+            5,
+            "integer literal out of range",
+        );
+        fails_with(
+            "x = 9223372036854775808",
+            1,
+            5,
+            "integer literal out of range",
+        );
         fails_with("x = 1.5", 1, 5, "floating-point numbers are not supported");
         fails_with("x = f\"{a}\"", 1, 5, "f-strings are not supported");
         fails_with("True = 1", 1, 1, "cannot assign to `True`");
@@ -2752,32 +2855,77 @@ global a, b
         fails_with("for tid in range(3): pass", 1, 5, "cannot assign to `tid`");
         fails_with("f() += 1", 1, 1, "cannot assign to a function call");
         fails_with("x /= 2", 1, 3, "`/=` is not supported");
-        fails_with("for i in items: pass", 1, 10, "only `for NAME in range(...)`");
-        fails_with("for i in range(1, 2, 3, 4): pass", 1, 10, "`range` takes 1 to 3 arguments");
+        fails_with(
+            "for i in items: pass",
+            1,
+            10,
+            "only `for NAME in range(...)`",
+        );
+        fails_with(
+            "for i in range(1, 2, 3, 4): pass",
+            1,
+            10,
+            "`range` takes 1 to 3 arguments",
+        );
         fails_with("x = f(1, 2\ny = 3", 2, 1, "expected `,` or `)`");
         fails_with("x = (1 + 2]", 1, 11, "`]` does not match the `(` on line 1");
         fails_with("x = (1 +\n", 1, 5, "`(` was never closed");
-        fails_with("with m as n:\n    pass", 1, 8, "`with ... as` is not supported");
+        fails_with(
+            "with m as n:\n    pass",
+            1,
+            8,
+            "`with ... as` is not supported",
+        );
         fails_with("x = 'abc", 1, 5, "unterminated string literal");
         fails_with("x = 0123", 1, 5, "leading zeros");
         fails_with("assert x, y", 1, 11, "must be a string literal");
-        fails_with("x = 1\nelse:\n    pass", 2, 1, "`else` without a matching `if`");
-        fails_with("while a: pass\nelse: pass", 2, 1, "`else` after a `while` loop");
+        fails_with(
+            "x = 1\nelse:\n    pass",
+            2,
+            1,
+            "`else` without a matching `if`",
+        );
+        fails_with(
+            "while a: pass\nelse: pass",
+            2,
+            1,
+            "`else` after a `while` loop",
+        );
         fails_with("x = y = 1", 1, 7, "chained assignment");
         fails_with("x = a if b", 1, 11, "expected `else`");
         fails_with("lambda: 0", 1, 1, "`lambda` is not supported");
         fails_with("import threading", 1, 1, "`import` is not supported");
-        fails_with("try:\n    pass\nexcept: pass", 1, 1, "`try`/`except`/`finally`");
+        fails_with(
+            "try:\n    pass\nexcept: pass",
+            1,
+            1,
+            "`try`/`except`/`finally`",
+        );
         fails_with("return", 1, 1, "`return` is not supported");
         fails_with("x = a & b", 1, 7, "bit operators");
         fails_with("x = [1]", 1, 5, "list literals are not supported");
         fails_with("x = a[1][2]", 1, 9, "nested indexing");
-        fails_with("f(a=1, 2)", 1, 8, "positional argument follows keyword argument");
+        fails_with(
+            "f(a=1, 2)",
+            1,
+            8,
+            "positional argument follows keyword argument",
+        );
         fails_with("x = 1 if a in b else 2", 1, 12, "`in` is not supported");
-        fails_with("if x = 1:\n    pass", 1, 6, "expected `:` after the `if` condition");
+        fails_with(
+            "if x = 1:\n    pass",
+            1,
+            6,
+            "expected `:` after the `if` condition",
+        );
         fails_with("é = 1", 1, 1, "unexpected character `é`");
         fails_with("while True: if x: pass", 1, 13, "`if` cannot follow");
-        fails_with("with m:", 1, 8, "expected an indented block after the `with`");
+        fails_with(
+            "with m:",
+            1,
+            8,
+            "expected an indented block after the `with`",
+        );
         fails_with("", 1, 1, "the code is empty");
         fails_with("x = 1 +", 1, 8, "expected an expression");
         // The first error in the file wins, whether lexical or syntactic.
@@ -2881,8 +3029,30 @@ for i in range(1, 10, 2):
 assert x >= 0, 'bad'
 ";
         let pieces = [
-            "(", ")", "[", "]", ":", "\n", "    ", "\t", "#", "'", "\"", "\\", "if ", "else",
-            "-", "9999999999999999999999", ",", "=", ".", "é", "\r", "not ", "with ", "for ",
+            "(",
+            ")",
+            "[",
+            "]",
+            ":",
+            "\n",
+            "    ",
+            "\t",
+            "#",
+            "'",
+            "\"",
+            "\\",
+            "if ",
+            "else",
+            "-",
+            "9999999999999999999999",
+            ",",
+            "=",
+            ".",
+            "é",
+            "\r",
+            "not ",
+            "with ",
+            "for ",
         ];
         let mut rng = Rng(0x9e3779b97f4a7c15);
         for _ in 0..3000 {

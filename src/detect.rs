@@ -80,7 +80,13 @@ impl RaceDetector {
         let ti = t as usize;
         for e in events {
             match e {
-                Event::Access { cell, write, atomic, line, .. } => {
+                Event::Access {
+                    cell,
+                    write,
+                    atomic,
+                    line,
+                    ..
+                } => {
                     if *atomic {
                         continue;
                     }
@@ -94,7 +100,10 @@ impl RaceDetector {
                 }
                 Event::Release(ch) => {
                     let mine = self.clocks[ti].clone();
-                    self.chans.entry(*ch).or_insert_with(|| Clock::new(mine.0.len())).join(&mine);
+                    self.chans
+                        .entry(*ch)
+                        .or_insert_with(|| Clock::new(mine.0.len()))
+                        .join(&mine);
                     self.tick(t);
                 }
                 Event::Store(ch) => {
@@ -150,15 +159,26 @@ impl RaceDetector {
     fn access(&mut self, t: ThreadId, cell: u32, write: bool, line: u32, step: usize) {
         let me = &self.clocks[t as usize];
         let epoch = me.0[t as usize];
-        let second = Access { thread: t, line, write, step };
-        if let Some(&(wt, we, wl, ws)) = self.writes.get(&cell) {
-            if wt != t && we > me.0[wt as usize] {
-                self.races.push(Race {
-                    cell,
-                    first: Access { thread: wt, line: wl, write: true, step: ws },
-                    second: second.clone(),
-                });
-            }
+        let second = Access {
+            thread: t,
+            line,
+            write,
+            step,
+        };
+        if let Some(&(wt, we, wl, ws)) = self.writes.get(&cell)
+            && wt != t
+            && we > me.0[wt as usize]
+        {
+            self.races.push(Race {
+                cell,
+                first: Access {
+                    thread: wt,
+                    line: wl,
+                    write: true,
+                    step: ws,
+                },
+                second: second.clone(),
+            });
         }
         if write {
             if let Some(rs) = self.reads.get(&cell) {
@@ -166,7 +186,12 @@ impl RaceDetector {
                     if rt != t && re > me.0[rt as usize] {
                         self.races.push(Race {
                             cell,
-                            first: Access { thread: rt, line: rl, write: false, step: rs_ },
+                            first: Access {
+                                thread: rt,
+                                line: rl,
+                                write: false,
+                                step: rs_,
+                            },
                             second: second.clone(),
                         });
                     }

@@ -173,10 +173,18 @@ mod tests {
     #[test]
     fn render_names_file_line_and_column() {
         let src = "[objects]\nm = \"Lok\"\n";
-        let d = Diagnostic::new("x.toml", src, Span::new(14, 19), "unknown object kind `Lok`")
-            .with_help("expected one of Lock, RLock");
+        let d = Diagnostic::new(
+            "x.toml",
+            src,
+            Span::new(14, 19),
+            "unknown object kind `Lok`",
+        )
+        .with_help("expected one of Lock, RLock");
         let text = d.render();
-        assert!(text.starts_with("x.toml:2:5: error: unknown object kind `Lok`\n"), "{text}");
+        assert!(
+            text.starts_with("x.toml:2:5: error: unknown object kind `Lok`\n"),
+            "{text}"
+        );
         assert!(text.contains("expected one of Lock, RLock"), "{text}");
     }
 }

@@ -19,7 +19,7 @@
 use crate::ast::{Kind, Value};
 use crate::detect::{Race, RaceDetector};
 use crate::ir::{Program, ThreadId};
-use crate::machine::{dependent, Choice, Event, Failure, Footprint, State, Status};
+use crate::machine::{Choice, Event, Failure, Footprint, State, Status, dependent};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,12 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_steps: 10_000, max_executions: None, timeout: None, reduction: Reduction::Dpor }
+        Config {
+            max_steps: 10_000,
+            max_executions: None,
+            timeout: None,
+            reduction: Reduction::Dpor,
+        }
     }
 }
 
@@ -144,15 +149,25 @@ impl<'p> Explorer<'p> {
         self.path.iter().filter_map(|n| n.cur).collect()
     }
 
-    fn record(&mut self, kind: Kind, key: String, message: String, schedule: Vec<Choice>, race: Option<Race>) {
-        let e = self.findings.entry((kind, key.clone())).or_insert_with(|| RawFinding {
-            kind,
-            key,
-            message: message.clone(),
-            schedule: schedule.clone(),
-            race: race.clone(),
-            count: 0,
-        });
+    fn record(
+        &mut self,
+        kind: Kind,
+        key: String,
+        message: String,
+        schedule: Vec<Choice>,
+        race: Option<Race>,
+    ) {
+        let e = self
+            .findings
+            .entry((kind, key.clone()))
+            .or_insert_with(|| RawFinding {
+                kind,
+                key,
+                message: message.clone(),
+                schedule: schedule.clone(),
+                race: race.clone(),
+                count: 0,
+            });
         e.count += 1;
         if schedule.len() < e.schedule.len() {
             e.schedule = schedule;
@@ -169,22 +184,31 @@ impl<'p> Explorer<'p> {
         };
         // Group by place and the kind of error, not by the values in the message.
         let head = f.message.split(':').next().unwrap_or("").to_string();
-        let key = format!("{}:{}:{}", f.line, head, if f.kind == Kind::Assertion { &f.message } else { "" });
+        let key = format!(
+            "{}:{}:{}",
+            f.line,
+            head,
+            if f.kind == Kind::Assertion {
+                &f.message
+            } else {
+                ""
+            }
+        );
         self.record(f.kind, key, message, schedule, None);
     }
 
     fn out_of_budget(&mut self) -> bool {
-        if let Some(max) = self.cfg.max_executions {
-            if self.stats.executions >= max {
-                self.stats.limit = Some(format!("stopped after --max-executions {max}"));
-                return true;
-            }
+        if let Some(max) = self.cfg.max_executions
+            && self.stats.executions >= max
+        {
+            self.stats.limit = Some(format!("stopped after --max-executions {max}"));
+            return true;
         }
-        if let Some(t) = self.cfg.timeout {
-            if self.start.elapsed() >= t {
-                self.stats.limit = Some(format!("stopped at the --timeout of {} s", t.as_secs()));
-                return true;
-            }
+        if let Some(t) = self.cfg.timeout
+            && self.start.elapsed() >= t
+        {
+            self.stats.limit = Some(format!("stopped at the --timeout of {} s", t.as_secs()));
+            return true;
         }
         false
     }
@@ -242,18 +266,27 @@ impl<'p> Explorer<'p> {
     fn next_choice(&mut self) -> Option<Choice> {
         let n = self.path.last_mut().unwrap();
         if let Some(c) = n.cur {
-            let alts = n.enabled.iter().find(|(t, _)| *t == c.thread).map(|e| e.1).unwrap_or(0);
+            let alts = n
+                .enabled
+                .iter()
+                .find(|(t, _)| *t == c.thread)
+                .map(|e| e.1)
+                .unwrap_or(0);
             if c.alt + 1 < alts {
-                return Some(Choice { thread: c.thread, alt: c.alt + 1 });
+                return Some(Choice {
+                    thread: c.thread,
+                    alt: c.alt + 1,
+                });
             }
             n.done[c.thread as usize] = true;
         }
-        let next = n
-            .enabled
-            .iter()
-            .map(|e| e.0)
-            .find(|t| n.backtrack[*t as usize] && !n.done[*t as usize] && !n.sleep.iter().any(|s| s.0 == *t))?;
-        Some(Choice { thread: next, alt: 0 })
+        let next = n.enabled.iter().map(|e| e.0).find(|t| {
+            n.backtrack[*t as usize] && !n.done[*t as usize] && !n.sleep.iter().any(|s| s.0 == *t)
+        })?;
+        Some(Choice {
+            thread: next,
+            alt: 0,
+        })
     }
 
     /// Takes `choice` from the top node and pushes the resulting node.
@@ -362,7 +395,11 @@ impl<'p> Explorer<'p> {
                 }
             }
             Reduction::Dpor => {
-                let first = n.enabled.iter().map(|e| e.0).find(|t| !n.sleep.iter().any(|s| s.0 == *t));
+                let first = n
+                    .enabled
+                    .iter()
+                    .map(|e| e.0)
+                    .find(|t| !n.sleep.iter().any(|s| s.0 == *t));
                 match first {
                     Some(t) => n.backtrack[t as usize] = true,
                     None => {
@@ -428,12 +465,23 @@ impl<'p> Explorer<'p> {
         for (i, n) in self.path[..top].iter().enumerate() {
             det.step(n.cur.unwrap().thread, i, &n.events);
         }
+        let mut seen_here = std::collections::BTreeSet::new();
         for r in std::mem::take(&mut det.races) {
             let (a, b) = (&r.first, &r.second);
             let var = prog.vars[prog.var_of_cell(r.cell) as usize].name.clone();
             let rw = |w: bool| if w { "write" } else { "read" };
-            let (lo, hi) = if (a.line, a.write) <= (b.line, b.write) { (a, b) } else { (b, a) };
-            let key = format!("{var}:{}{}:{}{}", lo.line, rw(lo.write), hi.line, rw(hi.write));
+            let (lo, hi) = if (a.line, a.write) <= (b.line, b.write) {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let key = format!(
+                "{var}:{}{}:{}{}",
+                lo.line,
+                rw(lo.write),
+                hi.line,
+                rw(hi.write)
+            );
             let message = format!(
                 "data race on {}: {} by {} (line {}) and {} by {} (line {}) are not ordered by happens-before",
                 prog.cell_name(r.cell),
@@ -444,6 +492,9 @@ impl<'p> Explorer<'p> {
                 prog.threads[b.thread as usize].name,
                 b.line
             );
+            if !seen_here.insert(key.clone()) {
+                continue; // counted once per execution
+            }
             let sched = schedule[..=b.step].to_vec();
             self.record(Kind::DataRace, key, message, sched, Some(r));
         }
@@ -452,7 +503,10 @@ impl<'p> Explorer<'p> {
         }
         let state = self.path[top].state.clone();
         if state.steps as u64 >= self.cfg.max_steps && !self.path[top].enabled.is_empty() {
-            let message = format!("the execution ran past max_steps = {} without finishing", self.cfg.max_steps);
+            let message = format!(
+                "the execution ran past max_steps = {} without finishing",
+                self.cfg.max_steps
+            );
             self.record(Kind::Livelock, "max_steps".into(), message, schedule, None);
             return;
         }
@@ -462,11 +516,14 @@ impl<'p> Explorer<'p> {
                 self.record_failure(&f, schedule.clone());
             }
             let values = state.observed(prog);
-            let e = self.outcomes.entry(values.clone()).or_insert_with(|| RawOutcome {
-                values,
-                count: 0,
-                schedule: schedule.clone(),
-            });
+            let e = self
+                .outcomes
+                .entry(values.clone())
+                .or_insert_with(|| RawOutcome {
+                    values,
+                    count: 0,
+                    schedule: schedule.clone(),
+                });
             e.count += 1;
             if schedule.len() < e.schedule.len() {
                 e.schedule = schedule;
@@ -475,9 +532,12 @@ impl<'p> Explorer<'p> {
         }
         // Stuck: deadlock, or livelock when every unfinished thread spins.
         let stuck = state.unfinished();
-        let all_spin = stuck
-            .iter()
-            .all(|t| matches!(state.threads[*t as usize].status, Status::SpinBlocked { .. }));
+        let all_spin = stuck.iter().all(|t| {
+            matches!(
+                state.threads[*t as usize].status,
+                Status::SpinBlocked { .. }
+            )
+        });
         let mut parts = vec![];
         let mut key = vec![];
         for t in &stuck {
@@ -487,7 +547,11 @@ impl<'p> Explorer<'p> {
             parts.push(format!("{name} (line {line}) {why}"));
             key.push(format!("{name}@{line}"));
         }
-        let (kind, what) = if all_spin { (Kind::Livelock, "livelock") } else { (Kind::Deadlock, "deadlock") };
+        let (kind, what) = if all_spin {
+            (Kind::Livelock, "livelock")
+        } else {
+            (Kind::Deadlock, "deadlock")
+        };
         let message = format!("{what}: {}", parts.join("; "));
         self.record(kind, key.join(","), message, schedule, None);
     }
@@ -521,14 +585,24 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Choice>, String> {
     let mut out = vec![];
     for tok in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (choice, rep) = match tok.split_once('*') {
-            Some((c, n)) => (c, n.parse::<usize>().map_err(|_| format!("bad repeat count in `{tok}`"))?),
+            Some((c, n)) => (
+                c,
+                n.parse::<usize>()
+                    .map_err(|_| format!("bad repeat count in `{tok}`"))?,
+            ),
             None => (tok, 1),
         };
         let (t, a) = match choice.split_once('/') {
-            Some((t, a)) => (t, a.parse::<u32>().map_err(|_| format!("bad alternative in `{tok}`"))?),
+            Some((t, a)) => (
+                t,
+                a.parse::<u32>()
+                    .map_err(|_| format!("bad alternative in `{tok}`"))?,
+            ),
             None => (choice, 0),
         };
-        let thread = t.parse::<u32>().map_err(|_| format!("bad thread number in `{tok}`"))?;
+        let thread = t
+            .parse::<u32>()
+            .map_err(|_| format!("bad thread number in `{tok}`"))?;
         if rep > 1_000_000 {
             return Err(format!("repeat count too large in `{tok}`"));
         }
@@ -565,6 +639,8 @@ pub struct TraceStep {
     pub op: String,
     /// What the step printed.
     pub output: Vec<String>,
+    /// What the step did, for the detectors.
+    pub events: Vec<Event>,
 }
 
 /// A replayed execution: its steps and how it ended.
@@ -581,15 +657,20 @@ pub struct Replay {
 pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
     let (mut state, f0) = State::initial(prog);
     let mut failure = f0.map(|f| (None, f));
-    if let Some((_, f)) = &failure {
-        if let Some(t) = f.thread {
-            state.threads[t as usize].status = Status::Finished;
-        }
+    if let Some((_, f)) = &failure
+        && let Some(t) = f.thread
+    {
+        state.threads[t as usize].status = Status::Finished;
     }
     let mut steps = vec![];
     for (i, c) in schedule.iter().enumerate() {
         if c.thread as usize >= prog.threads.len() {
-            return Err(format!("step {}: there is no thread {} (threads are 0..{})", i + 1, c.thread, prog.threads.len() - 1));
+            return Err(format!(
+                "step {}: there is no thread {} (threads are 0..{})",
+                i + 1,
+                c.thread,
+                prog.threads.len() - 1
+            ));
         }
         let alts = state.alternatives(prog, c.thread);
         if alts == 0 {
@@ -609,7 +690,13 @@ pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
             ));
         }
         let out = state.step(prog, *c, true);
-        steps.push(TraceStep { thread: c.thread, line: out.line, op: out.text.unwrap_or_default(), output: out.prints });
+        steps.push(TraceStep {
+            thread: c.thread,
+            line: out.line,
+            op: out.text.unwrap_or_default(),
+            output: out.prints,
+            events: out.events,
+        });
         if let Some(f) = out.failure {
             if let Some(t) = f.thread {
                 state.threads[t as usize].status = Status::Finished;
@@ -619,5 +706,9 @@ pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
             }
         }
     }
-    Ok(Replay { steps, failure, state })
+    Ok(Replay {
+        steps,
+        failure,
+        state,
+    })
 }

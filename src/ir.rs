@@ -87,11 +87,20 @@ pub enum ObjKind {
     Lock,
     RLock,
     /// A condition variable over the lock object `lock` (a Lock or RLock).
-    Condition { lock: ObjId },
-    Semaphore { initial: i64, bounded: bool },
+    Condition {
+        lock: ObjId,
+    },
+    Semaphore {
+        initial: i64,
+        bounded: bool,
+    },
     Event,
-    Barrier { parties: u32 },
-    Queue { maxsize: u32 },
+    Barrier {
+        parties: u32,
+    },
+    Queue {
+        maxsize: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -197,19 +206,35 @@ pub struct ThreadSel {
 pub enum Op {
     /// Lock/RLock/Semaphore/Condition acquire. `blocking` defaults to True,
     /// `timeout` to None (wait forever).
-    Acquire { blocking: Option<Operand>, timeout: Option<Operand> },
+    Acquire {
+        blocking: Option<Operand>,
+        timeout: Option<Operand>,
+    },
     /// `release()` or, for semaphores, `release(n)`.
-    Release { n: Option<Operand> },
+    Release {
+        n: Option<Operand>,
+    },
     Locked,
     /// Condition, Event, Barrier `wait`.
-    Wait { timeout: Option<Operand> },
-    Notify { n: Option<Operand> },
+    Wait {
+        timeout: Option<Operand>,
+    },
+    Notify {
+        n: Option<Operand>,
+    },
     NotifyAll,
     Set,
     Clear,
     IsSet,
-    Put { value: Operand, block: Option<Operand>, timeout: Option<Operand> },
-    Get { block: Option<Operand>, timeout: Option<Operand> },
+    Put {
+        value: Operand,
+        block: Option<Operand>,
+        timeout: Option<Operand>,
+    },
+    Get {
+        block: Option<Operand>,
+        timeout: Option<Operand>,
+    },
     TaskDone,
     /// `Queue.join()`.
     QJoin,
@@ -250,33 +275,96 @@ pub enum PrintArg {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Instr {
     // ---- local: not steps ----
-    Move { dst: LocalId, src: Operand },
-    Unary { dst: LocalId, op: UnOp, a: Operand },
-    Binary { dst: LocalId, op: BinOp, a: Operand, b: Operand },
-    Compare { dst: LocalId, op: CmpOp, a: Operand, b: Operand },
-    Jump { target: Pc },
+    Move {
+        dst: LocalId,
+        src: Operand,
+    },
+    Unary {
+        dst: LocalId,
+        op: UnOp,
+        a: Operand,
+    },
+    Binary {
+        dst: LocalId,
+        op: BinOp,
+        a: Operand,
+        b: Operand,
+    },
+    Compare {
+        dst: LocalId,
+        op: CmpOp,
+        a: Operand,
+        b: Operand,
+    },
+    Jump {
+        target: Pc,
+    },
     /// Jump when the truth of `cond` equals `when`.
-    Branch { cond: Operand, when: bool, target: Pc },
-    Assert { cond: Operand, message: String },
-    Print { args: Vec<PrintArg> },
-    GhostRead { dst: LocalId, var: VarId, index: Option<Operand> },
-    GhostWrite { var: VarId, index: Option<Operand>, value: Operand },
+    Branch {
+        cond: Operand,
+        when: bool,
+        target: Pc,
+    },
+    Assert {
+        cond: Operand,
+        message: String,
+    },
+    Print {
+        args: Vec<PrintArg>,
+    },
+    GhostRead {
+        dst: LocalId,
+        var: VarId,
+        index: Option<Operand>,
+    },
+    GhostWrite {
+        var: VarId,
+        index: Option<Operand>,
+        value: Operand,
+    },
     /// The head of a loop iteration (for the spin-loop rule).
     LoopHead,
     /// Checks a `range()` step: zero is an error, as in Python.
-    CheckStep { step: Operand },
+    CheckStep {
+        step: Operand,
+    },
     // ---- visible: each one step ----
-    Read { dst: LocalId, var: VarId, index: Option<Operand> },
-    Write { var: VarId, index: Option<Operand>, value: Operand },
-    Call { dst: Option<LocalId>, obj: ObjSel, op: Op },
-    Start { thread: ThreadSel },
-    Join { thread: ThreadSel },
-    IsAlive { dst: LocalId, thread: ThreadSel },
+    Read {
+        dst: LocalId,
+        var: VarId,
+        index: Option<Operand>,
+    },
+    Write {
+        var: VarId,
+        index: Option<Operand>,
+        value: Operand,
+    },
+    Call {
+        dst: Option<LocalId>,
+        obj: ObjSel,
+        op: Op,
+    },
+    Start {
+        thread: ThreadSel,
+    },
+    Join {
+        thread: ThreadSel,
+    },
+    IsAlive {
+        dst: LocalId,
+        thread: ThreadSel,
+    },
     Sleep,
     Work,
-    Choose { dst: LocalId, lo: Operand, hi: Operand },
+    Choose {
+        dst: LocalId,
+        lo: Operand,
+        hi: Operand,
+    },
     /// `with atomic:` up to the matching `AtomicEnd` runs as one step.
-    AtomicBegin { end: Pc },
+    AtomicBegin {
+        end: Pc,
+    },
     AtomicEnd,
     /// The thread's last step.
     End,

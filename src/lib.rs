@@ -1,11 +1,11 @@
 //! simrace: a concurrency scenario simulator and race detector.
 pub mod ast;
 pub mod code;
+pub mod detect;
 pub mod diag;
-pub mod scenario;
+pub mod explore;
 pub mod ir;
 pub mod lower;
 pub mod machine;
-pub mod detect;
-pub mod explore;
 pub mod report;
+pub mod scenario;

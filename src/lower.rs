@@ -8,7 +8,9 @@
 
 use crate::ast::*;
 use crate::diag::Diagnostic;
-use crate::ir::{self, Check, Code, Group, Instr, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, StaticTouch};
+use crate::ir::{
+    self, Check, Code, Group, Instr, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, StaticTouch,
+};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -56,7 +58,9 @@ impl<'a> Lowerer<'a> {
         if self.syms.insert(id.name.clone(), sym).is_some() {
             return Err(self
                 .err(id.span, format!("`{}` is declared twice", id.name))
-                .with_help("names are unique across [shared], [atomics], [ghost], [objects] and threads"));
+                .with_help(
+                    "names are unique across [shared], [atomics], [ghost], [objects] and threads",
+                ));
         }
         Ok(())
     }
@@ -103,11 +107,21 @@ impl<'a> Lowerer<'a> {
                 ObjectKind::Lock => ObjKind::Lock,
                 ObjectKind::RLock => ObjKind::RLock,
                 ObjectKind::Condition { .. } => ObjKind::Condition { lock: 0 },
-                ObjectKind::Semaphore { value } => ObjKind::Semaphore { initial: *value, bounded: false },
-                ObjectKind::BoundedSemaphore { value } => ObjKind::Semaphore { initial: *value, bounded: true },
+                ObjectKind::Semaphore { value } => ObjKind::Semaphore {
+                    initial: *value,
+                    bounded: false,
+                },
+                ObjectKind::BoundedSemaphore { value } => ObjKind::Semaphore {
+                    initial: *value,
+                    bounded: true,
+                },
                 ObjectKind::Event => ObjKind::Event,
-                ObjectKind::Barrier { parties } => ObjKind::Barrier { parties: (*parties).clamp(1, u32::MAX as i64) as u32 },
-                ObjectKind::Queue { maxsize } => ObjKind::Queue { maxsize: (*maxsize).clamp(0, u32::MAX as i64) as u32 },
+                ObjectKind::Barrier { parties } => ObjKind::Barrier {
+                    parties: (*parties).clamp(1, u32::MAX as i64) as u32,
+                },
+                ObjectKind::Queue { maxsize } => ObjKind::Queue {
+                    maxsize: (*maxsize).clamp(0, u32::MAX as i64) as u32,
+                },
             };
             self.group_kinds[g] = kind;
             for i in 0..count {
@@ -128,11 +142,22 @@ impl<'a> Lowerer<'a> {
                         Some(l) => {
                             let Some(Sym::Objects(lg)) = self.syms.get(&l.name).copied() else {
                                 return Err(self
-                                    .err(l.span, format!("the lock `{}` of condition `{}` is not an object", l.name, o.name.name))
-                                    .with_help("expected the name of a Lock or RLock in [objects]"));
+                                    .err(
+                                        l.span,
+                                        format!(
+                                            "the lock `{}` of condition `{}` is not an object",
+                                            l.name, o.name.name
+                                        ),
+                                    )
+                                    .with_help(
+                                        "expected the name of a Lock or RLock in [objects]",
+                                    ));
                             };
                             let lgroup = &self.object_groups[lg as usize];
-                            if !matches!(self.group_kinds[lg as usize], ObjKind::Lock | ObjKind::RLock) {
+                            if !matches!(
+                                self.group_kinds[lg as usize],
+                                ObjKind::Lock | ObjKind::RLock
+                            ) {
                                 return Err(self
                                     .err(l.span, format!("`{}` is not a Lock or RLock", l.name))
                                     .with_help("a Condition's lock is a Lock or an RLock"));
@@ -151,7 +176,10 @@ impl<'a> Lowerer<'a> {
                         None => {
                             let id = self.objects.len() as u32;
                             let name = format!("{}.lock", self.objects[(first + i) as usize].name);
-                            self.objects.push(ir::ObjInfo { name, kind: ObjKind::RLock });
+                            self.objects.push(ir::ObjInfo {
+                                name,
+                                kind: ObjKind::RLock,
+                            });
                             id
                         }
                     };
@@ -200,7 +228,9 @@ impl<'a> Lowerer<'a> {
             }
         }
         if threads.is_empty() {
-            return Err(self.err(Span::new(0, 0), "the scenario has no threads").with_help("add a [[thread]] table"));
+            return Err(self
+                .err(Span::new(0, 0), "the scenario has no threads")
+                .with_help("add a [[thread]] table"));
         }
         // Checks.
         let mut final_asserts = vec![];
@@ -287,10 +317,25 @@ impl<'a> Lowerer<'a> {
     fn lower_check(&self, e: &Expr) -> Result<Check, Diagnostic> {
         let mut b = Builder::new(self, true);
         let cond = b.expr(e)?;
-        let text = self.s.source.get(e.span.start..e.span.end).unwrap_or("").to_string();
-        b.emit(Instr::Assert { cond, message: text.clone() }, e.span);
+        let text = self
+            .s
+            .source
+            .get(e.span.start..e.span.end)
+            .unwrap_or("")
+            .to_string();
+        b.emit(
+            Instr::Assert {
+                cond,
+                message: text.clone(),
+            },
+            e.span,
+        );
         let line = crate::diag::line_col(&self.s.source, e.span.start).0 as u32;
-        Ok(Check { text, line, code: b.finish() })
+        Ok(Check {
+            text,
+            line,
+            code: b.finish(),
+        })
     }
 }
 
@@ -326,7 +371,9 @@ fn ghost_run(instrs: &[Instr], from: usize) -> Vec<StaticTouch> {
             _ => work.push(pc + 1),
         }
     }
-    out.into_iter().map(|(var, write)| StaticTouch::Var { var, write }).collect()
+    out.into_iter()
+        .map(|(var, write)| StaticTouch::Var { var, write })
+        .collect()
 }
 
 /// Per visible instruction, what its step touches beyond the operation (see
@@ -341,8 +388,18 @@ fn static_touches(instrs: &[Instr]) -> (Vec<Vec<StaticTouch>>, Vec<StaticTouch>)
         if let Instr::AtomicBegin { end } = i {
             for j in &instrs[pc..*end as usize] {
                 match j {
-                    Instr::Read { var, .. } | Instr::GhostRead { var, .. } => t.push(StaticTouch::Var { var: *var, write: false }),
-                    Instr::Write { var, .. } | Instr::GhostWrite { var, .. } => t.push(StaticTouch::Var { var: *var, write: true }),
+                    Instr::Read { var, .. } | Instr::GhostRead { var, .. } => {
+                        t.push(StaticTouch::Var {
+                            var: *var,
+                            write: false,
+                        })
+                    }
+                    Instr::Write { var, .. } | Instr::GhostWrite { var, .. } => {
+                        t.push(StaticTouch::Var {
+                            var: *var,
+                            write: true,
+                        })
+                    }
                     Instr::Call { obj, .. } => t.push(StaticTouch::Objects { group: obj.group }),
                     _ => {}
                 }
@@ -371,10 +428,10 @@ fn check_vars(code: &Code) -> Vec<u32> {
 fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSet<String>) {
     for s in stmts {
         match &s.kind {
-            StmtKind::Assign { target, .. } | StmtKind::AugAssign { target, .. } => {
-                if target.index.is_none() && !syms.contains_key(&target.name.name) {
-                    out.insert(target.name.name.clone());
-                }
+            StmtKind::Assign { target, .. } | StmtKind::AugAssign { target, .. }
+                if target.index.is_none() && !syms.contains_key(&target.name.name) =>
+            {
+                out.insert(target.name.name.clone());
             }
             StmtKind::For { var, body, .. } => {
                 if !syms.contains_key(&var.name) {
@@ -390,7 +447,9 @@ fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSe
                     collect_locals(b, syms, out);
                 }
             }
-            StmtKind::While { body, .. } | StmtKind::With { body, .. } => collect_locals(body, syms, out),
+            StmtKind::While { body, .. } | StmtKind::With { body, .. } => {
+                collect_locals(body, syms, out)
+            }
             _ => {}
         }
     }
@@ -494,7 +553,9 @@ impl<'l, 'a> Builder<'l, 'a> {
 
     fn patch(&mut self, at: usize, target: Pc) {
         match &mut self.instrs[at] {
-            Instr::Jump { target: t } | Instr::Branch { target: t, .. } | Instr::AtomicBegin { end: t } => *t = target,
+            Instr::Jump { target: t }
+            | Instr::Branch { target: t, .. }
+            | Instr::AtomicBegin { end: t } => *t = target,
             _ => unreachable!("patching a non-jump"),
         }
     }
@@ -510,7 +571,9 @@ impl<'l, 'a> Builder<'l, 'a> {
         if self.atomic_depth > 0 {
             return Err(self
                 .err(span, format!("{what} inside `with atomic:`"))
-                .with_help("an atomic block runs as one step: it cannot choose, start, join or wait"));
+                .with_help(
+                    "an atomic block runs as one step: it cannot choose, start, join or wait",
+                ));
         }
         Ok(())
     }
@@ -541,14 +604,29 @@ impl<'l, 'a> Builder<'l, 'a> {
                 let cur = self.load_target(target, index)?;
                 let rhs = self.expr(value)?;
                 let dst = self.temp();
-                self.emit(Instr::Binary { dst, op: *op, a: cur, b: rhs }, s.span);
+                self.emit(
+                    Instr::Binary {
+                        dst,
+                        op: *op,
+                        a: cur,
+                        b: rhs,
+                    },
+                    s.span,
+                );
                 self.store_with_index(target, index, Operand::Local(dst), s.span)?;
             }
             StmtKind::If { branches, orelse } => {
                 let mut to_end = vec![];
                 for (cond, body) in branches {
                     let c = self.expr(cond)?;
-                    let br = self.emit(Instr::Branch { cond: c, when: false, target: 0 }, cond.span);
+                    let br = self.emit(
+                        Instr::Branch {
+                            cond: c,
+                            when: false,
+                            target: 0,
+                        },
+                        cond.span,
+                    );
                     self.block(body)?;
                     to_end.push(self.emit(Instr::Jump { target: 0 }, s.span));
                     let next = self.here();
@@ -566,7 +644,14 @@ impl<'l, 'a> Builder<'l, 'a> {
                 let head = self.here();
                 self.emit(Instr::LoopHead, s.span);
                 let c = self.expr(cond)?;
-                let br = self.emit(Instr::Branch { cond: c, when: false, target: 0 }, cond.span);
+                let br = self.emit(
+                    Instr::Branch {
+                        cond: c,
+                        when: false,
+                        target: 0,
+                    },
+                    cond.span,
+                );
                 self.loops.push(LoopCtx {
                     continue_target: Some(head),
                     breaks: vec![br],
@@ -581,7 +666,13 @@ impl<'l, 'a> Builder<'l, 'a> {
                     self.patch(b, end);
                 }
             }
-            StmtKind::For { var, start, end, step, body } => {
+            StmtKind::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => {
                 let start = match start {
                     Some(e) => self.expr(e)?,
                     None => Operand::Const(Value::Int(0)),
@@ -603,18 +694,60 @@ impl<'l, 'a> Builder<'l, 'a> {
                 self.emit(Instr::LoopHead, s.span);
                 // Continue while (step > 0 and k < end) or (step < 0 and k > end).
                 let pos = self.temp();
-                self.emit(Instr::Compare { dst: pos, op: CmpOp::Gt, a: stepv, b: Operand::Const(Value::Int(0)) }, s.span);
+                self.emit(
+                    Instr::Compare {
+                        dst: pos,
+                        op: CmpOp::Gt,
+                        a: stepv,
+                        b: Operand::Const(Value::Int(0)),
+                    },
+                    s.span,
+                );
                 let cmp = self.temp();
-                let neg_branch = self.emit(Instr::Branch { cond: Operand::Local(pos), when: false, target: 0 }, s.span);
-                self.emit(Instr::Compare { dst: cmp, op: CmpOp::Lt, a: Operand::Local(k), b: endv }, s.span);
+                let neg_branch = self.emit(
+                    Instr::Branch {
+                        cond: Operand::Local(pos),
+                        when: false,
+                        target: 0,
+                    },
+                    s.span,
+                );
+                self.emit(
+                    Instr::Compare {
+                        dst: cmp,
+                        op: CmpOp::Lt,
+                        a: Operand::Local(k),
+                        b: endv,
+                    },
+                    s.span,
+                );
                 let to_test = self.emit(Instr::Jump { target: 0 }, s.span);
                 let neg = self.here();
                 self.patch(neg_branch, neg);
-                self.emit(Instr::Compare { dst: cmp, op: CmpOp::Gt, a: Operand::Local(k), b: endv }, s.span);
+                self.emit(
+                    Instr::Compare {
+                        dst: cmp,
+                        op: CmpOp::Gt,
+                        a: Operand::Local(k),
+                        b: endv,
+                    },
+                    s.span,
+                );
                 let test = self.here();
                 self.patch(to_test, test);
-                let br = self.emit(Instr::Branch { cond: Operand::Local(cmp), when: false, target: 0 }, s.span);
-                let target = Target { name: var.clone(), index: None, span: var.span };
+                let br = self.emit(
+                    Instr::Branch {
+                        cond: Operand::Local(cmp),
+                        when: false,
+                        target: 0,
+                    },
+                    s.span,
+                );
+                let target = Target {
+                    name: var.clone(),
+                    index: None,
+                    span: var.span,
+                };
                 self.store(&target, Operand::Local(k), var.span)?;
                 self.loops.push(LoopCtx {
                     continue_target: None,
@@ -628,7 +761,15 @@ impl<'l, 'a> Builder<'l, 'a> {
                 for c in ctx.continues {
                     self.patch(c, incr);
                 }
-                self.emit(Instr::Binary { dst: k, op: BinOp::Add, a: Operand::Local(k), b: stepv }, s.span);
+                self.emit(
+                    Instr::Binary {
+                        dst: k,
+                        op: BinOp::Add,
+                        a: Operand::Local(k),
+                        b: stepv,
+                    },
+                    s.span,
+                );
                 self.emit(Instr::Jump { target: head }, s.span);
                 let end = self.here();
                 for b in ctx.breaks {
@@ -639,14 +780,23 @@ impl<'l, 'a> Builder<'l, 'a> {
                 let is_break = matches!(s.kind, StmtKind::Break);
                 let Some(ctx) = self.loops.last() else {
                     let what = if is_break { "break" } else { "continue" };
-                    return Err(self.err(s.span, format!("`{what}` outside a loop")).with_help("use it inside `while` or `for`"));
+                    return Err(self
+                        .err(s.span, format!("`{what}` outside a loop"))
+                        .with_help("use it inside `while` or `for`"));
                 };
                 let depth = ctx.exit_depth;
                 let exits: Vec<Exit> = self.exits[depth..].iter().rev().copied().collect();
                 for e in exits {
                     match e {
                         Exit::Release(obj) => {
-                            self.emit(Instr::Call { dst: None, obj, op: Op::Release { n: None } }, s.span);
+                            self.emit(
+                                Instr::Call {
+                                    dst: None,
+                                    obj,
+                                    op: Op::Release { n: None },
+                                },
+                                s.span,
+                            );
                         }
                         Exit::AtomicEnd => {
                             self.emit(Instr::AtomicEnd, s.span);
@@ -676,28 +826,66 @@ impl<'l, 'a> Builder<'l, 'a> {
                 }
                 WithItem::Object(r) => {
                     let (sel, kind) = self.obj_sel(r)?;
-                    if !matches!(kind, ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. } | ObjKind::Semaphore { .. }) {
+                    if !matches!(
+                        kind,
+                        ObjKind::Lock
+                            | ObjKind::RLock
+                            | ObjKind::Condition { .. }
+                            | ObjKind::Semaphore { .. }
+                    ) {
                         return Err(self
                             .err(r.span, format!("`with` needs a lock, condition or semaphore; `{}` is {}", r.name.name, kind_name(kind)))
                             .with_help("`with` works on Lock, RLock, Condition, Semaphore and BoundedSemaphore"));
                     }
                     self.in_atomic_check(r.span, "`with` on an object")?;
                     // Pin the index so that release acts on the element acquired.
-                    let sel = ObjSel { group: sel.group, index: sel.index.map(|i| self.pin(i, r.span)) };
-                    self.emit(Instr::Call { dst: None, obj: sel, op: Op::Acquire { blocking: None, timeout: None } }, r.span);
+                    let sel = ObjSel {
+                        group: sel.group,
+                        index: sel.index.map(|i| self.pin(i, r.span)),
+                    };
+                    self.emit(
+                        Instr::Call {
+                            dst: None,
+                            obj: sel,
+                            op: Op::Acquire {
+                                blocking: None,
+                                timeout: None,
+                            },
+                        },
+                        r.span,
+                    );
                     self.exits.push(Exit::Release(sel));
                     self.block(body)?;
                     self.exits.pop();
-                    self.emit(Instr::Call { dst: None, obj: sel, op: Op::Release { n: None } }, s.span);
+                    self.emit(
+                        Instr::Call {
+                            dst: None,
+                            obj: sel,
+                            op: Op::Release { n: None },
+                        },
+                        s.span,
+                    );
                 }
             },
             StmtKind::Assert { cond, message } => {
                 let c = self.expr(cond)?;
                 let text = match message {
                     Some(m) => m.clone(),
-                    None => self.l.s.source.get(cond.span.start..cond.span.end).unwrap_or("").to_string(),
+                    None => self
+                        .l
+                        .s
+                        .source
+                        .get(cond.span.start..cond.span.end)
+                        .unwrap_or("")
+                        .to_string(),
                 };
-                self.emit(Instr::Assert { cond: c, message: text }, s.span);
+                self.emit(
+                    Instr::Assert {
+                        cond: c,
+                        message: text,
+                    },
+                    s.span,
+                );
             }
             StmtKind::Expr(e) => {
                 self.expr_stmt(e)?;
@@ -729,14 +917,20 @@ impl<'l, 'a> Builder<'l, 'a> {
                         .with_help(format!("write `{}(1)`", func.name)));
                 }
                 self.expr(&args[0].value)?;
-                let instr = if func.name == "sleep" { Instr::Sleep } else { Instr::Work };
+                let instr = if func.name == "sleep" {
+                    Instr::Sleep
+                } else {
+                    Instr::Work
+                };
                 self.emit(instr, e.span);
             }
             ExprKind::Call { func, args } if func.name == "print" => {
                 let mut out = vec![];
                 for a in args {
                     if let Some(k) = &a.keyword {
-                        return Err(self.err(k.span, "print() takes no keyword arguments here").with_help("write print(a, b)"));
+                        return Err(self
+                            .err(k.span, "print() takes no keyword arguments here")
+                            .with_help("write print(a, b)"));
                     }
                     match &a.value.kind {
                         ExprKind::Str(s) => out.push(PrintArg::Str(s.clone())),
@@ -765,7 +959,11 @@ impl<'l, 'a> Builder<'l, 'a> {
             Some(_) => Err(self.not_assignable(&t.name)),
             None => {
                 if t.index.is_some() {
-                    return Err(self.err(t.name.span, format!("`{}` is not an array", t.name.name)).with_help("index only arrays declared in [shared], [atomics] or [ghost]"));
+                    return Err(self
+                        .err(t.name.span, format!("`{}` is not an array", t.name.name))
+                        .with_help(
+                            "index only arrays declared in [shared], [atomics] or [ghost]",
+                        ));
                 }
                 let id = self.local_slot(&t.name.name);
                 Ok(Operand::Local(id))
@@ -774,8 +972,14 @@ impl<'l, 'a> Builder<'l, 'a> {
     }
 
     fn not_assignable(&self, name: &Ident) -> Diagnostic {
-        self.err(name.span, format!("cannot assign to `{}`: it is an object or a thread", name.name))
-            .with_help("assign to a variable or a local")
+        self.err(
+            name.span,
+            format!(
+                "cannot assign to `{}`: it is an object or a thread",
+                name.name
+            ),
+        )
+        .with_help("assign to a variable or a local")
     }
 
     fn store(&mut self, t: &Target, v: Operand, span: Span) -> Result<(), Diagnostic> {
@@ -786,7 +990,13 @@ impl<'l, 'a> Builder<'l, 'a> {
         self.store_with_index(t, index, v, span)
     }
 
-    fn store_with_index(&mut self, t: &Target, index: Option<Operand>, v: Operand, span: Span) -> Result<(), Diagnostic> {
+    fn store_with_index(
+        &mut self,
+        t: &Target,
+        index: Option<Operand>,
+        v: Operand,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
         if self.check {
             return Err(self.err(span, "a check cannot assign"));
         }
@@ -795,16 +1005,34 @@ impl<'l, 'a> Builder<'l, 'a> {
                 self.check_indexing(var, t.index.is_some(), t.span)?;
                 let class = self.l.vars[var as usize].class;
                 if class == VarClass::Ghost {
-                    self.emit(Instr::GhostWrite { var, index, value: v }, span);
+                    self.emit(
+                        Instr::GhostWrite {
+                            var,
+                            index,
+                            value: v,
+                        },
+                        span,
+                    );
                 } else {
-                    self.emit(Instr::Write { var, index, value: v }, span);
+                    self.emit(
+                        Instr::Write {
+                            var,
+                            index,
+                            value: v,
+                        },
+                        span,
+                    );
                 }
                 Ok(())
             }
             Some(_) => Err(self.not_assignable(&t.name)),
             None => {
                 if t.index.is_some() {
-                    return Err(self.err(t.name.span, format!("`{}` is not an array", t.name.name)).with_help("index only arrays declared in [shared], [atomics] or [ghost]"));
+                    return Err(self
+                        .err(t.name.span, format!("`{}` is not an array", t.name.name))
+                        .with_help(
+                            "index only arrays declared in [shared], [atomics] or [ghost]",
+                        ));
                 }
                 let id = self.local_slot(&t.name.name);
                 self.emit(Instr::Move { dst: id, src: v }, span);
@@ -839,18 +1067,24 @@ impl<'l, 'a> Builder<'l, 'a> {
 
     fn unknown_name(&self, name: &str, span: Span) -> Diagnostic {
         let help = match name {
-            "true" | "false" => format!("Python spells it `{}`", if name == "true" { "True" } else { "False" }),
+            "true" | "false" => format!(
+                "Python spells it `{}`",
+                if name == "true" { "True" } else { "False" }
+            ),
             "none" | "null" => "Python spells it `None`".to_string(),
             _ => {
-                let mut known: Vec<&String> = self.l.syms.keys().chain(self.local_ids.keys()).collect();
+                let mut known: Vec<&String> =
+                    self.l.syms.keys().chain(self.local_ids.keys()).collect();
                 known.sort();
                 match known.iter().find(|k| close(k, name)) {
                     Some(k) => format!("did you mean `{k}`?"),
-                    None => "declare it in [shared], [atomics] or [ghost], or assign it first".to_string(),
+                    None => "declare it in [shared], [atomics] or [ghost], or assign it first"
+                        .to_string(),
                 }
             }
         };
-        self.err(span, format!("unknown name `{name}`")).with_help(help)
+        self.err(span, format!("unknown name `{name}`"))
+            .with_help(help)
     }
 
     fn expr(&mut self, e: &Expr) -> Result<Operand, Diagnostic> {
@@ -860,13 +1094,18 @@ impl<'l, 'a> Builder<'l, 'a> {
             ExprKind::None => Operand::Const(Value::None),
             ExprKind::Tid => {
                 if self.check {
-                    return Err(self.err(e.span, "`tid` has no meaning outside a thread").with_help("use it in a thread's code"));
+                    return Err(self
+                        .err(e.span, "`tid` has no meaning outside a thread")
+                        .with_help("use it in a thread's code"));
                 }
                 Operand::Tid
             }
             ExprKind::Str(_) => {
                 return Err(self
-                    .err(e.span, "a string can only be printed or be an assert message")
+                    .err(
+                        e.span,
+                        "a string can only be printed or be an assert message",
+                    )
                     .with_help("values are integers, booleans and None"));
             }
             ExprKind::Name(n) => match self.l.syms.get(n).copied() {
@@ -876,8 +1115,13 @@ impl<'l, 'a> Builder<'l, 'a> {
                 }
                 Some(Sym::Objects(_)) | Some(Sym::Threads(_)) => {
                     return Err(self
-                        .err(e.span, format!("`{n}` is an object or a thread, not a value"))
-                        .with_help(format!("call one of its methods, for example `{n}.locked()`")));
+                        .err(
+                            e.span,
+                            format!("`{n}` is an object or a thread, not a value"),
+                        )
+                        .with_help(format!(
+                            "call one of its methods, for example `{n}.locked()`"
+                        )));
                 }
                 None => match self.local_ids.get(n) {
                     Some(id) if !self.check => Operand::Local(*id),
@@ -892,8 +1136,17 @@ impl<'l, 'a> Builder<'l, 'a> {
                 }
                 Some(_) => {
                     return Err(self
-                        .err(e.span, format!("`{}` is an array of objects or threads, not of values", name.name))
-                        .with_help(format!("call a method on an element: `{}[i].method()`", name.name)));
+                        .err(
+                            e.span,
+                            format!(
+                                "`{}` is an array of objects or threads, not of values",
+                                name.name
+                            ),
+                        )
+                        .with_help(format!(
+                            "call a method on an element: `{}[i].method()`",
+                            name.name
+                        )));
                 }
                 None => return Err(self.unknown_name(&name.name, name.span)),
             },
@@ -918,7 +1171,14 @@ impl<'l, 'a> Builder<'l, 'a> {
                     let b = self.expr(rhs)?;
                     self.emit(Instr::Compare { dst, op: *op, a, b }, e.span);
                     if k + 1 < rest.len() {
-                        exits.push(self.emit(Instr::Branch { cond: Operand::Local(dst), when: false, target: 0 }, e.span));
+                        exits.push(self.emit(
+                            Instr::Branch {
+                                cond: Operand::Local(dst),
+                                when: false,
+                                target: 0,
+                            },
+                            e.span,
+                        ));
                         a = self.pin(b, rhs.span);
                     }
                 }
@@ -937,7 +1197,14 @@ impl<'l, 'a> Builder<'l, 'a> {
                     if k + 1 < values.len() {
                         // `a and b`: stop at a falsy a; `a or b`: stop at a truthy a.
                         let when = matches!(op, BoolOp::Or);
-                        exits.push(self.emit(Instr::Branch { cond: Operand::Local(dst), when, target: 0 }, v.span));
+                        exits.push(self.emit(
+                            Instr::Branch {
+                                cond: Operand::Local(dst),
+                                when,
+                                target: 0,
+                            },
+                            v.span,
+                        ));
                     }
                 }
                 let end = self.here();
@@ -949,7 +1216,14 @@ impl<'l, 'a> Builder<'l, 'a> {
             ExprKind::IfExp { cond, then, orelse } => {
                 let dst = self.temp();
                 let c = self.expr(cond)?;
-                let br = self.emit(Instr::Branch { cond: c, when: false, target: 0 }, cond.span);
+                let br = self.emit(
+                    Instr::Branch {
+                        cond: c,
+                        when: false,
+                        target: 0,
+                    },
+                    cond.span,
+                );
                 let t = self.expr(then)?;
                 self.emit(Instr::Move { dst, src: t }, then.span);
                 let j = self.emit(Instr::Jump { target: 0 }, e.span);
@@ -964,13 +1238,15 @@ impl<'l, 'a> Builder<'l, 'a> {
             ExprKind::Call { func, args } => match func.name.as_str() {
                 "choose" => {
                     if self.check {
-                        return Err(self.err(e.span, "choose() cannot be used in a check").with_help("a check only reads"));
+                        return Err(self
+                            .err(e.span, "choose() cannot be used in a check")
+                            .with_help("a check only reads"));
                     }
                     self.in_atomic_check(func.span, "`choose()`")?;
                     if args.len() != 2 || args.iter().any(|a| a.keyword.is_some()) {
-                        return Err(self
-                            .err(e.span, "choose takes two arguments")
-                            .with_help("write `choose(lo, hi)`: any integer from lo to hi inclusive"));
+                        return Err(self.err(e.span, "choose takes two arguments").with_help(
+                            "write `choose(lo, hi)`: any integer from lo to hi inclusive",
+                        ));
                     }
                     let lo = self.expr(&args[0].value)?;
                     let hi = self.expr(&args[1].value)?;
@@ -980,13 +1256,18 @@ impl<'l, 'a> Builder<'l, 'a> {
                 }
                 "sleep" | "work" | "print" => {
                     return Err(self
-                        .err(func.span, format!("`{}()` is a statement, not a value", func.name))
+                        .err(
+                            func.span,
+                            format!("`{}()` is a statement, not a value", func.name),
+                        )
                         .with_help(format!("write `{}(...)` on a line of its own", func.name)));
                 }
                 other => {
                     return Err(self
                         .err(func.span, format!("unknown function `{other}`"))
-                        .with_help("the functions are choose(lo, hi), sleep(n), work(n) and print(...)"));
+                        .with_help(
+                            "the functions are choose(lo, hi), sleep(n), work(n) and print(...)",
+                        ));
                 }
             },
             ExprKind::Method { .. } => match self.method(e, true)? {
@@ -1025,9 +1306,18 @@ impl<'l, 'a> Builder<'l, 'a> {
 
     /// Lowers a method call; returns its value when `want_value`.
     fn method(&mut self, e: &Expr, want_value: bool) -> Result<Option<Operand>, Diagnostic> {
-        let ExprKind::Method { receiver, method, args } = &e.kind else { unreachable!() };
+        let ExprKind::Method {
+            receiver,
+            method,
+            args,
+        } = &e.kind
+        else {
+            unreachable!()
+        };
         if self.check {
-            return Err(self.err(e.span, "a check cannot call methods").with_help("a check only reads variables"));
+            return Err(self
+                .err(e.span, "a check cannot call methods")
+                .with_help("a check only reads variables"));
         }
         let m = method.name.as_str();
         // Threads.
@@ -1037,7 +1327,10 @@ impl<'l, 'a> Builder<'l, 'a> {
                 (Some(i), Some(_)) => Some(self.expr(i)?),
                 (Some(_), None) => {
                     return Err(self
-                        .err(receiver.span, format!("`{}` is a single thread", group.name))
+                        .err(
+                            receiver.span,
+                            format!("`{}` is a single thread", group.name),
+                        )
                         .with_help(format!("use `{}` without an index", group.name)));
                 }
                 (None, _) => None,
@@ -1052,11 +1345,20 @@ impl<'l, 'a> Builder<'l, 'a> {
                 "is_alive" => {
                     if index.is_none() && group.len.is_some() {
                         return Err(self
-                            .err(receiver.span, format!("`{}` is an array of threads", group.name))
+                            .err(
+                                receiver.span,
+                                format!("`{}` is an array of threads", group.name),
+                            )
                             .with_help(format!("ask one: `{}[i].is_alive()`", group.name)));
                     }
                     let d = dst.unwrap_or_else(|| self.temp());
-                    self.emit(Instr::IsAlive { dst: d, thread: sel }, e.span);
+                    self.emit(
+                        Instr::IsAlive {
+                            dst: d,
+                            thread: sel,
+                        },
+                        e.span,
+                    );
                     return Ok(Some(Operand::Local(d)));
                 }
                 _ => {
@@ -1066,16 +1368,31 @@ impl<'l, 'a> Builder<'l, 'a> {
                 }
             };
             if let Some(d) = dst {
-                self.emit(Instr::Move { dst: d, src: Operand::Const(Value::None) }, e.span);
+                self.emit(
+                    Instr::Move {
+                        dst: d,
+                        src: Operand::Const(Value::None),
+                    },
+                    e.span,
+                );
             }
             return Ok(dst.map(Operand::Local));
         }
         let (sel, kind) = self.obj_sel(receiver)?;
         let kname = kind_name(kind);
         let op = match (kind, m) {
-            (ObjKind::Lock | ObjKind::RLock | ObjKind::Semaphore { .. } | ObjKind::Condition { .. }, "acquire") => {
+            (
+                ObjKind::Lock
+                | ObjKind::RLock
+                | ObjKind::Semaphore { .. }
+                | ObjKind::Condition { .. },
+                "acquire",
+            ) => {
                 let a = self.args(args, &["blocking", "timeout"], method)?;
-                Op::Acquire { blocking: a[0], timeout: a[1] }
+                Op::Acquire {
+                    blocking: a[0],
+                    timeout: a[1],
+                }
             }
             (ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. }, "release") => {
                 self.args(args, &[], method)?;
@@ -1120,24 +1437,42 @@ impl<'l, 'a> Builder<'l, 'a> {
             (ObjKind::Queue { .. }, "put") => {
                 let a = self.args(args, &["item", "block", "timeout"], method)?;
                 let Some(value) = a[0] else {
-                    return Err(self.err(e.span, "put() needs the item to put").with_help("write `q.put(value)`"));
+                    return Err(self
+                        .err(e.span, "put() needs the item to put")
+                        .with_help("write `q.put(value)`"));
                 };
-                Op::Put { value, block: a[1], timeout: a[2] }
+                Op::Put {
+                    value,
+                    block: a[1],
+                    timeout: a[2],
+                }
             }
             (ObjKind::Queue { .. }, "put_nowait") => {
                 let a = self.args(args, &["item"], method)?;
                 let Some(value) = a[0] else {
-                    return Err(self.err(e.span, "put_nowait() needs the item to put").with_help("write `q.put_nowait(value)`"));
+                    return Err(self
+                        .err(e.span, "put_nowait() needs the item to put")
+                        .with_help("write `q.put_nowait(value)`"));
                 };
-                Op::Put { value, block: Some(Operand::Const(Value::Bool(false))), timeout: None }
+                Op::Put {
+                    value,
+                    block: Some(Operand::Const(Value::Bool(false))),
+                    timeout: None,
+                }
             }
             (ObjKind::Queue { .. }, "get") => {
                 let a = self.args(args, &["block", "timeout"], method)?;
-                Op::Get { block: a[0], timeout: a[1] }
+                Op::Get {
+                    block: a[0],
+                    timeout: a[1],
+                }
             }
             (ObjKind::Queue { .. }, "get_nowait") => {
                 self.args(args, &[], method)?;
-                Op::Get { block: Some(Operand::Const(Value::Bool(false))), timeout: None }
+                Op::Get {
+                    block: Some(Operand::Const(Value::Bool(false))),
+                    timeout: None,
+                }
             }
             (ObjKind::Queue { .. }, "task_done") => {
                 self.args(args, &[], method)?;
@@ -1165,7 +1500,10 @@ impl<'l, 'a> Builder<'l, 'a> {
                     .with_help(format!("{kname} has {}", methods_of(kind))));
             }
         };
-        let blocking_kind = matches!(op, Op::Acquire { .. } | Op::Wait { .. } | Op::Put { .. } | Op::Get { .. } | Op::QJoin);
+        let blocking_kind = matches!(
+            op,
+            Op::Acquire { .. } | Op::Wait { .. } | Op::Put { .. } | Op::Get { .. } | Op::QJoin
+        );
         if blocking_kind {
             self.in_atomic_check(method.span, &format!("`{m}()`"))?;
         }
@@ -1174,12 +1512,22 @@ impl<'l, 'a> Builder<'l, 'a> {
         Ok(dst.map(Operand::Local))
     }
 
-    fn expect_args(&mut self, args: &[Arg], names: &[&str], method: &Ident) -> Result<(), Diagnostic> {
+    fn expect_args(
+        &mut self,
+        args: &[Arg],
+        names: &[&str],
+        method: &Ident,
+    ) -> Result<(), Diagnostic> {
         self.args(args, names, method).map(|_| ())
     }
 
     /// Matches positional and keyword arguments to `names`, as Python would.
-    fn args(&mut self, args: &[Arg], names: &[&str], method: &Ident) -> Result<Vec<Option<Operand>>, Diagnostic> {
+    fn args(
+        &mut self,
+        args: &[Arg],
+        names: &[&str],
+        method: &Ident,
+    ) -> Result<Vec<Option<Operand>>, Diagnostic> {
         let sig = if names.is_empty() {
             format!("{}()", method.name)
         } else {
@@ -1191,11 +1539,16 @@ impl<'l, 'a> Builder<'l, 'a> {
             match &a.keyword {
                 None => {
                     if seen_kw {
-                        return Err(self.err(a.value.span, "positional argument after a keyword argument").with_help(format!("the signature is {sig}")));
+                        return Err(self
+                            .err(a.value.span, "positional argument after a keyword argument")
+                            .with_help(format!("the signature is {sig}")));
                     }
                     if i >= names.len() {
                         return Err(self
-                            .err(a.value.span, format!("too many arguments to `{}`", method.name))
+                            .err(
+                                a.value.span,
+                                format!("too many arguments to `{}`", method.name),
+                            )
                             .with_help(format!("the signature is {sig}")));
                     }
                     slots[i] = Some(&a.value);
@@ -1204,11 +1557,16 @@ impl<'l, 'a> Builder<'l, 'a> {
                     seen_kw = true;
                     let Some(pos) = names.iter().position(|n| *n == k.name) else {
                         return Err(self
-                            .err(k.span, format!("`{}` has no argument `{}`", method.name, k.name))
+                            .err(
+                                k.span,
+                                format!("`{}` has no argument `{}`", method.name, k.name),
+                            )
                             .with_help(format!("the signature is {sig}")));
                     };
                     if slots[pos].is_some() {
-                        return Err(self.err(k.span, format!("argument `{}` given twice", k.name)).with_help(format!("the signature is {sig}")));
+                        return Err(self
+                            .err(k.span, format!("argument `{}` given twice", k.name))
+                            .with_help(format!("the signature is {sig}")));
                     }
                     slots[pos] = Some(&a.value);
                 }
@@ -1245,7 +1603,9 @@ fn methods_of(k: ObjKind) -> &'static str {
         ObjKind::Semaphore { .. } => "acquire(blocking, timeout), release(n)",
         ObjKind::Event => "set(), clear(), is_set(), wait(timeout)",
         ObjKind::Barrier { .. } => "wait()",
-        ObjKind::Queue { .. } => "put(item, block, timeout), get(block, timeout), task_done(), join(), qsize(), empty(), full()",
+        ObjKind::Queue { .. } => {
+            "put(item, block, timeout), get(block, timeout), task_done(), join(), qsize(), empty(), full()"
+        }
     }
 }
 
@@ -1266,4 +1626,3 @@ pub fn close(a: &str, b: &str) -> bool {
     }
     prev[b.len()] <= 2
 }
-

@@ -55,7 +55,12 @@ pub struct Spin {
     pub head: Pc,
     pub locals: Vec<Option<Value>>,
     pub reads: Vec<Loc>,
+    /// The iteration wrote something (it may have put it back: see `shared_hash`).
     pub wrote: bool,
+    /// Progress for sure: a `choose`, or another thread wrote what this iteration read.
+    pub forced: bool,
+    /// A hash of every cell and object at the loop head.
+    pub shared_hash: u64,
 }
 
 /// A location that a step reads or writes, for the spin-loop rule.
@@ -72,27 +77,62 @@ pub enum Status {
     /// At a visible instruction (`pc`).
     Ready,
     /// In `Condition.wait`, its lock released, not yet notified.
-    CondWait { cv: ObjId, saved: u32, timed: bool },
+    CondWait {
+        cv: ObjId,
+        saved: u32,
+        timed: bool,
+    },
     /// Notified (`result` true) or timed out, waiting to take the lock back.
-    CondReacquire { cv: ObjId, saved: u32, result: bool },
+    CondReacquire {
+        cv: ObjId,
+        saved: u32,
+        result: bool,
+    },
     /// In `Event.wait` on an unset event.
-    EventWait { ev: ObjId, woken: bool, timed: bool },
+    EventWait {
+        ev: ObjId,
+        woken: bool,
+        timed: bool,
+    },
     /// Arrived at a barrier in round `generation`, waiting for the rest.
-    BarrierWait { bar: ObjId, generation: u32, index: u32 },
+    BarrierWait {
+        bar: ObjId,
+        generation: u32,
+        index: u32,
+    },
     /// Spinning on reads that nothing has changed since: waits for a write to one of them.
-    SpinBlocked { reads: Vec<Loc> },
+    SpinBlocked {
+        reads: Vec<Loc>,
+    },
     Finished,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ObjState {
-    Lock { holder: Option<ThreadId> },
-    RLock { owner: Option<ThreadId>, count: u32 },
-    Condition { waiters: Vec<ThreadId> },
-    Semaphore { value: i64 },
-    Event { flag: bool },
-    Barrier { arrived: u32, generation: u32 },
-    Queue { items: VecDeque<Value>, unfinished: u32 },
+    Lock {
+        holder: Option<ThreadId>,
+    },
+    RLock {
+        owner: Option<ThreadId>,
+        count: u32,
+    },
+    Condition {
+        waiters: Vec<ThreadId>,
+    },
+    Semaphore {
+        value: i64,
+    },
+    Event {
+        flag: bool,
+    },
+    Barrier {
+        arrived: u32,
+        generation: u32,
+    },
+    Queue {
+        items: VecDeque<Value>,
+        unfinished: u32,
+    },
 }
 
 /// One scheduling decision: thread `thread` moves, taking alternative `alt`.
@@ -106,7 +146,13 @@ pub struct Choice {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A read or write of a `[shared]` or `[atomics]` cell.
-    Access { cell: u32, write: bool, atomic: bool, line: u32, value: Value },
+    Access {
+        cell: u32,
+        write: bool,
+        atomic: bool,
+        line: u32,
+        value: Value,
+    },
     /// The thread takes the clock of a channel (lock acquire, event seen set, ...).
     Acquire(Chan),
     /// The thread adds its clock to a channel (lock release, event set, ...).
@@ -116,15 +162,28 @@ pub enum Event {
     /// A channel forgets every earlier release (`Event.clear`).
     Reset(Chan),
     /// The thread's clock flows into another thread (start, notify, event wake).
-    Edge { to: ThreadId },
+    Edge {
+        to: ThreadId,
+    },
     /// `n` semaphore permits released / one taken (FIFO permits, each with a clock).
-    SemRelease { sem: ObjId, n: u32 },
-    SemAcquire { sem: ObjId },
+    SemRelease {
+        sem: ObjId,
+        n: u32,
+    },
+    SemAcquire {
+        sem: ObjId,
+    },
     /// An item put into / taken from a queue (it carries the putter's clock).
-    QueuePut { q: ObjId },
-    QueueGet { q: ObjId },
+    QueuePut {
+        q: ObjId,
+    },
+    QueueGet {
+        q: ObjId,
+    },
     /// The thread takes the final clock of a finished thread (join).
-    JoinThread { of: ThreadId },
+    JoinThread {
+        of: ThreadId,
+    },
 }
 
 /// A synchronization channel.
@@ -146,12 +205,21 @@ pub enum Chan {
 /// threads and the global ones always count as written).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Touch {
-    Cell { cell: u32, write: bool },
+    Cell {
+        cell: u32,
+        write: bool,
+    },
     Obj(ObjId),
     Thread(ThreadId),
     AtomicBlock,
     /// Writes of cells that an invariant reads are all ordered with each other.
     Invariant,
+    /// One round of a barrier: its arrivals (writes) and departures (reads).
+    Round {
+        bar: ObjId,
+        generation: u32,
+        write: bool,
+    },
 }
 
 pub type Footprint = SmallVec<[Touch; 4]>;
@@ -160,7 +228,28 @@ pub type Footprint = SmallVec<[Touch; 4]>;
 pub fn dependent(a: &[Touch], b: &[Touch]) -> bool {
     a.iter().any(|x| {
         b.iter().any(|y| match (x, y) {
-            (Touch::Cell { cell: c1, write: w1 }, Touch::Cell { cell: c2, write: w2 }) => c1 == c2 && (*w1 || *w2),
+            (
+                Touch::Cell {
+                    cell: c1,
+                    write: w1,
+                },
+                Touch::Cell {
+                    cell: c2,
+                    write: w2,
+                },
+            ) => c1 == c2 && (*w1 || *w2),
+            (
+                Touch::Round {
+                    bar: b1,
+                    generation: g1,
+                    write: w1,
+                },
+                Touch::Round {
+                    bar: b2,
+                    generation: g2,
+                    write: w2,
+                },
+            ) => b1 == b2 && g1 == g2 && (*w1 || *w2),
             _ => x == y,
         })
     })
@@ -241,12 +330,20 @@ pub fn binary(op: BinOp, a: Value, b: Value) -> Res<Value> {
         BinOp::Mul => x.checked_mul(y).ok_or_else(overflow)?,
         BinOp::FloorDiv | BinOp::Mod => {
             if y == 0 {
-                let what = if op == BinOp::Mod { "integer modulo by zero" } else { "integer division or modulo by zero" };
+                let what = if op == BinOp::Mod {
+                    "integer modulo by zero"
+                } else {
+                    "integer division or modulo by zero"
+                };
                 return Err(format!("ZeroDivisionError: {what}"));
             }
             let q = x.checked_div(y).ok_or_else(overflow)?;
             let r = x - q * y;
-            let (q, r) = if r != 0 && ((r < 0) != (y < 0)) { (q - 1, r + y) } else { (q, r) };
+            let (q, r) = if r != 0 && ((r < 0) != (y < 0)) {
+                (q - 1, r + y)
+            } else {
+                (q, r)
+            };
             if op == BinOp::FloorDiv { q } else { r }
         }
     };
@@ -355,12 +452,21 @@ impl State {
             .iter()
             .map(|o| match o.kind {
                 ObjKind::Lock => ObjState::Lock { holder: None },
-                ObjKind::RLock => ObjState::RLock { owner: None, count: 0 },
+                ObjKind::RLock => ObjState::RLock {
+                    owner: None,
+                    count: 0,
+                },
                 ObjKind::Condition { .. } => ObjState::Condition { waiters: vec![] },
                 ObjKind::Semaphore { initial, .. } => ObjState::Semaphore { value: initial },
                 ObjKind::Event => ObjState::Event { flag: false },
-                ObjKind::Barrier { .. } => ObjState::Barrier { arrived: 0, generation: 0 },
-                ObjKind::Queue { .. } => ObjState::Queue { items: VecDeque::new(), unfinished: 0 },
+                ObjKind::Barrier { .. } => ObjState::Barrier {
+                    arrived: 0,
+                    generation: 0,
+                },
+                ObjKind::Queue { .. } => ObjState::Queue {
+                    items: VecDeque::new(),
+                    unfinished: 0,
+                },
             })
             .collect();
         let threads = prog
@@ -375,7 +481,12 @@ impl State {
                 steps: 0,
             })
             .collect();
-        let mut s = State { cells, objects, threads, steps: 0 };
+        let mut s = State {
+            cells,
+            objects,
+            threads,
+            steps: 0,
+        };
         let mut out = StepOut::default();
         for t in 0..prog.threads.len() as ThreadId {
             if prog.threads[t as usize].start {
@@ -401,7 +512,12 @@ impl State {
 
     fn ctx<'a>(&self, prog: &'a Program, t: ThreadId) -> Ctx<'a> {
         let info = &prog.threads[t as usize];
-        Ctx { prog, code: &info.code, t, tid: info.tid }
+        Ctx {
+            prog,
+            code: &info.code,
+            t,
+            tid: info.tid,
+        }
     }
 
     fn operand(&self, c: &Ctx, o: Operand) -> Res<Value> {
@@ -409,7 +525,12 @@ impl State {
             Operand::Const(v) => Ok(v),
             Operand::Tid => Ok(Value::Int(c.tid)),
             Operand::Local(id) => self.threads[c.t as usize].locals[id as usize].ok_or_else(|| {
-                let name = c.code.local_names.get(id as usize).map(String::as_str).unwrap_or("?");
+                let name = c
+                    .code
+                    .local_names
+                    .get(id as usize)
+                    .map(String::as_str)
+                    .unwrap_or("?");
                 format!("UnboundLocalError: local variable '{name}' referenced before assignment")
             }),
         }
@@ -428,7 +549,10 @@ impl State {
                 let i = as_int(self.operand(c, i)?, "list indices")?;
                 let j = if i < 0 { i + len as i64 } else { i };
                 if j < 0 || j >= len as i64 {
-                    return Err(format!("IndexError: list index {i} out of range for {}[{len}]", info.name));
+                    return Err(format!(
+                        "IndexError: list index {i} out of range for {}[{len}]",
+                        info.name
+                    ));
                 }
                 Ok(info.first_cell + j as u32)
             }
@@ -444,7 +568,10 @@ impl State {
                 let i = as_int(self.operand(c, i)?, "list indices")?;
                 let j = if i < 0 { i + len as i64 } else { i };
                 if j < 0 || j >= len as i64 {
-                    return Err(format!("IndexError: index {i} out of range for {}[{len}]", g.name));
+                    return Err(format!(
+                        "IndexError: index {i} out of range for {}[{len}]",
+                        g.name
+                    ));
                 }
                 Ok(g.first + j as u32)
             }
@@ -460,7 +587,10 @@ impl State {
                 let i = as_int(self.operand(c, i)?, "list indices")?;
                 let j = if i < 0 { i + len as i64 } else { i };
                 if j < 0 || j >= len as i64 {
-                    return Err(format!("IndexError: index {i} out of range for {}[{len}]", g.name));
+                    return Err(format!(
+                        "IndexError: index {i} out of range for {}[{len}]",
+                        g.name
+                    ));
                 }
                 Ok(vec![g.first + j as u32])
             }
@@ -509,16 +639,21 @@ impl State {
         match &th.status {
             Status::NotStarted | Status::Finished | Status::SpinBlocked { .. } => 0,
             Status::CondWait { timed, .. } => u32::from(*timed),
-            Status::CondReacquire { cv, .. } => u32::from(self.lock_free_for(Self::lock_of(prog, *cv), t)),
+            Status::CondReacquire { cv, .. } => {
+                u32::from(self.lock_free_for(Self::lock_of(prog, *cv), t))
+            }
             Status::EventWait { woken, timed, .. } => u32::from(*woken || *timed),
-            Status::BarrierWait { bar, generation, .. } => match &self.objects[*bar as usize] {
+            Status::BarrierWait {
+                bar, generation, ..
+            } => match &self.objects[*bar as usize] {
                 ObjState::Barrier { generation: g, .. } => u32::from(*g > *generation),
                 _ => 0,
             },
             Status::Ready => {
                 let c = self.ctx(prog, t);
                 // An operand that cannot be evaluated makes the step raise: it can move.
-                self.ready_alternatives(&c, &c.code.instrs[th.pc as usize]).unwrap_or(1)
+                self.ready_alternatives(&c, &c.code.instrs[th.pc as usize])
+                    .unwrap_or(1)
             }
         }
     }
@@ -537,7 +672,11 @@ impl State {
             Instr::Join { thread } => {
                 let ts = self.thread_sel(c, *thread)?;
                 let ready = ts.iter().all(|x| {
-                    *x == c.t || matches!(self.threads[*x as usize].status, Status::Finished | Status::NotStarted)
+                    *x == c.t
+                        || matches!(
+                            self.threads[*x as usize].status,
+                            Status::Finished | Status::NotStarted
+                        )
                 });
                 u32::from(ready)
             }
@@ -632,9 +771,25 @@ impl State {
         };
         match &th.status {
             Status::NotStarted | Status::Finished => return fp,
-            Status::CondWait { cv, .. } | Status::CondReacquire { cv, .. } => obj_touch(&mut fp, *cv),
-            Status::EventWait { ev, .. } => fp.push(Touch::Obj(*ev)),
-            Status::BarrierWait { bar, .. } => fp.push(Touch::Obj(*bar)),
+            Status::CondWait { cv, .. } | Status::CondReacquire { cv, .. } => {
+                obj_touch(&mut fp, *cv);
+                return fp;
+            }
+            Status::EventWait { ev, .. } => {
+                fp.push(Touch::Obj(*ev));
+                return fp;
+            }
+            // Leaving a barrier conflicts only with the arrivals of its own round.
+            Status::BarrierWait {
+                bar, generation, ..
+            } => {
+                fp.push(Touch::Round {
+                    bar: *bar,
+                    generation: *generation,
+                    write: false,
+                });
+                return fp;
+            }
             Status::SpinBlocked { reads } => {
                 for r in reads {
                     fp.push(match *r {
@@ -647,7 +802,9 @@ impl State {
             Status::Ready => {}
         }
         let pc = th.pc as usize;
-        let Some(instr) = c.code.instrs.get(pc) else { return fp };
+        let Some(instr) = c.code.instrs.get(pc) else {
+            return fp;
+        };
         if !instr.is_visible() {
             return fp; // a thread blocked at a loop head with nothing to wait for
         }
@@ -663,19 +820,23 @@ impl State {
         match instr {
             Instr::Read { var, index, .. } | Instr::Write { var, index, .. } => {
                 let write = matches!(instr, Instr::Write { .. });
-                match self.cell(&c, *var, *index) {
-                    Ok(cell) => {
-                        fp.push(Touch::Cell { cell, write });
-                        if write && prog.invariant_cells[cell as usize] {
-                            fp.push(Touch::Invariant);
-                        }
+                if let Ok(cell) = self.cell(&c, *var, *index) {
+                    fp.push(Touch::Cell { cell, write });
+                    if write && prog.invariant_cells[cell as usize] {
+                        fp.push(Touch::Invariant);
                     }
-                    Err(_) => {}
                 }
             }
             Instr::Call { obj, .. } => {
                 if let Ok(o) = self.obj(&c, *obj) {
                     obj_touch(&mut fp, o);
+                    if let ObjState::Barrier { generation, .. } = &self.objects[o as usize] {
+                        fp.push(Touch::Round {
+                            bar: o,
+                            generation: *generation,
+                            write: true,
+                        });
+                    }
                 }
             }
             Instr::Start { thread } | Instr::Join { thread } | Instr::IsAlive { thread, .. } => {
@@ -706,7 +867,10 @@ impl State {
     /// checked that `alt < self.alternatives(prog, t)`. `trace` asks for a trace line.
     pub fn step(&mut self, prog: &Program, choice: Choice, trace: bool) -> StepOut {
         let t = choice.thread;
-        let mut out = StepOut { text: trace.then(String::new), ..StepOut::default() };
+        let mut out = StepOut {
+            text: trace.then(String::new),
+            ..StepOut::default()
+        };
         self.steps += 1;
         self.threads[t as usize].steps += 1;
         let code = prog.threads[t as usize].code.clone();
@@ -715,7 +879,12 @@ impl State {
         let result = self.exec_visible(prog, t, choice.alt, &mut out);
         match result {
             Err(msg) => {
-                out.failure = Some(Failure { kind: Kind::Error, thread: Some(t), line: out.line, message: msg });
+                out.failure = Some(Failure {
+                    kind: Kind::Error,
+                    thread: Some(t),
+                    line: out.line,
+                    message: msg,
+                });
             }
             Ok(Outcome::Waiting) => {}
             Ok(Outcome::Done(v)) => {
@@ -742,7 +911,12 @@ impl State {
     /// Runs `t`'s local instructions until its next visible one.
     fn run_local(&mut self, prog: &Program, t: ThreadId, out: &mut StepOut) {
         let code = prog.threads[t as usize].code.clone();
-        let c = Ctx { prog, code: &code, t, tid: prog.threads[t as usize].tid };
+        let c = Ctx {
+            prog,
+            code: &code,
+            t,
+            tid: prog.threads[t as usize].tid,
+        };
         let mut budget = LOCAL_BUDGET;
         loop {
             let pc = self.threads[t as usize].pc;
@@ -777,8 +951,17 @@ impl State {
                     self.threads[t as usize].pc = pc + 1;
                 }
                 Err(msg) => {
-                    let kind = if msg.starts_with("AssertionError") { Kind::Assertion } else { Kind::Error };
-                    out.failure = Some(Failure { kind, thread: Some(t), line: code.lines[pc as usize], message: msg });
+                    let kind = if msg.starts_with("AssertionError") {
+                        Kind::Assertion
+                    } else {
+                        Kind::Error
+                    };
+                    out.failure = Some(Failure {
+                        kind,
+                        thread: Some(t),
+                        line: code.lines[pc as usize],
+                        message: msg,
+                    });
                     return;
                 }
             }
@@ -829,7 +1012,8 @@ impl State {
                         }
                     }
                 }
-                out.prints.push(format!("{}: {line}", c.prog.threads[t as usize].name));
+                out.prints
+                    .push(format!("{}: {line}", c.prog.threads[t as usize].name));
             }
             Instr::GhostRead { dst, var, index } => {
                 let cell = self.cell(c, *var, *index)?;
@@ -853,17 +1037,20 @@ impl State {
         Ok(None)
     }
 
-    /// The spin-loop rule: an iteration that wrote nothing and left the thread's locals as
-    /// they were makes no progress; the thread waits for a write to what it read.
+    /// The spin-loop rule: an iteration that left the thread's locals as they were and
+    /// changed nothing shared (it wrote nothing, or only put back what was there) makes no
+    /// progress; the thread waits for another thread to write what it read.
     fn loop_head(&mut self, t: ThreadId) {
-        let th = &mut self.threads[t as usize];
-        if th.spin_pending.is_some() {
+        if self.threads[t as usize].spin_pending.is_some() {
             return;
         }
+        let hash = self.shared_hash();
+        let th = &mut self.threads[t as usize];
         let pc = th.pc;
         if let Some(i) = th.spin.iter().position(|sp| sp.head == pc) {
             let sp = &th.spin[i];
-            if !sp.wrote && sp.locals == th.locals {
+            let unchanged = !sp.wrote || sp.shared_hash == hash;
+            if !sp.forced && unchanged && sp.locals == th.locals {
                 let reads = sp.reads.clone();
                 th.spin.clear();
                 if reads.is_empty() {
@@ -877,7 +1064,23 @@ impl State {
             th.spin.remove(i);
         }
         let locals = th.locals.clone();
-        th.spin.push(Spin { head: pc, locals, reads: vec![], wrote: false });
+        th.spin.push(Spin {
+            head: pc,
+            locals,
+            reads: vec![],
+            wrote: false,
+            forced: false,
+            shared_hash: hash,
+        });
+    }
+
+    /// A deterministic hash of every cell and object.
+    fn shared_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        self.cells.hash(&mut h);
+        self.objects.hash(&mut h);
+        h.finish()
     }
 
     fn note_read(&mut self, t: ThreadId, loc: Loc) {
@@ -888,16 +1091,28 @@ impl State {
         }
     }
 
-    /// Records that `t` wrote `loc`: it made progress, and spinners on `loc` wake up.
+    /// Records that `t` wrote `loc`: its loop iteration wrote, another thread's iteration
+    /// that read `loc` made progress, and spinners on `loc` wake up.
     fn note_write(&mut self, t: ThreadId, loc: Loc) {
-        self.note_progress(t);
+        for sp in &mut self.threads[t as usize].spin {
+            sp.wrote = true;
+        }
         for (u, th) in self.threads.iter_mut().enumerate() {
-            if u as ThreadId != t {
-                if let Status::SpinBlocked { reads } = &th.status {
-                    if reads.contains(&loc) {
-                        th.status = Status::Ready;
-                    }
+            if u as ThreadId == t {
+                continue;
+            }
+            for sp in &mut th.spin {
+                if sp.reads.contains(&loc) {
+                    sp.forced = true;
                 }
+            }
+            if th.spin_pending.as_ref().is_some_and(|r| r.contains(&loc)) {
+                th.spin_pending = None;
+            }
+            if let Status::SpinBlocked { reads } = &th.status
+                && reads.contains(&loc)
+            {
+                th.status = Status::Ready;
             }
         }
     }
@@ -909,10 +1124,10 @@ impl State {
         }
     }
 
-    /// Marks progress (a write, or a `choose`: the next iteration may differ).
+    /// Marks certain progress (a `choose`: the next iteration may differ).
     fn note_progress(&mut self, t: ThreadId) {
         for sp in &mut self.threads[t as usize].spin {
-            sp.wrote = true;
+            sp.forced = true;
         }
     }
 
@@ -924,8 +1139,17 @@ impl State {
                 } else {
                     format!("invariant `{}`: {msg}", inv.text)
                 };
-                let kind = if msg.starts_with("AssertionError") { Kind::Assertion } else { Kind::Error };
-                return Some(Failure { kind, thread: None, line: inv.line, message });
+                let kind = if msg.starts_with("AssertionError") {
+                    Kind::Assertion
+                } else {
+                    Kind::Error
+                };
+                return Some(Failure {
+                    kind,
+                    thread: None,
+                    line: inv.line,
+                    message,
+                });
             }
         }
         None
@@ -940,8 +1164,17 @@ impl State {
                 } else {
                     format!("final assertion `{}`: {msg}", f.text)
                 };
-                let kind = if msg.starts_with("AssertionError") { Kind::Assertion } else { Kind::Error };
-                return Some(Failure { kind, thread: None, line: f.line, message });
+                let kind = if msg.starts_with("AssertionError") {
+                    Kind::Assertion
+                } else {
+                    Kind::Error
+                };
+                return Some(Failure {
+                    kind,
+                    thread: None,
+                    line: f.line,
+                    message,
+                });
             }
         }
         None
@@ -966,27 +1199,29 @@ impl State {
             }
             match &code.instrs[pc] {
                 Instr::Move { dst, src } => locals[*dst as usize] = Some(get(&locals, *src)?),
-                Instr::Unary { dst, op, a } => locals[*dst as usize] = Some(unary(*op, get(&locals, *a)?)?),
+                Instr::Unary { dst, op, a } => {
+                    locals[*dst as usize] = Some(unary(*op, get(&locals, *a)?)?)
+                }
                 Instr::Binary { dst, op, a, b } => {
                     locals[*dst as usize] = Some(binary(*op, get(&locals, *a)?, get(&locals, *b)?)?)
                 }
                 Instr::Compare { dst, op, a, b } => {
-                    locals[*dst as usize] = Some(Value::Bool(compare(*op, get(&locals, *a)?, get(&locals, *b)?)?))
+                    locals[*dst as usize] = Some(Value::Bool(compare(
+                        *op,
+                        get(&locals, *a)?,
+                        get(&locals, *b)?,
+                    )?))
                 }
                 Instr::Jump { target } => {
                     pc = *target as usize;
                     continue;
                 }
-                Instr::Branch { cond, when, target } => {
-                    if truthy(get(&locals, *cond)?) == *when {
-                        pc = *target as usize;
-                        continue;
-                    }
+                Instr::Branch { cond, when, target } if truthy(get(&locals, *cond)?) == *when => {
+                    pc = *target as usize;
+                    continue;
                 }
-                Instr::Assert { cond, message } => {
-                    if !truthy(get(&locals, *cond)?) {
-                        return Err(format!("AssertionError: {message}"));
-                    }
+                Instr::Assert { cond, message } if !truthy(get(&locals, *cond)?) => {
+                    return Err(format!("AssertionError: {message}"));
                 }
                 Instr::GhostRead { dst, var, index } => {
                     let info = &prog.vars[*var as usize];
@@ -996,7 +1231,10 @@ impl State {
                             let i = as_int(get(&locals, *i)?, "list indices")?;
                             let j = if i < 0 { i + len as i64 } else { i };
                             if j < 0 || j >= len as i64 {
-                                return Err(format!("IndexError: list index {i} out of range for {}[{len}]", info.name));
+                                return Err(format!(
+                                    "IndexError: list index {i} out of range for {}[{len}]",
+                                    info.name
+                                ));
                             }
                             info.first_cell + j as u32
                         }
@@ -1016,9 +1254,20 @@ impl State {
     }
 
     /// Executes the visible instruction (or wait phase) of `t`.
-    fn exec_visible(&mut self, prog: &Program, t: ThreadId, alt: u32, out: &mut StepOut) -> Res<Outcome> {
+    fn exec_visible(
+        &mut self,
+        prog: &Program,
+        t: ThreadId,
+        alt: u32,
+        out: &mut StepOut,
+    ) -> Res<Outcome> {
         let code = prog.threads[t as usize].code.clone();
-        let c = Ctx { prog, code: &code, t, tid: prog.threads[t as usize].tid };
+        let c = Ctx {
+            prog,
+            code: &code,
+            t,
+            tid: prog.threads[t as usize].tid,
+        };
         let status = self.threads[t as usize].status.clone();
         let text = out.text.is_some();
         macro_rules! say {
@@ -1038,7 +1287,11 @@ impl State {
                 if let ObjState::Condition { waiters } = &mut self.objects[cv as usize] {
                     waiters.retain(|x| *x != t);
                 }
-                self.threads[t as usize].status = Status::CondReacquire { cv, saved, result: false };
+                self.threads[t as usize].status = Status::CondReacquire {
+                    cv,
+                    saved,
+                    result: false,
+                };
                 self.note_read(t, Loc::Obj(cv));
                 say!("wait {} timed out", Self::describe_obj(prog, cv));
                 return Ok(Outcome::Waiting);
@@ -1063,14 +1316,26 @@ impl State {
                     say!("wait {} returns True", Self::describe_obj(prog, ev));
                 } else {
                     self.note_read(t, Loc::Obj(ev));
-                    say!("wait {} timed out, returns False", Self::describe_obj(prog, ev));
+                    say!(
+                        "wait {} timed out, returns False",
+                        Self::describe_obj(prog, ev)
+                    );
                 }
                 return Ok(Outcome::Done(Value::Bool(woken)));
             }
-            Status::BarrierWait { bar, generation, index } => {
+            Status::BarrierWait {
+                bar,
+                generation,
+                index,
+            } => {
                 self.threads[t as usize].status = Status::Ready;
-                out.events.push(Event::Acquire(Chan::Barrier(bar, generation)));
-                say!("wait {} returns {index} (round {} complete)", Self::describe_obj(prog, bar), generation + 1);
+                out.events
+                    .push(Event::Acquire(Chan::Barrier(bar, generation)));
+                say!(
+                    "wait {} returns {index} (round {} complete)",
+                    Self::describe_obj(prog, bar),
+                    generation + 1
+                );
                 return Ok(Outcome::Done(Value::Int(index as i64)));
             }
             Status::Ready => {}
@@ -1107,7 +1372,9 @@ impl State {
                     return Err(format!("ValueError: empty range for choose({lo}, {hi})"));
                 }
                 if hi.saturating_sub(lo) >= MAX_CHOOSE {
-                    return Err(format!("ValueError: choose({lo}, {hi}) offers more than {MAX_CHOOSE} values"));
+                    return Err(format!(
+                        "ValueError: choose({lo}, {hi}) offers more than {MAX_CHOOSE} values"
+                    ));
                 }
                 let v = lo + alt as i64;
                 self.note_progress(t);
@@ -1124,7 +1391,10 @@ impl State {
                         ));
                     }
                 }
-                let names: Vec<&str> = ts.iter().map(|x| prog.threads[*x as usize].name.as_str()).collect();
+                let names: Vec<&str> = ts
+                    .iter()
+                    .map(|x| prog.threads[*x as usize].name.as_str())
+                    .collect();
                 say!("start {}", names.join(", "));
                 for x in ts {
                     out.events.push(Event::Edge { to: x });
@@ -1153,7 +1423,10 @@ impl State {
                 for x in &ts {
                     out.events.push(Event::JoinThread { of: *x });
                 }
-                let names: Vec<&str> = ts.iter().map(|x| prog.threads[*x as usize].name.as_str()).collect();
+                let names: Vec<&str> = ts
+                    .iter()
+                    .map(|x| prog.threads[*x as usize].name.as_str())
+                    .collect();
                 say!("join {}", names.join(", "));
                 Ok(Outcome::Done(Value::None))
             }
@@ -1161,8 +1434,15 @@ impl State {
                 let ts = self.thread_sel(&c, thread)?;
                 let x = ts[0];
                 self.note_read(t, Loc::Thread(x));
-                let alive = !matches!(self.threads[x as usize].status, Status::NotStarted | Status::Finished);
-                say!("{}.is_alive() = {}", prog.threads[x as usize].name, Value::Bool(alive));
+                let alive = !matches!(
+                    self.threads[x as usize].status,
+                    Status::NotStarted | Status::Finished
+                );
+                say!(
+                    "{}.is_alive() = {}",
+                    prog.threads[x as usize].name,
+                    Value::Bool(alive)
+                );
                 Ok(Outcome::Done(Value::Bool(alive)))
             }
             Instr::End => {
@@ -1197,7 +1477,13 @@ impl State {
         let v = self.cells[cell as usize];
         let atomic = prog.cell_class(cell) == VarClass::Atomic;
         let line = prog.threads[t as usize].code.lines[self.threads[t as usize].pc as usize];
-        out.events.push(Event::Access { cell, write: false, atomic, line, value: v });
+        out.events.push(Event::Access {
+            cell,
+            write: false,
+            atomic,
+            line,
+            value: v,
+        });
         if atomic {
             out.events.push(Event::Acquire(Chan::Atomic(cell)));
         }
@@ -1205,13 +1491,26 @@ impl State {
         v
     }
 
-    fn write_visible(&mut self, prog: &Program, t: ThreadId, cell: u32, v: Value, out: &mut StepOut) {
+    fn write_visible(
+        &mut self,
+        prog: &Program,
+        t: ThreadId,
+        cell: u32,
+        v: Value,
+        out: &mut StepOut,
+    ) {
         let atomic = prog.cell_class(cell) == VarClass::Atomic;
         let line = prog.threads[t as usize].code.lines[self.threads[t as usize].pc as usize];
         if atomic {
             out.events.push(Event::Store(Chan::Atomic(cell)));
         }
-        out.events.push(Event::Access { cell, write: true, atomic, line, value: v });
+        out.events.push(Event::Access {
+            cell,
+            write: true,
+            atomic,
+            line,
+            value: v,
+        });
         self.write_cell(t, cell, v);
     }
 
@@ -1228,7 +1527,9 @@ impl State {
             }
             budget -= 1;
             if budget == 0 {
-                return Err(format!("an atomic block ran {LOCAL_BUDGET} instructions without finishing"));
+                return Err(format!(
+                    "an atomic block ran {LOCAL_BUDGET} instructions without finishing"
+                ));
             }
             let instr = c.code.instrs[pc as usize].clone();
             let mut next = pc + 1;
@@ -1255,7 +1556,10 @@ impl State {
                     let o = self.obj(c, obj)?;
                     // Only operations that do not block are allowed here.
                     let saved = out.text.take();
-                    let mut sub = StepOut { text: saved.as_ref().map(|_| String::new()), ..StepOut::default() };
+                    let mut sub = StepOut {
+                        text: saved.as_ref().map(|_| String::new()),
+                        ..StepOut::default()
+                    };
                     if self.ready_alternatives(c, &c.code.instrs[pc as usize])? == 0 {
                         return Err(format!(
                             "{}() on {} would block inside `with atomic:`",
@@ -1276,16 +1580,27 @@ impl State {
                             }
                         }
                         Outcome::Waiting => {
-                            return Err(format!("{}() would block inside `with atomic:`", op.name()));
+                            return Err(format!(
+                                "{}() would block inside `with atomic:`",
+                                op.name()
+                            ));
                         }
                     }
                 }
                 Instr::IsAlive { dst, thread } => {
                     let ts = self.thread_sel(c, thread)?;
-                    let alive = !matches!(self.threads[ts[0] as usize].status, Status::NotStarted | Status::Finished);
+                    let alive = !matches!(
+                        self.threads[ts[0] as usize].status,
+                        Status::NotStarted | Status::Finished
+                    );
                     self.set_local(t, dst, Value::Bool(alive));
                 }
-                Instr::Sleep | Instr::Work | Instr::Choose { .. } | Instr::Start { .. } | Instr::Join { .. } | Instr::End => {
+                Instr::Sleep
+                | Instr::Work
+                | Instr::Choose { .. }
+                | Instr::Start { .. }
+                | Instr::Join { .. }
+                | Instr::End => {
                     return Err("this operation cannot run inside `with atomic:`".into());
                 }
                 Instr::LoopHead => {}
@@ -1329,17 +1644,28 @@ impl State {
             };
         }
         match (kind, op) {
-            (ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. }, Op::Acquire { blocking, timeout }) => {
+            (
+                ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. },
+                Op::Acquire { blocking, timeout },
+            ) => {
                 let lock = Self::lock_of(prog, o);
                 let blocking = self.flag(c, *blocking)?;
                 let timed = self.timed(c, *timeout)?;
-                if !blocking && timeout.is_some() && !matches!(timeout.map(|x| self.operand(c, x)), Some(Ok(Value::None))) {
-                    return Err("ValueError: can't specify a timeout for a non-blocking call".into());
+                if !blocking
+                    && timeout.is_some()
+                    && !matches!(timeout.map(|x| self.operand(c, x)), Some(Ok(Value::None)))
+                {
+                    return Err(
+                        "ValueError: can't specify a timeout for a non-blocking call".into(),
+                    );
                 }
                 let lname = prog.objects[lock as usize].name.clone();
                 if self.lock_free_for(lock, t) {
                     let count = match &self.objects[lock as usize] {
-                        ObjState::RLock { owner: Some(x), count } if *x == t => count + 1,
+                        ObjState::RLock {
+                            owner: Some(x),
+                            count,
+                        } if *x == t => count + 1,
                         _ => 1,
                     };
                     let reentry = count > 1;
@@ -1355,7 +1681,10 @@ impl State {
                     Ok(Outcome::Done(Value::Bool(true)))
                 } else if !blocking || timed {
                     self.note_read(t, Loc::Obj(lock));
-                    say!("acquire {lname} fails: held by {}", self.holder_name(prog, lock));
+                    say!(
+                        "acquire {lname} fails: held by {}",
+                        self.holder_name(prog, lock)
+                    );
                     Ok(Outcome::Done(Value::Bool(false)))
                 } else {
                     unreachable!("blocked acquire was scheduled")
@@ -1375,7 +1704,9 @@ impl State {
                     }
                     ObjState::RLock { owner, count } => {
                         if *owner != Some(t) {
-                            return Err(format!("RuntimeError: cannot release un-acquired lock {lname}"));
+                            return Err(format!(
+                                "RuntimeError: cannot release un-acquired lock {lname}"
+                            ));
                         }
                         *count -= 1;
                         if *count == 0 {
@@ -1400,7 +1731,9 @@ impl State {
             (ObjKind::Semaphore { initial, bounded }, Op::Acquire { blocking, timeout }) => {
                 let blocking = self.flag(c, *blocking)?;
                 let timed = self.timed(c, *timeout)?;
-                let ObjState::Semaphore { value } = &mut self.objects[o as usize] else { unreachable!() };
+                let ObjState::Semaphore { value } = &mut self.objects[o as usize] else {
+                    unreachable!()
+                };
                 let _ = (initial, bounded);
                 if *value > 0 {
                     *value -= 1;
@@ -1425,13 +1758,22 @@ impl State {
                 if n < 1 {
                     return Err("ValueError: n must be one or more".into());
                 }
-                let ObjState::Semaphore { value } = &mut self.objects[o as usize] else { unreachable!() };
+                let ObjState::Semaphore { value } = &mut self.objects[o as usize] else {
+                    unreachable!()
+                };
                 if bounded && *value + n > initial {
-                    return Err(format!("ValueError: Semaphore released too many times ({name})"));
+                    return Err(format!(
+                        "ValueError: Semaphore released too many times ({name})"
+                    ));
                 }
-                *value = value.checked_add(n).ok_or("OverflowError: semaphore value overflows")?;
+                *value = value
+                    .checked_add(n)
+                    .ok_or("OverflowError: semaphore value overflows")?;
                 let v = *value;
-                out.events.push(Event::SemRelease { sem: o, n: n.min(u32::MAX as i64) as u32 });
+                out.events.push(Event::SemRelease {
+                    sem: o,
+                    n: n.min(u32::MAX as i64) as u32,
+                });
                 self.note_write(t, Loc::Obj(o));
                 if n == 1 {
                     say!("release {name} (value now {v})");
@@ -1443,7 +1785,9 @@ impl State {
             (ObjKind::Condition { lock }, Op::Wait { timeout }) => {
                 let timed = self.timed(c, *timeout)?;
                 if !self.owns(prog, o, t) {
-                    return Err(format!("RuntimeError: cannot wait on un-acquired lock ({name})"));
+                    return Err(format!(
+                        "RuntimeError: cannot wait on un-acquired lock ({name})"
+                    ));
                 }
                 let saved = match &self.objects[lock as usize] {
                     ObjState::RLock { count, .. } => *count,
@@ -1463,15 +1807,26 @@ impl State {
                     waiters.push(t);
                 }
                 self.note_write(t, Loc::Obj(o));
-                self.threads[t as usize].status = Status::CondWait { cv: o, saved, timed };
-                say!("wait {name} (releases {})", prog.objects[lock as usize].name);
+                self.threads[t as usize].status = Status::CondWait {
+                    cv: o,
+                    saved,
+                    timed,
+                };
+                say!(
+                    "wait {name} (releases {})",
+                    prog.objects[lock as usize].name
+                );
                 Ok(Outcome::Waiting)
             }
             (ObjKind::Condition { .. }, Op::Notify { .. } | Op::NotifyAll) => {
                 if !self.owns(prog, o, t) {
-                    return Err(format!("RuntimeError: cannot notify on un-acquired lock ({name})"));
+                    return Err(format!(
+                        "RuntimeError: cannot notify on un-acquired lock ({name})"
+                    ));
                 }
-                let ObjState::Condition { waiters } = &mut self.objects[o as usize] else { unreachable!() };
+                let ObjState::Condition { waiters } = &mut self.objects[o as usize] else {
+                    unreachable!()
+                };
                 let woken: Vec<ThreadId> = match op {
                     Op::NotifyAll => std::mem::take(waiters),
                     Op::Notify { n } => {
@@ -1481,12 +1836,17 @@ impl State {
                             Some(n) => {
                                 let w = waiters.clone();
                                 let v = as_int(self.operand(c, *n)?, "n")?.max(0) as usize;
-                                let ObjState::Condition { waiters } = &mut self.objects[o as usize] else { unreachable!() };
+                                let ObjState::Condition { waiters } = &mut self.objects[o as usize]
+                                else {
+                                    unreachable!()
+                                };
                                 *waiters = w;
                                 v
                             }
                         };
-                        let ObjState::Condition { waiters } = &mut self.objects[o as usize] else { unreachable!() };
+                        let ObjState::Condition { waiters } = &mut self.objects[o as usize] else {
+                            unreachable!()
+                        };
                         let pick = combination(k, n.min(k), alt as u64);
                         let chosen: Vec<ThreadId> = pick.iter().map(|i| waiters[*i]).collect();
                         waiters.retain(|x| !chosen.contains(x));
@@ -1496,13 +1856,24 @@ impl State {
                 };
                 for w in &woken {
                     if let Status::CondWait { cv, saved, .. } = self.threads[*w as usize].status {
-                        self.threads[*w as usize].status = Status::CondReacquire { cv, saved, result: true };
+                        self.threads[*w as usize].status = Status::CondReacquire {
+                            cv,
+                            saved,
+                            result: true,
+                        };
                     }
                     out.events.push(Event::Edge { to: *w });
                 }
                 self.note_write(t, Loc::Obj(o));
-                let names: Vec<&str> = woken.iter().map(|w| prog.threads[*w as usize].name.as_str()).collect();
-                let verb = if matches!(op, Op::NotifyAll) { "notify_all" } else { "notify" };
+                let names: Vec<&str> = woken
+                    .iter()
+                    .map(|w| prog.threads[*w as usize].name.as_str())
+                    .collect();
+                let verb = if matches!(op, Op::NotifyAll) {
+                    "notify_all"
+                } else {
+                    "notify"
+                };
                 if names.is_empty() {
                     say!("{verb} {name} (no thread is waiting)");
                 } else {
@@ -1515,11 +1886,12 @@ impl State {
                 out.events.push(Event::Release(Chan::Obj(o)));
                 let mut woke = vec![];
                 for (u, th) in self.threads.iter_mut().enumerate() {
-                    if let Status::EventWait { ev, woken, .. } = &mut th.status {
-                        if *ev == o && !*woken {
-                            *woken = true;
-                            woke.push(u as ThreadId);
-                        }
+                    if let Status::EventWait { ev, woken, .. } = &mut th.status
+                        && *ev == o
+                        && !*woken
+                    {
+                        *woken = true;
+                        woke.push(u as ThreadId);
                     }
                 }
                 for u in &woke {
@@ -1537,7 +1909,9 @@ impl State {
                 Ok(Outcome::Done(Value::None))
             }
             (ObjKind::Event, Op::IsSet) => {
-                let ObjState::Event { flag } = self.objects[o as usize] else { unreachable!() };
+                let ObjState::Event { flag } = self.objects[o as usize] else {
+                    unreachable!()
+                };
                 if flag {
                     out.events.push(Event::Acquire(Chan::Obj(o)));
                 }
@@ -1547,50 +1921,88 @@ impl State {
             }
             (ObjKind::Event, Op::Wait { timeout }) => {
                 let timed = self.timed(c, *timeout)?;
-                let ObjState::Event { flag } = self.objects[o as usize] else { unreachable!() };
+                let ObjState::Event { flag } = self.objects[o as usize] else {
+                    unreachable!()
+                };
                 if flag {
                     out.events.push(Event::Acquire(Chan::Obj(o)));
                     self.note_read(t, Loc::Obj(o));
                     say!("wait {name} returns True (already set)");
                     Ok(Outcome::Done(Value::Bool(true)))
                 } else {
-                    self.threads[t as usize].status = Status::EventWait { ev: o, woken: false, timed };
+                    self.threads[t as usize].status = Status::EventWait {
+                        ev: o,
+                        woken: false,
+                        timed,
+                    };
                     say!("wait {name} (not set: blocks)");
                     Ok(Outcome::Waiting)
                 }
             }
             (ObjKind::Barrier { parties }, Op::Wait { .. }) => {
-                let ObjState::Barrier { arrived, generation } = &mut self.objects[o as usize] else { unreachable!() };
+                let ObjState::Barrier {
+                    arrived,
+                    generation,
+                } = &mut self.objects[o as usize]
+                else {
+                    unreachable!()
+                };
                 let index = *arrived;
                 let g = *generation;
                 out.events.push(Event::Release(Chan::Barrier(o, g)));
                 self.note_write(t, Loc::Obj(o));
-                let ObjState::Barrier { arrived, generation } = &mut self.objects[o as usize] else { unreachable!() };
+                let ObjState::Barrier {
+                    arrived,
+                    generation,
+                } = &mut self.objects[o as usize]
+                else {
+                    unreachable!()
+                };
                 if index + 1 >= parties {
                     *arrived = 0;
                     *generation += 1;
                     out.events.push(Event::Acquire(Chan::Barrier(o, g)));
-                    say!("wait {name}: last of {parties} to arrive, returns {index} (round {} complete)", g + 1);
+                    say!(
+                        "wait {name}: last of {parties} to arrive, returns {index} (round {} complete)",
+                        g + 1
+                    );
                     Ok(Outcome::Done(Value::Int(index as i64)))
                 } else {
                     *arrived += 1;
-                    self.threads[t as usize].status = Status::BarrierWait { bar: o, generation: g, index };
+                    self.threads[t as usize].status = Status::BarrierWait {
+                        bar: o,
+                        generation: g,
+                        index,
+                    };
                     say!("wait {name}: arrives {} of {parties}", index + 1);
                     Ok(Outcome::Waiting)
                 }
             }
-            (ObjKind::Queue { maxsize }, Op::Put { value, block, timeout }) => {
+            (
+                ObjKind::Queue { maxsize },
+                Op::Put {
+                    value,
+                    block,
+                    timeout,
+                },
+            ) => {
                 let v = self.operand(c, *value)?;
                 let blocking = self.flag(c, *block)?;
                 let timed = self.timed(c, *timeout)?;
-                let ObjState::Queue { items, unfinished } = &mut self.objects[o as usize] else { unreachable!() };
+                let ObjState::Queue { items, unfinished } = &mut self.objects[o as usize] else {
+                    unreachable!()
+                };
                 if maxsize == 0 || items.len() < maxsize as usize {
                     items.push_back(v);
                     *unfinished += 1;
                     out.events.push(Event::QueuePut { q: o });
                     self.note_write(t, Loc::Obj(o));
                     say!("put {v} into {name}");
-                    let r = if blocking && !timed { Value::None } else { Value::Bool(true) };
+                    let r = if blocking && !timed {
+                        Value::None
+                    } else {
+                        Value::Bool(true)
+                    };
                     Ok(Outcome::Done(r))
                 } else {
                     self.note_read(t, Loc::Obj(o));
@@ -1599,7 +2011,9 @@ impl State {
                 }
             }
             (ObjKind::Queue { .. }, Op::Get { .. }) => {
-                let ObjState::Queue { items, .. } = &mut self.objects[o as usize] else { unreachable!() };
+                let ObjState::Queue { items, .. } = &mut self.objects[o as usize] else {
+                    unreachable!()
+                };
                 match items.pop_front() {
                     Some(v) => {
                         out.events.push(Event::QueueGet { q: o });
@@ -1615,9 +2029,13 @@ impl State {
                 }
             }
             (ObjKind::Queue { .. }, Op::TaskDone) => {
-                let ObjState::Queue { unfinished, .. } = &mut self.objects[o as usize] else { unreachable!() };
+                let ObjState::Queue { unfinished, .. } = &mut self.objects[o as usize] else {
+                    unreachable!()
+                };
                 if *unfinished == 0 {
-                    return Err(format!("ValueError: task_done() called too many times ({name})"));
+                    return Err(format!(
+                        "ValueError: task_done() called too many times ({name})"
+                    ));
                 }
                 *unfinished -= 1;
                 let left = *unfinished;
@@ -1633,7 +2051,9 @@ impl State {
                 Ok(Outcome::Done(Value::None))
             }
             (ObjKind::Queue { maxsize }, Op::QSize | Op::Empty | Op::Full) => {
-                let ObjState::Queue { items, .. } = &self.objects[o as usize] else { unreachable!() };
+                let ObjState::Queue { items, .. } = &self.objects[o as usize] else {
+                    unreachable!()
+                };
                 let n = items.len();
                 self.note_read(t, Loc::Obj(o));
                 let v = match op {
@@ -1644,7 +2064,11 @@ impl State {
                 say!("{name}.{}() = {v}", op.name());
                 Ok(Outcome::Done(v))
             }
-            _ => Err(format!("TypeError: {} has no operation {}", kind_label(kind), op.name())),
+            _ => Err(format!(
+                "TypeError: {} has no operation {}",
+                kind_label(kind),
+                op.name()
+            )),
         }
     }
 
@@ -1673,19 +2097,41 @@ impl State {
         };
         let obj = |o: ObjId| prog.objects[o as usize].name.clone();
         match &th.status {
-            Status::CondWait { cv, .. } => (format!("waits on {} for a notify that never comes", obj(*cv)), vec![]),
+            Status::CondWait { cv, .. } => (
+                format!("waits on {} for a notify that never comes", obj(*cv)),
+                vec![],
+            ),
             Status::CondReacquire { cv, .. } => {
                 let lock = Self::lock_of(prog, *cv);
                 let h = holder_of(lock);
-                (format!("was woken from {} and waits to reacquire {}, held by {}", obj(*cv), obj(lock), self.holder_name(prog, lock)), h)
+                (
+                    format!(
+                        "was woken from {} and waits to reacquire {}, held by {}",
+                        obj(*cv),
+                        obj(lock),
+                        self.holder_name(prog, lock)
+                    ),
+                    h,
+                )
             }
             Status::EventWait { ev, .. } => (format!("waits for {} to be set", obj(*ev)), vec![]),
             Status::BarrierWait { bar, .. } => {
-                let (arrived, parties) = match (&self.objects[*bar as usize], prog.objects[*bar as usize].kind) {
-                    (ObjState::Barrier { arrived, .. }, ObjKind::Barrier { parties }) => (*arrived, parties),
+                let (arrived, parties) = match (
+                    &self.objects[*bar as usize],
+                    prog.objects[*bar as usize].kind,
+                ) {
+                    (ObjState::Barrier { arrived, .. }, ObjKind::Barrier { parties }) => {
+                        (*arrived, parties)
+                    }
                     _ => (0, 0),
                 };
-                (format!("waits at barrier {} ({arrived} of {parties} arrived)", obj(*bar)), vec![])
+                (
+                    format!(
+                        "waits at barrier {} ({arrived} of {parties} arrived)",
+                        obj(*bar)
+                    ),
+                    vec![],
+                )
             }
             Status::SpinBlocked { reads } => {
                 let names: Vec<String> = reads
@@ -1697,34 +2143,63 @@ impl State {
                     })
                     .collect();
                 if names.is_empty() {
-                    ("loops forever without reading anything that could change".into(), vec![])
+                    (
+                        "loops forever without reading anything that could change".into(),
+                        vec![],
+                    )
                 } else {
-                    (format!("spins waiting for a change to {} that no thread will make", names.join(", ")), vec![])
+                    (
+                        format!(
+                            "spins waiting for a change to {} that no thread will make",
+                            names.join(", ")
+                        ),
+                        vec![],
+                    )
                 }
             }
             Status::Ready => {
                 let c = self.ctx(prog, t);
                 match &c.code.instrs[th.pc as usize] {
                     Instr::Call { obj: sel, op, .. } => {
-                        let Ok(o) = self.obj(&c, *sel) else { return ("is stuck".into(), vec![]) };
+                        let Ok(o) = self.obj(&c, *sel) else {
+                            return ("is stuck".into(), vec![]);
+                        };
                         match op {
                             Op::Acquire { .. } => match prog.objects[o as usize].kind {
-                                ObjKind::Semaphore { .. } => (format!("waits to acquire {} (value 0)", obj(o)), vec![]),
+                                ObjKind::Semaphore { .. } => {
+                                    (format!("waits to acquire {} (value 0)", obj(o)), vec![])
+                                }
                                 _ => {
                                     let lock = Self::lock_of(prog, o);
                                     let h = holder_of(lock);
-                                    let who = if h == vec![t] { "itself".to_string() } else { self.holder_name(prog, lock) };
+                                    let who = if h == vec![t] {
+                                        "itself".to_string()
+                                    } else {
+                                        self.holder_name(prog, lock)
+                                    };
                                     (format!("waits to acquire {}, held by {who}", obj(lock)), h)
                                 }
                             },
-                            Op::Put { .. } => (format!("waits to put into {}, which is full", obj(o)), vec![]),
-                            Op::Get { .. } => (format!("waits to get from {}, which is empty", obj(o)), vec![]),
+                            Op::Put { .. } => (
+                                format!("waits to put into {}, which is full", obj(o)),
+                                vec![],
+                            ),
+                            Op::Get { .. } => (
+                                format!("waits to get from {}, which is empty", obj(o)),
+                                vec![],
+                            ),
                             Op::QJoin => {
                                 let n = match &self.objects[o as usize] {
                                     ObjState::Queue { unfinished, .. } => *unfinished,
                                     _ => 0,
                                 };
-                                (format!("waits in {}.join() for {n} task_done() call(s) that never come", obj(o)), vec![])
+                                (
+                                    format!(
+                                        "waits in {}.join() for {n} task_done() call(s) that never come",
+                                        obj(o)
+                                    ),
+                                    vec![],
+                                )
                             }
                             _ => ("is stuck".into(), vec![]),
                         }
@@ -1733,9 +2208,17 @@ impl State {
                         let ts = self.thread_sel(&c, *thread).unwrap_or_default();
                         let waiting: Vec<ThreadId> = ts
                             .into_iter()
-                            .filter(|x| !matches!(self.threads[*x as usize].status, Status::Finished | Status::NotStarted))
+                            .filter(|x| {
+                                !matches!(
+                                    self.threads[*x as usize].status,
+                                    Status::Finished | Status::NotStarted
+                                )
+                            })
                             .collect();
-                        let names: Vec<&str> = waiting.iter().map(|x| prog.threads[*x as usize].name.as_str()).collect();
+                        let names: Vec<&str> = waiting
+                            .iter()
+                            .map(|x| prog.threads[*x as usize].name.as_str())
+                            .collect();
                         (format!("waits to join {}", names.join(", ")), waiting)
                     }
                     _ => ("is stuck".into(), vec![]),
@@ -1748,13 +2231,21 @@ impl State {
     /// The threads that are started and unfinished.
     pub fn unfinished(&self) -> Vec<ThreadId> {
         (0..self.threads.len() as ThreadId)
-            .filter(|t| !matches!(self.threads[*t as usize].status, Status::Finished | Status::NotStarted))
+            .filter(|t| {
+                !matches!(
+                    self.threads[*t as usize].status,
+                    Status::Finished | Status::NotStarted
+                )
+            })
             .collect()
     }
 
     /// The names and values of the observed cells.
     pub fn observed(&self, prog: &Program) -> Vec<Value> {
-        prog.observe.iter().map(|(_, c)| self.cells[*c as usize]).collect()
+        prog.observe
+            .iter()
+            .map(|(_, c)| self.cells[*c as usize])
+            .collect()
     }
 
     /// Locks held by `t` (for explanations).
@@ -1763,7 +2254,9 @@ impl State {
             .iter()
             .enumerate()
             .filter_map(|(i, o)| match o {
-                ObjState::Lock { holder: Some(h) } | ObjState::RLock { owner: Some(h), .. } if *h == t => {
+                ObjState::Lock { holder: Some(h) } | ObjState::RLock { owner: Some(h), .. }
+                    if *h == t =>
+                {
                     Some(prog.objects[i].name.clone())
                 }
                 _ => None,
@@ -1772,7 +2265,12 @@ impl State {
     }
 }
 
-fn static_touch(prog: &Program, st: StaticTouch, fp: &mut Footprint, whole_var: &dyn Fn(&mut Footprint, u32, bool)) {
+fn static_touch(
+    prog: &Program,
+    st: StaticTouch,
+    fp: &mut Footprint,
+    whole_var: &dyn Fn(&mut Footprint, u32, bool),
+) {
     match st {
         StaticTouch::Var { var, write } => whole_var(fp, var, write),
         StaticTouch::Objects { group } => {
@@ -1808,7 +2306,9 @@ fn kind_label(k: ObjKind) -> &'static str {
 /// The local a visible instruction writes its result to.
 fn dest(i: &Instr) -> Option<LocalId> {
     match i {
-        Instr::Read { dst, .. } | Instr::Choose { dst, .. } | Instr::IsAlive { dst, .. } => Some(*dst),
+        Instr::Read { dst, .. } | Instr::Choose { dst, .. } | Instr::IsAlive { dst, .. } => {
+            Some(*dst)
+        }
         Instr::Call { dst, .. } => *dst,
         _ => None,
     }
@@ -1827,11 +2327,26 @@ mod tests {
         assert_eq!(d(7, -2), Value::Int(-4));
         assert_eq!(m(-7, 2), Value::Int(1));
         assert_eq!(m(7, -2), Value::Int(-1));
-        assert!(binary(BinOp::FloorDiv, Value::Int(1), Value::Int(0)).unwrap_err().starts_with("ZeroDivisionError"));
-        assert!(binary(BinOp::Add, Value::Int(i64::MAX), Value::Int(1)).unwrap_err().starts_with("OverflowError"));
+        assert!(
+            binary(BinOp::FloorDiv, Value::Int(1), Value::Int(0))
+                .unwrap_err()
+                .starts_with("ZeroDivisionError")
+        );
+        assert!(
+            binary(BinOp::Add, Value::Int(i64::MAX), Value::Int(1))
+                .unwrap_err()
+                .starts_with("OverflowError")
+        );
         assert!(binary(BinOp::FloorDiv, Value::Int(i64::MIN), Value::Int(-1)).is_err());
-        assert_eq!(binary(BinOp::Add, Value::Bool(true), Value::Int(1)).unwrap(), Value::Int(2));
-        assert!(binary(BinOp::Add, Value::None, Value::Int(1)).unwrap_err().starts_with("TypeError"));
+        assert_eq!(
+            binary(BinOp::Add, Value::Bool(true), Value::Int(1)).unwrap(),
+            Value::Int(2)
+        );
+        assert!(
+            binary(BinOp::Add, Value::None, Value::Int(1))
+                .unwrap_err()
+                .starts_with("TypeError")
+        );
     }
 
     #[test]
@@ -1845,7 +2360,17 @@ mod tests {
     #[test]
     fn combinations_enumerate_in_order() {
         let all: Vec<Vec<usize>> = (0..binom(4, 2)).map(|i| combination(4, 2, i)).collect();
-        assert_eq!(all, vec![vec![0, 1], vec![0, 2], vec![0, 3], vec![1, 2], vec![1, 3], vec![2, 3]]);
+        assert_eq!(
+            all,
+            vec![
+                vec![0, 1],
+                vec![0, 2],
+                vec![0, 3],
+                vec![1, 2],
+                vec![1, 3],
+                vec![2, 3]
+            ]
+        );
         assert_eq!(combination(3, 1, 2), vec![2]);
     }
 }

@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "simrace", version, about = "A concurrency scenario simulator and race detector")]
+#[command(
+    name = "simrace",
+    version,
+    about = "A concurrency scenario simulator and race detector"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -153,8 +157,15 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
         }
     }
     if format == Format::Json {
-        let v = if files.len() == 1 && json.len() == 1 { json.pop().unwrap() } else { serde_json::Value::Array(json) };
-        print_out(&format!("{}\n", serde_json::to_string_pretty(&v).expect("json")));
+        let v = if files.len() == 1 && json.len() == 1 {
+            json.pop().unwrap()
+        } else {
+            serde_json::Value::Array(json)
+        };
+        print_out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).expect("json")
+        ));
     }
     status
 }
@@ -206,7 +217,10 @@ fn replay_cmd(file: &str, schedule: &str, format: Format) -> u8 {
                 "scenario": prog.name, "file": prog.path, "schedule": schedule,
                 "trace": trace, "output": output, "result": ended,
             });
-            print_out(&format!("{}\n", serde_json::to_string_pretty(&v).expect("json")));
+            print_out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&v).expect("json")
+            ));
         }
     }
     0
@@ -215,8 +229,13 @@ fn replay_cmd(file: &str, schedule: &str, format: Format) -> u8 {
 /// How a replayed execution ended, in words.
 fn replay_ending(prog: &simrace::ir::Program, r: &explore::Replay) -> String {
     if let Some((at, f)) = &r.failure {
-        let who = f.thread.map(|t| prog.threads[t as usize].name.clone()).unwrap_or_else(|| "check".into());
-        let at = at.map(|i| format!("at step {}", i + 1)).unwrap_or_else(|| "before the first step".into());
+        let who = f
+            .thread
+            .map(|t| prog.threads[t as usize].name.clone())
+            .unwrap_or_else(|| "check".into());
+        let at = at
+            .map(|i| format!("at step {}", i + 1))
+            .unwrap_or_else(|| "before the first step".into());
         return format!("{}: {who} (line {}) {at}: {}", f.kind, f.line, f.message);
     }
     let s = &r.state;
@@ -235,7 +254,13 @@ fn replay_ending(prog: &simrace::ir::Program, r: &explore::Replay) -> String {
         let parts: Vec<String> = s
             .unfinished()
             .iter()
-            .map(|t| format!("{} {}", prog.threads[*t as usize].name, s.waits_for(prog, *t).0))
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    prog.threads[*t as usize].name,
+                    s.waits_for(prog, *t).0
+                )
+            })
             .collect();
         return format!("stuck: {}", parts.join("; "));
     }
@@ -252,8 +277,17 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Run { files, engine, format, limits } => run(&files, engine, format, &limits),
-        Command::Replay { file, schedule, format } => replay_cmd(&file, &schedule, format),
+        Command::Run {
+            files,
+            engine,
+            format,
+            limits,
+        } => run(&files, engine, format, &limits),
+        Command::Replay {
+            file,
+            schedule,
+            format,
+        } => replay_cmd(&file, &schedule, format),
     };
     ExitCode::from(code)
 }

@@ -3,7 +3,7 @@
 //! schedule, so the explorer itself never formats anything.
 
 use crate::ast::{Kind, Value};
-use crate::explore::{format_schedule, replay, Exploration, TraceStep};
+use crate::explore::{Exploration, TraceStep, format_schedule, replay};
 use crate::ir::Program;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -126,7 +126,12 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
                 (trace_entries(prog, &r.steps), output)
             }
             Err(e) => (
-                vec![TraceEntry { step: 0, thread: String::new(), line: 0, op: format!("(replay failed: {e})") }],
+                vec![TraceEntry {
+                    step: 0,
+                    thread: String::new(),
+                    line: 0,
+                    op: format!("(replay failed: {e})"),
+                }],
                 vec![],
             ),
         };
@@ -137,7 +142,11 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
                 access: if a.write { "write" } else { "read" },
                 step: a.step + 1,
             };
-            RaceReport { variable: prog.cell_name(r.cell), first: acc(&r.first), second: acc(&r.second) }
+            RaceReport {
+                variable: prog.cell_name(r.cell),
+                first: acc(&r.first),
+                second: acc(&r.second),
+            }
         });
         findings.push(FindingReport {
             kind: f.kind.as_str(),
@@ -184,7 +193,11 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             engine,
             executions: s.executions,
             complete: s.complete,
-            elapsed_ms: if timing { (s.elapsed.as_secs_f64() * 1e6).round() / 1e3 } else { 0.0 },
+            elapsed_ms: if timing {
+                (s.elapsed.as_secs_f64() * 1e6).round() / 1e3
+            } else {
+                0.0
+            },
             redundant: s.redundant,
             steps: s.steps,
             max_depth: s.max_depth,
@@ -197,23 +210,48 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
 pub const TEXT_TRACE_LINES: usize = 80;
 
 fn kinds_text(k: &[&str]) -> String {
-    if k.is_empty() { "nothing".to_string() } else { k.join(", ") }
+    if k.is_empty() {
+        "nothing".to_string()
+    } else {
+        k.join(", ")
+    }
 }
 
 fn plural(n: u64, one: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
 }
 
 /// Writes a trace as an aligned table.
 pub fn write_trace(out: &mut String, trace: &[TraceEntry], output: &[String], indent: &str) {
-    let width = trace.iter().map(|t| t.thread.len()).max().unwrap_or(6).max(6);
+    let width = trace
+        .iter()
+        .map(|t| t.thread.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     let skip = trace.len().saturating_sub(TEXT_TRACE_LINES);
-    let _ = writeln!(out, "{indent}{:>4}  {:<width$}  {:>4}  operation", "step", "thread", "line");
+    let _ = writeln!(
+        out,
+        "{indent}{:>4}  {:<width$}  {:>4}  operation",
+        "step", "thread", "line"
+    );
     if skip > 0 {
-        let _ = writeln!(out, "{indent}{:>4}  ({skip} earlier steps not shown; the JSON report has them all)", "...");
+        let _ = writeln!(
+            out,
+            "{indent}{:>4}  ({skip} earlier steps not shown; the JSON report has them all)",
+            "..."
+        );
     }
     for t in &trace[skip..] {
-        let _ = writeln!(out, "{indent}{:>4}  {:<width$}  {:>4}  {}", t.step, t.thread, t.line, t.op);
+        let _ = writeln!(
+            out,
+            "{indent}{:>4}  {:<width$}  {:>4}  {}",
+            t.step, t.thread, t.line, t.op
+        );
     }
     if !output.is_empty() {
         let _ = writeln!(out, "{indent}printed:");
@@ -231,7 +269,11 @@ pub fn render_text(r: &RunReport) -> String {
     if !r.description.is_empty() {
         let _ = writeln!(out, "  {}", r.description.trim());
     }
-    let check = if r.matches_expectation { "as expected" } else { "NOT as expected" };
+    let check = if r.matches_expectation {
+        "as expected"
+    } else {
+        "NOT as expected"
+    };
     let _ = writeln!(
         out,
         "  found: {}; expected: {} ({check})",
@@ -241,8 +283,17 @@ pub fn render_text(r: &RunReport) -> String {
     for f in &r.findings {
         let _ = writeln!(out);
         let _ = writeln!(out, "{}: {}", f.kind, f.message);
-        let _ = writeln!(out, "  reached in {} of {}", plural(f.count, "execution"), r.stats.executions);
-        let _ = writeln!(out, "  replay: simrace replay {} --schedule {}", r.file, f.schedule);
+        let _ = writeln!(
+            out,
+            "  reached in {} of {}",
+            plural(f.count, "execution"),
+            r.stats.executions
+        );
+        let _ = writeln!(
+            out,
+            "  replay: simrace replay {} --schedule {}",
+            r.file, f.schedule
+        );
         write_trace(&mut out, &f.trace, &f.output, "  ");
     }
     for w in &r.warnings {
@@ -287,7 +338,7 @@ pub fn render_text(r: &RunReport) -> String {
     let _ = writeln!(out);
     let mut line = format!("{}: {}", s.engine, plural(s.executions, "execution"));
     if s.redundant > 0 {
-        let _ = write!(line, " ({} cut short as redundant)", s.redundant);
+        let _ = write!(line, " (and {} cut short as redundant)", s.redundant);
     }
     let _ = write!(line, ", {}", plural(s.steps, "step"));
     if s.complete {

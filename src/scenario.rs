@@ -6,7 +6,8 @@
 //! Condition's `lock`, and `[final] observe`.
 //!
 //! Choices a user may notice:
-//! - `expect = "pass"` and `expect = []` mean no kinds; `"pass"` may not be mixed with kinds.
+//! - `expect = "pass"`, `["pass"]` and `[]` mean no kinds; `"pass"` may not be mixed with
+//!   kinds. Kinds are sorted and deduplicated.
 //! - Arrays of initial values are non-empty, flat, and all integers or all booleans.
 //! - `count` is at most 64 for threads and processes, at most 1024 for objects.
 //! - `[final] assert` and `[invariant] assert` also accept a single string.
@@ -14,6 +15,9 @@
 //! - A file needs at least one `[[thread]]` (or `[[process]]`).
 //! - Threads may also be written as an inline array of tables (`thread = [{...}]`); objects
 //!   may be written as sub-tables (`[objects.m]`): TOML means the same by both.
+
+// The API returns `Diagnostic` by value, as the rest of the crate does; it is built only on
+// the error path.
 
 use crate::ast::{
     self, Ident, InitValue, Kind, Limits, ObjectDecl, ObjectKind, Scenario, Span, ThreadDecl,
@@ -56,7 +60,10 @@ const OBJECT_KINDS: &[&str] = &[
 
 /// Reads and parses the scenario file at `path`.
 pub fn load(path: &str) -> Result<Scenario, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| Diagnostic::io(path, format!("cannot read the file: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::io(path, format!("cannot read the file: {e}"))
+            .with_help("give the path of a scenario file (.toml)")
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Diagnostic::io(
             path,
@@ -121,7 +128,9 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
                     Some(s) => format!("did you mean `[{s}]`?"),
                     None => "expected one of [scenario], [shared], [atomics], [ghost], [objects], [[thread]], [[process]], [final], [invariant], [limits]".to_string(),
                 };
-                return Err(r.diag(key.span(), format!("unknown table `{k}`")).with_help(help));
+                return Err(r
+                    .diag(key.span(), format!("unknown table `{k}`"))
+                    .with_help(help));
             }
         }
     }
@@ -173,13 +182,15 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -215,7 +226,12 @@ struct Reader<'t> {
 
 impl<'t> Reader<'t> {
     fn diag(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::new(self.path, self.text, Span::new(span.start, span.end), message)
+        Diagnostic::new(
+            self.path,
+            self.text,
+            Span::new(span.start, span.end),
+            message,
+        )
     }
 
     /// `value` as a table, or an error naming `what` it should have been.
@@ -223,14 +239,21 @@ impl<'t> Reader<'t> {
         match value.get_ref() {
             DeValue::Table(t) => Ok(t),
             DeValue::Array(_) => Err(self
-                .diag(value.span(), format!("`{what}` must be a table, not an array of tables"))
-                .with_help(format!("write the header as `[{what}]`, with single brackets"))),
+                .diag(
+                    value.span(),
+                    format!("`{what}` must be a table, not an array of tables"),
+                )
+                .with_help(format!(
+                    "write the header as `[{what}]`, with single brackets"
+                ))),
             other => Err(self
                 .diag(
                     value.span(),
                     format!("`{what}` must be a table, found {}", type_name(other)),
                 )
-                .with_help(format!("write a `[{what}]` header with `key = value` lines under it"))),
+                .with_help(format!(
+                    "write a `[{what}]` header with `key = value` lines under it"
+                ))),
         }
     }
 
@@ -262,7 +285,10 @@ impl<'t> Reader<'t> {
             DeValue::Boolean(b) => Ok(*b),
             DeValue::String(s) if matches!(s.as_ref(), "true" | "false" | "True" | "False") => {
                 Err(self
-                    .diag(value.span(), format!("`{what}` must be a boolean, found a string"))
+                    .diag(
+                        value.span(),
+                        format!("`{what}` must be a boolean, found a string"),
+                    )
                     .with_help(format!(
                         "write `{what} = {}` without quotes (TOML booleans are lowercase)",
                         s.to_ascii_lowercase()
@@ -281,8 +307,11 @@ impl<'t> Reader<'t> {
     fn int(&self, value: &Val, what: &str) -> Result<i64, Diagnostic> {
         match value.get_ref() {
             DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).map_err(|_| {
-                self.diag(value.span(), format!("`{what}` is out of the 64-bit integer range"))
-                    .with_help("integers are from -9223372036854775808 to 9223372036854775807")
+                self.diag(
+                    value.span(),
+                    format!("`{what}` is out of the 64-bit integer range"),
+                )
+                .with_help("integers are from -9223372036854775808 to 9223372036854775807")
             }),
             other => Err(self
                 .diag(
@@ -298,12 +327,18 @@ impl<'t> Reader<'t> {
         let v = self.int(value, what)?;
         if v < min {
             return Err(self
-                .diag(value.span(), format!("`{what}` must be at least {min}, not {v}"))
+                .diag(
+                    value.span(),
+                    format!("`{what}` must be at least {min}, not {v}"),
+                )
                 .with_help(format!("write an integer from {min} up")));
         }
         if v > max {
             return Err(self
-                .diag(value.span(), format!("`{what}` must be at most {max}, not {v}"))
+                .diag(
+                    value.span(),
+                    format!("`{what}` must be at most {max}, not {v}"),
+                )
                 .with_help(format!("write an integer from {min} to {max}")));
         }
         Ok(v)
@@ -328,13 +363,14 @@ impl<'t> Reader<'t> {
         if !is_identifier(name) {
             return Err(self
                 .diag(span, format!("`{name}` is not a valid name"))
-                .with_help(
-                    "a name is ASCII letters, digits and `_`, not starting with a digit",
-                ));
+                .with_help("a name is ASCII letters, digits and `_`, not starting with a digit"));
         }
         if is_keyword(name) {
             return Err(self
-                .diag(span, format!("`{name}` is a Python keyword and cannot be a name"))
+                .diag(
+                    span,
+                    format!("`{name}` is a Python keyword and cannot be a name"),
+                )
                 .with_help("choose another name"));
         }
         if code::is_reserved(name) {
@@ -374,33 +410,44 @@ impl<'t> Reader<'t> {
                 }
                 "description" => self.sc.description = self.string(v, "description")?.to_string(),
                 "expect" => self.sc.expect = self.expect(v)?,
-                _ => return Err(self.unknown_key(k, "[scenario]", &["name", "description", "expect"])),
+                _ => {
+                    return Err(self.unknown_key(
+                        k,
+                        "[scenario]",
+                        &["name", "description", "expect"],
+                    ));
+                }
             }
         }
         Ok(())
     }
 
     fn expect(&self, value: &Val) -> Result<Vec<Kind>, Diagnostic> {
-        let kinds_help = "expected \"pass\" or verdict kinds: assertion, data_race, deadlock, error, livelock";
-        let kind = |v: &Val, in_array: bool| -> Result<Option<Kind>, Diagnostic> {
+        let kinds_help =
+            "expected \"pass\" or verdict kinds: assertion, data_race, deadlock, error, livelock";
+        let kind = |v: &Val| -> Result<Option<Kind>, Diagnostic> {
             let DeValue::String(s) = v.get_ref() else {
                 return Err(self
                     .diag(
                         v.span(),
-                        format!("a verdict kind must be a string, found {}", type_name(v.get_ref())),
+                        format!(
+                            "a verdict kind must be a string, found {}",
+                            type_name(v.get_ref())
+                        ),
                     )
                     .with_help(kinds_help));
             };
             if s == "pass" {
-                if in_array {
-                    return Ok(None);
-                }
                 return Ok(None);
             }
             if let Some(k) = Kind::parse(s) {
                 return Ok(Some(k));
             }
-            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).chain(["pass"]).collect();
+            let names: Vec<&str> = Kind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .chain(["pass"])
+                .collect();
             let lowered = s.to_ascii_lowercase().replace([' ', '-'], "_");
             let help = match suggest(&lowered, &names) {
                 Some(n) => format!("did you mean \"{n}\"?"),
@@ -411,12 +458,12 @@ impl<'t> Reader<'t> {
                 .with_help(help))
         };
         let mut out = match value.get_ref() {
-            DeValue::String(_) => kind(value, false)?.into_iter().collect(),
+            DeValue::String(_) => kind(value)?.into_iter().collect(),
             DeValue::Array(items) => {
                 let mut out = Vec::new();
                 let mut pass = None;
                 for item in items.iter() {
-                    match kind(item, true)? {
+                    match kind(item)? {
                         Some(k) => out.push(k),
                         None => pass = Some(item.span()),
                     }
@@ -425,7 +472,10 @@ impl<'t> Reader<'t> {
                     && !out.is_empty()
                 {
                     return Err(self
-                        .diag(span, "\"pass\" cannot be listed together with verdict kinds")
+                        .diag(
+                            span,
+                            "\"pass\" cannot be listed together with verdict kinds",
+                        )
                         .with_help("write `expect = \"pass\"` for none, or list only the kinds"));
                 }
                 out
@@ -434,7 +484,10 @@ impl<'t> Reader<'t> {
                 return Err(self
                     .diag(
                         value.span(),
-                        format!("`expect` must be a string or an array of strings, found {}", type_name(other)),
+                        format!(
+                            "`expect` must be a string or an array of strings, found {}",
+                            type_name(other)
+                        ),
                     )
                     .with_help("write `expect = \"pass\"` or `expect = [\"data_race\"]`"));
             }
@@ -446,7 +499,12 @@ impl<'t> Reader<'t> {
 
     // -- [shared], [atomics], [ghost] ----------------------------------------------------
 
-    fn vars(&mut self, value: &Val, class: VarClass, table: &'static str) -> Result<(), Diagnostic> {
+    fn vars(
+        &mut self,
+        value: &Val,
+        class: VarClass,
+        table: &'static str,
+    ) -> Result<(), Diagnostic> {
         let t = self.table(value, table)?;
         for (k, v) in t.iter() {
             let name = self.key_ident(k, table_label(table))?;
@@ -471,10 +529,19 @@ impl<'t> Reader<'t> {
                     .with_help(help))
             }
             DeValue::Float(_) => Err(self
-                .diag(v.span(), format!("the initial value of `{name}` is a float; floats are not supported"))
+                .diag(
+                    v.span(),
+                    format!("the initial value of `{name}` is a float; floats are not supported"),
+                )
                 .with_help("values are integers (64-bit) or booleans")),
             other => Err(self
-                .diag(v.span(), format!("the initial value of `{name}` must be an integer or a boolean, found {}", type_name(other)))
+                .diag(
+                    v.span(),
+                    format!(
+                        "the initial value of `{name}` must be an integer or a boolean, found {}",
+                        type_name(other)
+                    ),
+                )
                 .with_help("values are integers, booleans, or flat arrays of them")),
         }
     }
@@ -556,17 +623,34 @@ impl<'t> Reader<'t> {
             match self.sc.objects.iter().find(|o| o.name.name == lock.name) {
                 None => {
                     return Err(self
-                        .diag(span, format!("no object named `{}` in [objects]", lock.name))
+                        .diag(
+                            span,
+                            format!("no object named `{}` in [objects]", lock.name),
+                        )
                         .with_help(help));
                 }
                 Some(o) if !matches!(o.kind, ObjectKind::Lock | ObjectKind::RLock) => {
                     return Err(self
-                        .diag(span, format!("`{}` is a {}, not a Lock or RLock", lock.name, o.kind.name()))
+                        .diag(
+                            span,
+                            format!(
+                                "`{}` is a {}, not a Lock or RLock",
+                                lock.name,
+                                o.kind.name()
+                            ),
+                        )
                         .with_help(help));
                 }
                 Some(o) if o.count.is_some() => {
                     return Err(self
-                        .diag(span, format!("`{}` is an array of {}s, not a single lock", lock.name, o.kind.name()))
+                        .diag(
+                            span,
+                            format!(
+                                "`{}` is an array of {}s, not a single lock",
+                                lock.name,
+                                o.kind.name()
+                            ),
+                        )
                         .with_help(help));
                 }
                 Some(_) => {}
@@ -620,7 +704,10 @@ impl<'t> Reader<'t> {
         let Some(kv) = t.get("kind") else {
             return Err(self
                 .diag(v.span(), format!("the object `{name}` has no `kind`"))
-                .with_help(format!("add `kind = \"Lock\"` (one of {})", OBJECT_KINDS.join(", "))));
+                .with_help(format!(
+                    "add `kind = \"Lock\"` (one of {})",
+                    OBJECT_KINDS.join(", ")
+                )));
         };
         let ks = self.string(kv, "kind")?;
         let mut kind = if ks == "Barrier" {
@@ -630,7 +717,9 @@ impl<'t> Reader<'t> {
         };
         let allowed: &[&str] = match kind {
             ObjectKind::Condition { .. } => &["kind", "count", "lock"],
-            ObjectKind::Semaphore { .. } | ObjectKind::BoundedSemaphore { .. } => &["kind", "count", "value"],
+            ObjectKind::Semaphore { .. } | ObjectKind::BoundedSemaphore { .. } => {
+                &["kind", "count", "value"]
+            }
             ObjectKind::Barrier { .. } => &["kind", "count", "parties"],
             ObjectKind::Queue { .. } => &["kind", "count", "maxsize"],
             _ => &["kind", "count"],
@@ -646,12 +735,17 @@ impl<'t> Reader<'t> {
                     None => format!("a {} takes: {}", kind.name(), allowed.join(", ")),
                 };
                 return Err(self
-                    .diag(k.span(), format!("unknown key `{key}` for a {}", kind.name()))
+                    .diag(
+                        k.span(),
+                        format!("unknown key `{key}` for a {}", kind.name()),
+                    )
                     .with_help(help));
             }
             match (key, &mut kind) {
                 ("kind", _) => {}
-                ("count", _) => count = Some(self.int_in(val, "count", 1, MAX_OBJECT_COUNT)? as u32),
+                ("count", _) => {
+                    count = Some(self.int_in(val, "count", 1, MAX_OBJECT_COUNT)? as u32)
+                }
                 ("lock", ObjectKind::Condition { lock }) => {
                     let s = self.string(val, "lock")?;
                     let span = self.string_inner_span(val, s);
@@ -666,7 +760,10 @@ impl<'t> Reader<'t> {
                     });
                     lock_span = Some(val.span());
                 }
-                ("value", ObjectKind::Semaphore { value } | ObjectKind::BoundedSemaphore { value }) => {
+                (
+                    "value",
+                    ObjectKind::Semaphore { value } | ObjectKind::BoundedSemaphore { value },
+                ) => {
                     *value = self.int_in(val, "value", 0, i64::MAX)?;
                 }
                 ("parties", ObjectKind::Barrier { parties }) => {
@@ -696,19 +793,36 @@ impl<'t> Reader<'t> {
             DeValue::Array(a) => a,
             DeValue::Table(_) => {
                 return Err(self
-                    .diag(value.span(), format!("`[{what}]` must be written `[[{what}]]`"))
-                    .with_help(format!("each {what} is one entry of an array of tables: use double brackets")));
+                    .diag(
+                        value.span(),
+                        format!("`[{what}]` must be written `[[{what}]]`"),
+                    )
+                    .with_help(format!(
+                        "each {what} is one entry of an array of tables: use double brackets"
+                    )));
             }
             other => {
                 return Err(self
-                    .diag(value.span(), format!("`{what}` must be an array of tables, found {}", type_name(other)))
+                    .diag(
+                        value.span(),
+                        format!(
+                            "`{what}` must be an array of tables, found {}",
+                            type_name(other)
+                        ),
+                    )
                     .with_help(format!("write each {what} as a `[[{what}]]` table")));
             }
         };
         for item in items.iter() {
             let DeValue::Table(t) = item.get_ref() else {
                 return Err(self
-                    .diag(item.span(), format!("each {what} must be a table, found {}", type_name(item.get_ref())))
+                    .diag(
+                        item.span(),
+                        format!(
+                            "each {what} must be a table, found {}",
+                            type_name(item.get_ref())
+                        ),
+                    )
                     .with_help(format!("write each {what} as a `[[{what}]]` table")));
             };
             let span = Span::new(item.span().start, item.span().end);
@@ -734,7 +848,13 @@ impl<'t> Reader<'t> {
                         let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
                         code = Some(code::parse_block(&src)?);
                     }
-                    _ => return Err(self.unknown_key(k, &header, &["name", "count", "start", "code"])),
+                    _ => {
+                        return Err(self.unknown_key(
+                            k,
+                            &header,
+                            &["name", "count", "start", "code"],
+                        ));
+                    }
                 }
             }
             let Some(name) = name else {
@@ -744,7 +864,10 @@ impl<'t> Reader<'t> {
             };
             let Some(code) = code else {
                 return Err(self
-                    .diag(item.span(), format!("the {what} `{}` has no `code`", name.name))
+                    .diag(
+                        item.span(),
+                        format!("the {what} `{}` has no `code`", name.name),
+                    )
                     .with_help("add `code = \"\"\"` with the statements, then `\"\"\"`"));
             };
             let label = if process { "[[process]]" } else { "[[thread]]" };
@@ -771,7 +894,13 @@ impl<'t> Reader<'t> {
         let one = |v: &Val| -> Result<ast::Expr, Diagnostic> {
             let DeValue::String(s) = v.get_ref() else {
                 return Err(self
-                    .diag(v.span(), format!("each assertion must be a string, found {}", type_name(v.get_ref())))
+                    .diag(
+                        v.span(),
+                        format!(
+                            "each assertion must be a string, found {}",
+                            type_name(v.get_ref())
+                        ),
+                    )
                     .with_help("write `assert = [\"counter == 2\"]`"));
             };
             let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
@@ -781,7 +910,13 @@ impl<'t> Reader<'t> {
             DeValue::String(_) => Ok(vec![one(value)?]),
             DeValue::Array(items) => items.iter().map(one).collect(),
             other => Err(self
-                .diag(value.span(), format!("`assert` in {table} must be an array of strings, found {}", type_name(other)))
+                .diag(
+                    value.span(),
+                    format!(
+                        "`assert` in {table} must be an array of strings, found {}",
+                        type_name(other)
+                    ),
+                )
                 .with_help("write `assert = [\"counter == 2\"]`")),
         }
     }
@@ -794,14 +929,26 @@ impl<'t> Reader<'t> {
                 "observe" => {
                     let DeValue::Array(items) = v.get_ref() else {
                         return Err(self
-                            .diag(v.span(), format!("`observe` must be an array of names, found {}", type_name(v.get_ref())))
+                            .diag(
+                                v.span(),
+                                format!(
+                                    "`observe` must be an array of names, found {}",
+                                    type_name(v.get_ref())
+                                ),
+                            )
                             .with_help("write `observe = [\"counter\"]`"));
                     };
                     let mut names: Vec<Ident> = Vec::new();
                     for item in items.iter() {
                         let DeValue::String(s) = item.get_ref() else {
                             return Err(self
-                                .diag(item.span(), format!("`observe` lists names as strings, found {}", type_name(item.get_ref())))
+                                .diag(
+                                    item.span(),
+                                    format!(
+                                        "`observe` lists names as strings, found {}",
+                                        type_name(item.get_ref())
+                                    ),
+                                )
                                 .with_help("write `observe = [\"counter\"]`"));
                         };
                         if !is_identifier(s) {
@@ -847,7 +994,11 @@ impl<'t> Reader<'t> {
                 "max_executions" => &mut self.sc.limits.max_executions,
                 "timeout" => &mut self.sc.limits.timeout,
                 _ => {
-                    return Err(self.unknown_key(k, "[limits]", &["max_steps", "max_executions", "timeout"]));
+                    return Err(self.unknown_key(
+                        k,
+                        "[limits]",
+                        &["max_steps", "max_executions", "timeout"],
+                    ));
                 }
             };
             let n = match v.get_ref() {
@@ -863,8 +1014,13 @@ impl<'t> Reader<'t> {
                     };
                     let unit = if key == "timeout" { " (seconds)" } else { "" };
                     return Err(self
-                        .diag(v.span(), format!("`{key}` must be a positive integer{unit}, found {found}"))
-                        .with_help(format!("write `{key} = 1000`, or leave it out for the default")));
+                        .diag(
+                            v.span(),
+                            format!("`{key}` must be a positive integer{unit}, found {found}"),
+                        )
+                        .with_help(format!(
+                            "write `{key} = 1000`, or leave it out for the default"
+                        )));
                 }
             }
         }
@@ -897,11 +1053,14 @@ impl<'t> Reader<'t> {
                 let what = if self.sc.objects.iter().any(|o| o.name.name == n.name) {
                     format!("`{}` is an object; `observe` lists variables", n.name)
                 } else {
-                    format!("`{}` is not declared in [shared], [atomics] or [ghost]", n.name)
+                    format!(
+                        "`{}` is not declared in [shared], [atomics] or [ghost]",
+                        n.name
+                    )
                 };
-                return Err(self
-                    .diag(n.span.start..n.span.end, what)
-                    .with_help("`observe` lists names declared in [shared], [atomics] or [ghost]"));
+                return Err(self.diag(n.span.start..n.span.end, what).with_help(
+                    "`observe` lists names declared in [shared], [atomics] or [ghost]",
+                ));
             }
         }
         Ok(())
@@ -995,7 +1154,10 @@ timeout = 30
         assert_eq!(sc.path, "dir/example.toml");
         assert_eq!(sc.source, EXAMPLE);
         assert_eq!(sc.name, "counter");
-        assert_eq!(sc.description, "Two workers increment a shared counter without a lock.");
+        assert_eq!(
+            sc.description,
+            "Two workers increment a shared counter without a lock."
+        );
         assert_eq!(sc.expect, vec![Kind::Assertion, Kind::DataRace]);
         let vars: Vec<(&str, VarClass, &InitValue)> = sc
             .vars
@@ -1010,7 +1172,11 @@ timeout = 30
                 vec![
                     ("counter", VarClass::Shared, &Scalar(Int(0))),
                     ("done", VarClass::Shared, &Scalar(Bool(false))),
-                    ("slots", VarClass::Shared, &Array(vec![Int(0), Int(0), Int(0)])),
+                    (
+                        "slots",
+                        VarClass::Shared,
+                        &Array(vec![Int(0), Int(0), Int(0)])
+                    ),
                     ("flag", VarClass::Atomic, &Array(vec![Int(0), Int(0)])),
                     ("in_cs", VarClass::Ghost, &Scalar(Int(0))),
                 ]
@@ -1029,7 +1195,10 @@ timeout = 30
             panic!("{:?}", cv.kind)
         };
         assert_eq!(&EXAMPLE[lock.span.start..lock.span.end], "m");
-        assert_eq!(&EXAMPLE[cv.span.start..cv.span.end], r#"{ kind = "Condition", lock = "m" }"#);
+        assert_eq!(
+            &EXAMPLE[cv.span.start..cv.span.end],
+            r#"{ kind = "Condition", lock = "m" }"#
+        );
         assert_eq!(
             objects
                 .iter()
@@ -1047,7 +1216,10 @@ timeout = 30
 
         assert_eq!(sc.threads.len(), 2);
         let w = &sc.threads[0];
-        assert_eq!((w.name.name.as_str(), w.count, w.start), ("worker", Some(2), true));
+        assert_eq!(
+            (w.name.name.as_str(), w.count, w.start),
+            ("worker", Some(2), true)
+        );
         assert_eq!(&EXAMPLE[w.span.start..w.span.end], "[[thread]]");
         assert_eq!(&EXAMPLE[w.name.span.start..w.name.span.end], "worker");
         assert_eq!(sx_block(&w.code), "[(= tmp counter) (= counter (+ tmp 1))]");
@@ -1055,7 +1227,10 @@ timeout = 30
         let s0 = w.code[1].span;
         assert_eq!(&EXAMPLE[s0.start..s0.end], "counter = tmp + 1");
         let h = &sc.threads[1];
-        assert_eq!((h.name.name.as_str(), h.count, h.start), ("helper", None, false));
+        assert_eq!(
+            (h.name.name.as_str(), h.count, h.start),
+            ("helper", None, false)
+        );
         assert_eq!(
             sx_block(&h.code),
             "[(with m [(while (not done) [(method cv.wait timeout=1)])]) (method worker[0].join)]"
@@ -1066,12 +1241,27 @@ timeout = 30
         assert_eq!(sx_block(&sc.processes[0].code), "[pass]");
 
         let finals: Vec<String> = sc.final_asserts.iter().map(sx_expr).collect();
-        assert_eq!(finals, vec!["(cmp counter == 2)", "(or (not done) (cmp slots[1] >= (neg 1)))"]);
+        assert_eq!(
+            finals,
+            vec![
+                "(cmp counter == 2)",
+                "(or (not done) (cmp slots[1] >= (neg 1)))"
+            ]
+        );
         let f1 = sc.final_asserts[1].span;
         assert_eq!(&EXAMPLE[f1.start..f1.end], "not done or slots[1] >= -1");
-        let observe: Vec<&str> = sc.observe.as_ref().unwrap().iter().map(|i| i.name.as_str()).collect();
+        let observe: Vec<&str> = sc
+            .observe
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
         assert_eq!(observe, vec!["counter"]);
-        assert_eq!(sc.invariants.iter().map(sx_expr).collect::<Vec<_>>(), vec!["(cmp in_cs <= 1)"]);
+        assert_eq!(
+            sc.invariants.iter().map(sx_expr).collect::<Vec<_>>(),
+            vec!["(cmp in_cs <= 1)"]
+        );
         assert_eq!(
             sc.limits,
             Limits {
@@ -1090,17 +1280,21 @@ timeout = 30
         assert_eq!((sc.threads[0].count, sc.threads[0].start), (None, true));
         assert!(sc.observe.is_none() && sc.final_asserts.is_empty() && sc.invariants.is_empty());
         assert_eq!(sc.limits, Limits::default());
-        let sc = parse("[scenario]\nexpect = \"pass\"\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
+        let sc =
+            parse("[scenario]\nexpect = \"pass\"\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n")
+                .unwrap();
         assert!(sc.expect.is_empty());
-        let sc = parse("[scenario]\nexpect = \"deadlock\"\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
+        let sc =
+            parse("[scenario]\nexpect = \"deadlock\"\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n")
+                .unwrap();
         assert_eq!(sc.expect, vec![Kind::Deadlock]);
-        let sc = parse("[scenario]\nexpect = []\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
+        let sc =
+            parse("[scenario]\nexpect = []\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
         assert!(sc.expect.is_empty());
         // The inline-table form of threads, and the sub-table form of objects.
-        let sc = parse(
-            "thread = [{ name = \"t\", code = \"pass\" }]\n[objects.m]\nkind = \"RLock\"\n",
-        )
-        .unwrap();
+        let sc =
+            parse("thread = [{ name = \"t\", code = \"pass\" }]\n[objects.m]\nkind = \"RLock\"\n")
+                .unwrap();
         assert_eq!(sc.threads[0].name.name, "t");
         assert_eq!(sc.objects[0].kind, ObjectKind::RLock);
         assert_eq!(default_name("a/b/c.toml"), "c");
@@ -1136,7 +1330,8 @@ timeout = 30
         let t = "[[thread]]\nname = \"w\"\ncode = \"\"\"x = 1 / 2\"\"\"\n";
         fails_at(t, 3, 17, "integer division is `//`");
         // `'''`, indented code (dedented first, columns mapped back).
-        let t = "[[thread]]\nname = \"w\"\ncode = '''\n    x = 1\n    if x:\n        y = 2 ** 3\n'''\n";
+        let t =
+            "[[thread]]\nname = \"w\"\ncode = '''\n    x = 1\n    if x:\n        y = 2 ** 3\n'''\n";
         fails_at(t, 6, 15, "`**` (power) is not supported");
         let t = "[[thread]]\nname = \"w\"\ncode = '''  x = a.b'''\n";
         fails_at(t, 3, 18, "attribute access");
@@ -1149,8 +1344,12 @@ timeout = 30
         // Assertions in [final] and [invariant].
         let t = "[shared]\nx = 0\n[[thread]]\nname = \"w\"\ncode = \"pass\"\n[final]\nassert = [\"x == 0\", \"x => 1\"]\n";
         fails_at(t, 7, 24, "unexpected `=` after the expression");
-        assert_eq!(parse(t).unwrap_err().help.as_deref(), Some("did you mean `>=`?"));
-        let t = "[[thread]]\nname = \"w\"\ncode = \"pass\"\n[invariant]\nassert = ['''\nx = 1''']\n";
+        assert_eq!(
+            parse(t).unwrap_err().help.as_deref(),
+            Some("did you mean `>=`?")
+        );
+        let t =
+            "[[thread]]\nname = \"w\"\ncode = \"pass\"\n[invariant]\nassert = ['''\nx = 1''']\n";
         fails_at(t, 6, 3, "unexpected `=` after the expression");
     }
 
@@ -1163,64 +1362,239 @@ timeout = 30
         assert_eq!(d.help.as_deref(), Some("did you mean `[shared]`?"));
         let d = parse(&with("[[threads]]\nname = \"a\"")).unwrap_err();
         assert_eq!(d.help.as_deref(), Some("did you mean `[[thread]]`?"));
-        fails_at(&with("[scenario]\nnmae = \"x\""), 2, 1, "unknown key `nmae` in [scenario]");
+        fails_at(
+            &with("[scenario]\nnmae = \"x\""),
+            2,
+            1,
+            "unknown key `nmae` in [scenario]",
+        );
         assert_eq!(
-            parse(&with("[scenario]\nnmae = \"x\"")).unwrap_err().help.as_deref(),
+            parse(&with("[scenario]\nnmae = \"x\""))
+                .unwrap_err()
+                .help
+                .as_deref(),
             Some("did you mean `name`?")
         );
-        fails_at(&with("[scenario]\nexpect = \"races\""), 2, 10, "unknown verdict kind \"races\"");
-        fails_at(&with("[scenario]\nexpect = [\"pass\", \"deadlock\"]"), 2, 11, "\"pass\" cannot be listed");
-        fails_at(&with("[scenario]\nexpect = [\"deadlok\"]"), 2, 11, "unknown verdict kind");
+        fails_at(
+            &with("[scenario]\nexpect = \"races\""),
+            2,
+            10,
+            "unknown verdict kind \"races\"",
+        );
+        fails_at(
+            &with("[scenario]\nexpect = [\"pass\", \"deadlock\"]"),
+            2,
+            11,
+            "\"pass\" cannot be listed",
+        );
+        fails_at(
+            &with("[scenario]\nexpect = [\"deadlok\"]"),
+            2,
+            11,
+            "unknown verdict kind",
+        );
         fails_at(&with("[shared]\nx = 1.5"), 2, 5, "floats are not supported");
         fails_at(&with("[shared]\nx = []"), 2, 5, "the array `x` is empty");
         fails_at(&with("[shared]\nx = [[1]]"), 2, 6, "nested arrays");
-        fails_at(&with("[shared]\nx = [1, true]"), 2, 9, "mixes integers and booleans");
-        fails_at(&with("[shared]\nx = 9223372036854775808"), 2, 5, "out of the 64-bit integer range");
+        fails_at(
+            &with("[shared]\nx = [1, true]"),
+            2,
+            9,
+            "mixes integers and booleans",
+        );
+        fails_at(
+            &with("[shared]\nx = 9223372036854775808"),
+            2,
+            5,
+            "out of the 64-bit integer range",
+        );
         fails_at(&with("[shared]\nx = \"None\""), 2, 5, "found a string");
-        fails_at(&with("[shared]\n\"my-var\" = 1"), 2, 1, "`my-var` is not a valid name");
+        fails_at(
+            &with("[shared]\n\"my-var\" = 1"),
+            2,
+            1,
+            "`my-var` is not a valid name",
+        );
         fails_at(&with("[ghost]\nprint = 1"), 2, 1, "`print` is a built-in");
-        fails_at(&with("[atomics]\nclass = 1"), 2, 1, "`class` is a Python keyword");
-        fails_at(&with("[shared]\nx = 1\n[objects]\nx = \"Lock\""), 4, 1, "`x` is already declared in [shared]");
-        fails_at(&with("[shared]\nw = 1"), 4, 9, "`w` is already declared in [shared]");
-        fails_at(&with("[objects]\nm = \"Lok\""), 2, 5, "unknown object kind \"Lok\"");
-        fails_at(&with("[objects]\nm = { kind = \"Semaphore\", value = -1 }"), 2, 35, "`value` must be at least 0");
-        fails_at(&with("[objects]\nm = { kind = \"Lock\", value = 1 }"), 2, 22, "unknown key `value` for a Lock");
+        fails_at(
+            &with("[atomics]\nclass = 1"),
+            2,
+            1,
+            "`class` is a Python keyword",
+        );
+        fails_at(
+            &with("[shared]\nx = 1\n[objects]\nx = \"Lock\""),
+            4,
+            1,
+            "`x` is already declared in [shared]",
+        );
+        fails_at(
+            &with("[shared]\nw = 1"),
+            4,
+            9,
+            "`w` is already declared in [shared]",
+        );
+        fails_at(
+            &with("[objects]\nm = \"Lok\""),
+            2,
+            5,
+            "unknown object kind \"Lok\"",
+        );
+        fails_at(
+            &with("[objects]\nm = { kind = \"Semaphore\", value = -1 }"),
+            2,
+            35,
+            "`value` must be at least 0",
+        );
+        fails_at(
+            &with("[objects]\nm = { kind = \"Lock\", value = 1 }"),
+            2,
+            22,
+            "unknown key `value` for a Lock",
+        );
         fails_at(&with("[objects]\nm = { value = 1 }"), 2, 5, "has no `kind`");
-        fails_at(&with("[objects]\nb = { kind = \"Barrier\" }"), 2, 5, "needs `parties`");
-        fails_at(&with("[objects]\nb = { kind = \"Barrier\", parties = 0 }"), 2, 35, "`parties` must be at least 1");
-        fails_at(&with("[objects]\nq = { kind = \"Queue\", maxsize = -1 }"), 2, 33, "`maxsize` must be at least 0");
-        fails_at(&with("[objects]\nf = { kind = \"Lock\", count = 0 }"), 2, 30, "`count` must be at least 1");
+        fails_at(
+            &with("[objects]\nb = { kind = \"Barrier\" }"),
+            2,
+            5,
+            "needs `parties`",
+        );
+        fails_at(
+            &with("[objects]\nb = { kind = \"Barrier\", parties = 0 }"),
+            2,
+            35,
+            "`parties` must be at least 1",
+        );
+        fails_at(
+            &with("[objects]\nq = { kind = \"Queue\", maxsize = -1 }"),
+            2,
+            33,
+            "`maxsize` must be at least 0",
+        );
+        fails_at(
+            &with("[objects]\nf = { kind = \"Lock\", count = 0 }"),
+            2,
+            30,
+            "`count` must be at least 1",
+        );
         fails_at(
             &with("[objects]\nc = { kind = \"Condition\", lock = \"s\" }\ns = \"Semaphore\""),
             2,
             34,
             "`s` is a Semaphore, not a Lock or RLock",
         );
-        fails_at(&with("[objects]\nc = { kind = \"Condition\", lock = \"zz\" }"), 2, 34, "no object named `zz`");
         fails_at(
-            &with("[objects]\nc = { kind = \"Condition\", lock = \"f\" }\nf = { kind = \"Lock\", count = 2 }"),
+            &with("[objects]\nc = { kind = \"Condition\", lock = \"zz\" }"),
+            2,
+            34,
+            "no object named `zz`",
+        );
+        fails_at(
+            &with(
+                "[objects]\nc = { kind = \"Condition\", lock = \"f\" }\nf = { kind = \"Lock\", count = 2 }",
+            ),
             2,
             34,
             "is an array of Locks",
         );
-        fails_at(&with("[final]\nobserve = [\"x\"]"), 2, 13, "`x` is not declared");
-        fails_at(&with("[final]\nasert = []"), 2, 1, "unknown key `asert` in [final]");
-        fails_at(&with("[invariant]\nassert = [1]"), 2, 11, "each assertion must be a string");
-        fails_at(&with("[limits]\nmax_steps = 0"), 2, 13, "`max_steps` must be a positive integer");
-        fails_at(&with("[limits]\ntimeout = 1.5"), 2, 11, "`timeout` must be a positive integer");
+        fails_at(
+            &with("[final]\nobserve = [\"x\"]"),
+            2,
+            13,
+            "`x` is not declared",
+        );
+        fails_at(
+            &with("[final]\nasert = []"),
+            2,
+            1,
+            "unknown key `asert` in [final]",
+        );
+        fails_at(
+            &with("[invariant]\nassert = [1]"),
+            2,
+            11,
+            "each assertion must be a string",
+        );
+        fails_at(
+            &with("[limits]\nmax_steps = 0"),
+            2,
+            13,
+            "`max_steps` must be a positive integer",
+        );
+        fails_at(
+            &with("[limits]\ntimeout = 1.5"),
+            2,
+            11,
+            "`timeout` must be a positive integer",
+        );
         fails_at(&with("[shared\nx = 1"), 1, 8, "invalid TOML");
         fails_at(&with("shared = 1"), 1, 10, "`shared` must be a table");
-        fails_at(&with("[[shared]]\nx = 1"), 1, 1, "`shared` must be a table, not an array of tables");
-        fails_at("[thread]\nname = \"x\"\ncode = \"pass\"", 1, 1, "`[thread]` must be written `[[thread]]`");
-        fails_at("[[thread]]\nname = \"x\"", 1, 1, "the thread `x` has no `code`");
-        fails_at("[[thread]]\ncode = \"pass\"", 1, 1, "this thread has no `name`");
-        fails_at("[[thread]]\nname = \"w\"\ncount = 65\ncode = \"pass\"", 3, 9, "`count` must be at most 64");
-        fails_at("[[thread]]\nname = \"w\"\nstart = \"false\"\ncode = \"pass\"", 3, 9, "`start` must be a boolean");
-        fails_at("[[thread]]\nname = \"2w\"\ncode = \"pass\"", 2, 8, "`2w` is not a valid name");
-        fails_at("[[thread]]\nname = \"tid\"\ncode = \"pass\"", 2, 8, "`tid` is a built-in");
-        fails_at("[[thread]]\nname = \"w\"\ncode = \"pass\"\ncolor = 1", 4, 1, "unknown key `color` in [[thread]]");
-        fails_at("[[thread]]\nname = \"w\"\ncode = 3", 3, 8, "`code` must be a string");
-        fails_at(&format!("{T}[[thread]]\nname = \"w\"\ncode = \"pass\""), 5, 9, "`w` is already declared in [[thread]]");
+        fails_at(
+            &with("[[shared]]\nx = 1"),
+            1,
+            1,
+            "`shared` must be a table, not an array of tables",
+        );
+        fails_at(
+            "[thread]\nname = \"x\"\ncode = \"pass\"",
+            1,
+            1,
+            "`[thread]` must be written `[[thread]]`",
+        );
+        fails_at(
+            "[[thread]]\nname = \"x\"",
+            1,
+            1,
+            "the thread `x` has no `code`",
+        );
+        fails_at(
+            "[[thread]]\ncode = \"pass\"",
+            1,
+            1,
+            "this thread has no `name`",
+        );
+        fails_at(
+            "[[thread]]\nname = \"w\"\ncount = 65\ncode = \"pass\"",
+            3,
+            9,
+            "`count` must be at most 64",
+        );
+        fails_at(
+            "[[thread]]\nname = \"w\"\nstart = \"false\"\ncode = \"pass\"",
+            3,
+            9,
+            "`start` must be a boolean",
+        );
+        fails_at(
+            "[[thread]]\nname = \"2w\"\ncode = \"pass\"",
+            2,
+            8,
+            "`2w` is not a valid name",
+        );
+        fails_at(
+            "[[thread]]\nname = \"tid\"\ncode = \"pass\"",
+            2,
+            8,
+            "`tid` is a built-in",
+        );
+        fails_at(
+            "[[thread]]\nname = \"w\"\ncode = \"pass\"\ncolor = 1",
+            4,
+            1,
+            "unknown key `color` in [[thread]]",
+        );
+        fails_at(
+            "[[thread]]\nname = \"w\"\ncode = 3",
+            3,
+            8,
+            "`code` must be a string",
+        );
+        fails_at(
+            &format!("{T}[[thread]]\nname = \"w\"\ncode = \"pass\""),
+            5,
+            9,
+            "`w` is already declared in [[thread]]",
+        );
         fails_at("[shared]\nx = 1\n", 1, 1, "the scenario has no threads");
     }
 
@@ -1228,23 +1602,54 @@ timeout = 30
     fn load_reads_files() {
         let d = load("/nonexistent/dir/x.toml").unwrap_err();
         assert!(d.message.contains("cannot read"), "{d}");
-        let dir = std::env::temp_dir().join(format!("simrace-scenario-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("simrace-scenario-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("two_workers.toml");
         std::fs::write(&path, "[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
         let sc = load(path.to_str().unwrap()).unwrap();
         assert_eq!(sc.name, "two_workers");
         std::fs::write(&path, b"[[thread]]\nname = \"\xff\"\n").unwrap();
-        assert!(load(path.to_str().unwrap()).unwrap_err().message.contains("UTF-8"));
+        assert!(
+            load(path.to_str().unwrap())
+                .unwrap_err()
+                .message
+                .contains("UTF-8")
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn never_panics_on_mutations() {
         let pieces = [
-            "[", "]", "[[", "]]", "\"", "'''", "\"\"\"", "=", "\n", "{", "}", ",", "#", "\\",
-            "count = 0", "kind", "lock = \"zz\"", "-", "99999999999999999999", "    ", "\t",
-            "é", "(", ")", ":", "\r\n", "true", "1.5",
+            "[",
+            "]",
+            "[[",
+            "]]",
+            "\"",
+            "'''",
+            "\"\"\"",
+            "=",
+            "\n",
+            "{",
+            "}",
+            ",",
+            "#",
+            "\\",
+            "count = 0",
+            "kind",
+            "lock = \"zz\"",
+            "-",
+            "99999999999999999999",
+            "    ",
+            "\t",
+            "é",
+            "(",
+            ")",
+            ":",
+            "\r\n",
+            "true",
+            "1.5",
         ];
         let mut rng = Rng(0x2545f4914f6cdd1d);
         for i in 0..3000 {

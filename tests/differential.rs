@@ -2,7 +2,7 @@
 //! sleep sets) must find exactly the verdict kinds, the distinct findings and the set of
 //! final outcomes that the naive enumeration of every interleaving finds.
 
-use simrace::explore::{explore, Config, Exploration, Reduction};
+use simrace::explore::{Config, Exploration, Reduction, explore};
 use std::collections::BTreeSet;
 
 /// A small deterministic PRNG (xorshift64*), so every run generates the same cases.
@@ -72,15 +72,26 @@ fn scenario(seed: u64) -> String {
         for _ in 0..n {
             stmt(&mut r, 0, &mut lines, "");
         }
-        text.push_str(&format!("[[thread]]\nname = \"t{i}\"\ncode = \"\"\"\n{}\n\"\"\"\n", lines.join("\n")));
+        text.push_str(&format!(
+            "[[thread]]\nname = \"t{i}\"\ncode = \"\"\"\n{}\n\"\"\"\n",
+            lines.join("\n")
+        ));
     }
     text
 }
 
 fn summary(e: &Exploration) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
     let kinds = e.findings.iter().map(|f| f.kind.to_string()).collect();
-    let keys = e.findings.iter().map(|f| format!("{}|{}", f.kind, f.key)).collect();
-    let outcomes = e.outcomes.iter().map(|o| format!("{:?}", o.values)).collect();
+    let keys = e
+        .findings
+        .iter()
+        .map(|f| format!("{}|{}", f.kind, f.key))
+        .collect();
+    let outcomes = e
+        .outcomes
+        .iter()
+        .map(|o| format!("{:?}", o.values))
+        .collect();
     (kinds, keys, outcomes)
 }
 
@@ -92,11 +103,23 @@ fn dpor_agrees_with_naive_enumeration() {
     let mut naive_total = 0u64;
     for seed in 0..cases {
         let text = scenario(seed);
-        let s = simrace::scenario::parse_scenario("gen.toml", &text)
-            .unwrap_or_else(|d| panic!("generated scenario {seed} does not parse: {}\n{text}", d.render()));
-        let prog = simrace::lower::lower(&s)
-            .unwrap_or_else(|d| panic!("generated scenario {seed} does not lower: {}\n{text}", d.render()));
-        let naive_cfg = Config { reduction: Reduction::None, max_executions: Some(50_000), ..Config::default() };
+        let s = simrace::scenario::parse_scenario("gen.toml", &text).unwrap_or_else(|d| {
+            panic!(
+                "generated scenario {seed} does not parse: {}\n{text}",
+                d.render()
+            )
+        });
+        let prog = simrace::lower::lower(&s).unwrap_or_else(|d| {
+            panic!(
+                "generated scenario {seed} does not lower: {}\n{text}",
+                d.render()
+            )
+        });
+        let naive_cfg = Config {
+            reduction: Reduction::None,
+            max_executions: Some(50_000),
+            ..Config::default()
+        };
         let naive = explore(&prog, &naive_cfg);
         if !naive.stats.complete {
             continue;
@@ -116,7 +139,13 @@ fn dpor_agrees_with_naive_enumeration() {
         reduced_total += dpor.stats.executions;
         naive_total += naive.stats.executions;
     }
-    assert!(compared >= 950, "only {compared} of {cases} cases were small enough to compare");
+    assert!(
+        compared >= 950,
+        "only {compared} of {cases} cases were small enough to compare"
+    );
     // The reduction must actually reduce.
-    assert!(reduced_total * 2 < naive_total, "dpor {reduced_total} vs naive {naive_total}");
+    assert!(
+        reduced_total * 2 < naive_total,
+        "dpor {reduced_total} vs naive {naive_total}"
+    );
 }
