@@ -3,8 +3,10 @@
 //!
 //! Two searches share one loop: [`Reduction::None`], a naive depth-first enumeration of
 //! every choice at every state (the reference the tests compare against), and
-//! [`Reduction::Dpor`], dynamic partial-order reduction (Flanagan and Godefroid, POPL 2005)
-//! with sleep sets, which explores at least one execution of every Mazurkiewicz trace.
+//! [`Reduction::Dpor`], dynamic partial-order reduction with sleep sets: races are found
+//! for every thread's next step at every state (Flanagan and Godefroid, POPL 2005) and
+//! reversed with source sets (Abdulla et al., POPL 2014), so that at least one execution of
+//! every Mazurkiewicz trace is explored.
 //! Dependency is the machine's [`Touch`](crate::machine::Touch) relation: two steps of
 //! different threads conflict when they access the same cell and one writes, or act on
 //! the same object or thread. Alternatives within one step (the value of a `choose`, the
@@ -412,8 +414,8 @@ impl<'p> Explorer<'p> {
         }
     }
 
-    /// Flanagan–Godefroid: for each thread's next step, find the last conflicting step
-    /// not ordered before it, and make sure the other order is tried from there.
+    /// For each thread's next step (Flanagan and Godefroid), find the last conflicting
+    /// step not ordered before it, and make sure the other order is tried from there.
     fn race_check(&mut self, top: usize) {
         let prog = self.prog;
         for p in 0..self.nthreads as ThreadId {
@@ -441,13 +443,54 @@ impl<'p> Explorer<'p> {
                 break;
             }
             if let Some(i) = found {
-                let n = &mut self.path[i];
-                if n.enabled.iter().any(|e| e.0 == p) {
-                    n.backtrack[p as usize] = true;
-                } else {
-                    for (t, _) in &n.enabled {
-                        n.backtrack[*t as usize] = true;
-                    }
+                self.add_initial(i, top, p, &fp);
+            }
+        }
+    }
+
+    /// Source-DPOR's backtracking rule (Abdulla et al., POPL 2014): the step at node `i`
+    /// races with `p`'s next step. The reversed order starts with `v`: the steps after
+    /// node `i` that do not happen after it, then `p`'s next step. Unless a thread that can
+    /// start `v` (an initial of `v`) is already in node `i`'s backtrack set, add one.
+    fn add_initial(&mut self, i: usize, top: usize, p: ThreadId, fp: &Footprint) {
+        let e = self.path[i].cur.unwrap().thread as usize;
+        let e_index = self.path[i].clock[e];
+        let p_clock = self.dep_clock(p, fp);
+        let mut v: Vec<(ThreadId, &[u32])> = vec![];
+        for n in &self.path[i + 1..top] {
+            if n.clock[e] < e_index {
+                v.push((n.cur.unwrap().thread, &n.clock));
+            }
+        }
+        v.push((p, &p_clock));
+        let mut initials: Vec<ThreadId> = vec![];
+        for (k, (t, c)) in v.iter().enumerate() {
+            let earlier = &v[..k];
+            if earlier.iter().any(|(t2, _)| t2 == t) {
+                continue; // not the thread's first step in v
+            }
+            let has_pred = earlier
+                .iter()
+                .any(|(t2, c2)| c[*t2 as usize] >= c2[*t2 as usize]);
+            if !has_pred && !initials.contains(t) {
+                initials.push(*t);
+            }
+        }
+        let n = &mut self.path[i];
+        if initials.iter().any(|q| n.backtrack[*q as usize]) {
+            return;
+        }
+        let enabled = |q: &ThreadId| n.enabled.iter().any(|e| e.0 == *q);
+        let pick = if initials.contains(&p) && enabled(&p) {
+            Some(p)
+        } else {
+            initials.iter().copied().find(enabled)
+        };
+        match pick {
+            Some(q) => n.backtrack[q as usize] = true,
+            None => {
+                for (t, _) in &n.enabled {
+                    n.backtrack[*t as usize] = true;
                 }
             }
         }
