@@ -2052,12 +2052,15 @@ impl<'s, 'a> Parser<'s, 'a> {
                         "compare with `!=`",
                     ));
                 }
+                // `x is None` / `x is not None`: for None, booleans and small integers
+                // identity is equality, so they mean `==` and `!=`.
                 Tok::Name(n) if n == "is" => {
-                    return Err(self.err(
-                        self.span(),
-                        "`is` is not supported",
-                        "compare with `==` or `!=` (also for None: `x == None`)",
-                    ));
+                    if matches!(self.peek_at(1), Tok::Name(m) if m == "not") {
+                        self.bump();
+                        CmpOp::Ne
+                    } else {
+                        CmpOp::Eq
+                    }
                 }
                 _ => break,
             };
@@ -2729,6 +2732,8 @@ global a, b
         assert_eq!(ex("a and b and c"), "(and a b c)");
         assert_eq!(ex("not a == b"), "(not (cmp a == b))");
         assert_eq!(ex("a < b <= c != d"), "(cmp a < b <= c != d)");
+        assert_eq!(ex("a is None"), "(cmp a == None)");
+        assert_eq!(ex("a is not None"), "(cmp a != None)");
         assert_eq!(
             ex("1 + 2 * 3 - 4 // 5 % 6"),
             "(- (+ 1 (* 2 3)) (% (// 4 5) 6))"
@@ -2827,7 +2832,6 @@ global a, b
             "function definitions (`def`) are not supported",
         );
         fails_with("x = 2 ** 3", 1, 7, "`**` (power) is not supported");
-        fails_with("x = a is None", 1, 7, "`is` is not supported");
         fails_with("a, b = 1, 2", 1, 2, "tuples are not supported");
         fails_with("x = a.b", 1, 6, "attribute access");
         fails_with(
