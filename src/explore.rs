@@ -3,14 +3,26 @@
 //!
 //! Two searches share one loop: [`Reduction::None`], a naive depth-first enumeration of
 //! every choice at every state (the reference the tests compare against), and
-//! [`Reduction::Dpor`], dynamic partial-order reduction with sleep sets: races are found
-//! for every thread's next step at every state (Flanagan and Godefroid, POPL 2005) and
-//! reversed with source sets (Abdulla et al., POPL 2014), so that at least one execution of
-//! every Mazurkiewicz trace is explored.
+//! [`Reduction::Dpor`], optimal dynamic partial-order reduction (Abdulla et al., POPL 2014
+//! and JACM 2017): sleep sets, and wakeup trees ([`crate::wakeup`]) that hold, for each
+//! state on the path, the sequences of steps that reverse the races found below it, so
+//! that every Mazurkiewicz class of executions is explored once and (almost) no execution
+//! is started only to be blocked by its sleep set.
+//!
+//! Races are looked for at every state, for every unfinished thread's next step, enabled
+//! or not (Flanagan and Godefroid, POPL 2005): a blocked lock acquisition races with the
+//! acquisition that took the lock, which is how a lock-order deadlock is reached. Each
+//! racing step is reversed with ODPOR's sequence `notdep(e).p`, unless a thread asleep at
+//! that state is a weak initial of it. A wakeup branch whose next step is disabled when
+//! the search reaches it (possible with blocking operations, which the theory leaves out)
+//! is dropped, and the state falls back to exploring its first enabled thread; the
+//! differential test counts the few blocked executions this leaves.
+//!
 //! Dependency is the machine's [`Touch`](crate::machine::Touch) relation: two steps of
 //! different threads conflict when they access the same cell and one writes, or act on
 //! the same object or thread. Alternatives within one step (the value of a `choose`, the
-//! waiters a `notify` wakes) are all explored wherever the thread is.
+//! waiters a `notify` wakes) are all explored wherever the thread is; each alternative has
+//! its own wakeup branches.
 //!
 //! A failed assertion or error is reported with the trace that ends in it, but the
 //! failing thread is only stopped and the others go on (as in Python, where an exception
@@ -22,6 +34,7 @@ use crate::ast::{Kind, Value};
 use crate::detect::{Race, RaceDetector};
 use crate::ir::{Program, ThreadId};
 use crate::machine::{Choice, Event, Failure, Footprint, State, Status, dependent};
+use crate::wakeup::{WakeNode, WakeStep, WakeupTree, weak_initial};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -41,6 +54,9 @@ pub struct Config {
     pub max_executions: Option<u64>,
     pub timeout: Option<Duration>,
     pub reduction: Reduction,
+    /// Count the equivalence classes of the executions explored (`Stats::classes`): a
+    /// check on the reduction, for tests; costs memory for every execution.
+    pub count_classes: bool,
 }
 
 impl Default for Config {
@@ -50,6 +66,7 @@ impl Default for Config {
             max_executions: None,
             timeout: None,
             reduction: Reduction::Dpor,
+            count_classes: false,
         }
     }
 }
@@ -87,6 +104,9 @@ pub struct Stats {
     /// Which limit stopped the search, if one did.
     pub limit: Option<String>,
     pub elapsed: Duration,
+    /// With `Config::count_classes`: how many Mazurkiewicz classes the explored
+    /// executions fall into (an optimal reduction explores exactly one execution each).
+    pub classes: u64,
 }
 
 /// Everything an exploration found.
@@ -100,7 +120,8 @@ pub struct Exploration {
 struct Node {
     state: State,
     enabled: Vec<(ThreadId, u32)>,
-    backtrack: Vec<bool>,
+    /// Pending branches to explore from here (optimal DPOR's wakeup tree).
+    wut: WakeupTree,
     done: Vec<bool>,
     /// Threads explored here, in order, with their footprints (for sleep sets).
     explored: Vec<(ThreadId, Footprint)>,
@@ -115,6 +136,9 @@ struct Node {
     started: Vec<ThreadId>,
     /// The first failure on the path up to and including this node's state.
     failed: bool,
+    /// Races found for threads' next steps at this state: (thread, node index of the
+    /// other step), so that the same race is not reversed again at the next state.
+    races: Vec<(ThreadId, usize)>,
 }
 
 /// Explores `prog` under `cfg`.
@@ -131,6 +155,7 @@ struct Explorer<'p> {
     stats: Stats,
     start: Instant,
     nthreads: usize,
+    classes: std::collections::BTreeSet<Vec<Choice>>,
 }
 
 impl<'p> Explorer<'p> {
@@ -144,6 +169,7 @@ impl<'p> Explorer<'p> {
             stats: Stats::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
+            classes: std::collections::BTreeSet::new(),
         }
     }
 
@@ -215,12 +241,18 @@ impl<'p> Explorer<'p> {
         false
     }
 
-    fn new_node(&self, state: State, sleep: Vec<(ThreadId, Footprint)>, failed: bool) -> Node {
+    fn new_node(
+        &self,
+        state: State,
+        sleep: Vec<(ThreadId, Footprint)>,
+        failed: bool,
+        wut: WakeupTree,
+    ) -> Node {
         let enabled = state.enabled(self.prog);
         Node {
             state,
             enabled,
-            backtrack: vec![false; self.nthreads],
+            wut,
             done: vec![false; self.nthreads],
             explored: vec![],
             sleep,
@@ -230,6 +262,7 @@ impl<'p> Explorer<'p> {
             events: vec![],
             started: vec![],
             failed,
+            races: vec![],
         }
     }
 
@@ -239,7 +272,7 @@ impl<'p> Explorer<'p> {
             self.record_failure(f, vec![]);
             self.stats.executions = 1;
         }
-        let root = self.new_node(state, vec![], failure.is_some());
+        let root = self.new_node(state, vec![], failure.is_some(), WakeupTree::default());
         self.path.push(root);
         self.visit_new();
         let mut stopped = false;
@@ -256,6 +289,7 @@ impl<'p> Explorer<'p> {
             self.visit_new();
         }
         self.stats.complete = !stopped;
+        self.stats.classes = self.classes.len() as u64;
         self.stats.elapsed = self.start.elapsed();
         Exploration {
             findings: self.findings.into_values().collect(),
@@ -282,13 +316,20 @@ impl<'p> Explorer<'p> {
             }
             n.done[c.thread as usize] = true;
         }
-        let next = n.enabled.iter().map(|e| e.0).find(|t| {
-            n.backtrack[*t as usize] && !n.done[*t as usize] && !n.sleep.iter().any(|s| s.0 == *t)
-        })?;
-        Some(Choice {
-            thread: next,
-            alt: 0,
-        })
+        // The leftmost pending branch that can still run here; a branch whose first step
+        // is disabled or asleep is dropped (see the module docs). The branch stays in the
+        // tree until `take` starts it, with the other branches of the same alternative.
+        while let Some(b) = n.wut.branches.first() {
+            let t = b.step.choice.thread;
+            let runnable = n.enabled.iter().any(|e| e.0 == t)
+                && !n.done[t as usize]
+                && !n.sleep.iter().any(|s| s.0 == t);
+            if runnable {
+                return Some(Choice { thread: t, alt: 0 });
+            }
+            n.wut.branches.remove(0);
+        }
+        None
     }
 
     /// Takes `choice` from the top node and pushes the resulting node.
@@ -339,7 +380,10 @@ impl<'p> Explorer<'p> {
                 th.status = Status::Finished;
             }
         }
-        let node = self.new_node(state, sleep, failed);
+        // The wakeup tree of the child: what the branches starting with this very choice
+        // (thread and alternative) hold after it.
+        let wut = self.path[top].wut.take_branches(choice);
+        let node = self.new_node(state, sleep, failed, wut);
         self.path.push(node);
         self.stats.max_depth = self.stats.max_depth.max(self.path.len() - 1);
     }
@@ -390,10 +434,25 @@ impl<'p> Explorer<'p> {
             return;
         }
         let n = &mut self.path[top];
+        if !n.wut.is_empty() {
+            return; // following a wakeup sequence
+        }
+        let prog = self.prog;
+        let seed = |t: ThreadId, n: &mut Node| {
+            let fp = n.state.footprint(prog, t);
+            n.wut.branches.push(WakeNode {
+                step: WakeStep {
+                    choice: Choice { thread: t, alt: 0 },
+                    fp,
+                },
+                children: vec![],
+            });
+        };
         match self.cfg.reduction {
             Reduction::None => {
-                for (t, _) in &n.enabled {
-                    n.backtrack[*t as usize] = true;
+                let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
+                for t in ts {
+                    seed(t, n);
                 }
             }
             Reduction::Dpor => {
@@ -403,7 +462,7 @@ impl<'p> Explorer<'p> {
                     .map(|e| e.0)
                     .find(|t| !n.sleep.iter().any(|s| s.0 == *t));
                 match first {
-                    Some(t) => n.backtrack[t as usize] = true,
+                    Some(t) => seed(t, n),
                     None => {
                         // Every enabled thread sleeps: this execution is equivalent to one
                         // already explored.
@@ -415,9 +474,10 @@ impl<'p> Explorer<'p> {
     }
 
     /// For each thread's next step (Flanagan and Godefroid), find the last conflicting
-    /// step not ordered before it, and make sure the other order is tried from there.
+    /// step not ordered before it, and make sure the other order is explored.
     fn race_check(&mut self, top: usize) {
         let prog = self.prog;
+        let mut races = vec![];
         for p in 0..self.nthreads as ThreadId {
             let status = &self.path[top].state.threads[p as usize].status;
             if matches!(status, Status::NotStarted | Status::Finished) {
@@ -428,7 +488,9 @@ impl<'p> Explorer<'p> {
                 continue;
             }
             let pclock = self.thread_clock(p, top);
-            let mut found = None;
+            // Every step that races with p's: dependent, of another thread, not ordered
+            // before it through p's history nor through a later racing step.
+            let mut found: Vec<usize> = vec![];
             for i in (0..top).rev() {
                 let n = &self.path[i];
                 let c = n.cur.unwrap();
@@ -439,61 +501,49 @@ impl<'p> Explorer<'p> {
                 if pclock[q] >= n.clock[q] {
                     continue; // happens before p
                 }
-                found = Some(i);
-                break;
+                if found.iter().any(|j| self.path[*j].clock[q] >= n.clock[q]) {
+                    continue; // happens before a later racing step
+                }
+                found.push(i);
             }
-            if let Some(i) = found {
-                self.add_initial(i, top, p, &fp);
+            for i in found {
+                races.push((p, i));
+                self.reverse(i, top, p, &fp);
             }
         }
+        self.path[top].races = races;
     }
 
-    /// Source-DPOR's backtracking rule (Abdulla et al., POPL 2014): the step at node `i`
-    /// races with `p`'s next step. The reversed order starts with `v`: the steps after
-    /// node `i` that do not happen after it, then `p`'s next step. Unless a thread that can
-    /// start `v` (an initial of `v`) is already in node `i`'s backtrack set, add one.
-    fn add_initial(&mut self, i: usize, top: usize, p: ThreadId, fp: &Footprint) {
+    /// Optimal DPOR's reversal of a race (Abdulla et al., JACM 2017): the step at node `i`
+    /// races with `p`'s next step. The reversed order is `v`: the steps after node `i`
+    /// that do not happen after it, then `p`'s step. Unless a thread that sleeps at node
+    /// `i` (or was explored there) is a weak initial of `v`, which means an equivalent
+    /// execution is or will be explored, `v` goes into node `i`'s wakeup tree.
+    fn reverse(&mut self, i: usize, top: usize, p: ThreadId, fp: &Footprint) {
         let e = self.path[i].cur.unwrap().thread as usize;
         let e_index = self.path[i].clock[e];
-        let p_clock = self.dep_clock(p, fp);
-        let mut v: Vec<(ThreadId, &[u32])> = vec![];
+        let mut v: Vec<WakeStep> = vec![];
         for n in &self.path[i + 1..top] {
             if n.clock[e] < e_index {
-                v.push((n.cur.unwrap().thread, &n.clock));
+                v.push(WakeStep {
+                    choice: n.cur.unwrap(),
+                    fp: n.fp.clone(),
+                });
             }
         }
-        v.push((p, &p_clock));
-        let mut initials: Vec<ThreadId> = vec![];
-        for (k, (t, c)) in v.iter().enumerate() {
-            let earlier = &v[..k];
-            if earlier.iter().any(|(t2, _)| t2 == t) {
-                continue; // not the thread's first step in v
-            }
-            let has_pred = earlier
-                .iter()
-                .any(|(t2, c2)| c[*t2 as usize] >= c2[*t2 as usize]);
-            if !has_pred && !initials.contains(t) {
-                initials.push(*t);
-            }
-        }
+        v.push(WakeStep {
+            choice: Choice { thread: p, alt: 0 },
+            fp: fp.clone(),
+        });
         let n = &mut self.path[i];
-        if initials.iter().any(|q| n.backtrack[*q as usize]) {
+        if n.sleep
+            .iter()
+            .chain(n.explored.iter())
+            .any(|(q, f)| weak_initial(&v, *q, f))
+        {
             return;
         }
-        let enabled = |q: &ThreadId| n.enabled.iter().any(|e| e.0 == *q);
-        let pick = if initials.contains(&p) && enabled(&p) {
-            Some(p)
-        } else {
-            initials.iter().copied().find(enabled)
-        };
-        match pick {
-            Some(q) => n.backtrack[q as usize] = true,
-            None => {
-                for (t, _) in &n.enabled {
-                    n.backtrack[*t as usize] = true;
-                }
-            }
-        }
+        n.wut.insert(v);
     }
 
     /// The top node ends an execution: classify it, detect races, record.
@@ -501,6 +551,10 @@ impl<'p> Explorer<'p> {
         self.stats.executions += 1;
         let prog = self.prog;
         let top = self.path.len() - 1;
+        if self.cfg.count_classes {
+            let form = canonical_form(&self.path[..top]);
+            self.classes.insert(form);
+        }
         let schedule = self.schedule();
         let failed = self.path[top].failed;
         // Races, over the whole execution.
@@ -598,6 +652,40 @@ impl<'p> Explorer<'p> {
         let message = format!("{what}: {}", parts.join("; "));
         self.record(kind, key.join(","), message, schedule, None);
     }
+}
+
+/// The canonical representative of an execution's equivalence class: its steps
+/// reordered so that, among the steps whose dependencies have all run, the lowest thread
+/// always goes first. Two executions are equivalent exactly when their forms are equal.
+fn canonical_form(path: &[Node]) -> Vec<Choice> {
+    let n = path.len();
+    let mut preds = vec![0usize; n];
+    let mut succs: Vec<Vec<usize>> = vec![vec![]; n];
+    for j in 0..n {
+        let cj = path[j].cur.unwrap();
+        for i in 0..j {
+            let ci = path[i].cur.unwrap();
+            if ci.thread == cj.thread || dependent(&path[i].fp, &path[j].fp) {
+                preds[j] += 1;
+                succs[i].push(j);
+            }
+        }
+    }
+    let mut ready: std::collections::BTreeSet<(ThreadId, usize)> = (0..n)
+        .filter(|j| preds[*j] == 0)
+        .map(|j| (path[j].cur.unwrap().thread, j))
+        .collect();
+    let mut form = Vec::with_capacity(n);
+    while let Some((_, i)) = ready.pop_first() {
+        form.push(path[i].cur.unwrap());
+        for &j in &succs[i] {
+            preds[j] -= 1;
+            if preds[j] == 0 {
+                ready.insert((path[j].cur.unwrap().thread, j));
+            }
+        }
+    }
+    form
 }
 
 /// Formats a schedule: comma-separated thread indices, `t/a` for alternative `a`, and

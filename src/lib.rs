@@ -9,3 +9,4 @@ pub mod lower;
 pub mod machine;
 pub mod report;
 pub mod scenario;
+pub mod wakeup;

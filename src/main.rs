@@ -106,6 +106,7 @@ fn config(prog: &simrace::ir::Program, l: &Limits) -> Config {
             ReductionFlag::Dpor => Reduction::Dpor,
             ReductionFlag::None => Reduction::None,
         },
+        ..Config::default()
     }
 }
 

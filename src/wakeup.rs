@@ -1,0 +1,253 @@
+//! Wakeup trees (Abdulla, Aronis, Jonsson and Sagonas, "Optimal dynamic partial order
+//! reduction", POPL 2014 and JACM 2017): the part of optimal DPOR that says not only which
+//! thread to try next from a state, but the whole sequence of steps that reverses a race,
+//! so that the search never starts an execution that its sleep sets will then block.
+//!
+//! A [`WakeupTree`] belongs to one node of the search path. It is an ordered forest of
+//! pending branches; each root is a step to take from the node, its children the steps
+//! to take after it. A branch that has been started is removed from the forest and its
+//! children go with it to the child node.
+//!
+//! Steps are compared by thread and by [`Footprint`] (the machine's dependency relation),
+//! never by state, so the tree can reason about sequences that have not been run yet.
+
+use crate::ir::ThreadId;
+use crate::machine::{Choice, Footprint, dependent};
+
+/// One step of a wakeup sequence: which thread moves (and which alternative it takes),
+/// and what it touches.
+#[derive(Clone, Debug)]
+pub struct WakeStep {
+    pub choice: Choice,
+    pub fp: Footprint,
+}
+
+/// A node of a wakeup tree: a step and the steps that follow it.
+#[derive(Clone, Debug)]
+pub struct WakeNode {
+    pub step: WakeStep,
+    pub children: Vec<WakeNode>,
+}
+
+/// An ordered forest of pending branches (leftmost first).
+#[derive(Clone, Debug, Default)]
+pub struct WakeupTree {
+    pub branches: Vec<WakeNode>,
+}
+
+/// True when the first step of `thread` in `w` has no earlier step in `w` that it depends
+/// on: `thread` can start `w` (it is an initial of `w`). Returns the step's index.
+fn initial_index(w: &[WakeStep], thread: ThreadId) -> Option<usize> {
+    let j = w.iter().position(|s| s.choice.thread == thread)?;
+    let blocked = w[..j].iter().any(|s| dependent(&s.fp, &w[j].fp));
+    (!blocked).then_some(j)
+}
+
+/// Whether a thread whose next step touches `fp` is a weak initial of `w`: it starts `w`,
+/// or it does not take part in `w` and commutes with every step of it.
+pub fn weak_initial(w: &[WakeStep], thread: ThreadId, fp: &Footprint) -> bool {
+    if w.iter().any(|s| s.choice.thread == thread) {
+        return initial_index(w, thread).is_some();
+    }
+    !w.iter().any(|s| dependent(&s.fp, fp))
+}
+
+/// One step of the ⊑ test: after the tree step `x`, what is left of `w`, or `None` when `x`
+/// neither starts `w` nor commutes with all of it.
+fn consume(x: &WakeStep, w: &[WakeStep]) -> Option<Vec<WakeStep>> {
+    let t = x.choice.thread;
+    if w.iter().any(|s| s.choice.thread == t) {
+        let j = initial_index(w, t)?;
+        if w[j].choice.alt != x.choice.alt {
+            return None; // the same thread doing something else
+        }
+        let mut rest = w.to_vec();
+        rest.remove(j);
+        Some(rest)
+    } else if w.iter().any(|s| dependent(&s.fp, &x.fp)) {
+        None
+    } else {
+        Some(w.to_vec())
+    }
+}
+
+/// What inserting a sequence did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// A leaf of the tree already stands for the sequence.
+    Covered,
+    /// New steps were added.
+    Added,
+}
+
+impl WakeupTree {
+    pub fn is_empty(&self) -> bool {
+        self.branches.is_empty()
+    }
+
+    /// A tree of one branch: the single step `s`.
+    pub fn single(s: WakeStep) -> WakeupTree {
+        WakeupTree {
+            branches: vec![WakeNode {
+                step: s,
+                children: vec![],
+            }],
+        }
+    }
+
+    /// Inserts the sequence `w` (insert_[E](w, wut) of the JACM paper): find the first node
+    /// `u` in post-order whose sequence is a weak prefix of `w` (`u ⊑ w`). A leaf means
+    /// `w` is already covered: exploring `u` reaches an equivalent execution. Otherwise
+    /// the rest of `w` hangs under `u` as a new rightmost branch.
+    pub fn insert(&mut self, w: Vec<WakeStep>) -> Inserted {
+        match insert_in(&mut self.branches, &w) {
+            Some(r) => r,
+            None => {
+                if !w.is_empty() {
+                    self.branches.push(chain(w));
+                }
+                Inserted::Added
+            }
+        }
+    }
+
+    /// Removes the branches that start with `choice` and returns what follows it in
+    /// them, in order: the wakeup tree of the state after `choice`.
+    pub fn take_branches(&mut self, choice: Choice) -> WakeupTree {
+        let mut rest = WakeupTree::default();
+        let mut kept = Vec::with_capacity(self.branches.len());
+        for b in std::mem::take(&mut self.branches) {
+            if b.step.choice == choice {
+                rest.branches.extend(b.children);
+            } else {
+                kept.push(b);
+            }
+        }
+        self.branches = kept;
+        rest
+    }
+}
+
+/// Post-order search of `forest` for the first node that weakly prefixes `w`; inserts
+/// there. `None`: no node in this forest matched.
+fn insert_in(forest: &mut [WakeNode], w: &[WakeStep]) -> Option<Inserted> {
+    for node in forest.iter_mut() {
+        let Some(rest) = consume(&node.step, w) else {
+            continue; // nothing below can match either
+        };
+        if let Some(r) = insert_in(&mut node.children, &rest) {
+            return Some(r);
+        }
+        if node.children.is_empty() {
+            return Some(Inserted::Covered);
+        }
+        if !rest.is_empty() {
+            node.children.push(chain(rest));
+        }
+        return Some(Inserted::Added);
+    }
+    None
+}
+
+fn chain(w: Vec<WakeStep>) -> WakeNode {
+    let mut it = w.into_iter().rev();
+    let mut node = WakeNode {
+        step: it.next().expect("chain of a non-empty sequence"),
+        children: vec![],
+    };
+    for s in it {
+        node = WakeNode {
+            step: s,
+            children: vec![node],
+        };
+    }
+    node
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::Touch;
+
+    fn step(thread: ThreadId, cells: &[(u32, bool)]) -> WakeStep {
+        let mut fp = Footprint::new();
+        for (c, w) in cells {
+            fp.push(Touch::Cell {
+                cell: *c,
+                write: *w,
+            });
+        }
+        WakeStep {
+            choice: Choice { thread, alt: 0 },
+            fp,
+        }
+    }
+
+    fn shape(t: &WakeupTree) -> String {
+        fn go(n: &WakeNode, out: &mut String) {
+            out.push_str(&n.step.choice.thread.to_string());
+            if !n.children.is_empty() {
+                out.push('(');
+                for (i, c) in n.children.iter().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    go(c, out);
+                }
+                out.push(')');
+            }
+        }
+        let mut s = String::new();
+        for (i, b) in t.branches.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            go(b, &mut s);
+        }
+        s
+    }
+
+    #[test]
+    fn a_leaf_that_commutes_into_the_sequence_covers_it() {
+        let mut t = WakeupTree::default();
+        // 1 writes x; 2 reads y: independent, so [2, 1] is covered by the leaf [1]... no:
+        // [1] is a leaf and 1 starts [2, 1] (1 does not depend on 2).
+        assert_eq!(t.insert(vec![step(1, &[(0, true)])]), Inserted::Added);
+        assert_eq!(
+            t.insert(vec![step(2, &[(1, false)]), step(1, &[(0, true)])]),
+            Inserted::Covered
+        );
+        assert_eq!(shape(&t), "1");
+    }
+
+    #[test]
+    fn a_dependent_sequence_gets_its_own_branch() {
+        let mut t = WakeupTree::default();
+        t.insert(vec![step(1, &[(0, true)])]);
+        // 2 writes x first, then 1 writes x: 1 cannot start it and does not commute.
+        assert_eq!(
+            t.insert(vec![step(2, &[(0, true)]), step(1, &[(0, true)])]),
+            Inserted::Added
+        );
+        assert_eq!(shape(&t), "1 2(1)");
+    }
+
+    #[test]
+    fn insertion_extends_an_inner_node() {
+        let mut t = WakeupTree::default();
+        t.insert(vec![step(1, &[(0, true)]), step(2, &[(0, true)])]);
+        // 1 starts the new sequence; after it, 3 then 2 differs from the leaf 2.
+        t.insert(vec![
+            step(1, &[(0, true)]),
+            step(3, &[(0, true)]),
+            step(2, &[(0, true)]),
+        ]);
+        assert_eq!(shape(&t), "1(2 3(2))");
+        // Weak initials: 4 touches nothing of the sequence.
+        let w = vec![step(1, &[(0, true)]), step(2, &[(0, false)])];
+        assert!(weak_initial(&w, 4, &step(4, &[(5, true)]).fp));
+        assert!(weak_initial(&w, 1, &w[0].fp));
+        assert!(!weak_initial(&w, 2, &w[1].fp));
+        assert!(!weak_initial(&w, 4, &step(4, &[(0, false)]).fp));
+    }
+}
