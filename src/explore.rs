@@ -47,13 +47,47 @@ pub enum Reduction {
     Dpor,
 }
 
+/// Which executions to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// Every class of executions (depth-first, with `Config::reduction`).
+    Exhaustive,
+    /// Random walks: at each step, a thread (and alternative) picked uniformly, from a
+    /// seeded generator.
+    Random { seed: u64 },
+    /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): random thread
+    /// priorities, the highest-priority enabled thread runs, and at `depth - 1` random
+    /// steps the running thread drops below all others. Finds every bug of depth `depth`
+    /// with probability at least 1/(n k^(depth-1)) per execution.
+    Pct { seed: u64, depth: u32 },
+}
+
+/// Called now and then during a long search with the statistics so far (for a progress
+/// display; the library itself never prints).
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(&Stats) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
 /// Limits and search options (the CLI builds it from flags and `[limits]`).
 #[derive(Clone, Debug)]
 pub struct Config {
     pub max_steps: u64,
+    /// The exhaustive search stops after this many executions; the sampling searches run
+    /// this many (1000 when unset).
     pub max_executions: Option<u64>,
     pub timeout: Option<Duration>,
     pub reduction: Reduction,
+    pub search: Search,
+    /// Exhaustive search only: explore only executions with at most this many
+    /// preemptions (switches away from a thread that could have gone on), as CHESS does.
+    /// The search is then incomplete when the bound cut anything off.
+    pub preemption_bound: Option<u32>,
+    pub progress: Option<Progress>,
     /// Count the equivalence classes of the executions explored (`Stats::classes`): a
     /// check on the reduction, for tests; costs memory for every execution.
     pub count_classes: bool,
@@ -66,6 +100,9 @@ impl Default for Config {
             max_executions: None,
             timeout: None,
             reduction: Reduction::Dpor,
+            search: Search::Exhaustive,
+            preemption_bound: None,
+            progress: None,
             count_classes: false,
         }
     }
@@ -99,6 +136,8 @@ pub struct Stats {
     /// Executions cut short because every enabled thread was asleep (redundant).
     pub redundant: u64,
     pub steps: u64,
+    /// Distinct states reached (by hash).
+    pub states: u64,
     pub max_depth: usize,
     pub complete: bool,
     /// Which limit stopped the search, if one did.
@@ -136,6 +175,8 @@ struct Node {
     started: Vec<ThreadId>,
     /// The first failure on the path up to and including this node's state.
     failed: bool,
+    /// Preemptions on the path to this node (for `Config::preemption_bound`).
+    preemptions: u32,
     /// Races found for threads' next steps at this state: (thread, node index of the
     /// other step), so that the same race is not reversed again at the next state.
     races: Vec<(ThreadId, usize)>,
@@ -143,6 +184,15 @@ struct Node {
 
 /// Explores `prog` under `cfg`.
 pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
+    if cfg.preemption_bound.is_some() && cfg.reduction != Reduction::None {
+        // Bounding prunes the tree that the reduction's correctness argument relies on:
+        // the bounded search enumerates plainly.
+        let plain = Config {
+            reduction: Reduction::None,
+            ..cfg.clone()
+        };
+        return Explorer::new(prog, &plain).run();
+    }
     Explorer::new(prog, cfg).run()
 }
 
@@ -156,6 +206,10 @@ struct Explorer<'p> {
     start: Instant,
     nthreads: usize,
     classes: std::collections::BTreeSet<Vec<Choice>>,
+    states: std::collections::HashSet<u64>,
+    /// Set when the preemption bound left some executions out.
+    bounded: bool,
+    last_progress: Instant,
 }
 
 impl<'p> Explorer<'p> {
@@ -170,6 +224,9 @@ impl<'p> Explorer<'p> {
             start: Instant::now(),
             nthreads: prog.threads.len(),
             classes: std::collections::BTreeSet::new(),
+            states: std::collections::HashSet::new(),
+            bounded: false,
+            last_progress: Instant::now(),
         }
     }
 
@@ -263,6 +320,7 @@ impl<'p> Explorer<'p> {
             started: vec![],
             failed,
             races: vec![],
+            preemptions: 0,
         }
     }
 
@@ -272,14 +330,31 @@ impl<'p> Explorer<'p> {
             self.record_failure(f, vec![]);
             self.stats.executions = 1;
         }
-        let root = self.new_node(state, vec![], failure.is_some(), WakeupTree::default());
+        let failed = failure.is_some();
+        let complete = match self.cfg.search {
+            Search::Exhaustive => self.run_exhaustive(state, failed),
+            Search::Random { seed } => self.run_sampling(state, failed, seed, None),
+            Search::Pct { seed, depth } => self.run_sampling(state, failed, seed, Some(depth)),
+        };
+        self.stats.complete = complete;
+        self.stats.classes = self.classes.len() as u64;
+        self.stats.states = self.states.len() as u64;
+        self.stats.elapsed = self.start.elapsed();
+        Exploration {
+            findings: self.findings.into_values().collect(),
+            outcomes: self.outcomes.into_values().collect(),
+            stats: self.stats,
+        }
+    }
+
+    /// The depth-first search; true when it covered everything.
+    fn run_exhaustive(&mut self, state: State, failed: bool) -> bool {
+        let root = self.new_node(state, vec![], failed, WakeupTree::default());
         self.path.push(root);
         self.visit_new();
-        let mut stopped = false;
         while !self.path.is_empty() {
             if self.out_of_budget() {
-                stopped = true;
-                break;
+                return false;
             }
             let Some(choice) = self.next_choice() else {
                 self.path.pop();
@@ -288,13 +363,104 @@ impl<'p> Explorer<'p> {
             self.take(choice);
             self.visit_new();
         }
-        self.stats.complete = !stopped;
-        self.stats.classes = self.classes.len() as u64;
-        self.stats.elapsed = self.start.elapsed();
-        Exploration {
-            findings: self.findings.into_values().collect(),
-            outcomes: self.outcomes.into_values().collect(),
-            stats: self.stats,
+        if self.bounded {
+            let b = self.cfg.preemption_bound.unwrap_or(0);
+            self.stats.limit = Some(format!(
+                "executions with more than {b} preemption(s) were left out by --preemption-bound"
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// Random walks or PCT: `max_executions` (default 1000) executions from the initial
+    /// state, each choice drawn from a generator seeded with `seed`. Never complete.
+    fn run_sampling(&mut self, state: State, failed: bool, seed: u64, depth: Option<u32>) -> bool {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let runs = self.cfg.max_executions.unwrap_or(1000);
+        // PCT needs an estimate of the number of steps: the longest execution so far.
+        let mut longest = 1u64;
+        for _ in 0..runs {
+            if let Some(t) = self.cfg.timeout
+                && self.start.elapsed() >= t
+            {
+                self.stats.limit = Some(format!(
+                    "stopped at the --timeout of {} s after {} sampled executions",
+                    t.as_secs(),
+                    self.stats.executions
+                ));
+                return false;
+            }
+            self.path.clear();
+            let root = self.new_node(state.clone(), vec![], failed, WakeupTree::default());
+            self.path.push(root);
+            // PCT: thread priorities (higher runs first) from d upwards, and d - 1 change
+            // points among the first `longest` steps.
+            let n = self.nthreads;
+            let d = depth.unwrap_or(1).max(1);
+            let mut prio: Vec<u64> = (0..n as u64).map(|i| i + d as u64).collect();
+            for i in (1..n).rev() {
+                prio.swap(i, rng.random_range(0..=i));
+            }
+            let changes: Vec<u64> = (1..d).map(|_| rng.random_range(1..=longest)).collect();
+            loop {
+                let top = self.path.last().unwrap();
+                if top.enabled.is_empty() || top.state.steps as u64 >= self.cfg.max_steps {
+                    longest = longest.max(self.path.len() as u64);
+                    self.end_execution();
+                    break;
+                }
+                let enabled = top.enabled.clone();
+                let step = self.path.len() as u64;
+                let (thread, alts) = match depth {
+                    None => enabled[rng.random_range(0..enabled.len())],
+                    Some(_) => {
+                        let best = |prio: &[u64]| {
+                            *enabled
+                                .iter()
+                                .max_by_key(|(t, _)| prio[*t as usize])
+                                .unwrap()
+                        };
+                        if let Some(k) = changes.iter().position(|c| *c == step) {
+                            let (t, _) = best(&prio);
+                            prio[t as usize] = k as u64; // below every initial priority
+                        }
+                        best(&prio)
+                    }
+                };
+                let alt = if alts > 1 {
+                    rng.random_range(0..alts)
+                } else {
+                    0
+                };
+                self.take(Choice { thread, alt });
+                self.note_state();
+            }
+        }
+        let what = match depth {
+            None => "random walks".to_string(),
+            Some(d) => format!("PCT with depth {d}"),
+        };
+        self.stats.limit = Some(format!(
+            "{what}, seed {seed}: a sample, not every execution"
+        ));
+        false
+    }
+
+    /// Counts the top state among the distinct states, and reports progress now and then.
+    fn note_state(&mut self) {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(&self.path.last().unwrap().state);
+        self.states.insert(h);
+        if let Some(p) = &self.cfg.progress
+            && self.last_progress.elapsed() >= Duration::from_millis(100)
+        {
+            self.last_progress = Instant::now();
+            self.stats.states = self.states.len() as u64;
+            self.stats.elapsed = self.start.elapsed();
+            (p.0)(&self.stats);
         }
     }
 
@@ -383,7 +549,13 @@ impl<'p> Explorer<'p> {
         // The wakeup tree of the child: what the branches starting with this very choice
         // (thread and alternative) hold after it.
         let wut = self.path[top].wut.take_branches(choice);
-        let node = self.new_node(state, sleep, failed, wut);
+        let mut node = self.new_node(state, sleep, failed, wut);
+        // A preemption: the thread that moved into the top node could have gone on.
+        let n = &self.path[top];
+        let last = top.checked_sub(1).map(|i| self.path[i].cur.unwrap().thread);
+        node.preemptions = n.preemptions
+            + u32::from(matches!(last, Some(l) if l != choice.thread
+                && n.enabled.iter().any(|e| e.0 == l)));
         self.path.push(node);
         self.stats.max_depth = self.stats.max_depth.max(self.path.len() - 1);
     }
@@ -423,6 +595,7 @@ impl<'p> Explorer<'p> {
     /// Work on a node just pushed: the DPOR race check, then either end the execution
     /// or seed the node's backtrack set.
     fn visit_new(&mut self) {
+        self.note_state();
         let top = self.path.len() - 1;
         if self.cfg.reduction == Reduction::Dpor {
             self.race_check(top);
@@ -448,6 +621,28 @@ impl<'p> Explorer<'p> {
                 children: vec![],
             });
         };
+        if let Some(bound) = self.cfg.preemption_bound {
+            // CHESS's preemption bounding, over the plain enumeration: once the bound is
+            // used up, the thread that just moved goes on while it can.
+            let last = top.checked_sub(1).map(|i| self.path[i].cur.unwrap().thread);
+            let n = &mut self.path[top];
+            let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
+            match last {
+                Some(l) if n.preemptions >= bound && ts.contains(&l) => {
+                    if ts.len() > 1 {
+                        self.bounded = true;
+                    }
+                    seed(l, n);
+                }
+                _ => {
+                    for t in ts {
+                        seed(t, n);
+                    }
+                }
+            }
+            return;
+        }
+        let n = &mut self.path[top];
         match self.cfg.reduction {
             Reduction::None => {
                 let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use simrace::diag::Diagnostic;
-use simrace::explore::{self, Config, Reduction};
+use simrace::explore::{self, Config, Progress, Reduction, Search};
 use simrace::{lower, report, scenario};
 use std::io::Write;
 use std::process::ExitCode;
@@ -65,6 +65,13 @@ struct Limits {
     /// Leave the elapsed time out (elapsed_ms is 0), for byte-identical reports.
     #[arg(long)]
     no_timing: bool,
+    /// PCT's bug depth d (`--engine pct`): d - 1 priority change points per execution.
+    #[arg(long, value_name = "D", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    depth: u32,
+    /// Explore only executions with at most N preemptions (`--engine explore`; plain
+    /// enumeration, reported as incomplete when the bound cut anything off).
+    #[arg(long, value_name = "N")]
+    preemption_bound: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -97,8 +104,19 @@ fn load(path: &str) -> Result<simrace::ir::Program, Diagnostic> {
     lower::lower(&s)
 }
 
-fn config(prog: &simrace::ir::Program, l: &Limits) -> Config {
+fn config(prog: &simrace::ir::Program, l: &Limits, engine: Option<Engine>) -> Config {
+    let seed = l.seed.unwrap_or(0);
     Config {
+        search: match engine {
+            Some(Engine::Random) => Search::Random { seed },
+            Some(Engine::Pct) => Search::Pct {
+                seed,
+                depth: l.depth,
+            },
+            _ => Search::Exhaustive,
+        },
+        preemption_bound: l.preemption_bound,
+        progress: progress_bar(),
         max_steps: l.max_steps.or(prog.max_steps).unwrap_or(10_000),
         max_executions: l.max_executions.or(prog.max_executions),
         timeout: l.timeout.or(prog.timeout).map(Duration::from_secs),
@@ -110,6 +128,31 @@ fn config(prog: &simrace::ir::Program, l: &Limits) -> Config {
     }
 }
 
+/// A spinner on stderr with the search's statistics, for runs longer than a moment;
+/// nothing when stderr is not a terminal.
+fn progress_bar() -> Option<Progress> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let done = bar.clone();
+    let progress = Progress(std::sync::Arc::new(move |s: &explore::Stats| {
+        bar.set_message(format!(
+            "{} executions, {} states, {} steps",
+            s.executions, s.states, s.steps
+        ));
+        bar.tick();
+    }));
+    // The spinner is cleared when the last handle (the config's) goes.
+    drop(done);
+    Some(progress)
+}
+
 fn print_out(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
@@ -118,7 +161,7 @@ fn print_out(text: &str) {
 
 fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits) -> u8 {
     match engine {
-        None | Some(Engine::Explore) => {}
+        None | Some(Engine::Explore) | Some(Engine::Random) | Some(Engine::Pct) => {}
         Some(_) => {
             eprintln!("simrace: this engine is not available yet; use --engine explore");
             return 2;
@@ -141,9 +184,14 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
                 continue;
             }
         };
-        let cfg = config(&prog, limits);
+        let cfg = config(&prog, limits, engine);
         let ex = explore::explore(&prog, &cfg);
-        let rep = report::build(&prog, &ex, "explore", !limits.no_timing);
+        let name = match engine {
+            Some(Engine::Random) => "random",
+            Some(Engine::Pct) => "pct",
+            _ => "explore",
+        };
+        let rep = report::build(&prog, &ex, name, !limits.no_timing);
         if !rep.matches_expectation && status == 0 {
             status = 1;
         }

@@ -85,6 +85,8 @@ pub struct StatsReport {
     /// Executions cut short as equivalent to one already explored.
     pub redundant: u64,
     pub steps: u64,
+    /// Distinct states reached.
+    pub states: u64,
     pub max_depth: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
@@ -200,6 +202,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             },
             redundant: s.redundant,
             steps: s.steps,
+            states: s.states,
             max_depth: s.max_depth,
             limit: s.limit.clone(),
         },
@@ -340,7 +343,12 @@ pub fn render_text(r: &RunReport) -> String {
     if s.redundant > 0 {
         let _ = write!(line, " (and {} cut short as redundant)", s.redundant);
     }
-    let _ = write!(line, ", {}", plural(s.steps, "step"));
+    let _ = write!(
+        line,
+        ", {}, {}",
+        plural(s.steps, "step"),
+        plural(s.states, "distinct state")
+    );
     if s.complete {
         line.push_str(", complete");
     } else {
