@@ -322,3 +322,22 @@ fn structural_files_in_tests_bad_are_rejected_by_the_schema() {
         assert!(!v.is_valid(&as_json(&text)), "{name} validates");
     }
 }
+
+#[test]
+fn draft_7_validators_read_the_schema_the_same_way() {
+    // Editors' validators often implement older drafts (taplo's among them): the schema
+    // sticks to keywords that mean the same there.
+    let schema: Value = serde_json::from_str(simrace::schema::SCENARIO_SCHEMA).unwrap();
+    let new = validator();
+    let old = jsonschema::draft7::new(&schema).expect("compiles as draft 7");
+    const VALID: &str = "[[thread]]\nname = \"w\"\ncode = \"pass\"\n";
+    let mut texts: Vec<String> = vec![EVERYTHING.to_string()];
+    texts.extend(WRONG.iter().map(|(_, change)| format!("{change}\n{VALID}")));
+    let mut files = vec![];
+    toml_files(&root().join("scenarios"), &mut files);
+    texts.extend(files.iter().map(|f| std::fs::read_to_string(f).unwrap()));
+    for text in &texts {
+        let json = as_json(text);
+        assert_eq!(old.is_valid(&json), new.is_valid(&json), "{text}");
+    }
+}
