@@ -541,7 +541,7 @@ fn xml_chars(s: &str) -> String {
 /// Element text, made of characters XML can carry and escaped by quick-xml (`<`, `>` and `&`: quotes need no escaping in
 /// text, and reports quote a lot).
 fn xml_text(s: &str) -> BytesText<'static> {
-    BytesText::from_escaped(quick_xml::escape::partial_escape(&xml_chars(s)).into_owned())
+    BytesText::from_escaped(quick_xml::escape::partial_escape(xml_chars(s)).into_owned())
 }
 
 /// One line for an attribute value (parsers turn newlines in attributes into spaces).
