@@ -754,6 +754,30 @@ mod tests {
     }
 
     #[test]
+    fn results_come_in_input_order_whatever_the_jobs() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+        let inputs = collect(&[dir.to_string()]);
+        assert!(inputs.len() > 2);
+        let paths: Vec<&str> = inputs.iter().map(Input::path).collect();
+        let mut sorted = paths.clone();
+        sorted.sort_by(|a, b| Path::new(a).cmp(Path::new(b)));
+        assert_eq!(paths, sorted, "a folder's files are in sorted order");
+        let mut lines = vec![];
+        for jobs in [1, 4] {
+            let mut seen = vec![];
+            let results = Checker::new().jobs(jobs).run(&inputs, |i, r| {
+                assert_eq!(r.file, inputs[i].path());
+                seen.push(i);
+            });
+            assert_eq!(seen, (0..inputs.len()).collect::<Vec<_>>());
+            let files: Vec<&str> = results.iter().map(|r| r.file.as_str()).collect();
+            assert_eq!(files, paths);
+            lines.push(results.iter().map(|r| r.line(false)).collect::<Vec<_>>());
+        }
+        assert_eq!(lines[0], lines[1]);
+    }
+
+    #[test]
     fn summary_counts_and_exit_code() {
         let bad = CheckResult {
             file: "x.toml".into(),
