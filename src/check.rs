@@ -606,13 +606,14 @@ fn failure_body(r: &CheckResult) -> String {
 
 /// Writes the results as JUnit XML: one `<testsuite>` for the whole check, one
 /// `<testcase>` per result (class name from its folder, name from its file), with a
-/// `<failure>` for a mismatch and an `<error>` for an invalid input.
-pub fn write_junit<W: std::io::Write>(results: &[CheckResult], out: W) -> std::io::Result<()> {
+/// `<failure>` for a mismatch and an `<error>` for an invalid input. `timing`: give
+/// each test case and the suite a `time` (the reports' elapsed times).
+pub fn write_junit<W: std::io::Write>(
+    results: &[CheckResult],
+    timing: bool,
+    out: W,
+) -> std::io::Result<()> {
     let summary = Summary::of(results);
-    let timing = results
-        .iter()
-        .filter_map(CheckResult::report)
-        .any(|r| r.stats.elapsed_ms > 0.0);
     let seconds = |ms: f64| format!("{:.3}", ms / 1000.0);
     let total_ms: f64 = results
         .iter()

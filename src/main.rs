@@ -234,7 +234,7 @@ fn check_cmd(a: CheckArgs) -> u8 {
     }
     if let Some(path) = &a.junit {
         let written = std::fs::File::create(path)
-            .and_then(|f| check::write_junit(&results, std::io::BufWriter::new(f)));
+            .and_then(|f| check::write_junit(&results, a.timing, std::io::BufWriter::new(f)));
         if let Err(e) = written {
             eprintln!("simrace: cannot write the JUnit report {path}: {e}");
             return 2;

@@ -444,3 +444,22 @@ fn schema_prints_the_checked_in_schema() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
 }
+
+#[test]
+fn timing_is_shown_only_when_asked() {
+    let dir = fixture();
+    let o = simrace(
+        dir.path(),
+        &["check", "scen/locks", "--timing", "--junit", "r.xml"],
+    );
+    for line in stdout(&o).lines().filter(|l| !l.starts_with("2 scenarios")) {
+        assert!(line.ends_with(" ms)"), "{line}");
+    }
+    let doc = parse_xml(&std::fs::read_to_string(dir.path().join("r.xml")).unwrap());
+    let suite = children(children(&doc, "testsuites")[0], "testsuite")[0];
+    assert!(suite.attrs.contains_key("time"));
+    for case in children(suite, "testcase") {
+        let t: f64 = case.attrs["time"].parse().unwrap();
+        assert!(t >= 0.0);
+    }
+}
