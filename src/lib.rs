@@ -1,5 +1,6 @@
 //! simrace: a concurrency scenario simulator and race detector.
 pub mod ast;
+pub mod check;
 pub mod code;
 pub mod detect;
 pub mod diag;
@@ -9,4 +10,5 @@ pub mod lower;
 pub mod machine;
 pub mod report;
 pub mod scenario;
+pub mod schema;
 pub mod wakeup;

@@ -2,6 +2,7 @@
 //! 0 (every result as expected), 1 (one is not) or 2 (bad input or flags).
 
 use clap::{Parser, Subcommand, ValueEnum};
+use simrace::check;
 use simrace::diag::Diagnostic;
 use simrace::explore::{self, Config, Progress, Reduction, Search};
 use simrace::{lower, report, scenario};
@@ -87,6 +88,27 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+    /// Run every scenario under the paths and compare each with its `expect`.
+    Check {
+        /// Scenario files, or folders searched recursively for `*.toml`.
+        #[arg(required = true, value_name = "DIR|FILE")]
+        paths: Vec<String>,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Scenarios explored at once (default: the number of cores).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
+        /// Show each scenario's elapsed time (off: output is identical from run to run).
+        #[arg(long, conflicts_with = "no_timing")]
+        timing: bool,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Print the JSON Schema of the scenario format (for editors: taplo, Even Better TOML).
+    Schema,
     /// Replay one execution step by step.
     Replay {
         #[arg(value_name = "FILE")]
@@ -219,6 +241,57 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
     status
 }
 
+struct CheckArgs {
+    paths: Vec<String>,
+    junit: Option<String>,
+    format: Format,
+    jobs: Option<u32>,
+    timing: bool,
+    limits: Limits,
+}
+
+fn check_cmd(a: CheckArgs) -> u8 {
+    let l = &a.limits;
+    let mut checker = check::Checker::new()
+        .max_steps(l.max_steps)
+        .max_executions(l.max_executions)
+        .timeout(l.timeout)
+        .reduction(match l.reduction {
+            ReductionFlag::Dpor => Reduction::Dpor,
+            ReductionFlag::None => Reduction::None,
+        })
+        .timing(a.timing);
+    if let Some(j) = a.jobs {
+        checker = checker.jobs(j as usize);
+    }
+    let inputs = check::collect(&a.paths);
+    let results = checker.run(&inputs, |_, r| {
+        if let check::Outcome::Invalid(d) = &r.outcome {
+            eprint!("{}", d.render());
+        }
+        if a.format == Format::Text {
+            print_out(&format!("{}\n", r.line(a.timing)));
+        }
+    });
+    let summary = check::Summary::of(&results);
+    match a.format {
+        Format::Text => print_out(&format!("{}\n", summary.line())),
+        Format::Json => print_out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&check::json(&results)).expect("json")
+        )),
+    }
+    if let Some(path) = &a.junit {
+        let written = std::fs::File::create(path)
+            .and_then(|f| check::write_junit(&results, a.timing, std::io::BufWriter::new(f)));
+        if let Err(e) = written {
+            eprintln!("simrace: cannot write the JUnit report {path}: {e}");
+            return 2;
+        }
+    }
+    summary.exit_code()
+}
+
 fn replay_cmd(file: &str, schedule: &str, format: Format) -> u8 {
     let prog = match load(file) {
         Ok(p) => p,
@@ -332,6 +405,25 @@ fn main() -> ExitCode {
             format,
             limits,
         } => run(&files, engine, format, &limits),
+        Command::Check {
+            paths,
+            junit,
+            format,
+            jobs,
+            timing,
+            limits,
+        } => check_cmd(CheckArgs {
+            paths,
+            junit,
+            format,
+            jobs,
+            timing,
+            limits,
+        }),
+        Command::Schema => {
+            print_out(simrace::schema::SCENARIO_SCHEMA);
+            0
+        }
         Command::Replay {
             file,
             schedule,
