@@ -77,6 +77,9 @@ enum Command {
         engine: Option<Engine>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Also write an HTML report (one self-contained page) to this file.
+        #[arg(long, value_name = "OUT")]
+        html: Option<String>,
         #[command(flatten)]
         limits: Limits,
     },
@@ -115,7 +118,13 @@ fn print_out(text: &str) {
     let _ = out.flush();
 }
 
-fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits) -> u8 {
+fn run(
+    files: &[String],
+    engine: Option<Engine>,
+    format: Format,
+    html: Option<&str>,
+    limits: &Limits,
+) -> u8 {
     match engine {
         None | Some(Engine::Explore) => {}
         Some(_) => {
@@ -125,11 +134,16 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
     }
     let mut status = 0u8;
     let mut json = vec![];
+    let mut pages = vec![];
     for (i, path) in files.iter().enumerate() {
         let prog = match load(path) {
             Ok(p) => p,
             Err(d) => {
                 eprint!("{}", d.render());
+                pages.push(simrace::html::Section::Error {
+                    file: path.clone(),
+                    message: d.render(),
+                });
                 if format == Format::Json {
                     json.push(serde_json::json!({
                         "file": path,
@@ -145,6 +159,11 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
         let rep = report::build(&prog, &ex, "explore", !limits.no_timing);
         if !rep.matches_expectation && status == 0 {
             status = 1;
+        }
+        if html.is_some() {
+            pages.push(simrace::html::Section::Scenario(
+                simrace::html::ScenarioPage::from_report(&prog, &rep),
+            ));
         }
         match format {
             Format::Text => {
@@ -166,6 +185,12 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
             "{}\n",
             serde_json::to_string_pretty(&v).expect("json")
         ));
+    }
+    if let Some(out) = html
+        && let Err(e) = std::fs::write(out, simrace::html::render(&pages))
+    {
+        eprintln!("simrace: cannot write {out}: {e}");
+        return 2;
     }
     status
 }
@@ -281,8 +306,9 @@ fn main() -> ExitCode {
             files,
             engine,
             format,
+            html,
             limits,
-        } => run(&files, engine, format, &limits),
+        } => run(&files, engine, format, html.as_deref(), &limits),
         Command::Replay {
             file,
             schedule,
