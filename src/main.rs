@@ -93,6 +93,21 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Tell a finding step by step in plain words.
+    Explain {
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// Which finding, counting from 1 in the report's order.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        finding: usize,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Play a scenario: pick which thread moves next until you reach the bug.
+    Step {
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
 }
 
 fn load(path: &str) -> Result<simrace::ir::Program, Diagnostic> {
@@ -251,6 +266,59 @@ fn replay_cmd(file: &str, schedule: &str, format: Format) -> u8 {
     0
 }
 
+fn explain_cmd(file: &str, finding: usize, limits: &Limits) -> u8 {
+    if finding == 0 {
+        eprintln!("simrace: --finding counts from 1");
+        return 2;
+    }
+    let prog = match load(file) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return 2;
+        }
+    };
+    let ex = explore::explore(&prog, &config(&prog, limits));
+    let rep = report::build(&prog, &ex, "explore", false);
+    if rep.findings.is_empty() {
+        print_out(&format!(
+            "{} ({}): no explored execution goes wrong; nothing to explain.\n",
+            prog.name, prog.path
+        ));
+        return 0;
+    }
+    match simrace::explain::explain(&prog, &rep, finding.saturating_sub(1)) {
+        Ok(text) => {
+            print_out(&text);
+            0
+        }
+        Err(e) => {
+            eprintln!("simrace: {e}");
+            2
+        }
+    }
+}
+
+fn step_cmd(file: &str) -> u8 {
+    let prog = match load(file) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return 2;
+        }
+    };
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    let echo = !stdin.is_terminal();
+    match simrace::step::play(&prog, stdin.lock(), std::io::stdout().lock(), echo) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("simrace: {e}");
+            2
+        }
+    }
+}
+
 /// How a replayed execution ended, in words.
 fn replay_ending(prog: &simrace::ir::Program, r: &explore::Replay) -> String {
     if let Some((at, f)) = &r.failure {
@@ -314,6 +382,12 @@ fn main() -> ExitCode {
             schedule,
             format,
         } => replay_cmd(&file, &schedule, format),
+        Command::Explain {
+            file,
+            finding,
+            limits,
+        } => explain_cmd(&file, finding, &limits),
+        Command::Step { file } => step_cmd(&file),
     };
     ExitCode::from(code)
 }
