@@ -10,7 +10,7 @@
 use crate::ast::{Kind, VarClass};
 use crate::explore::{Replay, parse_schedule, replay};
 use crate::ir::Program;
-use crate::machine::Event;
+use crate::machine::{Choice, Event, Failure, State, Status};
 use crate::report::{FindingReport, RunReport};
 use crate::waitfor::WaitFor;
 use std::fmt::Write as _;
@@ -136,6 +136,7 @@ pub fn explain(prog: &Program, rep: &RunReport, index: usize) -> Result<String, 
     let _ = writeln!(out);
     intro(&mut out, prog);
     let _ = writeln!(out);
+    let failures = step_failures(prog, &schedule);
     for (i, s) in r.steps.iter().enumerate() {
         let who = &prog.threads[s.thread as usize].name;
         let ctx = if s.op == "end" {
@@ -143,7 +144,13 @@ pub fn explain(prog: &Program, rep: &RunReport, index: usize) -> Result<String, 
         } else {
             at_line(prog, s.line)
         };
-        let _ = writeln!(out, "{}. {who} {}{ctx}.", i + 1, phrase(&s.op));
+        let failed = failures.get(i).cloned().flatten();
+        let what = match (&failed, s.op.is_empty()) {
+            (Some(f), true) => format!("fails with {}", f.message),
+            (Some(f), false) => format!("{}, and fails with {}", phrase(&s.op), f.message),
+            (None, _) => phrase(&s.op),
+        };
+        let _ = writeln!(out, "{}. {who} {what}{ctx}.", i + 1);
         for p in &s.output {
             let _ = writeln!(out, "   It prints: {p}");
         }
@@ -156,7 +163,16 @@ pub fn explain(prog: &Program, rep: &RunReport, index: usize) -> Result<String, 
     match Kind::parse(f.kind) {
         Some(Kind::DataRace) => why_race(&mut out, prog, f),
         Some(Kind::Deadlock) | Some(Kind::Livelock) => why_stuck(&mut out, prog, f, &r),
-        _ => why_failure(&mut out, prog, f, &r),
+        _ => {
+            // A finding's schedule ends where it was found: its failure is the last
+            // step's (another thread may have failed before), or the one before the
+            // first step; none for a `[final]` assertion.
+            let failure = match failures.last() {
+                Some(f) => f.clone(),
+                None => r.failure.as_ref().map(|(_, f)| f.clone()),
+            };
+            why_failure(&mut out, prog, f, &r, failure)
+        }
     }
     let _ = writeln!(out);
     let _ = writeln!(
@@ -330,12 +346,39 @@ fn lost_updates(prog: &Program, r: &Replay) -> Vec<String> {
     out
 }
 
-fn why_failure(out: &mut String, prog: &Program, f: &FindingReport, r: &Replay) {
+/// The failure each step of `schedule` causes, if any (as [`replay`] runs it: a thread
+/// that fails stops, the others go on).
+pub fn step_failures(prog: &Program, schedule: &[Choice]) -> Vec<Option<Failure>> {
+    let (mut state, f0) = State::initial(prog);
+    if let Some(t) = f0.and_then(|f| f.thread) {
+        state.threads[t as usize].status = Status::Finished;
+    }
+    let mut out = vec![];
+    for c in schedule {
+        if state.alternatives(prog, c.thread) <= c.alt {
+            break;
+        }
+        let f = state.step(prog, *c, false).failure;
+        if let Some(t) = f.as_ref().and_then(|f| f.thread) {
+            state.threads[t as usize].status = Status::Finished;
+        }
+        out.push(f);
+    }
+    out
+}
+
+fn why_failure(
+    out: &mut String,
+    prog: &Program,
+    f: &FindingReport,
+    r: &Replay,
+    failure: Option<Failure>,
+) {
     for l in lost_updates(prog, r) {
         let _ = writeln!(out, "{l}");
     }
-    match &r.failure {
-        Some((_, fl)) => {
+    match &failure {
+        Some(fl) => {
             let who = fl
                 .thread
                 .map(|t| prog.threads[t as usize].name.clone())
@@ -397,7 +440,11 @@ fn why_stuck(out: &mut String, prog: &Program, f: &FindingReport, r: &Replay) {
         return;
     }
     let name = |t: u32| prog.threads[t as usize].name.clone();
-    let _ = writeln!(out, "Now no thread can move:");
+    if f.kind == "livelock" {
+        let _ = writeln!(out, "Now no thread can make progress:");
+    } else {
+        let _ = writeln!(out, "Now no thread can move:");
+    }
     for s in &wf.threads {
         let holds = if s.holds.is_empty() {
             String::new()

@@ -97,7 +97,10 @@ impl<'p> Game<'p> {
                 ),
             });
         }
-        if let Some((_, f)) = &r.failure {
+        // Every failure on the way: the thread that fails stops, the others go on.
+        let before = r.failure.iter().filter(|(at, _)| at.is_none());
+        let during = crate::explain::step_failures(prog, &self.schedule);
+        for f in before.map(|(_, f)| f).chain(during.iter().flatten()) {
             let who = f
                 .thread
                 .map(|t| format!("{} (line {})", thread_name(prog, t), f.line))
@@ -169,12 +172,12 @@ impl<'p> Game<'p> {
         writeln!(w)?;
         writeln!(w, "--- after {} step(s) ---", self.schedule.len())?;
         if let Some(last) = self.replay.steps.last() {
-            writeln!(
-                w,
-                "last move: {} {}",
-                thread_name(prog, last.thread),
-                last.op
-            )?;
+            let op = if last.op.is_empty() {
+                "(raises)"
+            } else {
+                &last.op
+            };
+            writeln!(w, "last move: {} {op}", thread_name(prog, last.thread))?;
             for p in &last.output {
                 writeln!(w, "  printed: {p}")?;
             }

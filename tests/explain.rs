@@ -93,3 +93,44 @@ fn the_command_picks_a_finding_and_refuses_a_missing_one() {
     assert_eq!(code, 0);
     assert!(out.contains("nothing to explain"), "{out}");
 }
+
+#[test]
+fn a_finding_is_told_by_its_own_failure_not_an_earlier_one() {
+    let text = r#"
+[shared]
+x = 0
+[objects]
+m = "Lock"
+[[thread]]
+name = "a"
+code = """
+x = 1
+m.release()
+"""
+[[thread]]
+name = "b"
+code = """
+assert x == 0, "x changed"
+"""
+"#;
+    let s = scenario::parse_scenario("two_failures.toml", text).unwrap();
+    let prog = lower::lower(&s).unwrap();
+    let rep = report::build(&prog, &explore(&prog, &Config::default()), "explore", false);
+    let kinds: Vec<&str> = rep.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, ["assertion", "data_race", "error"]);
+    let assertion = explain::explain(&prog, &rep, 0).unwrap();
+    // Whatever the schedule, the story ends in b's assertion; a step that raises says so.
+    assert!(
+        assertion.contains("Then b's assertion (line 15: assert x == 0, \"x changed\") fails"),
+        "{assertion}"
+    );
+    let error = explain::explain(&prog, &rep, 2).unwrap();
+    assert!(
+        error.contains("a fails with RuntimeError: release unlocked lock m (line 10: m.release())."),
+        "{error}"
+    );
+    assert!(
+        error.contains("Python would raise an exception here"),
+        "{error}"
+    );
+}
