@@ -383,6 +383,9 @@ fn finding(
     out.push_str("</article>\n");
 }
 
+/// The most steps a finding's lanes show (the last ones: where it goes wrong).
+pub const HTML_TRACE_ROWS: usize = 1000;
+
 fn lanes(out: &mut String, f: &Value, p: &ScenarioPage, lines: &[&str]) {
     let trace = arr(f, "trace");
     let n = p.threads.len();
@@ -410,7 +413,15 @@ fn lanes(out: &mut String, f: &Value, p: &ScenarioPage, lines: &[&str]) {
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     let last = trace.len();
-    for (i, s) in trace.iter().enumerate() {
+    let skip = last.saturating_sub(HTML_TRACE_ROWS);
+    if skip > 0 {
+        let _ = writeln!(
+            out,
+            "<tr class=\"skipped\"><td class=\"step\">...</td><td colspan=\"{}\">{skip} earlier steps not shown; the JSON report has them all</td></tr>",
+            n.max(1)
+        );
+    }
+    for (i, s) in trace.iter().enumerate().skip(skip) {
         let step = u_of(s, "step");
         let thread = s_of(s, "thread");
         let is_race = race_steps
@@ -439,7 +450,10 @@ fn lanes(out: &mut String, f: &Value, p: &ScenarioPage, lines: &[&str]) {
                 continue;
             }
             let line = u_of(s, "line");
-            let op = s_of(s, "op");
+            let op = match s_of(s, "op") {
+                "" => "(raises)",
+                op => op,
+            };
             let src = if op == "end" {
                 ""
             } else {

@@ -159,11 +159,11 @@ impl<'p> Game<'p> {
     fn preview(&self, t: ThreadId, alt: u32) -> String {
         let mut s = self.state().clone();
         let out = s.step(self.prog, Choice { thread: t, alt }, true);
-        let mut text = out.text.unwrap_or_default();
-        if let Some(f) = out.failure {
-            text.push_str(&format!(" -> {}", f.message));
+        // Not whether it fails: that is for the player to find out.
+        match out.text {
+            Some(t) if !t.is_empty() => t,
+            _ => "run this line".to_string(),
         }
-        text
     }
 
     fn show(&self, w: &mut dyn Write) -> io::Result<()> {

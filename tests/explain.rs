@@ -126,7 +126,8 @@ assert x == 0, "x changed"
     );
     let error = explain::explain(&prog, &rep, 2).unwrap();
     assert!(
-        error.contains("a fails with RuntimeError: release unlocked lock m (line 10: m.release())."),
+        error
+            .contains("a fails with RuntimeError: release unlocked lock m (line 10: m.release())."),
         "{error}"
     );
     assert!(

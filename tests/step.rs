@@ -93,3 +93,56 @@ fn empty_input_ends_cleanly() {
     );
     assert!(out.ends_with("(end of input) Schedule so far: \n"));
 }
+
+#[test]
+fn a_choice_with_alternatives_asks_which_and_failures_are_all_announced() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.join(format!("step-choose-{}.toml", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"[shared]
+x = 0
+[objects]
+q = "Queue"
+m = "Lock"
+[[thread]]
+name = "a"
+code = """
+v = choose(0, 2)
+q.put(v)
+m.release()
+"""
+[[thread]]
+name = "b"
+code = """
+y = q.get()
+assert y != 2, "got two"
+"""
+"#,
+    )
+    .unwrap();
+    let path = file.to_string_lossy().to_string();
+    // b cannot move yet; a's choose asks which value (9 is refused, then 2); a raises; b
+    // fails; then b has finished.
+    let (code, out) = play(&path, "b\na\n9\na\n2\n0\n0\nb\nb\n");
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, 0);
+    assert!(out.contains("b cannot move now: it waits to get from q, which is empty."));
+    assert!(out.contains("a can go 3 ways:\n  0: choose(0, 2) = 0\n  1: choose(0, 2) = 1\n  2: choose(0, 2) = 2\nwhich? 9\nNot one of 0 to 2: no move made."), "{out}");
+    assert!(
+        out.contains("objects:\n  q: Queue [2], 1 unfinished task(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("*** You win! error: a (line 11): RuntimeError: release unlocked lock m ***"),
+        "{out}"
+    );
+    assert!(
+        out.contains("*** You win! assertion: b (line 17): AssertionError: got two ***"),
+        "{out}"
+    );
+    assert!(out.contains("--schedule 0/2,0*2,1\n"), "{out}");
+    assert!(out.contains("b cannot move now: it has finished."), "{out}");
+    // The next step is shown, but not whether it fails: that is for the player to find.
+    assert!(!out.contains("next: get 2 from q -> "), "{out}");
+}
