@@ -459,9 +459,15 @@ fn lanes(out: &mut String, f: &Value, p: &ScenarioPage, lines: &[&str]) {
             } else {
                 source_line(lines, line)
             };
+            // A thread's end has no line of its own (it points at the declaration).
+            let ln = if op == "end" {
+                String::new()
+            } else {
+                format!("<span class=\"ln\">line {line}</span> ")
+            };
             let _ = write!(
                 out,
-                "<td class=\"cell{}\" data-thread=\"{}\"><span class=\"ln\">line {line}</span> <code class=\"src\">{}</code><span class=\"op\">{}</span></td>",
+                "<td class=\"cell{}\" data-thread=\"{}\">{ln}<code class=\"src\">{}</code><span class=\"op\">{}</span></td>",
                 if is_race { " race-access" } else { "" },
                 attr(thread),
                 text(src),
