@@ -85,6 +85,9 @@ enum Command {
         engine: Option<Engine>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Also write an HTML report (one self-contained page) to this file.
+        #[arg(long, value_name = "OUT")]
+        html: Option<String>,
         #[command(flatten)]
         limits: Limits,
     },
@@ -118,6 +121,21 @@ enum Command {
         schedule: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+    },
+    /// Tell a finding step by step in plain words.
+    Explain {
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// Which finding, counting from 1 in the report's order.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        finding: usize,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Play a scenario: pick which thread moves next until you reach the bug.
+    Step {
+        #[arg(value_name = "FILE")]
+        file: String,
     },
 }
 
@@ -181,7 +199,13 @@ fn print_out(text: &str) {
     let _ = out.flush();
 }
 
-fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits) -> u8 {
+fn run(
+    files: &[String],
+    engine: Option<Engine>,
+    format: Format,
+    html: Option<&str>,
+    limits: &Limits,
+) -> u8 {
     match engine {
         None | Some(Engine::Explore) | Some(Engine::Random) | Some(Engine::Pct) => {}
         Some(_) => {
@@ -191,11 +215,16 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
     }
     let mut status = 0u8;
     let mut json = vec![];
+    let mut pages = vec![];
     for (i, path) in files.iter().enumerate() {
         let prog = match load(path) {
             Ok(p) => p,
             Err(d) => {
                 eprint!("{}", d.render());
+                pages.push(simrace::html::Section::Error {
+                    file: path.clone(),
+                    message: d.render(),
+                });
                 if format == Format::Json {
                     json.push(serde_json::json!({
                         "file": path,
@@ -217,6 +246,11 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
         if !rep.matches_expectation && status == 0 {
             status = 1;
         }
+        if html.is_some() {
+            pages.push(simrace::html::Section::Scenario(
+                simrace::html::ScenarioPage::from_report(&prog, &rep),
+            ));
+        }
         match format {
             Format::Text => {
                 if i > 0 {
@@ -237,6 +271,12 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
             "{}\n",
             serde_json::to_string_pretty(&v).expect("json")
         ));
+    }
+    if let Some(out) = html
+        && let Err(e) = std::fs::write(out, simrace::html::render(&pages))
+    {
+        eprintln!("simrace: cannot write {out}: {e}");
+        return 2;
     }
     status
 }
@@ -348,6 +388,59 @@ fn replay_cmd(file: &str, schedule: &str, format: Format) -> u8 {
     0
 }
 
+fn explain_cmd(file: &str, finding: usize, limits: &Limits) -> u8 {
+    if finding == 0 {
+        eprintln!("simrace: --finding counts from 1");
+        return 2;
+    }
+    let prog = match load(file) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return 2;
+        }
+    };
+    let ex = explore::explore(&prog, &config(&prog, limits, None));
+    let rep = report::build(&prog, &ex, "explore", false);
+    if rep.findings.is_empty() {
+        print_out(&format!(
+            "{} ({}): no explored execution goes wrong; nothing to explain.\n",
+            prog.name, prog.path
+        ));
+        return 0;
+    }
+    match simrace::explain::explain(&prog, &rep, finding.saturating_sub(1)) {
+        Ok(text) => {
+            print_out(&text);
+            0
+        }
+        Err(e) => {
+            eprintln!("simrace: {e}");
+            2
+        }
+    }
+}
+
+fn step_cmd(file: &str) -> u8 {
+    let prog = match load(file) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{}", d.render());
+            return 2;
+        }
+    };
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    let echo = !stdin.is_terminal();
+    match simrace::step::play(&prog, stdin.lock(), std::io::stdout().lock(), echo) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("simrace: {e}");
+            2
+        }
+    }
+}
+
 /// How a replayed execution ended, in words.
 fn replay_ending(prog: &simrace::ir::Program, r: &explore::Replay) -> String {
     if let Some((at, f)) = &r.failure {
@@ -403,8 +496,9 @@ fn main() -> ExitCode {
             files,
             engine,
             format,
+            html,
             limits,
-        } => run(&files, engine, format, &limits),
+        } => run(&files, engine, format, html.as_deref(), &limits),
         Command::Check {
             paths,
             junit,
@@ -429,6 +523,12 @@ fn main() -> ExitCode {
             schedule,
             format,
         } => replay_cmd(&file, &schedule, format),
+        Command::Explain {
+            file,
+            finding,
+            limits,
+        } => explain_cmd(&file, finding, &limits),
+        Command::Step { file } => step_cmd(&file),
     };
     ExitCode::from(code)
 }

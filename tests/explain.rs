@@ -1,0 +1,137 @@
+//! `simrace explain`: the story of a finding, pinned for an assertion (a lost update), a
+//! data race and a deadlock, and the command's exit codes.
+
+use simrace::explore::{Config, explore};
+use simrace::{explain, lower, report, scenario};
+use std::process::Command;
+
+fn story(file: &str, kind: &str) -> String {
+    let s = scenario::load(file).unwrap_or_else(|d| panic!("{}", d.render()));
+    let prog = lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
+    let rep = report::build(&prog, &explore(&prog, &Config::default()), "explore", false);
+    let i = rep
+        .findings
+        .iter()
+        .position(|f| f.kind == kind)
+        .unwrap_or_else(|| panic!("{file}: no {kind} finding"));
+    explain::explain(&prog, &rep, i).unwrap()
+}
+
+fn pin(name: &str, text: &str) {
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn an_assertion_is_told_with_its_lost_update() {
+    let text = story("scenarios/counter.toml", "assertion");
+    assert!(text.contains("1. worker[0] reads counter and sees 0 (line 13: tmp = counter)."));
+    assert!(text.contains(
+        "worker[1]'s write of 1 to counter (step 5) overwrote worker[0]'s write of 1 (step 3)"
+    ));
+    assert!(text.contains("counter is 1; so the final assertion `counter == 2` does not hold."));
+    pin("explain_counter_assertion", &text);
+}
+
+#[test]
+fn a_data_race_names_both_accesses() {
+    let text = story("scenarios/racy_flag.toml", "data_race");
+    assert!(text.contains(
+        "At step 1, writer writes data (line 13: data = 42); at step 5, reader reads data"
+    ));
+    pin("explain_racy_flag_data_race", &text);
+}
+
+#[test]
+fn a_deadlock_shows_the_cycle() {
+    let text = story("scenarios/abba_deadlock.toml", "deadlock");
+    assert!(text.contains("- t1, holding a, waits to acquire b, held by t2 (line 14: with b:)."));
+    assert!(text.contains("t1 waits for t2 and t2 waits for t1"));
+    pin("explain_abba_deadlock", &text);
+}
+
+#[test]
+fn a_self_deadlock_and_a_lost_wakeup_are_told_too() {
+    let text = story("scenarios/lock_reentry_deadlock.toml", "deadlock");
+    assert!(
+        text.contains("waits for a lock that it holds itself"),
+        "{text}"
+    );
+    let text = story("scenarios/lost_wakeup.toml", "deadlock");
+    assert!(
+        text.contains("No thread is left that could end these waits"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_command_picks_a_finding_and_refuses_a_missing_one() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, _) = run(&["explain", "scenarios/counter.toml", "--finding", "2"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("a data race, step by step"), "{out}");
+    let (code, _, err) = run(&["explain", "scenarios/counter.toml", "--finding", "9"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no finding 9 (there are 3)"), "{err}");
+    let (code, out, _) = run(&["explain", "scenarios/locked_counter.toml"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing to explain"), "{out}");
+}
+
+#[test]
+fn a_finding_is_told_by_its_own_failure_not_an_earlier_one() {
+    let text = r#"
+[shared]
+x = 0
+[objects]
+m = "Lock"
+[[thread]]
+name = "a"
+code = """
+x = 1
+m.release()
+"""
+[[thread]]
+name = "b"
+code = """
+assert x == 0, "x changed"
+"""
+"#;
+    let s = scenario::parse_scenario("two_failures.toml", text).unwrap();
+    let prog = lower::lower(&s).unwrap();
+    let rep = report::build(&prog, &explore(&prog, &Config::default()), "explore", false);
+    let kinds: Vec<&str> = rep.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, ["assertion", "data_race", "error"]);
+    let assertion = explain::explain(&prog, &rep, 0).unwrap();
+    // Whatever the schedule, the story ends in b's assertion; a step that raises says so.
+    assert!(
+        assertion.contains("Then b's assertion (line 15: assert x == 0, \"x changed\") fails"),
+        "{assertion}"
+    );
+    let error = explain::explain(&prog, &rep, 2).unwrap();
+    assert!(
+        error
+            .contains("a fails with RuntimeError: release unlocked lock m (line 10: m.release())."),
+        "{error}"
+    );
+    assert!(
+        error.contains("Python would raise an exception here"),
+        "{error}"
+    );
+}

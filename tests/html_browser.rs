@@ -1,0 +1,140 @@
+//! The HTML report in a real browser: `simrace run --html` writes one page for a deadlock
+//! and a racy counter, headless Chromium loads it, and the DOM it builds must show what
+//! the report says: one lane per thread, the finding kinds, the source lines, the
+//! wait-for graph of the deadlock, the outcome table.
+//!
+//! Needs Debian's chromium (`.ci/run` installs it); without it this test fails, it does
+//! not skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn chromium() -> PathBuf {
+    let fixed = Path::new("/usr/bin/chromium");
+    if fixed.exists() {
+        return fixed.to_path_buf();
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("chromium"))
+            .find(|p| p.exists())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "chromium is not installed, and this test needs a real browser: \
+             install it with `apt-get install -y chromium` (.ci/run does)"
+        )
+    })
+}
+
+/// Loads `page` in headless Chromium and returns the DOM it built.
+fn dump_dom(page: &Path, profile: &Path) -> String {
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let start = Instant::now();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).map(|_| s)
+    });
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    reader.join().unwrap().expect("read chromium's output")
+}
+
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+#[test]
+fn the_report_page_shows_lanes_graph_and_outcomes_in_chromium() {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("html-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("report.html");
+    let status = Command::new(env!("CARGO_BIN_EXE_simrace"))
+        .args([
+            "run",
+            "scenarios/abba_deadlock.toml",
+            "scenarios/counter.toml",
+            "--no-timing",
+            "--html",
+        ])
+        .arg(&page)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "both scenarios are as expected");
+
+    let dom = dump_dom(&page, &dir.join("profile"));
+    assert!(dom.contains("<title>simrace report</title>"), "{dom}");
+    let sections: Vec<&str> = dom.split("<section class=\"scenario\"").skip(1).collect();
+    assert_eq!(sections.len(), 2, "one section per scenario");
+    let (abba, counter) = (sections[0], sections[1]);
+
+    // The deadlock: two threads, so two lanes; its kind, its source lines, its graph.
+    assert!(abba.contains("data-scenario=\"abba_deadlock\""));
+    assert_eq!(count(abba, "<th class=\"lane\""), 2);
+    assert!(abba.contains("data-thread=\"t1\""));
+    assert!(abba.contains("data-thread=\"t2\""));
+    assert_eq!(count(abba, "data-kind=\"deadlock\""), 1);
+    assert!(abba.contains("<code class=\"src\">with a:</code>"));
+    assert!(abba.contains("<code class=\"src\">with b:</code>"));
+    assert!(abba.contains("waits to acquire b, held by t2"));
+    assert_eq!(count(abba, "<svg class=\"waitfor\""), 1);
+    assert_eq!(count(abba, "<ellipse"), 2, "two thread nodes");
+    assert_eq!(
+        count(abba, "class=\"edge in-cycle\""),
+        4,
+        "the cycle is highlighted"
+    );
+    assert!(
+        !abba.contains("class=\"outcomes\""),
+        "a deadlock with no completed run"
+    );
+
+    // The racy counter: the three findings each with two lanes, the races marked.
+    assert!(counter.contains("data-scenario=\"counter\""));
+    assert_eq!(count(counter, "<th class=\"lane\""), 3 * 2);
+    assert_eq!(count(counter, "data-kind=\"assertion\""), 1);
+    assert_eq!(count(counter, "data-kind=\"data_race\""), 2);
+    assert!(counter.contains("<code class=\"src\">tmp = counter</code>"));
+    assert!(counter.contains("<code class=\"src\">counter = tmp + 1</code>"));
+    assert_eq!(count(counter, "class=\"cell race-access\""), 4);
+    assert!(!counter.contains("<svg"));
+    // The outcome table: counter 1 and counter 2, two executions each.
+    assert_eq!(count(counter, "<tr class=\"outcome\">"), 2);
+    assert!(counter.contains("<tr class=\"outcome\"><td>1</td><td class=\"count\">2</td>"));
+    assert!(counter.contains("<tr class=\"outcome\"><td>2</td><td class=\"count\">2</td>"));
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
