@@ -21,6 +21,7 @@
 use crate::ast::{Kind, Value};
 use crate::detect::{Race, RaceDetector};
 use crate::ir::{Program, ThreadId};
+use crate::lockorder::LockOrder;
 use crate::machine::{Choice, Event, Failure, Footprint, State, Status, dependent};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -95,6 +96,8 @@ pub struct Exploration {
     pub findings: Vec<RawFinding>,
     pub outcomes: Vec<RawOutcome>,
     pub stats: Stats,
+    /// The lock-order graph over every explored execution.
+    pub lock_order: LockOrder,
 }
 
 struct Node {
@@ -129,6 +132,7 @@ struct Explorer<'p> {
     findings: BTreeMap<(Kind, String), RawFinding>,
     outcomes: BTreeMap<Vec<Value>, RawOutcome>,
     stats: Stats,
+    lock_order: LockOrder,
     start: Instant,
     nthreads: usize,
 }
@@ -142,6 +146,7 @@ impl<'p> Explorer<'p> {
             findings: BTreeMap::new(),
             outcomes: BTreeMap::new(),
             stats: Stats::default(),
+            lock_order: LockOrder::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
         }
@@ -261,6 +266,7 @@ impl<'p> Explorer<'p> {
             findings: self.findings.into_values().collect(),
             outcomes: self.outcomes.into_values().collect(),
             stats: self.stats,
+            lock_order: self.lock_order,
         }
     }
 
@@ -541,6 +547,10 @@ impl<'p> Explorer<'p> {
             let sched = schedule[..=b.step].to_vec();
             self.record(Kind::DataRace, key, message, sched, Some(r));
         }
+        // The lock-order graph (see lockorder.rs).
+        let steps = self.path[..top].iter();
+        let steps = steps.map(|n| (&n.state, n.cur.unwrap().thread, &n.events[..]));
+        self.lock_order.execution(prog, steps);
         if failed {
             return;
         }

@@ -77,6 +77,9 @@ enum Command {
         engine: Option<Engine>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Write the wait-for graph of every deadlock found to FILE (Graphviz DOT).
+        #[arg(long, value_name = "FILE")]
+        dot: Option<String>,
         #[command(flatten)]
         limits: Limits,
     },
@@ -115,7 +118,13 @@ fn print_out(text: &str) {
     let _ = out.flush();
 }
 
-fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits) -> u8 {
+fn run(
+    files: &[String],
+    engine: Option<Engine>,
+    format: Format,
+    dot: Option<&str>,
+    limits: &Limits,
+) -> u8 {
     match engine {
         None | Some(Engine::Explore) => {}
         Some(_) => {
@@ -125,6 +134,7 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
     }
     let mut status = 0u8;
     let mut json = vec![];
+    let mut graphs: Vec<(String, simrace::waitfor::DeadlockReport)> = vec![];
     for (i, path) in files.iter().enumerate() {
         let prog = match load(path) {
             Ok(p) => p,
@@ -146,6 +156,18 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
         if !rep.matches_expectation && status == 0 {
             status = 1;
         }
+        let deadlocks: Vec<_> = rep
+            .findings
+            .iter()
+            .filter_map(|f| f.deadlock.as_ref())
+            .collect();
+        for (k, d) in deadlocks.iter().enumerate() {
+            let mut title = format!("{} ({}): deadlock", rep.scenario, rep.file);
+            if deadlocks.len() > 1 {
+                title.push_str(&format!(" {}", k + 1));
+            }
+            graphs.push((title, (*d).clone()));
+        }
         match format {
             Format::Text => {
                 if i > 0 {
@@ -154,6 +176,14 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
                 print_out(&report::render_text(&rep));
             }
             Format::Json => json.push(serde_json::to_value(&rep).expect("reports serialize")),
+        }
+    }
+    if let Some(file) = dot {
+        let refs: Vec<(String, &simrace::waitfor::DeadlockReport)> =
+            graphs.iter().map(|(t, d)| (t.clone(), d)).collect();
+        if let Err(e) = std::fs::write(file, simrace::waitfor::dot(&refs)) {
+            eprintln!("simrace: cannot write {file}: {e}");
+            status = 2;
         }
     }
     if format == Format::Json {
@@ -281,8 +311,9 @@ fn main() -> ExitCode {
             files,
             engine,
             format,
+            dot,
             limits,
-        } => run(&files, engine, format, &limits),
+        } => run(&files, engine, format, dot.as_deref(), &limits),
         Command::Replay {
             file,
             schedule,

@@ -5,6 +5,8 @@
 use crate::ast::{Kind, Value};
 use crate::explore::{Exploration, TraceStep, format_schedule, replay};
 use crate::ir::Program;
+use crate::lockorder::CycleEdge;
+use crate::waitfor::{self, DeadlockReport};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -37,6 +39,9 @@ pub struct FindingReport {
     pub output: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub race: Option<RaceReport>,
+    /// For a deadlock: the wait-for graph, explained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadlock: Option<DeadlockReport>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -67,6 +72,9 @@ pub struct TraceEntry {
 pub struct WarningReport {
     pub kind: &'static str,
     pub message: String,
+    /// For a `potential_deadlock`: the edges of the lock-order cycle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<Vec<CycleEdge>>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -120,8 +128,15 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
         if !kinds.contains(&f.kind) {
             kinds.push(f.kind);
         }
+        let mut deadlock = None;
         let (trace, output) = match replay(prog, &f.schedule) {
             Ok(r) => {
+                if f.kind == Kind::Deadlock
+                    && r.state.enabled(prog).is_empty()
+                    && !r.state.all_finished()
+                {
+                    deadlock = Some(waitfor::explain(prog, &r.state));
+                }
                 let output = r.steps.iter().flat_map(|s| s.output.clone()).collect();
                 (trace_entries(prog, &r.steps), output)
             }
@@ -156,6 +171,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             trace,
             output,
             race,
+            deadlock,
         });
     }
     kinds.sort();
@@ -186,7 +202,16 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
         kinds: kinds.iter().map(|k| k.as_str()).collect(),
         expected: expected.iter().map(|k| k.as_str()).collect(),
         findings,
-        warnings: vec![],
+        warnings: ex
+            .lock_order
+            .warnings(prog)
+            .into_iter()
+            .map(|w| WarningReport {
+                kind: "potential_deadlock",
+                message: w.message,
+                cycle: Some(w.cycle),
+            })
+            .collect(),
         observe: prog.observe.iter().map(|(n, _)| n.clone()).collect(),
         outcomes,
         stats: StatsReport {
@@ -282,13 +307,21 @@ pub fn render_text(r: &RunReport) -> String {
     );
     for f in &r.findings {
         let _ = writeln!(out);
-        let _ = writeln!(out, "{}: {}", f.kind, f.message);
+        // The explorer's deadlock messages start with the kind: say it once.
+        let message = f
+            .message
+            .strip_prefix(&format!("{}: ", f.kind))
+            .unwrap_or(&f.message);
+        let _ = writeln!(out, "{}: {message}", f.kind);
         let _ = writeln!(
             out,
             "  reached in {} of {}",
             plural(f.count, "execution"),
             r.stats.executions
         );
+        if let Some(d) = &f.deadlock {
+            out.push_str(&waitfor::render_text(d, "  "));
+        }
         let _ = writeln!(
             out,
             "  replay: simrace replay {} --schedule {}",
