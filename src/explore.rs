@@ -598,8 +598,12 @@ impl<'p> Explorer<'p> {
             let name = &prog.threads[*t as usize].name;
             let line = prog.threads[*t as usize].code.lines[state.threads[*t as usize].pc as usize];
             parts.push(format!("{name} (line {line}) {why}"));
-            key.push(format!("{name}@{line}"));
+            key.push(line);
         }
+        // One bug per set of code locations: instances of a thread declaration stuck at
+        // the same lines in another arrangement are the same deadlock.
+        key.sort();
+        let key: Vec<String> = key.iter().map(|l| format!("@{l}")).collect();
         let (kind, what) = if all_spin {
             (Kind::Livelock, "livelock")
         } else {

@@ -46,7 +46,11 @@ pub struct FindingReport {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct RaceReport {
+    /// The location, with its index for an array element: `x`, `a[2]`.
     pub variable: String,
+    /// The array index, for an array element.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
     pub first: AccessReport,
     pub second: AccessReport,
 }
@@ -157,8 +161,10 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
                 access: if a.write { "write" } else { "read" },
                 step: a.step + 1,
             };
+            let var = &prog.vars[prog.var_of_cell(r.cell) as usize];
             RaceReport {
                 variable: prog.cell_name(r.cell),
+                index: var.len.map(|_| r.cell - var.first_cell),
                 first: acc(&r.first),
                 second: acc(&r.second),
             }
@@ -286,6 +292,70 @@ pub fn write_trace(out: &mut String, trace: &[TraceEntry], output: &[String], in
     }
 }
 
+/// A value as Python prints it.
+fn python_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "None".to_string(),
+        serde_json::Value::Bool(true) => "True".to_string(),
+        serde_json::Value::Bool(false) => "False".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The outcome table, as jcstress prints one: a row per distinct set of final values of
+/// the observed names, with how many executions ended so, their share, and an example.
+pub fn outcome_table(r: &RunReport) -> String {
+    let mut out = String::new();
+    let total: u64 = r.outcomes.iter().map(|o| o.count).sum();
+    let _ = writeln!(
+        out,
+        "outcomes: {} of {}",
+        plural(r.outcomes.len() as u64, "distinct result"),
+        plural(total, "completed execution")
+    );
+    let cells: Vec<Vec<String>> = r
+        .outcomes
+        .iter()
+        .map(|o| {
+            r.observe
+                .iter()
+                .map(|n| o.values.get(n).map(python_value).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = r
+        .observe
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            cells
+                .iter()
+                .map(|c| c[i].len())
+                .max()
+                .unwrap_or(0)
+                .max(n.len())
+        })
+        .collect();
+    let mut head = String::from("  ");
+    for (n, w) in r.observe.iter().zip(&widths) {
+        let _ = write!(head, "{n:>w$}  ");
+    }
+    let _ = writeln!(out, "{head}executions   share  example schedule");
+    for (o, c) in r.outcomes.iter().zip(&cells) {
+        let mut row = String::from("  ");
+        for (v, w) in c.iter().zip(&widths) {
+            let _ = write!(row, "{v:>w$}  ");
+        }
+        let share = if total > 0 {
+            100.0 * o.count as f64 / total as f64
+        } else {
+            0.0
+        };
+        let _ = writeln!(out, "{row}{:>10}  {share:>5.1}%  {}", o.count, o.schedule);
+    }
+    out
+}
+
 /// The text report of one scenario.
 pub fn render_text(r: &RunReport) -> String {
     let mut out = String::new();
@@ -335,37 +405,7 @@ pub fn render_text(r: &RunReport) -> String {
     }
     if !r.outcomes.is_empty() && !r.observe.is_empty() {
         let _ = writeln!(out);
-        let _ = writeln!(out, "outcomes of completed executions:");
-        let cols: Vec<usize> = r
-            .observe
-            .iter()
-            .map(|n| {
-                r.outcomes
-                    .iter()
-                    .map(|o| o.values.get(n).map(|v| v.to_string().len()).unwrap_or(0))
-                    .max()
-                    .unwrap_or(0)
-                    .max(n.len())
-            })
-            .collect();
-        let mut head = String::from("  ");
-        for (n, w) in r.observe.iter().zip(&cols) {
-            let _ = write!(head, "{n:<w$}  ");
-        }
-        let _ = writeln!(out, "{}executions  example schedule", head);
-        for o in &r.outcomes {
-            let mut row = String::from("  ");
-            for (n, w) in r.observe.iter().zip(&cols) {
-                let v = o.values.get(n).map(|v| match v {
-                    serde_json::Value::Null => "None".to_string(),
-                    serde_json::Value::Bool(true) => "True".to_string(),
-                    serde_json::Value::Bool(false) => "False".to_string(),
-                    other => other.to_string(),
-                });
-                let _ = write!(row, "{:<w$}  ", v.unwrap_or_default());
-            }
-            let _ = writeln!(out, "{row}{:>10}  {}", o.count, o.schedule);
-        }
+        out.push_str(&outcome_table(r));
     }
     let s = &r.stats;
     let _ = writeln!(out);

@@ -222,7 +222,7 @@ pub fn render_text(d: &DeadlockReport, indent: &str) -> String {
     if d.cycle.is_empty() {
         let _ = writeln!(
             out,
-            "{indent}no cycle: no thread holds what they wait for, and no thread that could provide it can move"
+            "{indent}no cycle: no thread holds what is waited for, and no thread that could provide it can move"
         );
     } else {
         let mut c = d.cycle.clone();

@@ -182,6 +182,8 @@ fn races_name_array_elements_with_their_index() {
     let json = serde_json::to_value(&rep).unwrap();
     let jr = &json["findings"][0]["race"];
     assert_eq!(jr["variable"], "a[2]");
+    assert_eq!(jr["index"], 2);
+    assert!(json["findings"][0]["race"].get("index").is_some());
     assert!(jr["first"]["line"].is_u64() && jr["second"]["thread"].is_string());
 }
 
