@@ -10,7 +10,7 @@ use simrace::explore::{Config, Exploration, Reduction, explore, replay};
 use simrace::ir::Program;
 use simrace::report;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/detect"));
@@ -24,7 +24,7 @@ fn fixtures() -> Vec<PathBuf> {
     v
 }
 
-fn load_path(p: &PathBuf) -> Program {
+fn load_path(p: &Path) -> Program {
     let s =
         simrace::scenario::load(&p.to_string_lossy()).unwrap_or_else(|d| panic!("{}", d.render()));
     simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
