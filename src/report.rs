@@ -133,7 +133,16 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             kinds.push(f.kind);
         }
         let mut deadlock = None;
-        let (trace, output) = match replay(prog, &f.schedule) {
+        // A race's trace: only what its second access depends on, when that is shorter.
+        let mut schedule = f.schedule.clone();
+        let mut race = f.race.clone();
+        if let Some(r) = &f.race
+            && let Some((s, r)) = crate::detect::shorten_race(prog, &f.schedule, r)
+        {
+            schedule = s;
+            race = Some(r);
+        }
+        let (trace, output) = match replay(prog, &schedule) {
             Ok(r) => {
                 if f.kind == Kind::Deadlock
                     && r.state.enabled(prog).is_empty()
@@ -154,7 +163,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
                 vec![],
             ),
         };
-        let race = f.race.as_ref().map(|r| {
+        let race = race.as_ref().map(|r| {
             let acc = |a: &crate::detect::Access| AccessReport {
                 thread: prog.threads[a.thread as usize].name.clone(),
                 line: a.line,
@@ -173,7 +182,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             kind: f.kind.as_str(),
             message: f.message.clone(),
             count: f.count,
-            schedule: format_schedule(&f.schedule),
+            schedule: format_schedule(&schedule),
             trace,
             output,
             race,
@@ -258,6 +267,18 @@ fn plural(n: u64, one: &str) -> String {
 
 /// Writes a trace as an aligned table.
 pub fn write_trace(out: &mut String, trace: &[TraceEntry], output: &[String], indent: &str) {
+    write_trace_marked(out, trace, output, indent, &[]);
+}
+
+/// Writes a trace as an aligned table, with a note after the steps in `marks`
+/// (1-based step numbers), such as the two accesses of a data race.
+pub fn write_trace_marked(
+    out: &mut String,
+    trace: &[TraceEntry],
+    output: &[String],
+    indent: &str,
+    marks: &[(usize, &str)],
+) {
     let width = trace
         .iter()
         .map(|t| t.thread.len())
@@ -278,11 +299,14 @@ pub fn write_trace(out: &mut String, trace: &[TraceEntry], output: &[String], in
         );
     }
     for t in &trace[skip..] {
-        let _ = writeln!(
-            out,
+        let mut line = format!(
             "{indent}{:>4}  {:<width$}  {:>4}  {}",
             t.step, t.thread, t.line, t.op
         );
+        for (_, note) in marks.iter().filter(|(s, _)| *s == t.step) {
+            let _ = write!(line, "   <- {note}");
+        }
+        let _ = writeln!(out, "{line}");
     }
     if !output.is_empty() {
         let _ = writeln!(out, "{indent}printed:");
@@ -397,7 +421,14 @@ pub fn render_text(r: &RunReport) -> String {
             "  replay: simrace replay {} --schedule {}",
             r.file, f.schedule
         );
-        write_trace(&mut out, &f.trace, &f.output, "  ");
+        let marks: Vec<(usize, &str)> = match &f.race {
+            Some(r) => vec![
+                (r.first.step, "first access"),
+                (r.second.step, "second access"),
+            ],
+            None => vec![],
+        };
+        write_trace_marked(&mut out, &f.trace, &f.output, "  ", &marks);
     }
     for w in &r.warnings {
         let _ = writeln!(out);

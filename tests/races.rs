@@ -219,8 +219,8 @@ fn one_finding_per_pair_of_program_locations() {
 
 #[test]
 fn shortest_trace_is_shown() {
-    // Both workers race on their first access; the shortest trace is two steps.
-    let (ex, _) = run(&load("dedupe"));
+    // Both workers race on their first access; the shortest trace is four steps.
+    let (ex, rep) = run(&load("dedupe"));
     let ww = ex
         .findings
         .iter()
@@ -232,4 +232,13 @@ fn shortest_trace_is_shown() {
         "{}",
         simrace::explore::format_schedule(&ww.schedule)
     );
+    // The report keeps only the steps the second access depends on: here the two
+    // accesses alone, though every explored execution runs other threads first.
+    let (_, rep2) = run(&load("array_index"));
+    let f = races(&rep2)[0];
+    assert_eq!(f.schedule, "3,2");
+    assert_eq!(f.trace.len(), 2);
+    let r = f.race.as_ref().unwrap();
+    assert_eq!((r.first.step, r.second.step), (1, 2));
+    assert!(races(&rep).iter().all(|f| f.trace.len() <= 4));
 }
