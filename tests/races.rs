@@ -242,3 +242,31 @@ fn shortest_trace_is_shown() {
     assert_eq!((r.first.step, r.second.step), (1, 2));
     assert!(races(&rep).iter().all(|f| f.trace.len() <= 4));
 }
+
+#[test]
+fn the_cli_reports_races_in_json_and_their_schedules_replay() {
+    let bin = env!("CARGO_BIN_EXE_simrace");
+    let file = format!(
+        "{}/tests/detect/array_index.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = std::process::Command::new(bin)
+        .args(["run", &file, "--format", "json", "--no-timing"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "matches its expect");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kinds"], serde_json::json!(["data_race"]));
+    let f = &v["findings"][0];
+    assert_eq!(f["race"]["variable"], "a[2]");
+    let schedule = f["schedule"].as_str().unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["replay", &file, "--schedule", schedule, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let trace = r["trace"].as_array().unwrap();
+    assert_eq!(trace.len(), f["trace"].as_array().unwrap().len());
+    assert_eq!(trace.last().unwrap()["op"], "write a[2] = 3");
+}
