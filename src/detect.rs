@@ -21,7 +21,7 @@
 //! `[atomics]` and `[ghost]` accesses are never races (ghost accesses are not even events).
 
 use crate::ir::{ObjKind, Program, ThreadId};
-use crate::machine::{Chan, Choice, Event, Footprint, State, Status, dependent};
+use crate::machine::{Chan, Event};
 use std::collections::{HashMap, VecDeque};
 
 /// A vector clock: one counter per thread.
@@ -228,94 +228,6 @@ impl RaceDetector {
 struct CellHistory {
     writes: Vec<Option<(u32, u32, usize)>>,
     reads: Vec<Option<(u32, u32, usize)>>,
-}
-
-/// Runs `schedule` from the initial state as the explorer does (a failing thread stops),
-/// returning each step's footprint, the threads it started, and its events; `None` if a
-/// choice is not possible.
-#[allow(clippy::type_complexity)]
-fn run_schedule(
-    prog: &Program,
-    schedule: &[Choice],
-) -> Option<Vec<(Footprint, Vec<ThreadId>, Vec<Event>)>> {
-    let (mut state, f0) = State::initial(prog);
-    if let Some(t) = f0.and_then(|f| f.thread) {
-        state.threads[t as usize].status = Status::Finished;
-    }
-    let mut steps = vec![];
-    for c in schedule {
-        if c.thread as usize >= prog.threads.len() || c.alt >= state.alternatives(prog, c.thread) {
-            return None;
-        }
-        let fp = state.footprint(prog, c.thread);
-        let before: Vec<bool> = state
-            .threads
-            .iter()
-            .map(|t| t.status == Status::NotStarted)
-            .collect();
-        let out = state.step(prog, *c, false);
-        if let Some(t) = out.failure.and_then(|f| f.thread) {
-            state.threads[t as usize].status = Status::Finished;
-        }
-        let started = (0..prog.threads.len() as ThreadId)
-            .filter(|x| {
-                before[*x as usize] && state.threads[*x as usize].status != Status::NotStarted
-            })
-            .collect();
-        steps.push((fp, started, out.events));
-    }
-    Some(steps)
-}
-
-/// The same locations: one race stands for the other in a report.
-fn same_locations(prog: &Program, a: &Race, b: &Race) -> bool {
-    let side = |x: &Access| (x.thread, x.line, x.write);
-    prog.var_of_cell(a.cell) == prog.var_of_cell(b.cell)
-        && side(&a.first) == side(&b.first)
-        && side(&a.second) == side(&b.second)
-}
-
-/// A shorter schedule for a race found at the end of `schedule` (which ends at its second
-/// access): only the steps that the second access depends on (its causal past under the
-/// explorer's dependency relation, the first access included), in their order. Checked by
-/// running it: `Some` with the new schedule and the race in it when it is shorter and
-/// still ends in a race between the same two accesses.
-pub fn shorten_race(
-    prog: &Program,
-    schedule: &[Choice],
-    race: &Race,
-) -> Option<(Vec<Choice>, Race)> {
-    // The closure below is quadratic: leave very long traces as they are.
-    if schedule.is_empty() || schedule.len() > 2000 {
-        return None;
-    }
-    let steps = run_schedule(prog, schedule)?;
-    let n = steps.len();
-    let mut keep = vec![false; n];
-    keep[n - 1] = true;
-    for j in (0..n - 1).rev() {
-        let tj = schedule[j].thread;
-        keep[j] = (j + 1..n).any(|k| {
-            keep[k]
-                && (schedule[k].thread == tj
-                    || steps[j].1.contains(&schedule[k].thread)
-                    || dependent(&steps[j].0, &steps[k].0))
-        });
-    }
-    let short: Vec<Choice> = (0..n).filter(|j| keep[*j]).map(|j| schedule[j]).collect();
-    if short.len() >= n {
-        return None;
-    }
-    let steps = run_schedule(prog, &short)?;
-    let mut det = RaceDetector::new(prog);
-    for (i, (_, _, events)) in steps.iter().enumerate() {
-        det.step(short[i].thread, i, events);
-    }
-    let found = det
-        .races
-        .into_iter()
-        .find(|r| r.second.step + 1 == short.len() && same_locations(prog, r, race))?;
-    Some((short, found))
 }
 
 #[cfg(test)]

@@ -10,4 +10,5 @@ pub mod lower;
 pub mod machine;
 pub mod report;
 pub mod scenario;
+pub mod shorten;
 pub mod waitfor;

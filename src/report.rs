@@ -133,14 +133,18 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             kinds.push(f.kind);
         }
         let mut deadlock = None;
-        // A race's trace: only what its second access depends on, when that is shorter.
+        // Show only what the bug depends on, when that is shorter (see shorten.rs).
         let mut schedule = f.schedule.clone();
         let mut race = f.race.clone();
-        if let Some(r) = &f.race
-            && let Some((s, r)) = crate::detect::shorten_race(prog, &f.schedule, r)
+        if let Some(r) = &f.race {
+            if let Some((s, r)) = crate::shorten::race(prog, &f.schedule, r) {
+                schedule = s;
+                race = Some(r);
+            }
+        } else if matches!(f.kind, Kind::Assertion | Kind::Error)
+            && let Some(s) = crate::shorten::failure(prog, &f.schedule)
         {
             schedule = s;
-            race = Some(r);
         }
         let (trace, output) = match replay(prog, &schedule) {
             Ok(r) => {

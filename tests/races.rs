@@ -270,3 +270,28 @@ fn the_cli_reports_races_in_json_and_their_schedules_replay() {
     assert_eq!(trace.len(), f["trace"].as_array().unwrap().len());
     assert_eq!(trace.last().unwrap()["op"], "write a[2] = 3");
 }
+
+#[test]
+fn failure_traces_keep_only_what_the_failure_depends_on() {
+    let prog = load("short_assertion_trace");
+    let (ex, rep) = run(&prog);
+    let raw = ex
+        .findings
+        .iter()
+        .find(|f| f.kind == Kind::Assertion)
+        .unwrap();
+    let f = rep.findings.iter().find(|f| f.kind == "assertion").unwrap();
+    assert!(raw.schedule.len() > 2);
+    assert_eq!(f.schedule, "1,2");
+    let ops: Vec<&str> = f.trace.iter().map(|t| t.op.as_str()).collect();
+    assert_eq!(ops, ["write x = 1", "read x = 1"]);
+    // It replays to the same failure at its last step.
+    let r = replay(
+        &prog,
+        &simrace::explore::parse_schedule(&f.schedule).unwrap(),
+    )
+    .unwrap();
+    let (at, fl) = r.failure.unwrap();
+    assert_eq!(at, Some(1));
+    assert!(f.message.contains(&fl.message));
+}
