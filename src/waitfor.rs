@@ -219,10 +219,15 @@ pub fn render_text(d: &DeadlockReport, indent: &str) -> String {
         }
         out.push('\n');
     }
-    if d.cycle.is_empty() {
+    if d.cycle.is_empty() && d.threads.iter().all(|t| t.held_by.is_empty()) {
         let _ = writeln!(
             out,
             "{indent}no cycle: no thread holds what is waited for, and no thread that could provide it can move"
+        );
+    } else if d.cycle.is_empty() {
+        let _ = writeln!(
+            out,
+            "{indent}no cycle: the waits end at a lock held by a finished thread, or at something no thread holds"
         );
     } else {
         let mut c = d.cycle.clone();
@@ -273,13 +278,14 @@ fn dot_body(out: &mut String, d: &DeadlockReport, prefix: &str, indent: &str) {
         known.push(&t.thread);
     }
     for t in &d.threads {
+        // In a stuck state a holder that is not blocked has finished.
         for h in &t.held_by {
             if !known.contains(&h.as_str()) {
                 let _ = writeln!(
                     out,
                     "{indent}{} [shape=box, style=dashed, label={}];",
                     tid(h),
-                    quote(&format!("{h}\n(not blocked)"))
+                    quote(&format!("{h}\n(finished)"))
                 );
                 known.push(h);
             }
