@@ -237,16 +237,17 @@ fn philosophers_give_one_cycle_through_every_fork() {
 
 #[test]
 fn the_reduction_sees_the_same_lock_order_as_naive_enumeration() {
-    for name in [
-        "lockorder_gate",
-        "lockorder_condition",
-        "lockorder_philosophers",
-        "lockorder_consistent",
-        "lockorder_one_thread",
-        "deadlock_abba",
-        "rlock_ordered",
-        "notify_ordered",
-    ] {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/detect");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "toml")
+                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    names.sort();
+    for name in names.iter().map(String::as_str) {
         let prog = load(name);
         let naive = Config {
             reduction: Reduction::None,
