@@ -83,10 +83,12 @@ pub fn resource_name(prog: &Program, target: &WaitTarget) -> String {
     }
 }
 
-/// The wait-for graph: nodes are threads (`Ok`) and resources (`Err`).
+/// The wait-for graph: edges thread → resource ("waits for") and resource → thread
+/// ("held by").
 pub type Graph = DiGraph<Node, ()>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A node: a thread, or a resource by its name (`lock b`).
 pub enum Node {
     Thread(ThreadId),
     Resource(String),

@@ -194,6 +194,10 @@ fn lock_order_cycles_need_two_threads_and_blocking_locks() {
     assert_eq!(warnings("lockorder_one_thread"), Vec::<Value>::new());
     assert_eq!(warnings("lockorder_consistent"), Vec::<Value>::new());
     assert_eq!(warnings("lock_ordered"), Vec::<Value>::new());
+    assert_eq!(
+        warnings("lockorder_philosophers_fixed"),
+        Vec::<Value>::new()
+    );
 }
 
 #[test]
