@@ -87,8 +87,8 @@ pub fn resource_name(prog: &Program, target: &WaitTarget) -> String {
 /// ("held by").
 pub type Graph = DiGraph<Node, ()>;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
 /// A node: a thread, or a resource by its name (`lock b`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
     Thread(ThreadId),
     Resource(String),
