@@ -1,6 +1,24 @@
-//! Detectors that read one execution: the happens-before data-race detector (vector
-//! clocks over every synchronization edge of SCENARIO.md, with FastTrack's epochs for the
-//! last write) and the deadlock explanation.
+//! The happens-before data-race detector: vector clocks over every synchronization edge
+//! of SCENARIO.md, fed the [`Event`]s of one execution step by step. As in FastTrack
+//! (Flanagan and Freund, PLDI 2009) an access is remembered by its epoch (the thread's own
+//! clock entry), not a whole clock; unlike FastTrack, each thread's last read and last
+//! write of a cell are kept, so that one execution reports every racing pair that it
+//! makes adjacent, not only the first race per variable.
+//!
+//! The edges, and the [`Event`]s the machine emits for them:
+//! - start → the started thread: `Edge`; a thread's end → the join: `JoinThread`;
+//! - lock release → next acquire (Lock, RLock, a Condition's lock, also around
+//!   `Condition.wait`): `Release`/`Acquire` on the lock (an RLock re-entry is neither);
+//! - notify → the woken wait, `Event.set` → a woken wait: `Edge`; `Event.set` → a wait or
+//!   `is_set` that sees it set: `Release`/`Acquire` (`clear` resets the channel);
+//! - semaphore release → the acquire that takes that permit: `SemRelease`/`SemAcquire`
+//!   (permits first-in first-out; initial permits carry no clock);
+//! - barrier arrivals → departures of the round, task_done → `Queue.join`: channels;
+//! - put → the get of that item: `QueuePut`/`QueueGet` (one clock per item);
+//! - an `[atomics]` write → the reads that see it: `Store`/`Acquire` (the channel holds
+//!   exactly the last writer's clock); `with atomic:` → the next: one global channel.
+//!
+//! `[atomics]` and `[ghost]` accesses are never races (ghost accesses are not even events).
 
 use crate::ir::{ObjKind, Program, ThreadId};
 use crate::machine::{Chan, Event};
@@ -45,9 +63,8 @@ pub struct RaceDetector {
     chans: HashMap<Chan, Clock>,
     sems: HashMap<u32, (u64, VecDeque<Clock>)>,
     queues: HashMap<u32, VecDeque<Clock>>,
-    /// Per cell: the last write (thread, epoch, line, step) and the reads since.
-    writes: HashMap<u32, (ThreadId, u32, u32, usize)>,
-    reads: HashMap<u32, Vec<(ThreadId, u32, u32, usize)>>,
+    /// Per cell: each thread's last write and last read.
+    cells: HashMap<u32, CellHistory>,
     pub races: Vec<Race>,
 }
 
@@ -69,8 +86,7 @@ impl RaceDetector {
             chans: HashMap::new(),
             sems,
             queues: HashMap::new(),
-            writes: HashMap::new(),
-            reads: HashMap::new(),
+            cells: HashMap::new(),
             races: vec![],
         }
     }
@@ -157,6 +173,7 @@ impl RaceDetector {
     }
 
     fn access(&mut self, t: ThreadId, cell: u32, write: bool, line: u32, step: usize) {
+        let n = self.clocks.len();
         let me = &self.clocks[t as usize];
         let epoch = me.0[t as usize];
         let second = Access {
@@ -165,46 +182,52 @@ impl RaceDetector {
             write,
             step,
         };
-        if let Some(&(wt, we, wl, ws)) = self.writes.get(&cell)
-            && wt != t
-            && we > me.0[wt as usize]
-        {
-            self.races.push(Race {
-                cell,
-                first: Access {
-                    thread: wt,
-                    line: wl,
-                    write: true,
-                    step: ws,
-                },
-                second: second.clone(),
-            });
-        }
-        if write {
-            if let Some(rs) = self.reads.get(&cell) {
-                for &(rt, re, rl, rs_) in rs {
-                    if rt != t && re > me.0[rt as usize] {
-                        self.races.push(Race {
-                            cell,
-                            first: Access {
-                                thread: rt,
-                                line: rl,
-                                write: false,
-                                step: rs_,
-                            },
-                            second: second.clone(),
-                        });
-                    }
-                }
+        let hist = self.cells.entry(cell).or_insert_with(|| CellHistory {
+            writes: vec![None; n],
+            reads: vec![None; n],
+        });
+        // Every other thread's last write races with any access it is not ordered before;
+        // its last read races with a write. Checking each thread's last access (not only
+        // the last one overall, as FastTrack does) finds every pair of racing locations
+        // that some explored execution makes adjacent, at a cost of one clock per cell.
+        for u in 0..n {
+            if u == t as usize {
+                continue;
             }
-            self.reads.remove(&cell);
-            self.writes.insert(cell, (t, epoch, line, step));
-        } else {
-            let rs = self.reads.entry(cell).or_default();
-            rs.retain(|r| r.0 != t);
-            rs.push((t, epoch, line, step));
+            let mut check = |last: &Option<(u32, u32, usize)>, w: bool| {
+                if let Some((e, l, s)) = *last
+                    && e > me.0[u]
+                {
+                    self.races.push(Race {
+                        cell,
+                        first: Access {
+                            thread: u as ThreadId,
+                            line: l,
+                            write: w,
+                            step: s,
+                        },
+                        second: second.clone(),
+                    });
+                }
+            };
+            check(&hist.writes[u], true);
+            if write {
+                check(&hist.reads[u], false);
+            }
         }
+        let slot = if write {
+            &mut hist.writes[t as usize]
+        } else {
+            &mut hist.reads[t as usize]
+        };
+        *slot = Some((epoch, line, step));
     }
+}
+
+/// The last write and the last read of one cell by each thread: (epoch, line, step).
+struct CellHistory {
+    writes: Vec<Option<(u32, u32, usize)>>,
+    reads: Vec<Option<(u32, u32, usize)>>,
 }
 
 #[cfg(test)]

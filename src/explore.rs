@@ -33,6 +33,7 @@
 use crate::ast::{Kind, Value};
 use crate::detect::{Race, RaceDetector};
 use crate::ir::{Program, ThreadId};
+use crate::lockorder::LockOrder;
 use crate::machine::{Choice, Event, Failure, Footprint, State, Status, dependent};
 use crate::wakeup::{WakeNode, WakeStep, WakeupTree, weak_initial};
 use std::collections::BTreeMap;
@@ -154,6 +155,8 @@ pub struct Exploration {
     pub findings: Vec<RawFinding>,
     pub outcomes: Vec<RawOutcome>,
     pub stats: Stats,
+    /// The lock-order graph over every explored execution.
+    pub lock_order: LockOrder,
 }
 
 struct Node {
@@ -203,6 +206,7 @@ struct Explorer<'p> {
     findings: BTreeMap<(Kind, String), RawFinding>,
     outcomes: BTreeMap<Vec<Value>, RawOutcome>,
     stats: Stats,
+    lock_order: LockOrder,
     start: Instant,
     nthreads: usize,
     classes: std::collections::BTreeSet<Vec<Choice>>,
@@ -221,6 +225,7 @@ impl<'p> Explorer<'p> {
             findings: BTreeMap::new(),
             outcomes: BTreeMap::new(),
             stats: Stats::default(),
+            lock_order: LockOrder::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
             classes: std::collections::BTreeSet::new(),
@@ -344,6 +349,7 @@ impl<'p> Explorer<'p> {
             findings: self.findings.into_values().collect(),
             outcomes: self.outcomes.into_values().collect(),
             stats: self.stats,
+            lock_order: self.lock_order,
         }
     }
 
@@ -790,6 +796,10 @@ impl<'p> Explorer<'p> {
             let sched = schedule[..=b.step].to_vec();
             self.record(Kind::DataRace, key, message, sched, Some(r));
         }
+        // The lock-order graph (see lockorder.rs).
+        let steps = self.path[..top].iter();
+        let steps = steps.map(|n| (&n.state, n.cur.unwrap().thread, &n.events[..]));
+        self.lock_order.execution(prog, steps);
         if failed {
             return;
         }
@@ -837,8 +847,12 @@ impl<'p> Explorer<'p> {
             let name = &prog.threads[*t as usize].name;
             let line = prog.threads[*t as usize].code.lines[state.threads[*t as usize].pc as usize];
             parts.push(format!("{name} (line {line}) {why}"));
-            key.push(format!("{name}@{line}"));
+            key.push(line);
         }
+        // One bug per set of code locations: instances of a thread declaration stuck at
+        // the same lines in another arrangement are the same deadlock.
+        key.sort();
+        let key: Vec<String> = key.iter().map(|l| format!("@{l}")).collect();
         let (kind, what) = if all_spin {
             (Kind::Livelock, "livelock")
         } else {

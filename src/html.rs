@@ -32,10 +32,8 @@
 //! assert!(page.contains("data_race"));
 //! ```
 
-use crate::explore::{parse_schedule, replay};
 use crate::ir::Program;
 use crate::report::RunReport;
-use crate::waitfor::WaitFor;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -52,25 +50,9 @@ pub struct ScenarioPage {
 }
 
 impl ScenarioPage {
-    /// From a report and the program it was built from. Deadlock findings without a
-    /// `deadlock` field get one from replaying their schedule.
+    /// From a report and the program it was built from.
     pub fn from_report(prog: &Program, rep: &RunReport) -> ScenarioPage {
-        let mut report = serde_json::to_value(rep).expect("reports serialize");
-        if let Some(fs) = report.get_mut("findings").and_then(Value::as_array_mut) {
-            for f in fs {
-                if f.get("kind").and_then(Value::as_str) != Some("deadlock")
-                    || f.get("deadlock").is_some()
-                {
-                    continue;
-                }
-                let schedule = f.get("schedule").and_then(Value::as_str).unwrap_or("");
-                if let Ok(s) = parse_schedule(schedule)
-                    && let Ok(r) = replay(prog, &s)
-                {
-                    f["deadlock"] = WaitFor::of(prog, &r.state).to_json(prog);
-                }
-            }
-        }
+        let report = serde_json::to_value(rep).expect("reports serialize");
         ScenarioPage {
             report,
             source: prog.source.clone(),

@@ -63,6 +63,30 @@ pub struct Spin {
     pub shared_hash: u64,
 }
 
+/// What a thread that cannot move waits for: a node of the wait-for graph.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WaitTarget {
+    /// A Lock or RLock (a Condition's lock too), to acquire it.
+    Lock(ObjId),
+    /// A semaphore's permit.
+    Semaphore(ObjId),
+    /// A notify of a Condition.
+    Notify(ObjId),
+    /// An Event to be set.
+    Event(ObjId),
+    /// The rest of a barrier's parties.
+    Barrier(ObjId),
+    /// Room in a full queue, an item in an empty one, `task_done` calls for its `join`.
+    QueuePut(ObjId),
+    QueueGet(ObjId),
+    QueueJoin(ObjId),
+    /// The end of these threads (`join`).
+    Threads(Vec<ThreadId>),
+    /// A write to one of these (a spin loop that makes no progress).
+    Change(Vec<Loc>),
+    Nothing,
+}
+
 /// A location that a step reads or writes, for the spin-loop rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Loc {
@@ -2081,6 +2105,71 @@ impl State {
         match h {
             Some(h) => prog.threads[h as usize].name.clone(),
             None => "nobody".into(),
+        }
+    }
+
+    /// The resource a thread that cannot move waits for (the wait-for graph's node).
+    pub fn wait_target(&self, prog: &Program, t: ThreadId) -> WaitTarget {
+        let th = &self.threads[t as usize];
+        match &th.status {
+            Status::CondWait { cv, .. } => WaitTarget::Notify(*cv),
+            Status::CondReacquire { cv, .. } => WaitTarget::Lock(Self::lock_of(prog, *cv)),
+            Status::EventWait { ev, .. } => WaitTarget::Event(*ev),
+            Status::BarrierWait { bar, .. } => WaitTarget::Barrier(*bar),
+            Status::SpinBlocked { reads } => WaitTarget::Change(reads.clone()),
+            Status::Ready => {
+                let c = self.ctx(prog, t);
+                match &c.code.instrs[th.pc as usize] {
+                    Instr::Call { obj: sel, op, .. } => {
+                        let Ok(o) = self.obj(&c, *sel) else {
+                            return WaitTarget::Nothing;
+                        };
+                        match (op, prog.objects[o as usize].kind) {
+                            (Op::Acquire { .. }, ObjKind::Semaphore { .. }) => {
+                                WaitTarget::Semaphore(o)
+                            }
+                            (Op::Acquire { .. }, _) => WaitTarget::Lock(Self::lock_of(prog, o)),
+                            (Op::Put { .. }, _) => WaitTarget::QueuePut(o),
+                            (Op::Get { .. }, _) => WaitTarget::QueueGet(o),
+                            (Op::QJoin, _) => WaitTarget::QueueJoin(o),
+                            _ => WaitTarget::Nothing,
+                        }
+                    }
+                    Instr::Join { .. } => WaitTarget::Threads(self.waits_for(prog, t).1),
+                    _ => WaitTarget::Nothing,
+                }
+            }
+            Status::NotStarted | Status::Finished => WaitTarget::Nothing,
+        }
+    }
+
+    /// Does `t`'s next step take a Lock or RLock (or a Condition's lock) and wait for it
+    /// as long as it takes (blocking, no timeout)? Which lock, if so. For the lock-order
+    /// graph: an acquisition that can give up cannot deadlock.
+    pub fn blocking_lock_acquire(&self, prog: &Program, t: ThreadId) -> Option<ObjId> {
+        let th = &self.threads[t as usize];
+        match &th.status {
+            Status::CondReacquire { cv, .. } => Some(Self::lock_of(prog, *cv)),
+            Status::Ready => {
+                let c = self.ctx(prog, t);
+                let Instr::Call {
+                    obj: sel,
+                    op: Op::Acquire { blocking, timeout },
+                    ..
+                } = &c.code.instrs[th.pc as usize]
+                else {
+                    return None;
+                };
+                let o = self.obj(&c, *sel).ok()?;
+                if matches!(prog.objects[o as usize].kind, ObjKind::Semaphore { .. })
+                    || !self.flag(&c, *blocking).ok()?
+                    || self.timed(&c, *timeout).ok()?
+                {
+                    return None;
+                }
+                Some(Self::lock_of(prog, o))
+            }
+            _ => None,
         }
     }
 

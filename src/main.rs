@@ -88,6 +88,9 @@ enum Command {
         /// Also write an HTML report (one self-contained page) to this file.
         #[arg(long, value_name = "OUT")]
         html: Option<String>,
+        /// Write the wait-for graph of every deadlock found to FILE (Graphviz DOT).
+        #[arg(long, value_name = "FILE")]
+        dot: Option<String>,
         #[command(flatten)]
         limits: Limits,
     },
@@ -204,6 +207,7 @@ fn run(
     engine: Option<Engine>,
     format: Format,
     html: Option<&str>,
+    dot: Option<&str>,
     limits: &Limits,
 ) -> u8 {
     match engine {
@@ -216,6 +220,7 @@ fn run(
     let mut status = 0u8;
     let mut json = vec![];
     let mut pages = vec![];
+    let mut graphs: Vec<(String, simrace::waitfor::DeadlockReport)> = vec![];
     for (i, path) in files.iter().enumerate() {
         let prog = match load(path) {
             Ok(p) => p,
@@ -251,6 +256,18 @@ fn run(
                 simrace::html::ScenarioPage::from_report(&prog, &rep),
             ));
         }
+        let deadlocks: Vec<_> = rep
+            .findings
+            .iter()
+            .filter_map(|f| f.deadlock.as_ref())
+            .collect();
+        for (k, d) in deadlocks.iter().enumerate() {
+            let mut title = format!("{} ({}): deadlock", rep.scenario, rep.file);
+            if deadlocks.len() > 1 {
+                title.push_str(&format!(" {}", k + 1));
+            }
+            graphs.push((title, (*d).clone()));
+        }
         match format {
             Format::Text => {
                 if i > 0 {
@@ -259,6 +276,14 @@ fn run(
                 print_out(&report::render_text(&rep));
             }
             Format::Json => json.push(serde_json::to_value(&rep).expect("reports serialize")),
+        }
+    }
+    if let Some(file) = dot {
+        let refs: Vec<(String, &simrace::waitfor::DeadlockReport)> =
+            graphs.iter().map(|(t, d)| (t.clone(), d)).collect();
+        if let Err(e) = std::fs::write(file, simrace::waitfor::dot(&refs)) {
+            eprintln!("simrace: cannot write {file}: {e}");
+            status = 2;
         }
     }
     if format == Format::Json {
@@ -497,8 +522,16 @@ fn main() -> ExitCode {
             engine,
             format,
             html,
+            dot,
             limits,
-        } => run(&files, engine, format, html.as_deref(), &limits),
+        } => run(
+            &files,
+            engine,
+            format,
+            html.as_deref(),
+            dot.as_deref(),
+            &limits,
+        ),
         Command::Check {
             paths,
             junit,

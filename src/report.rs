@@ -5,6 +5,8 @@
 use crate::ast::{Kind, Value};
 use crate::explore::{Exploration, TraceStep, format_schedule, replay};
 use crate::ir::Program;
+use crate::lockorder::CycleEdge;
+use crate::waitfor::{self, DeadlockReport};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -37,11 +39,18 @@ pub struct FindingReport {
     pub output: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub race: Option<RaceReport>,
+    /// For a deadlock: the wait-for graph, explained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadlock: Option<DeadlockReport>,
 }
 
 #[derive(Serialize, Debug, Clone)]
 pub struct RaceReport {
+    /// The location, with its index for an array element: `x`, `a[2]`.
     pub variable: String,
+    /// The array index, for an array element.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
     pub first: AccessReport,
     pub second: AccessReport,
 }
@@ -67,6 +76,9 @@ pub struct TraceEntry {
 pub struct WarningReport {
     pub kind: &'static str,
     pub message: String,
+    /// For a `potential_deadlock`: the edges of the lock-order cycle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<Vec<CycleEdge>>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -122,8 +134,28 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
         if !kinds.contains(&f.kind) {
             kinds.push(f.kind);
         }
-        let (trace, output) = match replay(prog, &f.schedule) {
+        let mut deadlock = None;
+        // Show only what the bug depends on, when that is shorter (see shorten.rs).
+        let mut schedule = f.schedule.clone();
+        let mut race = f.race.clone();
+        if let Some(r) = &f.race {
+            if let Some((s, r)) = crate::shorten::race(prog, &f.schedule, r) {
+                schedule = s;
+                race = Some(r);
+            }
+        } else if matches!(f.kind, Kind::Assertion | Kind::Error)
+            && let Some(s) = crate::shorten::failure(prog, &f.schedule)
+        {
+            schedule = s;
+        }
+        let (trace, output) = match replay(prog, &schedule) {
             Ok(r) => {
+                if f.kind == Kind::Deadlock
+                    && r.state.enabled(prog).is_empty()
+                    && !r.state.all_finished()
+                {
+                    deadlock = Some(waitfor::explain(prog, &r.state));
+                }
                 let output = r.steps.iter().flat_map(|s| s.output.clone()).collect();
                 (trace_entries(prog, &r.steps), output)
             }
@@ -137,15 +169,17 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
                 vec![],
             ),
         };
-        let race = f.race.as_ref().map(|r| {
+        let race = race.as_ref().map(|r| {
             let acc = |a: &crate::detect::Access| AccessReport {
                 thread: prog.threads[a.thread as usize].name.clone(),
                 line: a.line,
                 access: if a.write { "write" } else { "read" },
                 step: a.step + 1,
             };
+            let var = &prog.vars[prog.var_of_cell(r.cell) as usize];
             RaceReport {
                 variable: prog.cell_name(r.cell),
+                index: var.len.map(|_| r.cell - var.first_cell),
                 first: acc(&r.first),
                 second: acc(&r.second),
             }
@@ -154,10 +188,11 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             kind: f.kind.as_str(),
             message: f.message.clone(),
             count: f.count,
-            schedule: format_schedule(&f.schedule),
+            schedule: format_schedule(&schedule),
             trace,
             output,
             race,
+            deadlock,
         });
     }
     kinds.sort();
@@ -188,7 +223,16 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
         kinds: kinds.iter().map(|k| k.as_str()).collect(),
         expected: expected.iter().map(|k| k.as_str()).collect(),
         findings,
-        warnings: vec![],
+        warnings: ex
+            .lock_order
+            .warnings(prog)
+            .into_iter()
+            .map(|w| WarningReport {
+                kind: "potential_deadlock",
+                message: w.message,
+                cycle: Some(w.cycle),
+            })
+            .collect(),
         observe: prog.observe.iter().map(|(n, _)| n.clone()).collect(),
         outcomes,
         stats: StatsReport {
@@ -230,6 +274,18 @@ fn plural(n: u64, one: &str) -> String {
 
 /// Writes a trace as an aligned table.
 pub fn write_trace(out: &mut String, trace: &[TraceEntry], output: &[String], indent: &str) {
+    write_trace_marked(out, trace, output, indent, &[]);
+}
+
+/// Writes a trace as an aligned table, with a note after the steps in `marks`
+/// (1-based step numbers), such as the two accesses of a data race.
+pub fn write_trace_marked(
+    out: &mut String,
+    trace: &[TraceEntry],
+    output: &[String],
+    indent: &str,
+    marks: &[(usize, &str)],
+) {
     let width = trace
         .iter()
         .map(|t| t.thread.len())
@@ -250,11 +306,14 @@ pub fn write_trace(out: &mut String, trace: &[TraceEntry], output: &[String], in
         );
     }
     for t in &trace[skip..] {
-        let _ = writeln!(
-            out,
+        let mut line = format!(
             "{indent}{:>4}  {:<width$}  {:>4}  {}",
             t.step, t.thread, t.line, t.op
         );
+        for (_, note) in marks.iter().filter(|(s, _)| *s == t.step) {
+            let _ = write!(line, "   <- {note}");
+        }
+        let _ = writeln!(out, "{line}");
     }
     if !output.is_empty() {
         let _ = writeln!(out, "{indent}printed:");
@@ -262,6 +321,70 @@ pub fn write_trace(out: &mut String, trace: &[TraceEntry], output: &[String], in
             let _ = writeln!(out, "{indent}  {line}");
         }
     }
+}
+
+/// A value as Python prints it.
+fn python_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "None".to_string(),
+        serde_json::Value::Bool(true) => "True".to_string(),
+        serde_json::Value::Bool(false) => "False".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The outcome table, as jcstress prints one: a row per distinct set of final values of
+/// the observed names, with how many executions ended so, their share, and an example.
+pub fn outcome_table(r: &RunReport) -> String {
+    let mut out = String::new();
+    let total: u64 = r.outcomes.iter().map(|o| o.count).sum();
+    let _ = writeln!(
+        out,
+        "outcomes: {} of {}",
+        plural(r.outcomes.len() as u64, "distinct result"),
+        plural(total, "completed execution")
+    );
+    let cells: Vec<Vec<String>> = r
+        .outcomes
+        .iter()
+        .map(|o| {
+            r.observe
+                .iter()
+                .map(|n| o.values.get(n).map(python_value).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = r
+        .observe
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            cells
+                .iter()
+                .map(|c| c[i].len())
+                .max()
+                .unwrap_or(0)
+                .max(n.len())
+        })
+        .collect();
+    let mut head = String::from("  ");
+    for (n, w) in r.observe.iter().zip(&widths) {
+        let _ = write!(head, "{n:>w$}  ");
+    }
+    let _ = writeln!(out, "{head}executions   share  example schedule");
+    for (o, c) in r.outcomes.iter().zip(&cells) {
+        let mut row = String::from("  ");
+        for (v, w) in c.iter().zip(&widths) {
+            let _ = write!(row, "{v:>w$}  ");
+        }
+        let share = if total > 0 {
+            100.0 * o.count as f64 / total as f64
+        } else {
+            0.0
+        };
+        let _ = writeln!(out, "{row}{:>10}  {share:>5.1}%  {}", o.count, o.schedule);
+    }
+    out
 }
 
 /// The text report of one scenario.
@@ -285,19 +408,34 @@ pub fn render_text(r: &RunReport) -> String {
     );
     for f in &r.findings {
         let _ = writeln!(out);
-        let _ = writeln!(out, "{}: {}", f.kind, f.message);
+        // The explorer's deadlock messages start with the kind: say it once.
+        let message = f
+            .message
+            .strip_prefix(&format!("{}: ", f.kind))
+            .unwrap_or(&f.message);
+        let _ = writeln!(out, "{}: {message}", f.kind);
         let _ = writeln!(
             out,
             "  reached in {} of {}",
             plural(f.count, "execution"),
             r.stats.executions
         );
+        if let Some(d) = &f.deadlock {
+            out.push_str(&waitfor::render_text(d, "  "));
+        }
         let _ = writeln!(
             out,
             "  replay: simrace replay {} --schedule {}",
             r.file, f.schedule
         );
-        write_trace(&mut out, &f.trace, &f.output, "  ");
+        let marks: Vec<(usize, &str)> = match &f.race {
+            Some(r) => vec![
+                (r.first.step, "first access"),
+                (r.second.step, "second access"),
+            ],
+            None => vec![],
+        };
+        write_trace_marked(&mut out, &f.trace, &f.output, "  ", &marks);
     }
     for w in &r.warnings {
         let _ = writeln!(out);
@@ -305,37 +443,7 @@ pub fn render_text(r: &RunReport) -> String {
     }
     if !r.outcomes.is_empty() && !r.observe.is_empty() {
         let _ = writeln!(out);
-        let _ = writeln!(out, "outcomes of completed executions:");
-        let cols: Vec<usize> = r
-            .observe
-            .iter()
-            .map(|n| {
-                r.outcomes
-                    .iter()
-                    .map(|o| o.values.get(n).map(|v| v.to_string().len()).unwrap_or(0))
-                    .max()
-                    .unwrap_or(0)
-                    .max(n.len())
-            })
-            .collect();
-        let mut head = String::from("  ");
-        for (n, w) in r.observe.iter().zip(&cols) {
-            let _ = write!(head, "{n:<w$}  ");
-        }
-        let _ = writeln!(out, "{}executions  example schedule", head);
-        for o in &r.outcomes {
-            let mut row = String::from("  ");
-            for (n, w) in r.observe.iter().zip(&cols) {
-                let v = o.values.get(n).map(|v| match v {
-                    serde_json::Value::Null => "None".to_string(),
-                    serde_json::Value::Bool(true) => "True".to_string(),
-                    serde_json::Value::Bool(false) => "False".to_string(),
-                    other => other.to_string(),
-                });
-                let _ = write!(row, "{:<w$}  ", v.unwrap_or_default());
-            }
-            let _ = writeln!(out, "{row}{:>10}  {}", o.count, o.schedule);
-        }
+        out.push_str(&outcome_table(r));
     }
     let s = &r.stats;
     let _ = writeln!(out);

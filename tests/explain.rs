@@ -42,7 +42,7 @@ fn an_assertion_is_told_with_its_lost_update() {
 fn a_data_race_names_both_accesses() {
     let text = story("scenarios/racy_flag.toml", "data_race");
     assert!(text.contains(
-        "At step 1, writer writes data (line 13: data = 42); at step 5, reader reads data"
+        "At step 1, writer writes data (line 13: data = 42); at step 4, reader reads data"
     ));
     pin("explain_racy_flag_data_race", &text);
 }
