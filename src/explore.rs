@@ -456,10 +456,8 @@ impl<'p> Explorer<'p> {
 
     /// Counts the top state among the distinct states, and reports progress now and then.
     fn note_state(&mut self) {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        let h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .hash_one(&self.path.last().unwrap().state);
-        self.states.insert(h);
+        self.states
+            .insert(self.path.last().unwrap().state.fingerprint());
         if let Some(p) = &self.cfg.progress
             && self.last_progress.elapsed() >= Duration::from_millis(100)
         {
@@ -736,7 +734,7 @@ impl<'p> Explorer<'p> {
             choice: Choice { thread: p, alt: 0 },
             fp: fp.clone(),
         });
-        let n = &mut self.path[i];
+        let n = &self.path[i];
         if n.sleep
             .iter()
             .chain(n.explored.iter())
@@ -744,7 +742,90 @@ impl<'p> Explorer<'p> {
         {
             return;
         }
-        n.wut.insert(v);
+        // A wakeup branch must be executable: a leaf stands for "explore this, then
+        // anything", and covers the sequences it weakly prefixes. The race was found with
+        // a step that may be blocked (a lock acquisition), so run `v` from node `i`'s
+        // state and keep what can run.
+        if self.runnable_prefix(i, &v) == v.len() {
+            self.path[i].wut.insert(v);
+            return;
+        }
+        // `v` cannot run as it stands (a step in it is blocked): fall back to source-DPOR's
+        // rule (Abdulla et al., POPL 2014). Unless a thread that can start `v` was or will
+        // be tried here, try one: `p` if it can, else another initial of `v`, else every
+        // thread that is awake here.
+        let initials: Vec<ThreadId> = {
+            let mut seen: Vec<ThreadId> = vec![];
+            let mut out = vec![];
+            for (k, s) in v.iter().enumerate() {
+                let t = s.choice.thread;
+                if seen.contains(&t) {
+                    continue;
+                }
+                seen.push(t);
+                if !v[..k].iter().any(|x| dependent(&x.fp, &s.fp)) {
+                    out.push(t);
+                }
+            }
+            out
+        };
+        let prog = self.prog;
+        let n = &mut self.path[i];
+        let tried = |q: &ThreadId| {
+            n.explored.iter().any(|e| e.0 == *q)
+                || n.wut.branches.iter().any(|b| b.step.choice.thread == *q)
+        };
+        if initials.iter().any(tried) {
+            return;
+        }
+        let awake = |q: &ThreadId| {
+            n.enabled.iter().any(|e| e.0 == *q)
+                && !n.done[*q as usize]
+                && !n.sleep.iter().any(|s| s.0 == *q)
+        };
+        let picks: Vec<ThreadId> = if initials.contains(&p) && awake(&p) {
+            vec![p]
+        } else if let Some(q) = initials.iter().copied().find(awake) {
+            vec![q]
+        } else {
+            n.enabled.iter().map(|e| e.0).filter(awake).collect()
+        };
+        for t in picks {
+            let fp = n.state.footprint(prog, t);
+            n.wut.branches.push(WakeNode {
+                step: WakeStep {
+                    choice: Choice { thread: t, alt: 0 },
+                    fp,
+                },
+                children: vec![],
+            });
+        }
+    }
+
+    /// How many steps of `v` can run one after the other from node `i`'s state.
+    fn runnable_prefix(&self, i: usize, v: &[WakeStep]) -> usize {
+        let prog = self.prog;
+        let mut state = self.path[i].state.clone();
+        for (k, s) in v.iter().enumerate() {
+            let t = s.choice.thread;
+            if !state
+                .enabled(prog)
+                .iter()
+                .any(|e| e.0 == t && s.choice.alt < e.1)
+            {
+                return k;
+            }
+            if k + 1 == v.len() {
+                break; // no need to run the last one
+            }
+            let out = state.step(prog, s.choice, false);
+            if let Some(f) = &out.failure
+                && let Some(ft) = f.thread
+            {
+                state.threads[ft as usize].status = Status::Finished;
+            }
+        }
+        v.len()
     }
 
     /// The top node ends an execution: classify it, detect races, record.

@@ -19,6 +19,7 @@ use crate::ir::{
 use smallvec::SmallVec;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::hash::Hash;
 
 /// How many local instructions a thread may run between two steps before the machine
 /// calls it a livelock (a loop that never reaches a step).
@@ -528,6 +529,20 @@ impl State {
     }
 
     /// Has every started thread finished?
+    /// A hash of what the state is, leaving out the step counters (which only count how
+    /// it was reached): equal for the same values, objects and thread positions.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+        let mut h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .build_hasher();
+        self.cells.hash(&mut h);
+        self.objects.hash(&mut h);
+        for t in &self.threads {
+            (&t.status, t.pc, &t.locals, &t.spin, &t.spin_pending).hash(&mut h);
+        }
+        h.finish()
+    }
+
     pub fn all_finished(&self) -> bool {
         self.threads
             .iter()

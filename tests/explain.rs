@@ -29,7 +29,7 @@ fn pin(name: &str, text: &str) {
 
 #[test]
 fn an_assertion_is_told_with_its_lost_update() {
-    let text = story("scenarios/counter.toml", "assertion");
+    let text = story("scenarios/basics/counter.toml", "assertion");
     assert!(text.contains("1. worker[0] reads counter and sees 0 (line 13: tmp = counter)."));
     assert!(text.contains(
         "worker[1]'s write of 1 to counter (step 5) overwrote worker[0]'s write of 1 (step 3)"
@@ -40,7 +40,7 @@ fn an_assertion_is_told_with_its_lost_update() {
 
 #[test]
 fn a_data_race_names_both_accesses() {
-    let text = story("scenarios/racy_flag.toml", "data_race");
+    let text = story("scenarios/events/racy_flag.toml", "data_race");
     assert!(text.contains(
         "At step 1, writer writes data (line 13: data = 42); at step 4, reader reads data"
     ));
@@ -49,7 +49,7 @@ fn a_data_race_names_both_accesses() {
 
 #[test]
 fn a_deadlock_shows_the_cycle() {
-    let text = story("scenarios/abba_deadlock.toml", "deadlock");
+    let text = story("scenarios/locks/abba_deadlock.toml", "deadlock");
     assert!(text.contains("- t1, holding a, waits to acquire b, held by t2 (line 14: with b:)."));
     assert!(text.contains("t1 waits for t2 and t2 waits for t1"));
     pin("explain_abba_deadlock", &text);
@@ -57,12 +57,12 @@ fn a_deadlock_shows_the_cycle() {
 
 #[test]
 fn a_self_deadlock_and_a_lost_wakeup_are_told_too() {
-    let text = story("scenarios/lock_reentry_deadlock.toml", "deadlock");
+    let text = story("scenarios/locks/lock_reentry_deadlock.toml", "deadlock");
     assert!(
         text.contains("waits for a lock that it holds itself"),
         "{text}"
     );
-    let text = story("scenarios/lost_wakeup.toml", "deadlock");
+    let text = story("scenarios/conditions/lost_wakeup.toml", "deadlock");
     assert!(
         text.contains("No thread is left that could end these waits"),
         "{text}"
@@ -83,13 +83,13 @@ fn the_command_picks_a_finding_and_refuses_a_missing_one() {
             String::from_utf8(out.stderr).unwrap(),
         )
     };
-    let (code, out, _) = run(&["explain", "scenarios/counter.toml", "--finding", "2"]);
+    let (code, out, _) = run(&["explain", "scenarios/basics/counter.toml", "--finding", "2"]);
     assert_eq!(code, 0);
     assert!(out.contains("a data race, step by step"), "{out}");
-    let (code, _, err) = run(&["explain", "scenarios/counter.toml", "--finding", "9"]);
+    let (code, _, err) = run(&["explain", "scenarios/basics/counter.toml", "--finding", "9"]);
     assert_eq!(code, 2);
     assert!(err.contains("there is no finding 9 (there are 3)"), "{err}");
-    let (code, out, _) = run(&["explain", "scenarios/locked_counter.toml"]);
+    let (code, out, _) = run(&["explain", "scenarios/basics/locked_counter.toml"]);
     assert_eq!(code, 0);
     assert!(out.contains("nothing to explain"), "{out}");
 }

@@ -18,7 +18,7 @@ fn count(hay: &str, needle: &str) -> usize {
 
 #[test]
 fn deadlock_page_has_lanes_source_and_a_wait_for_graph() {
-    let (p, threads) = page("scenarios/abba_deadlock.toml");
+    let (p, threads) = page("scenarios/locks/abba_deadlock.toml");
     let html = render(&[Section::Scenario(p)]);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_eq!(count(&html, "<th class=\"lane\""), threads);
@@ -29,7 +29,7 @@ fn deadlock_page_has_lanes_source_and_a_wait_for_graph() {
     assert_eq!(count(&html, "class=\"node thread in-cycle\""), 2);
     assert_eq!(count(&html, "class=\"node resource in-cycle\""), 2);
     assert_eq!(count(&html, "class=\"edge in-cycle\""), 4);
-    assert!(html.contains("simrace replay scenarios/abba_deadlock.toml --schedule 0,1"));
+    assert!(html.contains("simrace replay scenarios/locks/abba_deadlock.toml --schedule 0,1"));
     // Self-contained: nothing is fetched.
     for bad in [
         "src=\"http",
@@ -45,7 +45,7 @@ fn deadlock_page_has_lanes_source_and_a_wait_for_graph() {
 
 #[test]
 fn counter_page_has_races_highlighted_and_the_outcome_table() {
-    let (p, threads) = page("scenarios/counter.toml");
+    let (p, threads) = page("scenarios/basics/counter.toml");
     let html = render(&[Section::Scenario(p)]);
     // One lane header per thread for each of the three findings.
     assert_eq!(count(&html, "<th class=\"lane\""), 3 * threads);
@@ -87,7 +87,7 @@ assert = ["x < 2"]
 
 #[test]
 fn a_report_without_a_program_still_renders() {
-    let (p, _) = page("scenarios/abba_deadlock.toml");
+    let (p, _) = page("scenarios/locks/abba_deadlock.toml");
     let mut v = p.report.clone();
     v["findings"][0].as_object_mut().unwrap().remove("deadlock");
     let html = render(&[Section::Scenario(ScenarioPage::from_value(
@@ -101,8 +101,8 @@ fn a_report_without_a_program_still_renders() {
 
 #[test]
 fn the_page_is_deterministic_and_pinned() {
-    let (a, _) = page("scenarios/abba_deadlock.toml");
-    let (b, _) = page("scenarios/abba_deadlock.toml");
+    let (a, _) = page("scenarios/locks/abba_deadlock.toml");
+    let (b, _) = page("scenarios/locks/abba_deadlock.toml");
     let html = render(&[Section::Scenario(a)]);
     assert_eq!(html, render(&[Section::Scenario(b)]));
     insta::with_settings!({

@@ -83,8 +83,8 @@ fn the_report_page_shows_lanes_graph_and_outcomes_in_chromium() {
     let status = Command::new(env!("CARGO_BIN_EXE_simrace"))
         .args([
             "run",
-            "scenarios/abba_deadlock.toml",
-            "scenarios/counter.toml",
+            "scenarios/locks/abba_deadlock.toml",
+            "scenarios/basics/counter.toml",
             "--no-timing",
             "--html",
         ])

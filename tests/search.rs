@@ -52,7 +52,7 @@ fn assert_replays(prog: &Program, e: &Exploration) {
 
 #[test]
 fn preemption_bound_zero_runs_each_thread_to_completion() {
-    let prog = load("counter.toml");
+    let prog = load("basics/counter.toml");
     let cfg = |b| Config {
         preemption_bound: Some(b),
         ..Config::default()
@@ -80,7 +80,7 @@ fn preemption_bound_zero_runs_each_thread_to_completion() {
 
 #[test]
 fn random_walks_are_seeded_and_replayable() {
-    let prog = load("counter.toml");
+    let prog = load("basics/counter.toml");
     let cfg = |seed| Config {
         search: Search::Random { seed },
         max_executions: Some(200),
@@ -108,7 +108,7 @@ fn random_walks_are_seeded_and_replayable() {
 
 #[test]
 fn pct_finds_the_lock_order_deadlock_and_replays_it() {
-    let prog = load("abba_deadlock.toml");
+    let prog = load("locks/abba_deadlock.toml");
     let cfg = |depth| Config {
         search: Search::Pct { seed: 1, depth },
         max_executions: Some(300),

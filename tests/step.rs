@@ -32,10 +32,15 @@ fn play(file: &str, input: &str) -> (i32, String) {
 
 #[test]
 fn abba_deadlock_is_won_and_the_transcript_is_pinned() {
-    let (code, out) = play("scenarios/abba_deadlock.toml", "0\n0\nu\n1\n0\ns\nq\n");
+    let (code, out) = play(
+        "scenarios/locks/abba_deadlock.toml",
+        "0\n0\nu\n1\n0\ns\nq\n",
+    );
     assert_eq!(code, 0);
     assert!(out.contains("*** You win! deadlock: t1 (line 14) waits to acquire b, held by t2"));
-    assert!(out.contains("Replay it: simrace replay scenarios/abba_deadlock.toml --schedule 0,1"));
+    assert!(
+        out.contains("Replay it: simrace replay scenarios/locks/abba_deadlock.toml --schedule 0,1")
+    );
     // A blocked thread is refused with the reason.
     assert!(out.contains("t1 cannot move now: it waits to acquire b, held by t2."));
     assert!(out.ends_with("Bye. Schedule so far: 0,1\n"), "{out}");
@@ -51,7 +56,7 @@ fn abba_deadlock_is_won_and_the_transcript_is_pinned() {
 #[test]
 fn counter_reaches_the_race_then_the_lost_update_by_thread_names() {
     let (code, out) = play(
-        "scenarios/counter.toml",
+        "scenarios/basics/counter.toml",
         "worker[0]\nworker[1]\n0\n0\n1\n1\n",
     );
     assert_eq!(code, 0);
@@ -73,7 +78,10 @@ fn counter_reaches_the_race_then_the_lost_update_by_thread_names() {
 
 #[test]
 fn restart_undo_and_bad_input_are_handled() {
-    let (code, out) = play("scenarios/counter.toml", "7\nnobody\nu\n0\nr\n1\ns\n");
+    let (code, out) = play(
+        "scenarios/basics/counter.toml",
+        "7\nnobody\nu\n0\nr\n1\ns\n",
+    );
     assert_eq!(code, 0);
     assert!(out.contains("There is no thread 7: they are numbered 0 to 1."));
     assert!(out.contains("I don't know `nobody`"));
@@ -85,7 +93,7 @@ fn restart_undo_and_bad_input_are_handled() {
 
 #[test]
 fn empty_input_ends_cleanly() {
-    let (code, out) = play("scenarios/locked_counter.toml", "");
+    let (code, out) = play("scenarios/basics/locked_counter.toml", "");
     assert_eq!(code, 0);
     assert!(
         out.contains("can move: 0 (worker[0]), 1 (worker[1])"),
