@@ -4,7 +4,12 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use simrace::diag::Diagnostic;
 use simrace::explore::{self, Config, Reduction};
+use simrace::child::ModelSettings;
+use simrace::engine_loom;
+use simrace::engine_shuttle;
+use simrace::native::{self, NativeConfig};
 use simrace::{lower, report, scenario};
+use std::sync::Arc;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -67,6 +72,32 @@ struct Limits {
     no_timing: bool,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchedulerFlag {
+    /// Random scheduling (shuttle's `check_random`).
+    Random,
+    /// Probabilistic concurrency testing (shuttle's `check_pct`).
+    Pct,
+    /// Depth-first enumeration (shuttle's `check_dfs`).
+    Dfs,
+}
+
+#[derive(clap::Args, Clone)]
+struct EngineOpts {
+    /// Native runs (default: as many as fit in about a second, at least 10).
+    #[arg(long, value_name = "N")]
+    runs: Option<u64>,
+    /// Native: inject seeded random yields and short sleeps between steps.
+    #[arg(long)]
+    stress: bool,
+    /// The shuttle scheduler.
+    #[arg(long, value_enum, default_value = "random")]
+    scheduler: SchedulerFlag,
+    /// loom: the preemption bound (default 3; also LOOM_MAX_PREEMPTIONS).
+    #[arg(long, value_name = "N")]
+    max_preemptions: Option<usize>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run scenarios and report what can go wrong.
@@ -79,6 +110,17 @@ enum Command {
         format: Format,
         #[command(flatten)]
         limits: Limits,
+        #[command(flatten)]
+        engine_opts: EngineOpts,
+    },
+    /// Internal: run a scenario under loom or shuttle in this child process and print the
+    /// result as one JSON line (loom aborts the process on some failures).
+    #[command(name = "__engine-child", hide = true)]
+    EngineChild {
+        engine: String,
+        file: String,
+        /// The engine's settings, as JSON.
+        settings: String,
     },
     /// Replay one execution step by step.
     Replay {
@@ -115,13 +157,79 @@ fn print_out(text: &str) {
     let _ = out.flush();
 }
 
-fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits) -> u8 {
-    match engine {
-        None | Some(Engine::Explore) => {}
-        Some(_) => {
-            eprintln!("simrace: this engine is not available yet; use --engine explore");
-            return 2;
+fn native_config(prog: &simrace::ir::Program, l: &Limits, o: &EngineOpts) -> NativeConfig {
+    NativeConfig {
+        runs: o.runs,
+        stress: o.stress,
+        seed: l.seed.unwrap_or(0),
+        max_steps: l.max_steps.or(prog.max_steps).unwrap_or(10_000),
+        timeout: l.timeout.or(prog.timeout).map(Duration::from_secs),
+        ..NativeConfig::default()
+    }
+}
+
+fn model_settings(prog: &simrace::ir::Program, l: &Limits, o: &EngineOpts) -> ModelSettings {
+    ModelSettings {
+        max_steps: l.max_steps.or(prog.max_steps).unwrap_or(10_000),
+        max_executions: l.max_executions.or(prog.max_executions),
+        timeout: l.timeout.or(prog.timeout),
+        seed: l.seed.unwrap_or(0),
+        scheduler: match o.scheduler {
+            SchedulerFlag::Random => "random",
+            SchedulerFlag::Pct => "pct",
+            SchedulerFlag::Dfs => "dfs",
         }
+        .to_string(),
+        max_preemptions: o.max_preemptions,
+    }
+}
+
+/// Runs one non-explorer engine; `Err`: it cannot run this scenario.
+fn run_engine(
+    engine: Engine,
+    path: &str,
+    prog: &Arc<simrace::ir::Program>,
+    limits: &Limits,
+    opts: &EngineOpts,
+) -> Result<report::EngineReport, String> {
+    let timing = !limits.no_timing;
+    match engine {
+        Engine::Native => {
+            let t = native::run(prog, &native_config(prog, limits, opts))?;
+            Ok(report::engine_report(prog, &t, "native", None, timing))
+        }
+        Engine::Loom => {
+            let s = model_settings(prog, limits, opts);
+            let t = engine_loom::run_in_child(path, prog, &s)?;
+            Ok(report::engine_report(prog, &t, "loom", None, timing))
+        }
+        Engine::Shuttle => {
+            let s = model_settings(prog, limits, opts);
+            let t = engine_shuttle::run_in_child(path, prog, &s)?;
+            Ok(report::engine_report(
+                prog,
+                &t,
+                "shuttle",
+                Some(s.scheduler.clone()),
+                timing,
+            ))
+        }
+        Engine::Explore | Engine::Random | Engine::Pct => {
+            Err("this engine is not available yet; use --engine explore".into())
+        }
+    }
+}
+
+fn run(
+    files: &[String],
+    engine: Option<Engine>,
+    format: Format,
+    limits: &Limits,
+    opts: &EngineOpts,
+) -> u8 {
+    if matches!(engine, Some(Engine::Random | Engine::Pct)) {
+        eprintln!("simrace: this engine is not available yet; use --engine explore");
+        return 2;
     }
     let mut status = 0u8;
     let mut json = vec![];
@@ -140,9 +248,32 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
                 continue;
             }
         };
-        let cfg = config(&prog, limits);
-        let ex = explore::explore(&prog, &cfg);
-        let rep = report::build(&prog, &ex, "explore", !limits.no_timing);
+        let prog = Arc::new(prog);
+        let rep = match engine {
+            None | Some(Engine::Explore) => {
+                let cfg = config(&prog, limits);
+                let ex = explore::explore(&prog, &cfg);
+                let mut rep = report::build(&prog, &ex, "explore", !limits.no_timing);
+                if engine.is_none() {
+                    match run_engine(Engine::Native, path, &prog, limits, opts) {
+                        Ok(e) => rep.engines.push(e),
+                        Err(e) => {
+                            eprintln!("simrace: {path}: the native engine cannot run it: {e}");
+                            status = 2;
+                        }
+                    }
+                }
+                rep
+            }
+            Some(e) => match run_engine(e, path, &prog, limits, opts) {
+                Ok(r) => report::from_engine(&prog, r),
+                Err(e) => {
+                    eprintln!("simrace: {path}: {e}");
+                    status = 2;
+                    continue;
+                }
+            },
+        };
         if !rep.matches_expectation && status == 0 {
             status = 1;
         }
@@ -151,7 +282,11 @@ fn run(files: &[String], engine: Option<Engine>, format: Format, limits: &Limits
                 if i > 0 {
                     print_out("\n");
                 }
-                print_out(&report::render_text(&rep));
+                if matches!(engine, None | Some(Engine::Explore)) {
+                    print_out(&report::render_text(&rep));
+                } else {
+                    print_out(&report::render_engine_text(&rep));
+                }
             }
             Format::Json => json.push(serde_json::to_value(&rep).expect("reports serialize")),
         }
@@ -267,6 +402,31 @@ fn replay_ending(prog: &simrace::ir::Program, r: &explore::Replay) -> String {
     "the schedule ends here; the execution could go on".to_string()
 }
 
+/// The child side of `--engine loom` and `--engine shuttle`: prints one JSON line.
+fn engine_child(engine: &str, file: &str, settings: &str) -> u8 {
+    let prog = match load(file) {
+        Ok(p) => Arc::new(p),
+        Err(d) => {
+            eprint!("{}", d.render());
+            return 2;
+        }
+    };
+    let Ok(s) = serde_json::from_str::<ModelSettings>(settings) else {
+        eprintln!("simrace: bad engine settings");
+        return 2;
+    };
+    let line = match engine {
+        "loom" => engine_loom::child(&prog, &s),
+        "shuttle" => engine_shuttle::child(&prog, &s),
+        _ => {
+            eprintln!("simrace: unknown engine {engine}");
+            return 2;
+        }
+    };
+    print_out(&format!("{line}\n"));
+    0
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -282,7 +442,13 @@ fn main() -> ExitCode {
             engine,
             format,
             limits,
-        } => run(&files, engine, format, &limits),
+            engine_opts,
+        } => run(&files, engine, format, &limits, &engine_opts),
+        Command::EngineChild {
+            engine,
+            file,
+            settings,
+        } => engine_child(&engine, &file, &settings),
         Command::Replay {
             file,
             schedule,
