@@ -226,6 +226,9 @@ impl<R: Runtime> Kernel<R> {
         t: ThreadId,
         mut w: Wait,
     ) -> (R::Guard<'a, KState>, Result<Value, Stop>) {
+        // The operation that blocks may have changed the state already (a Condition
+        // wait releases its lock): announce it.
+        self.notify();
         loop {
             if let Some(s) = &g.stop {
                 let s = s.clone();
