@@ -30,6 +30,7 @@ pub struct ModelSettings {
 struct Wire {
     executions: u64,
     complete: bool,
+    elapsed_ms: f64,
     notes: Vec<String>,
     kinds: Vec<(String, u64, Vec<(String, u64)>)>,
     outcomes: Vec<(Vec<serde_json::Value>, u64)>,
@@ -53,6 +54,7 @@ pub fn encode(t: &Tally) -> String {
     let w = Wire {
         executions: t.executions,
         complete: t.complete,
+        elapsed_ms: t.elapsed.as_secs_f64() * 1e3,
         notes: t.notes.clone(),
         kinds: t
             .kinds
@@ -84,6 +86,7 @@ fn decode(line: &str) -> Option<Tally> {
     let mut t = Tally {
         executions: w.executions,
         complete: w.complete,
+        elapsed: Duration::from_secs_f64(w.elapsed_ms.max(0.0) / 1e3),
         notes: w.notes,
         ..Tally::default()
     };

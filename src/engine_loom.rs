@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 /// loom's limit on threads, the model's main thread included (loom's `MAX_THREADS`).
 pub const MAX_THREADS: usize = 5;
-pub const DEFAULT_PREEMPTIONS: usize = 3;
+pub const DEFAULT_PREEMPTIONS: usize = 2;
 pub const DEFAULT_EXECUTIONS: u64 = 20_000;
 pub const DEFAULT_SECONDS: u64 = 20;
 
@@ -110,7 +110,7 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
     });
     let mut t = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
     t.elapsed = start.elapsed();
-    let stopped = t.executions >= max_exec || start.elapsed() >= Duration::from_secs(secs);
+    let stopped = t.executions + 1 >= max_exec || start.elapsed() >= Duration::from_secs(secs);
     t.complete = false;
     t.notes.push(format!(
         "loom explored with a preemption bound of {preemptions}{}",

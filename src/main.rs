@@ -93,7 +93,7 @@ struct EngineOpts {
     /// The shuttle scheduler.
     #[arg(long, value_enum, default_value = "random")]
     scheduler: SchedulerFlag,
-    /// loom: the preemption bound (default 3; also LOOM_MAX_PREEMPTIONS).
+    /// loom: the preemption bound (default 2; also LOOM_MAX_PREEMPTIONS).
     #[arg(long, value_name = "N")]
     max_preemptions: Option<usize>,
 }
