@@ -8,7 +8,7 @@
 //!    the scheduler reaches is counted;
 //! 2. for each kind found, the same scheduler with the same seed runs again and panics at
 //!    the first execution that shows that kind; shuttle then prints its failing schedule,
-//!    which the report shows: `simrace run FILE --engine shuttle --replay-shuttle S`
+//!    which the report shows: `simrace run FILE --engine shuttle --shuttle-schedule S`
 //!    replays it with `shuttle::replay`.
 //!
 //! `choose` and timeouts use shuttle's recorded randomness (`shuttle::rand`), so they are
@@ -23,7 +23,7 @@ use crate::interp::{ExecConfig, Tally, conclude, run_thread};
 use crate::ir::{Program, ThreadId};
 use crate::primitives::Kernel;
 use crate::runtime::{Runtime, Shuttle};
-use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler};
+use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler};
 use shuttle::{Config, Runner};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -74,12 +74,21 @@ fn config(secs: u64) -> Config {
     c
 }
 
-/// One execution of the scenario under shuttle; `fail_on`: panic when it shows that kind.
+/// When an execution of [`body`] panics.
+#[derive(Clone, Copy)]
+enum FailOn {
+    Never,
+    Kind(Kind),
+    /// Any finding, after recording it (a replay ends where the failing run ended).
+    Any,
+}
+
+/// One execution of the scenario under shuttle.
 fn body(
     p: Arc<Program>,
     exec: ExecConfig,
     out: Arc<Mutex<Tally>>,
-    fail_on: Option<Kind>,
+    fail_on: FailOn,
 ) -> impl Fn() + Send + Sync + 'static {
     move || {
         let k = Arc::new(Kernel::<Shuttle>::new(&p));
@@ -97,12 +106,15 @@ fn body(
             Shuttle::join(h);
         }
         let res = conclude(&p, &k.lock());
-        if let Some(kind) = fail_on
+        if let FailOn::Kind(kind) = fail_on
             && let Some(f) = res.found.iter().find(|f| f.kind == kind)
         {
             panic!("{MARK}: {}: {}", f.kind, f.message);
         }
         out.lock().unwrap_or_else(|e| e.into_inner()).add(&res);
+        if let (FailOn::Any, Some(f)) = (fail_on, res.found.first()) {
+            panic!("{MARK}: {}: {}", f.kind, f.message);
+        }
     }
 }
 
@@ -111,7 +123,7 @@ fn run_once(
     s: &ModelSettings,
     exec: &ExecConfig,
     out: Arc<Mutex<Tally>>,
-    fail_on: Option<Kind>,
+    fail_on: FailOn,
 ) -> usize {
     let n = s.max_executions.unwrap_or(DEFAULT_EXECUTIONS) as usize;
     let secs = s.timeout.unwrap_or(DEFAULT_SECONDS);
@@ -136,7 +148,7 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
     let out = Arc::new(Mutex::new(Tally::default()));
     let start = Instant::now();
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_once(prog, s, &exec, out.clone(), None)
+        run_once(prog, s, &exec, out.clone(), FailOn::Never)
     }));
     let mut t = std::mem::take(&mut *out.lock().unwrap_or_else(|e| e.into_inner()));
     t.elapsed = start.elapsed();
@@ -155,7 +167,7 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
         eprintln!("{MARK} round {kind}");
         let sink = Arc::new(Mutex::new(Tally::default()));
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_once(prog, s, &exec, sink, Some(kind))
+            run_once(prog, s, &exec, sink, FailOn::Kind(kind))
         }));
     }
     t.notes.push(format!(
@@ -181,14 +193,27 @@ pub fn replay(prog: &Arc<Program>, s: &ModelSettings, schedule: &str) -> Tally {
         stress: false,
     };
     let out = Arc::new(Mutex::new(Tally::default()));
-    let f = body(prog.clone(), exec, out.clone(), None);
+    let f = body(prog.clone(), exec, out.clone(), FailOn::Any);
+    let mut cfg = config(s.timeout.unwrap_or(DEFAULT_SECONDS));
+    cfg.failure_persistence = shuttle::FailurePersistence::None;
+    // The replay ends in the panic that ended the failing run: keep it quiet.
+    std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        shuttle::replay(f, schedule);
+        Runner::new(ReplayScheduler::new_from_encoded(schedule), cfg).run(f);
     }));
     let mut t = std::mem::take(&mut *out.lock().unwrap_or_else(|e| e.into_inner()));
-    if r.is_err() {
+    t.complete = false;
+    let ended_here = match &r {
+        Err(p) => p
+            .downcast_ref::<String>()
+            .is_some_and(|m| m.starts_with(MARK)),
+        Ok(_) => true,
+    };
+    if !ended_here || t.executions == 0 {
         t.notes
             .push("the schedule does not fit this scenario (shuttle failed to replay it)".into());
+    } else {
+        t.notes.push(format!("replayed the shuttle schedule {schedule}"));
     }
     t
 }

@@ -93,6 +93,9 @@ struct EngineOpts {
     /// The shuttle scheduler.
     #[arg(long, value_enum, default_value = "random")]
     scheduler: SchedulerFlag,
+    /// shuttle: replay this failing schedule (from a shuttle report) instead of searching.
+    #[arg(long, value_name = "SCHEDULE")]
+    shuttle_schedule: Option<String>,
     /// loom: the preemption bound (default 2; also LOOM_MAX_PREEMPTIONS).
     #[arg(long, value_name = "N")]
     max_preemptions: Option<usize>,
@@ -205,7 +208,13 @@ fn run_engine(
         }
         Engine::Shuttle => {
             let s = model_settings(prog, limits, opts);
-            let t = engine_shuttle::run_in_child(path, prog, &s)?;
+            let t = match &opts.shuttle_schedule {
+                Some(sched) => {
+                    engine_shuttle::check(prog)?;
+                    engine_shuttle::replay(prog, &s, sched)
+                }
+                None => engine_shuttle::run_in_child(path, prog, &s)?,
+            };
             Ok(report::engine_report(
                 prog,
                 &t,
