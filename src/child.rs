@@ -26,13 +26,16 @@ pub struct ModelSettings {
     pub max_preemptions: Option<usize>,
 }
 
+/// A kind, the executions that saw it, and its messages with their counts.
+type WireKind = (String, u64, Vec<(String, u64)>);
+
 #[derive(Serialize, Deserialize)]
 struct Wire {
     executions: u64,
     complete: bool,
     elapsed_ms: f64,
     notes: Vec<String>,
-    kinds: Vec<(String, u64, Vec<(String, u64)>)>,
+    kinds: Vec<WireKind>,
     outcomes: Vec<(Vec<serde_json::Value>, u64)>,
     schedules: Vec<(String, String)>,
 }
@@ -181,10 +184,16 @@ pub fn run(
             .to_string();
         t.kinds.insert(
             Kind::Deadlock,
-            (1, [(format!("{engine} reports: {line}"), 1)].into_iter().collect()),
+            (
+                1,
+                [(format!("{engine} reports: {line}"), 1)]
+                    .into_iter()
+                    .collect(),
+            ),
         );
-        t.notes
-            .push(format!("{engine} stopped at its first deadlock (the process aborted)"));
+        t.notes.push(format!(
+            "{engine} stopped at its first deadlock (the process aborted)"
+        ));
         return Ok((t, stderr));
     }
     let tail: Vec<&str> = stderr.lines().rev().take(6).collect();

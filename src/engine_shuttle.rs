@@ -59,7 +59,9 @@ pub fn run_in_child(path: &str, prog: &Program, s: &ModelSettings) -> Result<Tal
         } else if l.trim() == "failing schedule:" {
             let _ = lines.next(); // the opening quote
             if let (Some(sched), Some(k)) = (lines.next(), kind) {
-                t.schedules.entry(k).or_insert_with(|| sched.trim().to_string());
+                t.schedules
+                    .entry(k)
+                    .or_insert_with(|| sched.trim().to_string());
             }
         }
     }
@@ -180,9 +182,8 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
             String::new()
         }
     ));
-    t.notes.push(
-        "data races are not claimed by shuttle here (only the explorer decides them)".into(),
-    );
+    t.notes
+        .push("data races are not claimed by shuttle here (only the explorer decides them)".into());
     child::encode(&t)
 }
 
@@ -213,7 +214,8 @@ pub fn replay(prog: &Arc<Program>, s: &ModelSettings, schedule: &str) -> Tally {
         t.notes
             .push("the schedule does not fit this scenario (shuttle failed to replay it)".into());
     } else {
-        t.notes.push(format!("replayed the shuttle schedule {schedule}"));
+        t.notes
+            .push(format!("replayed the shuttle schedule {schedule}"));
     }
     t
 }

@@ -21,7 +21,9 @@
 //!   operation it completes.
 
 use crate::ast::{Kind, Value};
-use crate::ir::{Code, Instr, LocalId, ObjId, ObjSel, Operand, Pc, PrintArg, Program, ThreadId, ThreadSel};
+use crate::ir::{
+    Code, Instr, LocalId, ObjId, ObjSel, Operand, Pc, PrintArg, Program, ThreadId, ThreadSel,
+};
 use crate::machine::{LOCAL_BUDGET, MAX_CHOOSE, binary, compare, unary};
 use crate::primitives::{Found, KState, Kernel, Life, Loc, Res, Step, Stop, Wait, as_int, truthy};
 use crate::runtime::{Runtime, below};
@@ -165,7 +167,11 @@ fn stress<R: Runtime>(rng: &mut u64) {
 
 /// Records a failure once per execution (same kind and message).
 fn record(st: &mut KState, kind: Kind, message: String) {
-    if !st.found.iter().any(|f| f.kind == kind && f.message == message) {
+    if !st
+        .found
+        .iter()
+        .any(|f| f.kind == kind && f.message == message)
+    {
         st.found.push(Found { kind, message });
     }
 }
@@ -230,7 +236,12 @@ pub fn conclude(prog: &Program, st: &KState) -> ExecResult {
                         break;
                     }
                 }
-                r.outcome = Some(prog.observe.iter().map(|(_, c)| st.cells[*c as usize]).collect());
+                r.outcome = Some(
+                    prog.observe
+                        .iter()
+                        .map(|(_, c)| st.cells[*c as usize])
+                        .collect(),
+                );
             }
         }
     }
@@ -535,9 +546,10 @@ impl Th<'_> {
         }
         let instr = self.code.instrs[self.pc as usize].clone();
         let r: Res<Option<Value>> = match &instr {
-            Instr::Read { var, index, .. } => self.cell(*var, *index).map(|cell| {
-                st_read(&mut g, t, cell)
-            }).map(Some),
+            Instr::Read { var, index, .. } => self
+                .cell(*var, *index)
+                .map(|cell| st_read(&mut g, t, cell))
+                .map(Some),
             Instr::Write { var, index, value } => (|| {
                 let v = self.operand(*value)?;
                 let cell = self.cell(*var, *index)?;
@@ -573,7 +585,14 @@ impl Th<'_> {
                     Ok(ts) => ts,
                     Err(e) => return (g, Flow::Fail(Kind::Error, e)),
                 };
-                let (g2, r) = k.block(self.prog, g, t, Wait::Join { threads: ts.clone() });
+                let (g2, r) = k.block(
+                    self.prog,
+                    g,
+                    t,
+                    Wait::Join {
+                        threads: ts.clone(),
+                    },
+                );
                 g = g2;
                 if r.is_err() {
                     return (g, Flow::Stopped);
@@ -704,7 +723,10 @@ impl Th<'_> {
                             }
                         }
                         Step::Wait(_) => {
-                            return Err(format!("{}() would block inside `with atomic:`", op.name()));
+                            return Err(format!(
+                                "{}() would block inside `with atomic:`",
+                                op.name()
+                            ));
                         }
                     }
                 }

@@ -2,16 +2,16 @@
 //! 0 (every result as expected), 1 (one is not) or 2 (bad input or flags).
 
 use clap::{Parser, Subcommand, ValueEnum};
-use simrace::diag::Diagnostic;
-use simrace::explore::{self, Config, Reduction};
 use simrace::child::ModelSettings;
+use simrace::diag::Diagnostic;
 use simrace::engine_loom;
 use simrace::engine_shuttle;
+use simrace::explore::{self, Config, Reduction};
 use simrace::native::{self, NativeConfig};
 use simrace::{lower, report, scenario};
-use std::sync::Arc;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]

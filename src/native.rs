@@ -131,10 +131,7 @@ pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
             break;
         }
         let k = Arc::new(Kernel::<Std>::new(prog));
-        let seed = cfg
-            .seed
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(i);
+        let seed = cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i);
         for t in 0..n {
             let (k, prog, exec) = (k.clone(), prog.clone(), exec.clone());
             let job: Job = Box::new(move || run_thread(&prog, &k, t as ThreadId, &exec, seed));

@@ -100,20 +100,51 @@ pub enum ObjState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wait {
     /// A Lock, RLock (or a Condition's lock) to be free for it.
-    Lock { lock: ObjId },
+    Lock {
+        lock: ObjId,
+    },
     /// A semaphore permit.
-    Sem { sem: ObjId },
+    Sem {
+        sem: ObjId,
+    },
     /// In `Condition.wait`, its lock released, not yet woken.
-    CondWait { cv: ObjId, saved: u32, timed: bool },
+    CondWait {
+        cv: ObjId,
+        saved: u32,
+        timed: bool,
+    },
     /// Woken (or timed out), waiting to take the lock back.
-    CondReacquire { cv: ObjId, saved: u32, result: bool },
-    EventWait { ev: ObjId, timed: bool },
-    Barrier { bar: ObjId, generation: u32, index: u32 },
-    Put { q: ObjId, value: Value, ret: Value },
-    Get { q: ObjId },
-    QJoin { q: ObjId },
-    Join { threads: Vec<ThreadId> },
-    Spin { reads: Vec<Loc> },
+    CondReacquire {
+        cv: ObjId,
+        saved: u32,
+        result: bool,
+    },
+    EventWait {
+        ev: ObjId,
+        timed: bool,
+    },
+    Barrier {
+        bar: ObjId,
+        generation: u32,
+        index: u32,
+    },
+    Put {
+        q: ObjId,
+        value: Value,
+        ret: Value,
+    },
+    Get {
+        q: ObjId,
+    },
+    QJoin {
+        q: ObjId,
+    },
+    Join {
+        threads: Vec<ThreadId>,
+    },
+    Spin {
+        reads: Vec<Loc>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -381,14 +412,17 @@ impl KState {
             Wait::EventWait { .. } => th.woken || th.timed_out,
             Wait::Barrier {
                 bar, generation, ..
-            } => matches!(&self.objects[*bar as usize], ObjState::Barrier { generation: g, .. } if *g > *generation),
-            Wait::Put { q, .. } => match (&self.objects[*q as usize], prog.objects[*q as usize].kind)
-            {
-                (ObjState::Queue { items, .. }, ObjKind::Queue { maxsize }) => {
-                    maxsize == 0 || items.len() < maxsize as usize
+            } => {
+                matches!(&self.objects[*bar as usize], ObjState::Barrier { generation: g, .. } if *g > *generation)
+            }
+            Wait::Put { q, .. } => {
+                match (&self.objects[*q as usize], prog.objects[*q as usize].kind) {
+                    (ObjState::Queue { items, .. }, ObjKind::Queue { maxsize }) => {
+                        maxsize == 0 || items.len() < maxsize as usize
+                    }
+                    _ => true,
                 }
-                _ => true,
-            },
+            }
             Wait::Get { q } => {
                 matches!(&self.objects[*q as usize], ObjState::Queue { items, .. } if !items.is_empty())
             }
@@ -529,7 +563,10 @@ impl KState {
                 th.life == Life::Running
                     && matches!(
                         th.wait,
-                        Some(Wait::CondWait { timed: true, .. } | Wait::EventWait { timed: true, .. })
+                        Some(
+                            Wait::CondWait { timed: true, .. }
+                                | Wait::EventWait { timed: true, .. }
+                        )
                     )
             })
             .map(|u| u as ThreadId)

@@ -286,7 +286,7 @@ pub fn engine_report(
             count: *count,
         })
         .collect();
-    outcomes.sort_by(|a, b| b.count.cmp(&a.count));
+    outcomes.sort_by_key(|o| std::cmp::Reverse(o.count));
     EngineReport {
         engine,
         scheduler,
@@ -357,10 +357,14 @@ fn value_text(v: &serde_json::Value) -> String {
 }
 
 /// The text section of one engine's result.
-pub fn render_engine(e: &EngineReport) -> String {
+pub fn render_engine(e: &EngineReport, file: &str) -> String {
     let mut out = String::new();
-    let unit = if e.engine == "native" { "run" } else { "execution" };
-    let mut head = format!("{}", e.engine);
+    let unit = if e.engine == "native" {
+        "run"
+    } else {
+        "execution"
+    };
+    let mut head = e.engine.to_string();
     if let Some(s) = &e.scheduler {
         let _ = write!(head, " ({s} scheduler)");
     }
@@ -385,7 +389,11 @@ pub fn render_engine(e: &EngineReport) -> String {
             let _ = writeln!(out, "    also ({n}x): {m}");
         }
         if let Some(s) = &f.schedule {
-            let _ = writeln!(out, "    {} schedule: {s}", e.engine);
+            let _ = writeln!(
+                out,
+                "    replay: simrace run {file} --engine {} --shuttle-schedule {s}",
+                e.engine
+            );
         }
     }
     if !e.outcomes.is_empty() && !e.outcomes[0].values.is_empty() {
@@ -430,7 +438,7 @@ pub fn render_engine_text(r: &RunReport) -> String {
     );
     for e in &r.engines {
         let _ = writeln!(out);
-        out.push_str(&render_engine(e));
+        out.push_str(&render_engine(e, &r.file));
     }
     out
 }
@@ -579,7 +587,7 @@ pub fn render_text(r: &RunReport) -> String {
     let _ = writeln!(out, "{line}");
     for e in &r.engines {
         let _ = writeln!(out);
-        out.push_str(&render_engine(e));
+        out.push_str(&render_engine(e, &r.file));
     }
     out
 }

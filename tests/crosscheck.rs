@@ -61,7 +61,15 @@ fn decided(kinds: &BTreeSet<Kind>) -> BTreeSet<Kind> {
 fn engine_kinds(file: &str, engine: &str, args: &[&str]) -> Result<BTreeSet<Kind>, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", file, "--engine", engine, "--format", "json", "--no-timing"])
+        .args([
+            "run",
+            file,
+            "--engine",
+            engine,
+            "--format",
+            "json",
+            "--no-timing",
+        ])
         .args(args)
         .output()
         .expect("run simrace");
@@ -124,7 +132,14 @@ fn engines_agree_with_the_explorer() {
             ("shuttle", &["--max-executions", "1000", "--timeout", "30"]),
             (
                 "loom",
-                &["--max-preemptions", "2", "--max-executions", "3000", "--timeout", "30"],
+                &[
+                    "--max-preemptions",
+                    "2",
+                    "--max-executions",
+                    "3000",
+                    "--timeout",
+                    "30",
+                ],
             ),
         ];
         for (engine, args) in runs {
