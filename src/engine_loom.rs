@@ -9,7 +9,8 @@
 //! goes on exploring; failures and assertions are recorded, never panicked.
 //!
 //! Bounds: a preemption bound (`--max-preemptions`, else `LOOM_MAX_PREEMPTIONS`, else
-//! [`DEFAULT_PREEMPTIONS`]), at most `--max-executions` executions (default
+//! [`DEFAULT_PREEMPTIONS`]), explored by iterative deepening (bound 0, then 1, ... each
+//! exhaustively while the budget lasts, so that shallow bugs are found first), at most `--max-executions` executions (default
 //! [`DEFAULT_EXECUTIONS`]) and `--timeout` seconds (default [`DEFAULT_SECONDS`]); the
 //! report says which bound applied. loom runs at most [`MAX_THREADS`] threads (the
 //! model's main thread runs the scenario's first thread): a larger scenario is refused.
@@ -77,45 +78,69 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
         .unwrap_or(DEFAULT_PREEMPTIONS);
     let max_exec = s.max_executions.unwrap_or(DEFAULT_EXECUTIONS);
     let secs = s.timeout.unwrap_or(DEFAULT_SECONDS);
-    let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(preemptions);
-    b.max_permutations = Some(max_exec as usize);
-    b.max_duration = Some(Duration::from_secs(secs));
-    b.checkpoint_interval = 1;
-    b.max_branches = 1_000_000;
     let exec = ExecConfig {
         max_steps: s.max_steps,
         stress: false,
     };
-    let (p, r) = (prog.clone(), results.clone());
     let seed = s.seed;
     let start = Instant::now();
-    b.check(move || {
-        let k = Arc::new(Kernel::<Loom>::new(&p));
-        let mut handles = vec![];
-        for t in 1..p.threads.len() {
-            let (k, p, exec) = (k.clone(), p.clone(), exec.clone());
-            handles.push(Loom::spawn(move || {
-                run_thread(&p, &k, t as ThreadId, &exec, seed)
-            }));
+    let budget = Duration::from_secs(secs);
+    // Iterative deepening: every preemption bound from 0 up, each exhaustive unless the
+    // budget runs out, so that shallow bugs are found before the deep search starts.
+    let mut levels = vec![];
+    let mut cut = false;
+    for bound in 0..=preemptions {
+        let done_before = results.lock().unwrap_or_else(|e| e.into_inner()).executions;
+        let left_exec = max_exec.saturating_sub(done_before);
+        let left_time = budget.saturating_sub(start.elapsed());
+        if left_exec == 0 || left_time.is_zero() {
+            cut = true;
+            break;
         }
-        if !p.threads.is_empty() {
-            run_thread(&p, &k, 0, &exec, seed);
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(bound);
+        b.max_permutations = Some(left_exec as usize);
+        b.max_duration = Some(left_time);
+        b.checkpoint_interval = 1;
+        b.max_branches = 1_000_000;
+        let (p, r, exec) = (prog.clone(), results.clone(), exec.clone());
+        b.check(move || {
+            let k = Arc::new(Kernel::<Loom>::new(&p));
+            let mut handles = vec![];
+            for t in 1..p.threads.len() {
+                let (k, p, exec) = (k.clone(), p.clone(), exec.clone());
+                handles.push(Loom::spawn(move || {
+                    run_thread(&p, &k, t as ThreadId, &exec, seed)
+                }));
+            }
+            if !p.threads.is_empty() {
+                run_thread(&p, &k, 0, &exec, seed);
+            }
+            for h in handles {
+                Loom::join(h);
+            }
+            let res = conclude(&p, &k.lock());
+            r.lock().unwrap_or_else(|e| e.into_inner()).add(&res);
+        });
+        let n = results.lock().unwrap_or_else(|e| e.into_inner()).executions - done_before;
+        let level_cut = n + 1 >= left_exec || start.elapsed() >= budget;
+        levels.push(format!(
+            "{bound}: {n} executions{}",
+            if level_cut { " (cut short)" } else { "" }
+        ));
+        if level_cut {
+            cut = true;
+            break;
         }
-        for h in handles {
-            Loom::join(h);
-        }
-        let res = conclude(&p, &k.lock());
-        r.lock().unwrap_or_else(|e| e.into_inner()).add(&res);
-    });
+    }
     let mut t = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
     t.elapsed = start.elapsed();
-    let stopped = t.executions + 1 >= max_exec || start.elapsed() >= Duration::from_secs(secs);
     t.complete = false;
     t.notes.push(format!(
-        "loom explored with a preemption bound of {preemptions}{}",
-        if stopped {
-            format!(", and stopped at {max_exec} executions or {secs} s")
+        "loom explored every preemption bound up to {preemptions} in turn ({}){}",
+        levels.join("; "),
+        if cut {
+            format!(", within --max-executions {max_exec} and {secs} s")
         } else {
             String::new()
         }

@@ -86,14 +86,14 @@ pub fn run_thread<R: Runtime>(
         if g.stop.is_some() || g.all_finished() {
             return;
         }
-        g = R::wait(&k.cv, g);
+        g = k.park(g, t);
     }
     if g.stop.is_some() {
         return;
     }
     if let Err((kind, msg)) = th.run_local(&mut g) {
         th.fail(&mut g, kind, msg);
-        k.notify();
+        k.notify(prog, &mut g);
         return;
     }
     check_invariants(prog, &mut g);
@@ -118,7 +118,7 @@ pub fn run_thread<R: Runtime>(
             if g.stop.is_none() {
                 g.stop = Some(Stop::MaxSteps(cfg.max_steps));
             }
-            k.notify();
+            k.notify(prog, &mut g);
             return;
         }
         g.steps += 1;
@@ -130,22 +130,22 @@ pub fn run_thread<R: Runtime>(
                 if let Err((kind, msg)) = th.run_local(&mut g) {
                     th.fail(&mut g, kind, msg);
                     check_invariants(prog, &mut g);
-                    k.notify();
+                    k.notify(prog, &mut g);
                     return;
                 }
                 check_invariants(prog, &mut g);
-                k.notify();
+                k.notify(prog, &mut g);
             }
             Flow::End => {
                 g.finish(t);
                 check_invariants(prog, &mut g);
-                k.notify();
+                k.notify(prog, &mut g);
                 return;
             }
             Flow::Fail(kind, msg) => {
                 th.fail(&mut g, kind, msg);
                 check_invariants(prog, &mut g);
-                k.notify();
+                k.notify(prog, &mut g);
                 return;
             }
             Flow::Stopped => return,

@@ -156,8 +156,8 @@ pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
                             cfg.run_budget.as_millis()
                         )));
                     }
+                    k.notify(prog, &mut g);
                     drop(g);
-                    k.notify();
                     stopped = true;
                     deadline = Instant::now() + Duration::from_secs(2);
                 }

@@ -190,13 +190,16 @@ pub struct KState {
     pub failed: bool,
     pub found: Vec<Found>,
     pub prints: Vec<String>,
+    /// Threads waiting on their condition variable.
+    pub parked: Vec<bool>,
 }
 
 /// One execution's monitor: its state, behind the runtime's mutex, and one condition
-/// variable that every change is announced on.
+/// variable per thread, notified only when that thread's wait can end (fewer wake-ups
+/// keep loom's and shuttle's search small).
 pub struct Kernel<R: Runtime> {
     pub state: R::Mutex<KState>,
-    pub cv: R::Condvar,
+    pub cvs: Vec<R::Condvar>,
 }
 
 pub fn truthy(v: Value) -> bool {
@@ -238,14 +241,52 @@ impl<R: Runtime> Kernel<R> {
     pub fn new(prog: &Program) -> Kernel<R> {
         Kernel {
             state: R::mutex(KState::new(prog)),
-            cv: R::condvar(),
+            cvs: prog.threads.iter().map(|_| R::condvar()).collect(),
         }
     }
     pub fn lock(&self) -> R::Guard<'_, KState> {
         R::lock(&self.state)
     }
-    pub fn notify(&self) {
-        R::notify_all(&self.cv);
+
+    /// Call after any change, holding the lock: if every unfinished thread is now
+    /// blocked with nothing to let it go on, a timed waiter times out or else the
+    /// execution is stuck (a deadlock or livelock); then every parked thread that can go
+    /// on is woken.
+    pub fn notify(&self, prog: &Program, st: &mut KState) {
+        if st.stop.is_none()
+            && st.threads.iter().any(|th| th.life == Life::Running)
+            && st.all_stuck(prog)
+        {
+            match st.timed_waiter() {
+                Some(u) => st.threads[u as usize].timed_out = true,
+                None => st.stop = Some(st.explain_stuck(prog)),
+            }
+        }
+        for (u, th) in st.threads.iter().enumerate() {
+            if !st.parked[u] {
+                continue;
+            }
+            let go = st.stop.is_some()
+                || match th.life {
+                    Life::NotStarted => st.all_finished(),
+                    Life::Finished => true,
+                    Life::Running => match &th.wait {
+                        None => true,
+                        Some(w) => st.can_proceed(prog, u as ThreadId, w),
+                    },
+                };
+            if go {
+                R::notify_all(&self.cvs[u]);
+            }
+        }
+    }
+
+    /// Parks thread `t` until it is notified (or wakes spuriously).
+    pub fn park<'a>(&'a self, mut g: R::Guard<'a, KState>, t: ThreadId) -> R::Guard<'a, KState> {
+        g.parked[t as usize] = true;
+        let mut g = R::wait(&self.cvs[t as usize], g);
+        g.parked[t as usize] = false;
+        g
     }
 
     /// Blocks thread `t` on `w` until it can go on, then completes the operation. A
@@ -257,9 +298,6 @@ impl<R: Runtime> Kernel<R> {
         t: ThreadId,
         mut w: Wait,
     ) -> (R::Guard<'a, KState>, Result<Value, Stop>) {
-        // The operation that blocks may have changed the state already (a Condition
-        // wait releases its lock): announce it.
-        self.notify();
         loop {
             if let Some(s) = &g.stop {
                 let s = s.clone();
@@ -272,35 +310,24 @@ impl<R: Runtime> Kernel<R> {
                 g.threads[t as usize].timed_out = false;
                 match g.proceed(prog, t, w, woke) {
                     Step::Done(v) => {
-                        self.notify();
+                        self.notify(prog, &mut g);
                         return (g, Ok(v));
                     }
                     Step::Wait(next) => {
-                        self.notify();
+                        self.notify(prog, &mut g);
                         w = next;
                         continue;
                     }
                 }
             }
             g.threads[t as usize].wait = Some(w.clone());
-            if g.all_stuck(prog) {
-                match g.timed_waiter() {
-                    Some(u) => {
-                        g.threads[u as usize].timed_out = true;
-                        self.notify();
-                        if u == t {
-                            continue;
-                        }
-                    }
-                    None => {
-                        let stop = g.explain_stuck(prog);
-                        g.stop = Some(stop);
-                        self.notify();
-                        continue;
-                    }
-                }
+            // Announces what the blocking operation changed (a Condition wait releases
+            // its lock), and finds out whether everyone is stuck now.
+            self.notify(prog, &mut g);
+            if g.stop.is_some() || g.can_proceed(prog, t, &w) {
+                continue;
             }
-            g = R::wait(&self.cv, g);
+            g = self.park(g, t);
         }
     }
 }
@@ -364,6 +391,7 @@ impl KState {
             failed: false,
             found: vec![],
             prints: vec![],
+            parked: vec![false; prog.threads.len()],
         }
     }
 

@@ -4,8 +4,9 @@
 //! that the explorer rules out. Scenarios an engine cannot run (loom's thread limit,
 //! `[[process]]`) are skipped with the reason printed.
 //!
-//! Every engine runs bounded (few native runs, a few hundred shuttle executions, loom
-//! with a preemption bound of 2 and an execution cap) so that the whole test stays
+//! Every engine runs bounded (30 native runs with `--stress`, a thousand shuttle
+//! executions with each of the random and PCT schedulers, loom with a preemption bound
+//! of 2 and an execution cap) so that the whole test stays
 //! within about two minutes on two cores. loom and shuttle run through the `simrace`
 //! binary (loom needs its own process).
 
@@ -31,10 +32,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every scenario under scenarios/ (or under `$SIMRACE_CROSSCHECK_DIR`, to try others).
 fn scenarios() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut v = vec![];
-    walk(&root.join("scenarios"), &mut v);
+    match std::env::var("SIMRACE_CROSSCHECK_DIR") {
+        Ok(dir) => walk(Path::new(&dir), &mut v),
+        Err(_) => walk(&root.join("scenarios"), &mut v),
+    }
     let mut v: Vec<String> = v
         .iter()
         .map(|p| {
