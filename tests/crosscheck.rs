@@ -132,23 +132,41 @@ fn engines_agree_with_the_explorer() {
             Err(e) => println!("skip {file} on native: {e}"),
         }
 
-        // loom and shuttle: the same assertion, deadlock and error verdicts.
-        let runs: [(&str, &[&str]); 2] = [
-            ("shuttle", &["--max-executions", "1000", "--timeout", "30"]),
-            (
-                "loom",
+        // loom and shuttle: the same assertion, deadlock and error verdicts. shuttle counts
+        // as one engine over its random and PCT schedulers (each finds what the other
+        // misses within a thousand executions).
+        let shuttle = ["random", "pct"].map(|sch| {
+            engine_kinds(
+                file,
+                "shuttle",
                 &[
-                    "--max-preemptions",
-                    "2",
+                    "--scheduler",
+                    sch,
                     "--max-executions",
-                    "3000",
+                    "1000",
                     "--timeout",
                     "30",
                 ],
-            ),
-        ];
-        for (engine, args) in runs {
-            match engine_kinds(file, engine, args) {
+            )
+        });
+        let shuttle = match shuttle {
+            [Ok(a), Ok(b)] => Ok(a.union(&b).copied().collect()),
+            [Err(e), _] | [_, Err(e)] => Err(e),
+        };
+        let loom = engine_kinds(
+            file,
+            "loom",
+            &[
+                "--max-preemptions",
+                "2",
+                "--max-executions",
+                "15000",
+                "--timeout",
+                "30",
+            ],
+        );
+        for (engine, result) in [("shuttle", shuttle), ("loom", loom)] {
+            match result {
                 Err(why) => println!("skip {file} on {engine}: {why}"),
                 Ok(kinds) => {
                     if decided(&kinds) != decided(&explorer) {
