@@ -206,3 +206,34 @@ pub fn run(
         tail.join(" | ")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_survives_the_wire() {
+        let mut t = Tally {
+            executions: 7,
+            complete: true,
+            elapsed: Duration::from_millis(12),
+            notes: vec!["a note".into()],
+            ..Tally::default()
+        };
+        t.kinds.insert(
+            Kind::Deadlock,
+            (3, [("deadlock: x".to_string(), 3)].into_iter().collect()),
+        );
+        t.outcomes
+            .insert(vec![Value::Int(-4), Value::Bool(true), Value::None], 4);
+        t.schedules.insert(Kind::Deadlock, "91011".into());
+        let back = decode(&encode(&t)).unwrap();
+        assert_eq!(back.executions, 7);
+        assert!(back.complete);
+        assert_eq!(back.kinds, t.kinds);
+        assert_eq!(back.outcomes, t.outcomes);
+        assert_eq!(back.schedules, t.schedules);
+        assert_eq!(back.notes, t.notes);
+        assert_eq!(back.elapsed, Duration::from_millis(12));
+    }
+}

@@ -6,7 +6,8 @@
 //!   run (one worker per scenario thread; a thread that is not started waits in its
 //!   worker until another thread starts it).
 //! - `runs`: a fixed number, or by default as many as fit in about one second: runs go on
-//!   until one second has passed, at least [`MIN_RUNS`] and at most [`MAX_RUNS`].
+//!   until one second has passed, at least [`MIN_RUNS`] (unless they take more than five
+//!   seconds together) and at most [`MAX_RUNS`].
 //! - `stress`: before every step a thread yields (one step in five) or sleeps 1-50 µs
 //!   (one in twenty), from a generator seeded by `--seed`, the run and the thread.
 //! - Deadlocks are caught when the last running thread blocks (the primitives' kernel
@@ -115,7 +116,11 @@ pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
             Some(r) if i >= r => break,
             Some(_) => {}
             None => {
-                if i >= MAX_RUNS || (i >= MIN_RUNS && start.elapsed() >= DEFAULT_DURATION) {
+                let spent = start.elapsed();
+                if i >= MAX_RUNS
+                    || (i >= MIN_RUNS && spent >= DEFAULT_DURATION)
+                    || (i >= 1 && spent >= DEFAULT_DURATION * 5)
+                {
                     break;
                 }
             }
