@@ -332,7 +332,15 @@ pub fn from_engine(prog: &Program, e: EngineReport) -> RunReport {
             .collect(),
         warnings: vec![],
         observe: prog.observe.iter().map(|(n, _)| n.clone()).collect(),
-        outcomes: vec![],
+        outcomes: e
+            .outcomes
+            .iter()
+            .map(|o| OutcomeReport {
+                values: o.values.clone(),
+                count: o.count,
+                schedule: String::new(),
+            })
+            .collect(),
         stats: StatsReport {
             engine: e.engine,
             executions: e.executions,
@@ -369,7 +377,8 @@ pub fn render_engine(e: &EngineReport, file: &str) -> String {
         let _ = write!(head, " ({s} scheduler)");
     }
     let _ = write!(head, ": {}", plural(e.executions, unit));
-    if !e.complete {
+    // Native runs are never complete: saying so on every run would be noise.
+    if !e.complete && e.engine != "native" {
         head.push_str(", INCOMPLETE");
     }
     if e.elapsed_ms > 0.0 {

@@ -116,6 +116,8 @@ fn engines_agree_with_the_explorer() {
             runs: Some(30),
             stress: true,
             seed: 1,
+            // A loaded machine must not turn a slow run into a livelock.
+            run_budget: std::time::Duration::from_secs(20),
             ..NativeConfig::default()
         };
         match native::run(&prog, &cfg) {
