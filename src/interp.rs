@@ -7,7 +7,6 @@
 //! [`compare`] and [`unary`]; a step is a visible instruction and the local code after
 //! it, run while holding the execution's kernel, followed by the `[invariant]` check;
 //! the scheduler may switch threads between steps (the kernel is released there).
-//! Where it differs, it says so in [`crate::interp`]'s list below.
 //!
 //! Differences from the machine, all about choices the explorer enumerates and a runtime
 //! must make once:

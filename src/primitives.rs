@@ -1026,7 +1026,7 @@ impl KState {
                     ));
                 }
                 if atomic {
-                    return block_here(Wait::Get { q: o });
+                    return Err(format!("{}() would block inside `with atomic:`", op.name()));
                 }
                 let saved = match &self.objects[lock as usize] {
                     ObjState::RLock { count, .. } => *count,
@@ -1136,7 +1136,7 @@ impl KState {
                     Ok(Step::Done(Value::Int(index as i64)))
                 } else {
                     if atomic {
-                        return block_here(Wait::Get { q: o });
+                        return Err(format!("{}() would block inside `with atomic:`", op.name()));
                     }
                     *arrived += 1;
                     self.note_write(t, Loc::Obj(o));

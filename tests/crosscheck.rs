@@ -241,3 +241,58 @@ fn default_run_shows_the_explorer_and_a_native_run() {
     assert!(text.contains("\nexplore: 4 executions"), "{text}");
     assert!(text.contains("\nnative: 20 runs"), "{text}");
 }
+
+#[test]
+fn a_shuttle_schedule_replays_its_finding() {
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "scenarios/counter.toml", "--engine", "shuttle"])
+            .args(["--format", "json", "--no-timing"])
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = run(&["--max-executions", "300"]);
+    let f = &v["engines"][0]["findings"][0];
+    assert_eq!(f["kind"], "assertion");
+    let schedule = f["schedule"]
+        .as_str()
+        .expect("a failing schedule")
+        .to_string();
+    let r = run(&["--shuttle-schedule", &schedule]);
+    assert_eq!(r["engines"][0]["executions"], 1);
+    assert_eq!(r["kinds"], serde_json::json!(["assertion"]));
+    assert_eq!(r["outcomes"][0]["values"]["counter"], 1);
+}
+
+#[test]
+fn a_native_deadlock_says_who_holds_and_who_waits() {
+    let prog = simrace::scenario::load("scenarios/abba_deadlock.toml")
+        .and_then(|s| simrace::lower::lower(&s))
+        .map(Arc::new)
+        .unwrap();
+    let cfg = NativeConfig {
+        runs: Some(500),
+        stress: true,
+        seed: 3,
+        ..NativeConfig::default()
+    };
+    let t = native::run(&prog, &cfg).unwrap();
+    assert_eq!(t.executions, 500);
+    assert!(t.kinds().iter().all(|k| *k == Kind::Deadlock));
+    // Counts vary from run to run; the explanation's form does not.
+    if let Some((_, msgs)) = t.kinds.get(&Kind::Deadlock) {
+        for m in msgs.keys() {
+            assert!(
+                m.contains("(holds a) waits to acquire b, held by t2"),
+                "{m}"
+            );
+            assert!(
+                m.contains("(holds b) waits to acquire a, held by t1"),
+                "{m}"
+            );
+        }
+    }
+}
