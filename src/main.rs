@@ -278,6 +278,12 @@ fn run(
                 Ok(r) => report::from_engine(&prog, r),
                 Err(e) => {
                     eprintln!("simrace: {path}: {e}");
+                    if format == Format::Json {
+                        json.push(serde_json::json!({
+                            "file": path,
+                            "error": {"message": e},
+                        }));
+                    }
                     status = 2;
                     continue;
                 }
