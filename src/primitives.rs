@@ -1007,7 +1007,7 @@ impl KState {
                 let ObjState::Semaphore { value } = &mut self.objects[o as usize] else {
                     return Err("internal: not a semaphore".into());
                 };
-                if bounded && *value + n > initial {
+                if bounded && value.saturating_add(n) > initial {
                     return Err(format!(
                         "ValueError: Semaphore released too many times ({name})"
                     ));
