@@ -240,6 +240,10 @@ fn run(
         eprintln!("simrace: this engine is not available yet; use --engine explore");
         return 2;
     }
+    if opts.shuttle_schedule.is_some() && engine != Some(Engine::Shuttle) {
+        eprintln!("simrace: --shuttle-schedule replays with shuttle: add --engine shuttle");
+        return 2;
+    }
     let mut status = 0u8;
     let mut json = vec![];
     for (i, path) in files.iter().enumerate() {
