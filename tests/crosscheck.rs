@@ -1,5 +1,6 @@
 //! Cross-check of the engines: on every scenario under scenarios/ (walked recursively)
-//! that an engine can run, loom and shuttle must agree with the explorer on the
+//! and under tests/engines/ (small cases for what the engines must choose: timeouts,
+//! `notify(n)`, spin loops, `max_steps`, errors, atomic blocks) that an engine can run, loom and shuttle must agree with the explorer on the
 //! `assertion`, `deadlock` and `error` verdicts, and native must never report a kind
 //! that the explorer rules out. Scenarios an engine cannot run (loom's thread limit,
 //! `[[process]]`) are skipped with the reason printed.
@@ -32,13 +33,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every scenario under scenarios/ (or under `$SIMRACE_CROSSCHECK_DIR`, to try others).
+/// Every scenario under scenarios/ and tests/engines/ (or under `$SIMRACE_CROSSCHECK_DIR`,
+/// to try others).
 fn scenarios() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut v = vec![];
     match std::env::var("SIMRACE_CROSSCHECK_DIR") {
         Ok(dir) => walk(Path::new(&dir), &mut v),
-        Err(_) => walk(&root.join("scenarios"), &mut v),
+        Err(_) => {
+            walk(&root.join("scenarios"), &mut v);
+            walk(&root.join("tests/engines"), &mut v);
+        }
     }
     let mut v: Vec<String> = v
         .iter()
