@@ -1,17 +1,24 @@
 //! simrace: a concurrency scenario simulator and race detector.
 pub mod ast;
 pub mod check;
+pub mod child;
 pub mod code;
 pub mod detect;
 pub mod diag;
+pub mod engine_loom;
+pub mod engine_shuttle;
 pub mod explain;
 pub mod explore;
 pub mod html;
+pub mod interp;
 pub mod ir;
 pub mod lockorder;
 pub mod lower;
 pub mod machine;
+pub mod native;
+pub mod primitives;
 pub mod report;
+pub mod runtime;
 pub mod scenario;
 pub mod schema;
 pub mod shorten;

@@ -3,11 +3,16 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use simrace::check;
+use simrace::child::ModelSettings;
 use simrace::diag::Diagnostic;
+use simrace::engine_loom;
+use simrace::engine_shuttle;
 use simrace::explore::{self, Config, Progress, Reduction, Search};
+use simrace::native::{self, NativeConfig};
 use simrace::{lower, report, scenario};
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -75,6 +80,35 @@ struct Limits {
     preemption_bound: Option<u32>,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchedulerFlag {
+    /// Random scheduling (shuttle's `check_random`).
+    Random,
+    /// Probabilistic concurrency testing (shuttle's `check_pct`).
+    Pct,
+    /// Depth-first enumeration (shuttle's `check_dfs`).
+    Dfs,
+}
+
+#[derive(clap::Args, Clone)]
+struct EngineOpts {
+    /// Native runs (default: as many as fit in about a second, at least 10).
+    #[arg(long, value_name = "N")]
+    runs: Option<u64>,
+    /// Native: inject seeded random yields and short sleeps between steps.
+    #[arg(long)]
+    stress: bool,
+    /// The shuttle scheduler.
+    #[arg(long, value_enum, default_value = "random")]
+    scheduler: SchedulerFlag,
+    /// shuttle: replay this failing schedule (from a shuttle report) instead of searching.
+    #[arg(long, value_name = "SCHEDULE")]
+    shuttle_schedule: Option<String>,
+    /// loom: the preemption bound (default 2; also LOOM_MAX_PREEMPTIONS).
+    #[arg(long, value_name = "N")]
+    max_preemptions: Option<usize>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run scenarios and report what can go wrong.
@@ -93,6 +127,17 @@ enum Command {
         dot: Option<String>,
         #[command(flatten)]
         limits: Limits,
+        #[command(flatten)]
+        engine_opts: EngineOpts,
+    },
+    /// Internal: run a scenario under loom or shuttle in this child process and print the
+    /// result as one JSON line (loom aborts the process on some failures).
+    #[command(name = "__engine-child", hide = true)]
+    EngineChild {
+        engine: String,
+        file: String,
+        /// The engine's settings, as JSON.
+        settings: String,
     },
     /// Run every scenario under the paths and compare each with its `expect`.
     Check {
@@ -202,6 +247,76 @@ fn print_out(text: &str) {
     let _ = out.flush();
 }
 
+fn native_config(prog: &simrace::ir::Program, l: &Limits, o: &EngineOpts) -> NativeConfig {
+    NativeConfig {
+        runs: o.runs,
+        stress: o.stress,
+        seed: l.seed.unwrap_or(0),
+        max_steps: l.max_steps.or(prog.max_steps).unwrap_or(10_000),
+        timeout: l.timeout.or(prog.timeout).map(Duration::from_secs),
+        ..NativeConfig::default()
+    }
+}
+
+fn model_settings(prog: &simrace::ir::Program, l: &Limits, o: &EngineOpts) -> ModelSettings {
+    ModelSettings {
+        max_steps: l.max_steps.or(prog.max_steps).unwrap_or(10_000),
+        max_executions: l.max_executions.or(prog.max_executions),
+        timeout: l.timeout.or(prog.timeout),
+        seed: l.seed.unwrap_or(0),
+        scheduler: match o.scheduler {
+            SchedulerFlag::Random => "random",
+            SchedulerFlag::Pct => "pct",
+            SchedulerFlag::Dfs => "dfs",
+        }
+        .to_string(),
+        max_preemptions: o.max_preemptions,
+    }
+}
+
+/// Runs one non-explorer engine; `Err`: it cannot run this scenario.
+fn run_engine(
+    engine: Engine,
+    path: &str,
+    prog: &Arc<simrace::ir::Program>,
+    limits: &Limits,
+    opts: &EngineOpts,
+) -> Result<report::EngineReport, String> {
+    let timing = !limits.no_timing;
+    match engine {
+        Engine::Native => {
+            let t = native::run(prog, &native_config(prog, limits, opts))?;
+            Ok(report::engine_report(prog, &t, "native", None, timing))
+        }
+        Engine::Loom => {
+            let s = model_settings(prog, limits, opts);
+            let t = engine_loom::run_in_child(path, prog, &s)?;
+            Ok(report::engine_report(prog, &t, "loom", None, timing))
+        }
+        Engine::Shuttle => {
+            let s = model_settings(prog, limits, opts);
+            let t = match &opts.shuttle_schedule {
+                Some(sched) => {
+                    engine_shuttle::check(prog)?;
+                    engine_shuttle::replay(prog, &s, sched)
+                }
+                None => engine_shuttle::run_in_child(path, prog, &s)?,
+            };
+            Ok(report::engine_report(
+                prog,
+                &t,
+                "shuttle",
+                Some(s.scheduler.clone()),
+                timing,
+            ))
+        }
+        Engine::Explore | Engine::Random | Engine::Pct => {
+            Err("this engine is not available yet; use --engine explore".into())
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run(
     files: &[String],
     engine: Option<Engine>,
@@ -209,13 +324,11 @@ fn run(
     html: Option<&str>,
     dot: Option<&str>,
     limits: &Limits,
+    opts: &EngineOpts,
 ) -> u8 {
-    match engine {
-        None | Some(Engine::Explore) | Some(Engine::Random) | Some(Engine::Pct) => {}
-        Some(_) => {
-            eprintln!("simrace: this engine is not available yet; use --engine explore");
-            return 2;
-        }
+    if opts.shuttle_schedule.is_some() && engine != Some(Engine::Shuttle) {
+        eprintln!("simrace: --shuttle-schedule replays with shuttle: add --engine shuttle");
+        return 2;
     }
     let mut status = 0u8;
     let mut json = vec![];
@@ -240,14 +353,46 @@ fn run(
                 continue;
             }
         };
-        let cfg = config(&prog, limits, engine);
-        let ex = explore::explore(&prog, &cfg);
-        let name = match engine {
-            Some(Engine::Random) => "random",
-            Some(Engine::Pct) => "pct",
-            _ => "explore",
+        let prog = Arc::new(prog);
+        let explorer = matches!(
+            engine,
+            None | Some(Engine::Explore | Engine::Random | Engine::Pct)
+        );
+        let rep = if explorer {
+            let cfg = config(&prog, limits, engine);
+            let ex = explore::explore(&prog, &cfg);
+            let name = match engine {
+                Some(Engine::Random) => "random",
+                Some(Engine::Pct) => "pct",
+                _ => "explore",
+            };
+            let mut rep = report::build(&prog, &ex, name, !limits.no_timing);
+            if engine.is_none() {
+                match run_engine(Engine::Native, path, &prog, limits, opts) {
+                    Ok(e) => rep.engines.push(e),
+                    Err(e) => {
+                        eprintln!("simrace: {path}: the native engine cannot run it: {e}");
+                        status = 2;
+                    }
+                }
+            }
+            rep
+        } else {
+            match run_engine(engine.unwrap(), path, &prog, limits, opts) {
+                Ok(r) => report::from_engine(&prog, r),
+                Err(e) => {
+                    eprintln!("simrace: {path}: {e}");
+                    if format == Format::Json {
+                        json.push(serde_json::json!({
+                            "file": path,
+                            "error": {"message": e},
+                        }));
+                    }
+                    status = 2;
+                    continue;
+                }
+            }
         };
-        let rep = report::build(&prog, &ex, name, !limits.no_timing);
         if !rep.matches_expectation && status == 0 {
             status = 1;
         }
@@ -273,7 +418,11 @@ fn run(
                 if i > 0 {
                     print_out("\n");
                 }
-                print_out(&report::render_text(&rep));
+                if explorer {
+                    print_out(&report::render_text(&rep));
+                } else {
+                    print_out(&report::render_engine_text(&rep));
+                }
             }
             Format::Json => json.push(serde_json::to_value(&rep).expect("reports serialize")),
         }
@@ -507,6 +656,31 @@ fn replay_ending(prog: &simrace::ir::Program, r: &explore::Replay) -> String {
     "the schedule ends here; the execution could go on".to_string()
 }
 
+/// The child side of `--engine loom` and `--engine shuttle`: prints one JSON line.
+fn engine_child(engine: &str, file: &str, settings: &str) -> u8 {
+    let prog = match load(file) {
+        Ok(p) => Arc::new(p),
+        Err(d) => {
+            eprint!("{}", d.render());
+            return 2;
+        }
+    };
+    let Ok(s) = serde_json::from_str::<ModelSettings>(settings) else {
+        eprintln!("simrace: bad engine settings");
+        return 2;
+    };
+    let line = match engine {
+        "loom" => engine_loom::child(&prog, &s),
+        "shuttle" => engine_shuttle::child(&prog, &s),
+        _ => {
+            eprintln!("simrace: unknown engine {engine}");
+            return 2;
+        }
+    };
+    print_out(&format!("{line}\n"));
+    0
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -524,6 +698,7 @@ fn main() -> ExitCode {
             html,
             dot,
             limits,
+            engine_opts,
         } => run(
             &files,
             engine,
@@ -531,7 +706,13 @@ fn main() -> ExitCode {
             html.as_deref(),
             dot.as_deref(),
             &limits,
+            &engine_opts,
         ),
+        Command::EngineChild {
+            engine,
+            file,
+            settings,
+        } => engine_child(&engine, &file, &settings),
         Command::Check {
             paths,
             junit,

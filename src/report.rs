@@ -25,6 +25,48 @@ pub struct RunReport {
     pub observe: Vec<String>,
     pub outcomes: Vec<OutcomeReport>,
     pub stats: StatsReport,
+    /// Each other engine's own result, when several engines ran (the top-level kinds and
+    /// findings are then the explorer's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<EngineReport>,
+}
+
+/// One engine's result (native, loom, shuttle): what it saw and how often.
+#[derive(Serialize, Debug, Clone)]
+pub struct EngineReport {
+    pub engine: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
+    pub kinds: Vec<&'static str>,
+    pub findings: Vec<EngineFinding>,
+    pub outcomes: Vec<EngineOutcome>,
+    /// Runs (native) or executions (loom, shuttle).
+    pub executions: u64,
+    pub complete: bool,
+    pub elapsed_ms: f64,
+    /// Bounds that were applied and what the engine cannot claim.
+    pub notes: Vec<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct EngineFinding {
+    pub kind: &'static str,
+    /// The message seen most often for this kind.
+    pub message: String,
+    /// Executions in which this kind was seen.
+    pub count: u64,
+    /// Other messages of the same kind, with how often each was seen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<(String, u64)>,
+    /// A schedule that replays it with the engine (shuttle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct EngineOutcome {
+    pub values: serde_json::Map<String, serde_json::Value>,
+    pub count: u64,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -250,7 +292,213 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             max_depth: s.max_depth,
             limit: s.limit.clone(),
         },
+        engines: vec![],
     }
+}
+
+/// The report of one engine's tally of `prog`.
+pub fn engine_report(
+    prog: &Program,
+    t: &crate::interp::Tally,
+    engine: &'static str,
+    scheduler: Option<String>,
+    timing: bool,
+) -> EngineReport {
+    let findings = t
+        .kinds
+        .iter()
+        .map(|(k, (count, msgs))| {
+            let mut m: Vec<(String, u64)> = msgs.iter().map(|(a, b)| (a.clone(), *b)).collect();
+            m.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let first = m.remove(0);
+            EngineFinding {
+                kind: k.as_str(),
+                message: first.0,
+                count: *count,
+                others: m,
+                schedule: t.schedules.get(k).cloned(),
+            }
+        })
+        .collect();
+    let mut outcomes: Vec<EngineOutcome> = t
+        .outcomes
+        .iter()
+        .map(|(vals, count)| EngineOutcome {
+            values: prog
+                .observe
+                .iter()
+                .zip(vals)
+                .map(|((n, _), v)| (n.clone(), json_value(*v)))
+                .collect(),
+            count: *count,
+        })
+        .collect();
+    outcomes.sort_by_key(|o| std::cmp::Reverse(o.count));
+    EngineReport {
+        engine,
+        scheduler,
+        kinds: t.kinds.keys().map(|k| k.as_str()).collect(),
+        findings,
+        outcomes,
+        executions: t.executions,
+        complete: t.complete,
+        elapsed_ms: if timing {
+            (t.elapsed.as_secs_f64() * 1e6).round() / 1e3
+        } else {
+            0.0
+        },
+        notes: t.notes.clone(),
+    }
+}
+
+/// A run report whose top level is one engine's result (when only that engine ran).
+pub fn from_engine(prog: &Program, e: EngineReport) -> RunReport {
+    let mut expected = prog.expect.clone();
+    expected.sort();
+    let expected: Vec<&'static str> = expected.iter().map(|k| k.as_str()).collect();
+    RunReport {
+        scenario: prog.name.clone(),
+        file: prog.path.clone(),
+        description: prog.description.clone(),
+        verdict: if e.kinds.is_empty() { "pass" } else { "fail" },
+        matches_expectation: e.kinds == expected,
+        kinds: e.kinds.clone(),
+        expected,
+        findings: e
+            .findings
+            .iter()
+            .map(|f| FindingReport {
+                kind: f.kind,
+                message: f.message.clone(),
+                count: f.count,
+                schedule: f.schedule.clone().unwrap_or_default(),
+                trace: vec![],
+                output: vec![],
+                race: None,
+                deadlock: None,
+            })
+            .collect(),
+        warnings: vec![],
+        observe: prog.observe.iter().map(|(n, _)| n.clone()).collect(),
+        outcomes: e
+            .outcomes
+            .iter()
+            .map(|o| OutcomeReport {
+                values: o.values.clone(),
+                count: o.count,
+                schedule: String::new(),
+            })
+            .collect(),
+        stats: StatsReport {
+            engine: e.engine,
+            executions: e.executions,
+            complete: e.complete,
+            elapsed_ms: e.elapsed_ms,
+            redundant: 0,
+            steps: 0,
+            states: 0,
+            max_depth: 0,
+            limit: None,
+        },
+        engines: vec![e],
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "None".to_string(),
+        serde_json::Value::Bool(true) => "True".to_string(),
+        serde_json::Value::Bool(false) => "False".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The text section of one engine's result.
+pub fn render_engine(e: &EngineReport, file: &str) -> String {
+    let mut out = String::new();
+    let unit = if e.engine == "native" {
+        "run"
+    } else {
+        "execution"
+    };
+    let mut head = e.engine.to_string();
+    if let Some(s) = &e.scheduler {
+        let _ = write!(head, " ({s} scheduler)");
+    }
+    let _ = write!(head, ": {}", plural(e.executions, unit));
+    // Native runs are never complete: saying so on every run would be noise.
+    if !e.complete && e.engine != "native" {
+        head.push_str(", INCOMPLETE");
+    }
+    if e.elapsed_ms > 0.0 {
+        let _ = write!(head, ", {:.1} ms", e.elapsed_ms);
+    }
+    let _ = writeln!(out, "{head}");
+    if e.findings.is_empty() {
+        let _ = writeln!(out, "  saw nothing wrong");
+    }
+    for f in &e.findings {
+        let _ = writeln!(
+            out,
+            "  {} in {} of {} {unit}s: {}",
+            f.kind, f.count, e.executions, f.message
+        );
+        for (m, n) in f.others.iter().take(3) {
+            let _ = writeln!(out, "    also ({n}x): {m}");
+        }
+        if let Some(s) = &f.schedule {
+            let _ = writeln!(
+                out,
+                "    replay: simrace run {file} --engine {} --shuttle-schedule {s}",
+                e.engine
+            );
+        }
+    }
+    if !e.outcomes.is_empty() && !e.outcomes[0].values.is_empty() {
+        let parts: Vec<String> = e
+            .outcomes
+            .iter()
+            .map(|o| {
+                let vals: Vec<String> = o
+                    .values
+                    .iter()
+                    .map(|(n, v)| format!("{n} = {}", value_text(v)))
+                    .collect();
+                format!("{} ({}x)", vals.join(", "), o.count)
+            })
+            .collect();
+        let _ = writeln!(out, "  outcomes: {}", parts.join("; "));
+    }
+    for n in &e.notes {
+        let _ = writeln!(out, "  note: {n}");
+    }
+    out
+}
+
+/// The text report of a run whose top level is one engine's result.
+pub fn render_engine_text(r: &RunReport) -> String {
+    let mut out = String::new();
+    let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
+    let _ = writeln!(out, "{} ({}): {verdict}", r.scenario, r.file);
+    if !r.description.is_empty() {
+        let _ = writeln!(out, "  {}", r.description.trim());
+    }
+    let check = if r.matches_expectation {
+        "as expected"
+    } else {
+        "NOT as expected"
+    };
+    let _ = writeln!(
+        out,
+        "  found: {}; expected: {} ({check})",
+        kinds_text(&r.kinds),
+        kinds_text(&r.expected)
+    );
+    for e in &r.engines {
+        let _ = writeln!(out);
+        out.push_str(&render_engine(e, &r.file));
+    }
+    out
 }
 
 /// The most trace lines the text report shows for one finding.
@@ -469,5 +717,9 @@ pub fn render_text(r: &RunReport) -> String {
         let _ = write!(line, ", {:.1} ms", s.elapsed_ms);
     }
     let _ = writeln!(out, "{line}");
+    for e in &r.engines {
+        let _ = writeln!(out);
+        out.push_str(&render_engine(e, &r.file));
+    }
     out
 }

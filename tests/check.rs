@@ -412,10 +412,18 @@ fn json_has_every_result_as_run_gives_it_and_a_summary() {
         "scen/locks/wrong.toml",
     ]) {
         assert_eq!(r["file"], file);
-        // The same object `simrace run --format json` gives for that file.
+        // The same object `simrace run --engine explore --format json` gives for it.
         let run = simrace(
             dir.path(),
-            &["run", file, "--format", "json", "--no-timing"],
+            &[
+                "run",
+                file,
+                "--engine",
+                "explore",
+                "--format",
+                "json",
+                "--no-timing",
+            ],
         );
         let run: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
         let run = match run {

@@ -1,0 +1,303 @@
+//! Cross-check of the engines: on every scenario under scenarios/ (walked recursively)
+//! and under tests/engines/ (small cases for what the engines must choose: timeouts,
+//! `notify(n)`, spin loops, `max_steps`, errors, atomic blocks) that an engine can run, loom and shuttle must agree with the explorer on the
+//! `assertion`, `deadlock` and `error` verdicts, and native must never report a kind
+//! that the explorer rules out. Scenarios an engine cannot run (loom's thread limit,
+//! `[[process]]`) are skipped with the reason printed.
+//!
+//! Every engine runs bounded (30 native runs with `--stress`, a thousand shuttle
+//! executions with each of the random and PCT schedulers, loom with a preemption bound
+//! of 2 and an execution cap) so that the whole test stays
+//! within about two minutes on two cores. loom and shuttle run through the `simrace`
+//! binary (loom needs its own process).
+
+use simrace::ast::Kind;
+use simrace::explore::{Config, explore};
+use simrace::native::{self, NativeConfig};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every scenario under scenarios/ and tests/engines/ (or under `$SIMRACE_CROSSCHECK_DIR`,
+/// to try others).
+fn scenarios() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut v = vec![];
+    match std::env::var("SIMRACE_CROSSCHECK_DIR") {
+        Ok(dir) => walk(Path::new(&dir), &mut v),
+        Err(_) => {
+            walk(&root.join("scenarios"), &mut v);
+            walk(&root.join("tests/engines"), &mut v);
+        }
+    }
+    let mut v: Vec<String> = v
+        .iter()
+        .map(|p| {
+            p.strip_prefix(root)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The verdicts that must agree.
+fn decided(kinds: &BTreeSet<Kind>) -> BTreeSet<Kind> {
+    kinds
+        .iter()
+        .copied()
+        .filter(|k| matches!(k, Kind::Assertion | Kind::Deadlock | Kind::Error))
+        .collect()
+}
+
+/// Runs `simrace run FILE --engine E ARGS --format json`: its kinds, or why it cannot.
+fn engine_kinds(file: &str, engine: &str, args: &[&str]) -> Result<BTreeSet<Kind>, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            file,
+            "--engine",
+            engine,
+            "--format",
+            "json",
+            "--no-timing",
+        ])
+        .args(args)
+        .output()
+        .expect("run simrace");
+    if out.status.code() == Some(2) {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{file} --engine {engine}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    Ok(v["engines"][0]["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| Kind::parse(k.as_str().unwrap()).unwrap())
+        .collect())
+}
+
+#[test]
+fn engines_agree_with_the_explorer() {
+    let files = scenarios();
+    assert!(!files.is_empty(), "no scenarios found");
+    let mut problems = vec![];
+    for file in &files {
+        let prog = match simrace::scenario::load(file).and_then(|s| simrace::lower::lower(&s)) {
+            Ok(p) => Arc::new(p),
+            Err(d) => {
+                println!("skip {file}: it does not load: {}", d.headline());
+                continue;
+            }
+        };
+        let ex = explore(&prog, &Config::default());
+        let explorer: BTreeSet<Kind> = ex.findings.iter().map(|f| f.kind).collect();
+
+        // native: never a kind the explorer rules out.
+        let cfg = NativeConfig {
+            runs: Some(30),
+            stress: true,
+            seed: 1,
+            // A loaded machine must not turn a slow run into a livelock.
+            run_budget: std::time::Duration::from_secs(20),
+            ..NativeConfig::default()
+        };
+        match native::run(&prog, &cfg) {
+            Ok(t) => {
+                for k in t.kinds() {
+                    if !explorer.contains(&k) {
+                        problems.push(format!(
+                            "{file}: native reports {k}, which the explorer rules out ({:?})",
+                            t.kinds.get(&k).map(|x| x.1.keys().next().cloned())
+                        ));
+                    }
+                }
+            }
+            Err(e) => println!("skip {file} on native: {e}"),
+        }
+
+        // loom and shuttle: the same assertion, deadlock and error verdicts. shuttle counts
+        // as one engine over its random and PCT schedulers (each finds what the other
+        // misses within a thousand executions).
+        let shuttle = ["random", "pct"].map(|sch| {
+            engine_kinds(
+                file,
+                "shuttle",
+                &[
+                    "--scheduler",
+                    sch,
+                    "--max-executions",
+                    "1000",
+                    "--timeout",
+                    "30",
+                ],
+            )
+        });
+        let shuttle = match shuttle {
+            [Ok(a), Ok(b)] => Ok(a.union(&b).copied().collect()),
+            [Err(e), _] | [_, Err(e)] => Err(e),
+        };
+        let loom = engine_kinds(
+            file,
+            "loom",
+            &[
+                "--max-preemptions",
+                "2",
+                "--max-executions",
+                "15000",
+                "--timeout",
+                "30",
+            ],
+        );
+        for (engine, result) in [("shuttle", shuttle), ("loom", loom)] {
+            match result {
+                Err(why) => println!("skip {file} on {engine}: {why}"),
+                Ok(kinds) => {
+                    if decided(&kinds) != decided(&explorer) {
+                        problems.push(format!(
+                            "{file}: {engine} finds {:?}, the explorer {:?}",
+                            decided(&kinds),
+                            decided(&explorer)
+                        ));
+                    }
+                    for k in &kinds {
+                        if !explorer.contains(k) {
+                            problems.push(format!(
+                                "{file}: {engine} reports {k}, which the explorer rules out"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn loom_refuses_a_scenario_beyond_its_thread_limit() {
+    let dir = std::env::temp_dir().join(format!("simrace-crosscheck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("six.toml");
+    std::fs::write(
+        &file,
+        "[shared]\nx = 0\n[[thread]]\nname = \"w\"\ncount = 6\ncode = \"x = tid\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+        .args(["run", file.to_str().unwrap(), "--engine", "loom"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loom runs at most 5 threads"), "{err}");
+    assert!(err.contains("this scenario has 6"), "{err}");
+}
+
+#[test]
+fn default_run_shows_the_explorer_and_a_native_run() {
+    let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "scenarios/counter.toml",
+            "--format",
+            "json",
+            "--runs",
+            "20",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stats"]["engine"], "explore");
+    assert_eq!(v["kinds"], serde_json::json!(["assertion", "data_race"]));
+    assert_eq!(v["engines"][0]["engine"], "native");
+    assert_eq!(v["engines"][0]["executions"], 20);
+    let text = Command::new(env!("CARGO_BIN_EXE_simrace"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "scenarios/counter.toml", "--runs", "20"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("\nexplore: 4 executions"), "{text}");
+    assert!(text.contains("\nnative: 20 runs"), "{text}");
+}
+
+#[test]
+fn a_shuttle_schedule_replays_its_finding() {
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["run", "scenarios/counter.toml", "--engine", "shuttle"])
+            .args(["--format", "json", "--no-timing"])
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = run(&["--max-executions", "300"]);
+    let f = &v["engines"][0]["findings"][0];
+    assert_eq!(f["kind"], "assertion");
+    let schedule = f["schedule"]
+        .as_str()
+        .expect("a failing schedule")
+        .to_string();
+    let r = run(&["--shuttle-schedule", &schedule]);
+    assert_eq!(r["engines"][0]["executions"], 1);
+    assert_eq!(r["kinds"], serde_json::json!(["assertion"]));
+    assert_eq!(r["outcomes"][0]["values"]["counter"], 1);
+}
+
+#[test]
+fn a_native_deadlock_says_who_holds_and_who_waits() {
+    let prog = simrace::scenario::load("scenarios/abba_deadlock.toml")
+        .and_then(|s| simrace::lower::lower(&s))
+        .map(Arc::new)
+        .unwrap();
+    let cfg = NativeConfig {
+        runs: Some(500),
+        stress: true,
+        seed: 3,
+        ..NativeConfig::default()
+    };
+    let t = native::run(&prog, &cfg).unwrap();
+    assert_eq!(t.executions, 500);
+    assert!(t.kinds().iter().all(|k| *k == Kind::Deadlock));
+    // Counts vary from run to run; the explanation's form does not.
+    if let Some((_, msgs)) = t.kinds.get(&Kind::Deadlock) {
+        for m in msgs.keys() {
+            assert!(
+                m.contains("(holds a) waits to acquire b, held by t2"),
+                "{m}"
+            );
+            assert!(
+                m.contains("(holds b) waits to acquire a, held by t1"),
+                "{m}"
+            );
+        }
+    }
+}
