@@ -102,10 +102,7 @@ observe = ["x"]
 "#;
     let e = run(text);
     assert!(e.findings.is_empty(), "{:?}", e.findings);
-    assert_eq!(
-        outcomes(&e),
-        vec![vec![Value::Int(1)], vec![Value::Int(2)]]
-    );
+    assert_eq!(outcomes(&e), vec![vec![Value::Int(1)], vec![Value::Int(2)]]);
     // The two CAS conflict (the first writes): two classes.
     assert_eq!(e.stats.executions, 2);
     assert_eq!(run_with(text, Reduction::None).outcomes.len(), 2);
@@ -156,10 +153,7 @@ observe = ["x"]
 "#;
     let e = run(text);
     assert_eq!(e.stats.executions, 2);
-    assert_eq!(
-        outcomes(&e),
-        vec![vec![Value::Int(0)], vec![Value::Int(1)]]
-    );
+    assert_eq!(outcomes(&e), vec![vec![Value::Int(0)], vec![Value::Int(1)]]);
 }
 
 #[test]
