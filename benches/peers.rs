@@ -14,8 +14,12 @@
 //! outside the model), the median wall time of a few runs, and the time as a multiple of
 //! simrace's.
 //!
-//!     cargo bench --bench peers                      # a couple of minutes
-//!     SIMRACE_BENCH_QUICK=1 cargo bench --bench peers  # one run each
+//! Then it explores the benchmarks with published optimal counts (../shared/DESIGN.md)
+//! with simrace alone and prints their execution counts and times.
+//!
+//!     cargo bench --bench peers                        # about 3 minutes on 2 cores
+//!     SIMRACE_BENCH_QUICK=1 cargo bench --bench peers  # one run of each peer
+//!     cargo bench --bench peers -- lockinc             # only the names that match
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -165,6 +169,10 @@ fn measure(reps: usize, mut f: impl FnMut() -> u64) -> Measure {
 
 /// simrace on benches/scenarios/`name`.toml: parse, lower and explore.
 fn simrace(name: &str) -> u64 {
+    explore_file(name).stats.executions
+}
+
+fn explore_file(name: &str) -> simrace::explore::Exploration {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/scenarios")
         .join(format!("{name}.toml"));
@@ -174,7 +182,7 @@ fn simrace(name: &str) -> u64 {
     let p = simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
     let e = simrace::explore::explore(&p, &simrace::explore::Config::default());
     assert!(e.stats.complete && e.findings.is_empty(), "{name}");
-    e.stats.executions
+    e
 }
 
 fn loom_model(f: fn()) -> u64 {
@@ -260,6 +268,21 @@ fn fmt_time(d: Duration) -> String {
     }
 }
 
+/// The published optimal counts (../shared/DESIGN.md), explored by simrace alone: loom
+/// allows at most 4 spawned threads, and shuttle's DFS has no reduction.
+const PUBLISHED: [(&str, u64); 10] = [
+    ("lastzero5", 64),
+    ("lastzero10", 3328),
+    ("readers8", 256),
+    ("lockinc3", 6),
+    ("lockinc4", 24),
+    ("lockinc5", 120),
+    ("indexer12", 8),
+    ("indexer15", 4096),
+    ("filesystem16", 8),
+    ("filesystem19", 64),
+];
+
 fn main() {
     if let Ok(spec) = std::env::var(CHILD) {
         child(&spec);
@@ -311,5 +334,22 @@ fn main() {
                 "| {name} ({what}) | {engine} | {executions} | {optimal} | {time} | {ratio} |"
             );
         }
+    }
+    println!("\nPublished optimal counts, simrace explore (one run each)\n");
+    println!("| benchmark | executions | optimal | sleep-set blocked | time |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, optimal) in PUBLISHED {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let t = Instant::now();
+        let e = explore_file(name);
+        let time = t.elapsed();
+        println!(
+            "| {name} | {} | {optimal} | {} | {} |",
+            e.stats.executions,
+            e.stats.redundant,
+            fmt_time(time)
+        );
     }
 }

@@ -58,6 +58,14 @@ fn filesystem16() {
     assert_eq!(executions("filesystem16"), 8);
 }
 
+/// The other scenarios of `cargo bench --bench peers`: readers(3) is 2^3, and the
+/// capacity-1 producer and consumer can only alternate (one class).
+#[test]
+fn peer_bench_scenarios() {
+    assert_eq!(executions("readers3"), 8);
+    assert_eq!(executions("prodcons3"), 1);
+}
+
 #[test]
 fn filesystem19() {
     assert_eq!(executions("filesystem19"), 64);
