@@ -3,7 +3,7 @@
 //! scenarios in benches/scenarios/, the same files `cargo bench --bench peers` runs.
 //!
 //! An optimal explorer runs exactly one execution per class of equivalent interleavings;
-//! these tests pin that count for every benchmark. The slowest (filesystem19, about 15 s
+//! these tests pin that count for every benchmark. The slowest (filesystem19, 5 to 15 s
 //! in the test profile, most of it in sleep-set-blocked explorations) still runs by
 //! default: the whole file takes about 30 s of CPU.
 
