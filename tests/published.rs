@@ -5,7 +5,7 @@
 //! An optimal explorer runs exactly one execution per class of equivalent interleavings;
 //! these tests pin that count for every benchmark. The slowest (filesystem19, 5 to 15 s
 //! in the test profile, most of it in sleep-set-blocked explorations) still runs by
-//! default: the whole file takes about 30 s of CPU.
+//! default: the whole file takes 7 to 30 s, depending on the load of the machine.
 
 use simrace::explore::{Config, explore};
 use std::path::Path;
