@@ -339,6 +339,15 @@ pub enum Instr {
         index: Option<Operand>,
         value: Operand,
     },
+    /// `cas(var[index], expected, new)`: one atomic step that reads the cell and, when it
+    /// equals `expected`, writes `new`; `dst` gets True when it wrote, else False.
+    Cas {
+        dst: LocalId,
+        var: VarId,
+        index: Option<Operand>,
+        expected: Operand,
+        new: Operand,
+    },
     Call {
         dst: Option<LocalId>,
         obj: ObjSel,
@@ -377,6 +386,7 @@ impl Instr {
             self,
             Instr::Read { .. }
                 | Instr::Write { .. }
+                | Instr::Cas { .. }
                 | Instr::Call { .. }
                 | Instr::Start { .. }
                 | Instr::Join { .. }

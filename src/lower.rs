@@ -400,6 +400,10 @@ fn static_touches(instrs: &[Instr]) -> (Vec<Vec<StaticTouch>>, Vec<StaticTouch>)
                             write: true,
                         })
                     }
+                    Instr::Cas { var, .. } => t.push(StaticTouch::Var {
+                        var: *var,
+                        write: true,
+                    }),
                     Instr::Call { obj, .. } => t.push(StaticTouch::Objects { group: obj.group }),
                     _ => {}
                 }
@@ -1254,6 +1258,9 @@ impl<'l, 'a> Builder<'l, 'a> {
                     self.emit(Instr::Choose { dst, lo, hi }, e.span);
                     Operand::Local(dst)
                 }
+                // An extension of SCENARIO.md (see README.md). `cas` is not reserved:
+                // it means compare-and-swap only where it is called.
+                "cas" => return self.cas(e, args),
                 "sleep" | "work" | "print" => {
                     return Err(self
                         .err(
@@ -1266,7 +1273,7 @@ impl<'l, 'a> Builder<'l, 'a> {
                     return Err(self
                         .err(func.span, format!("unknown function `{other}`"))
                         .with_help(
-                            "the functions are choose(lo, hi), sleep(n), work(n) and print(...)",
+                            "the functions are choose(lo, hi), cas(x, expected, new), sleep(n), work(n) and print(...)",
                         ));
                 }
             },
@@ -1275,6 +1282,88 @@ impl<'l, 'a> Builder<'l, 'a> {
                 None => unreachable!("method() returns a value when asked"),
             },
         })
+    }
+
+    /// `cas(x, expected, new)` / `cas(a[i], expected, new)`: one step on a `[shared]` or
+    /// `[atomics]` cell that writes `new` when the cell equals `expected`; True if it wrote.
+    fn cas(&mut self, e: &Expr, args: &[Arg]) -> Result<Operand, Diagnostic> {
+        let usage = "write `cas(x, expected, new)` or `cas(a[i], expected, new)`: True and \
+                     x = new when x == expected, else False";
+        if self.check {
+            return Err(self
+                .err(e.span, "cas() cannot be used in a check")
+                .with_help("a check only reads"));
+        }
+        if args.len() != 3 || args.iter().any(|a| a.keyword.is_some()) {
+            return Err(self
+                .err(e.span, "cas takes three arguments")
+                .with_help(usage));
+        }
+        let target = &args[0].value;
+        let (name, index_expr) = match &target.kind {
+            ExprKind::Name(n) => (n.as_str(), None),
+            ExprKind::Index { name, index } => (name.name.as_str(), Some(&**index)),
+            _ => {
+                return Err(self
+                    .err(
+                        target.span,
+                        "the first argument of cas() must be a variable or an array element",
+                    )
+                    .with_help(usage));
+            }
+        };
+        let var = match self.l.syms.get(name).copied() {
+            Some(Sym::Var(v)) if self.l.vars[v as usize].class != VarClass::Ghost => v,
+            Some(Sym::Var(_)) => {
+                return Err(self
+                    .err(
+                        target.span,
+                        format!("cas() on `{name}`, a [ghost] variable"),
+                    )
+                    .with_help("cas() is a step: use a [shared] or [atomics] variable"));
+            }
+            Some(_) => {
+                return Err(self
+                    .err(
+                        target.span,
+                        format!("`{name}` is an object or a thread, not a variable"),
+                    )
+                    .with_help("cas() works on [shared] and [atomics] variables"));
+            }
+            None => {
+                let is_local = self.local_ids.contains_key(name);
+                let d = self.err(
+                    target.span,
+                    if is_local {
+                        format!("cas() on `{name}`, a thread-local")
+                    } else {
+                        format!("unknown name `{name}`")
+                    },
+                );
+                return Err(
+                    d.with_help("cas() works on variables declared in [shared] or [atomics]")
+                );
+            }
+        };
+        self.check_indexing(var, index_expr.is_some(), target.span)?;
+        let index = match index_expr {
+            Some(i) => Some(self.expr(i)?),
+            None => None,
+        };
+        let expected = self.expr(&args[1].value)?;
+        let new = self.expr(&args[2].value)?;
+        let dst = self.temp();
+        self.emit(
+            Instr::Cas {
+                dst,
+                var,
+                index,
+                expected,
+                new,
+            },
+            e.span,
+        );
+        Ok(Operand::Local(dst))
     }
 
     fn obj_sel(&mut self, r: &ObjRef) -> Result<(ObjSel, ObjKind), Diagnostic> {

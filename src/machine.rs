@@ -866,6 +866,28 @@ impl State {
                     }
                 }
             }
+            // A compare-and-swap reads its cell, and writes it only when it will succeed
+            // (a failed CAS is a read, as in Nidhugg and GenMC), so that two CAS on
+            // different slots, or two failing ones on the same slot, are independent.
+            Instr::Cas {
+                var,
+                index,
+                expected,
+                ..
+            } => {
+                if let Ok(cell) = self.cell(&c, *var, *index) {
+                    fp.push(Touch::Cell { cell, write: false });
+                    let succeeds = self
+                        .operand(&c, *expected)
+                        .is_ok_and(|e| cas_matches(self.cells[cell as usize], e));
+                    if succeeds {
+                        fp.push(Touch::Cell { cell, write: true });
+                        if prog.invariant_cells[cell as usize] {
+                            fp.push(Touch::Invariant);
+                        }
+                    }
+                }
+            }
             Instr::Call { obj, .. } => {
                 if let Ok(o) = self.obj(&c, *obj) {
                     obj_touch(&mut fp, o);
@@ -1396,6 +1418,26 @@ impl State {
                 say!("write {} = {v}", prog.cell_name(cell));
                 Ok(Outcome::Done(Value::None))
             }
+            Instr::Cas {
+                var,
+                index,
+                expected,
+                new,
+                ..
+            } => {
+                let (ok, old) = self.cas(&c, var, index, expected, new, out)?;
+                let cell = self.cell(&c, var, index)?;
+                if ok {
+                    say!(
+                        "cas {} = {old} -> {} (True)",
+                        prog.cell_name(cell),
+                        self.cells[cell as usize]
+                    );
+                } else {
+                    say!("cas {} = {old}, unchanged (False)", prog.cell_name(cell));
+                }
+                Ok(Outcome::Done(Value::Bool(ok)))
+            }
             Instr::Sleep => {
                 say!("sleep");
                 Ok(Outcome::Done(Value::None))
@@ -1553,6 +1595,28 @@ impl State {
         self.write_cell(t, cell, v);
     }
 
+    /// `cas(var[index], expected, new)` as one step: reads the cell and, when it equals
+    /// `expected`, writes `new`. Returns whether it wrote, and the value it read.
+    fn cas(
+        &mut self,
+        c: &Ctx,
+        var: u32,
+        index: Option<Operand>,
+        expected: Operand,
+        new: Operand,
+        out: &mut StepOut,
+    ) -> Res<(bool, Value)> {
+        let expected = self.operand(c, expected)?;
+        let new = self.operand(c, new)?;
+        let cell = self.cell(c, var, index)?;
+        let old = self.read_cell(c.prog, c.t, cell, out);
+        let ok = cas_matches(old, expected);
+        if ok {
+            self.write_visible(c.prog, c.t, cell, new, out);
+        }
+        Ok((ok, old))
+    }
+
     /// Runs a `with atomic:` block from `from` to its `AtomicEnd` at `end`, all in one step.
     fn run_atomic(&mut self, c: &Ctx, from: Pc, end: Pc, out: &mut StepOut) -> Res<()> {
         let t = c.t;
@@ -1587,6 +1651,25 @@ impl State {
                     self.write_visible(c.prog, t, cell, v, out);
                     if let Some(o) = out.text.as_mut() {
                         let _ = write!(o, " write {} = {v};", c.prog.cell_name(cell));
+                    }
+                }
+                Instr::Cas {
+                    dst,
+                    var,
+                    index,
+                    expected,
+                    new,
+                } => {
+                    let (ok, old) = self.cas(c, var, index, expected, new, out)?;
+                    self.set_local(t, dst, Value::Bool(ok));
+                    if let Some(o) = out.text.as_mut() {
+                        let cell = self.cell(c, var, index)?;
+                        let _ = write!(
+                            o,
+                            " cas {} = {old}: {};",
+                            c.prog.cell_name(cell),
+                            Value::Bool(ok)
+                        );
                     }
                 }
                 Instr::AtomicBegin { .. } => depth += 1,
@@ -2407,12 +2490,19 @@ fn kind_label(k: ObjKind) -> &'static str {
     }
 }
 
+/// Does a compare-and-swap that read `current` and expects `expected` succeed? Python's
+/// `==` (so `True` matches `1`).
+fn cas_matches(current: Value, expected: Value) -> bool {
+    compare(CmpOp::Eq, current, expected).unwrap_or(false)
+}
+
 /// The local a visible instruction writes its result to.
 fn dest(i: &Instr) -> Option<LocalId> {
     match i {
-        Instr::Read { dst, .. } | Instr::Choose { dst, .. } | Instr::IsAlive { dst, .. } => {
-            Some(*dst)
-        }
+        Instr::Read { dst, .. }
+        | Instr::Cas { dst, .. }
+        | Instr::Choose { dst, .. }
+        | Instr::IsAlive { dst, .. } => Some(*dst),
         Instr::Call { dst, .. } => *dst,
         _ => None,
     }

@@ -224,7 +224,7 @@ fn default_run_shows_the_explorer_and_a_native_run() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "run",
-            "scenarios/counter.toml",
+            "scenarios/basics/counter.toml",
             "--format",
             "json",
             "--runs",
@@ -239,7 +239,7 @@ fn default_run_shows_the_explorer_and_a_native_run() {
     assert_eq!(v["engines"][0]["executions"], 20);
     let text = Command::new(env!("CARGO_BIN_EXE_simrace"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "scenarios/counter.toml", "--runs", "20"])
+        .args(["run", "scenarios/basics/counter.toml", "--runs", "20"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
@@ -252,7 +252,12 @@ fn a_shuttle_schedule_replays_its_finding() {
     let run = |args: &[&str]| -> serde_json::Value {
         let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["run", "scenarios/counter.toml", "--engine", "shuttle"])
+            .args([
+                "run",
+                "scenarios/basics/counter.toml",
+                "--engine",
+                "shuttle",
+            ])
             .args(["--format", "json", "--no-timing"])
             .args(args)
             .output()
@@ -274,7 +279,7 @@ fn a_shuttle_schedule_replays_its_finding() {
 
 #[test]
 fn a_native_deadlock_says_who_holds_and_who_waits() {
-    let prog = simrace::scenario::load("scenarios/abba_deadlock.toml")
+    let prog = simrace::scenario::load("scenarios/locks/abba_deadlock.toml")
         .and_then(|s| simrace::lower::lower(&s))
         .map(Arc::new)
         .unwrap();
