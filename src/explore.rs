@@ -180,6 +180,9 @@ struct Node {
     failed: bool,
     /// Preemptions on the path to this node (for `Config::preemption_bound`).
     preemptions: u32,
+    /// The failures on the path to this node, each once (counted when the execution
+    /// ends: an invariant that stays false fails again at every step).
+    failures: Vec<(Kind, String)>,
     /// Races found for threads' next steps at this state: (thread, node index of the
     /// other step), so that the same race is not reversed again at the next state.
     races: Vec<(ThreadId, usize)>,
@@ -246,6 +249,7 @@ impl<'p> Explorer<'p> {
         message: String,
         schedule: Vec<Choice>,
         race: Option<Race>,
+        count: bool,
     ) {
         let e = self
             .findings
@@ -258,7 +262,9 @@ impl<'p> Explorer<'p> {
                 race: race.clone(),
                 count: 0,
             });
-        e.count += 1;
+        if count {
+            e.count += 1;
+        }
         if schedule.len() < e.schedule.len() {
             e.schedule = schedule;
             e.message = message;
@@ -266,25 +272,30 @@ impl<'p> Explorer<'p> {
         }
     }
 
-    fn record_failure(&mut self, f: &Failure, schedule: Vec<Choice>) {
+    /// Records a failure; `count`: count this execution for it now (a failure in a step
+    /// is counted when its execution ends, once however often it recurs, see `take`).
+    /// Returns the finding's key.
+    /// Failures are grouped by place and kind of error, not by the values in the message.
+    fn failure_key(&self, f: &Failure) -> (Kind, String) {
+        let head = f.message.split(':').next().unwrap_or("");
+        let detail = if f.kind == Kind::Assertion {
+            f.message.as_str()
+        } else {
+            ""
+        };
+        (f.kind, format!("{}:{head}:{detail}", f.line))
+    }
+
+    /// Records a failure; `count`: count this execution for it now (a failure in a step
+    /// is counted when its execution ends, once however often it recurs, see `take`).
+    fn record_failure(&mut self, f: &Failure, schedule: Vec<Choice>, count: bool) {
         let who = f.thread.map(|t| self.prog.threads[t as usize].name.clone());
         let message = match &who {
             Some(w) => format!("{w} (line {}): {}", f.line, f.message),
             None => format!("line {}: {}", f.line, f.message),
         };
-        // Group by place and the kind of error, not by the values in the message.
-        let head = f.message.split(':').next().unwrap_or("").to_string();
-        let key = format!(
-            "{}:{}:{}",
-            f.line,
-            head,
-            if f.kind == Kind::Assertion {
-                &f.message
-            } else {
-                ""
-            }
-        );
-        self.record(f.kind, key, message, schedule, None);
+        let (kind, key) = self.failure_key(f);
+        self.record(kind, key, message, schedule, None, count);
     }
 
     fn out_of_budget(&mut self) -> bool {
@@ -326,13 +337,14 @@ impl<'p> Explorer<'p> {
             failed,
             races: vec![],
             preemptions: 0,
+            failures: vec![],
         }
     }
 
     fn run(mut self) -> Exploration {
         let (state, failure) = State::initial(self.prog);
         if let Some(f) = &failure {
-            self.record_failure(f, vec![]);
+            self.record_failure(f, vec![], true);
             self.stats.executions = 1;
         }
         let failed = failure.is_some();
@@ -538,11 +550,16 @@ impl<'p> Explorer<'p> {
             }
         }
         let mut failed = was_failed;
+        let mut failures = self.path[top].failures.clone();
         if let Some(f) = &out.failure {
             // Every failure is recorded, not only the first of an execution: which of two
             // independent failures comes first is not a property of the trace.
             let schedule = self.schedule();
-            self.record_failure(f, schedule);
+            let key = self.failure_key(f);
+            if !failures.contains(&key) {
+                self.record_failure(f, schedule, false);
+                failures.push(key);
+            }
             failed = true;
             // The failing thread stops; the others go on (see the module docs).
             if let Some(t) = f.thread {
@@ -554,6 +571,7 @@ impl<'p> Explorer<'p> {
         // (thread and alternative) hold after it.
         let wut = self.path[top].wut.take_branches(choice);
         let mut node = self.new_node(state, sleep, failed, wut);
+        node.failures = failures;
         // A preemption: the thread that moved into the top node could have gone on.
         let n = &self.path[top];
         let last = top.checked_sub(1).map(|i| self.path[i].cur.unwrap().thread);
@@ -839,6 +857,11 @@ impl<'p> Explorer<'p> {
         }
         let schedule = self.schedule();
         let failed = self.path[top].failed;
+        for key in std::mem::take(&mut self.path[top].failures) {
+            if let Some(f) = self.findings.get_mut(&key) {
+                f.count += 1;
+            }
+        }
         // Races, over the whole execution.
         let mut det = RaceDetector::new(prog);
         for (i, n) in self.path[..top].iter().enumerate() {
@@ -875,7 +898,7 @@ impl<'p> Explorer<'p> {
                 continue; // counted once per execution
             }
             let sched = schedule[..=b.step].to_vec();
-            self.record(Kind::DataRace, key, message, sched, Some(r));
+            self.record(Kind::DataRace, key, message, sched, Some(r), true);
         }
         // The lock-order graph (see lockorder.rs).
         let steps = self.path[..top].iter();
@@ -890,13 +913,20 @@ impl<'p> Explorer<'p> {
                 "the execution ran past max_steps = {} without finishing",
                 self.cfg.max_steps
             );
-            self.record(Kind::Livelock, "max_steps".into(), message, schedule, None);
+            self.record(
+                Kind::Livelock,
+                "max_steps".into(),
+                message,
+                schedule,
+                None,
+                true,
+            );
             return;
         }
         if state.all_finished() {
             // A completed execution has an outcome even when a final assertion fails.
             if let Some(f) = state.check_final(prog) {
-                self.record_failure(&f, schedule.clone());
+                self.record_failure(&f, schedule.clone(), true);
             }
             let values = state.observed(prog);
             let e = self
@@ -940,7 +970,7 @@ impl<'p> Explorer<'p> {
             (Kind::Deadlock, "deadlock")
         };
         let message = format!("{what}: {}", parts.join("; "));
-        self.record(kind, key.join(","), message, schedule, None);
+        self.record(kind, key.join(","), message, schedule, None, true);
     }
 }
 
