@@ -1883,7 +1883,7 @@ impl State {
                 let ObjState::Semaphore { value } = &mut self.objects[o as usize] else {
                     unreachable!()
                 };
-                if bounded && *value + n > initial {
+                if bounded && value.saturating_add(n) > initial {
                     return Err(format!(
                         "ValueError: Semaphore released too many times ({name})"
                     ));
