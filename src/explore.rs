@@ -34,7 +34,7 @@ use crate::ast::{Kind, Value};
 use crate::detect::{Race, RaceDetector};
 use crate::ir::{Program, ThreadId};
 use crate::lockorder::LockOrder;
-use crate::machine::{Choice, Event, Failure, Footprint, State, Status, dependent};
+use crate::machine::{Choice, Event, Failure, Footprint, State, Status, Touch, dependent};
 use crate::wakeup::{WakeNode, WakeStep, WakeupTree, weak_initial};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -180,6 +180,8 @@ struct Node {
     failed: bool,
     /// Preemptions on the path to this node (for `Config::preemption_bound`).
     preemptions: u32,
+    /// An execution ended here.
+    ended: bool,
     /// The failures on the path to this node, each once (counted when the execution
     /// ends: an invariant that stays false fails again at every step).
     failures: Vec<(Kind, String)>,
@@ -337,6 +339,7 @@ impl<'p> Explorer<'p> {
             failed,
             races: vec![],
             preemptions: 0,
+            ended: false,
             failures: vec![],
         }
     }
@@ -375,7 +378,12 @@ impl<'p> Explorer<'p> {
                 return false;
             }
             let Some(choice) = self.next_choice() else {
-                self.path.pop();
+                let n = self.path.pop().unwrap();
+                if n.cur.is_none() && !n.ended {
+                    // Every thread that could go on here sleeps (or its wakeup branch
+                    // cannot run): an execution equivalent to one already explored.
+                    self.stats.redundant += 1;
+                }
                 continue;
             };
             self.take(choice);
@@ -625,6 +633,7 @@ impl<'p> Explorer<'p> {
         let n = &self.path[top];
         let steps = n.state.steps as u64;
         if n.enabled.is_empty() || steps >= self.cfg.max_steps {
+            self.path[top].ended = true;
             self.end_execution();
             return;
         }
@@ -678,13 +687,9 @@ impl<'p> Explorer<'p> {
                     .iter()
                     .map(|e| e.0)
                     .find(|t| !n.sleep.iter().any(|s| s.0 == *t));
-                match first {
-                    Some(t) => seed(t, n),
-                    None => {
-                        // Every enabled thread sleeps: this execution is equivalent to one
-                        // already explored.
-                        self.stats.redundant += 1;
-                    }
+                // None: every enabled thread sleeps (counted as redundant when popped).
+                if let Some(t) = first {
+                    seed(t, n);
                 }
             }
         }
@@ -725,7 +730,19 @@ impl<'p> Explorer<'p> {
             }
             for i in found {
                 races.push((p, i));
-                self.reverse(i, top, p, &fp);
+                // The same race was reversed at the previous state, with p's step still
+                // pending; if the step taken since happens after the racing one, the
+                // reversal is the same sequence: nothing new to insert.
+                let e = self.path[i].cur.unwrap().thread as usize;
+                let same = top > 0 && {
+                    let prev = &self.path[top - 1];
+                    prev.cur.unwrap().thread != p
+                        && prev.races.contains(&(p, i))
+                        && prev.clock[e] >= self.path[i].clock[e]
+                };
+                if !same {
+                    self.reverse(i, top, p, &fp);
+                }
             }
         }
         self.path[top].races = races;
@@ -822,15 +839,20 @@ impl<'p> Explorer<'p> {
 
     /// How many steps of `v` can run one after the other from node `i`'s state.
     fn runnable_prefix(&self, i: usize, v: &[WakeStep]) -> usize {
+        // Only operations on objects and threads block; steps that touch nothing else
+        // stay enabled in a reordering that keeps their dependencies (cheap and common).
+        let may_block = |s: &WakeStep| {
+            s.fp.iter()
+                .any(|t| matches!(t, Touch::Obj(_) | Touch::Thread(_) | Touch::Round { .. }))
+        };
+        if !v.iter().any(may_block) {
+            return v.len();
+        }
         let prog = self.prog;
         let mut state = self.path[i].state.clone();
         for (k, s) in v.iter().enumerate() {
             let t = s.choice.thread;
-            if !state
-                .enabled(prog)
-                .iter()
-                .any(|e| e.0 == t && s.choice.alt < e.1)
-            {
+            if s.choice.alt >= state.alternatives(prog, t) {
                 return k;
             }
             if k + 1 == v.len() {

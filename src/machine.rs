@@ -532,9 +532,8 @@ impl State {
     /// A hash of what the state is, leaving out the step counters (which only count how
     /// it was reached): equal for the same values, objects and thread positions.
     pub fn fingerprint(&self) -> u64 {
-        use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-        let mut h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .build_hasher();
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
         self.cells.hash(&mut h);
         self.objects.hash(&mut h);
         for t in &self.threads {
@@ -1138,7 +1137,7 @@ impl State {
     /// A deterministic hash of every cell and object.
     fn shared_hash(&self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
+        let mut h = rustc_hash::FxHasher::default();
         self.cells.hash(&mut h);
         self.objects.hash(&mut h);
         h.finish()
