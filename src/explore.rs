@@ -190,6 +190,20 @@ struct Node {
     races: Vec<(ThreadId, usize)>,
 }
 
+impl Node {
+    /// Adds a one-step wakeup branch: thread `t` moves next (first alternative).
+    fn add_branch(&mut self, prog: &Program, t: ThreadId) {
+        let fp = self.state.footprint(prog, t);
+        self.wut.branches.push(WakeNode {
+            step: WakeStep {
+                choice: Choice { thread: t, alt: 0 },
+                fp,
+            },
+            children: vec![],
+        });
+    }
+}
+
 /// Explores `prog` under `cfg`.
 pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
     if cfg.preemption_bound.is_some() && cfg.reduction != Reduction::None {
@@ -642,16 +656,7 @@ impl<'p> Explorer<'p> {
             return; // following a wakeup sequence
         }
         let prog = self.prog;
-        let seed = |t: ThreadId, n: &mut Node| {
-            let fp = n.state.footprint(prog, t);
-            n.wut.branches.push(WakeNode {
-                step: WakeStep {
-                    choice: Choice { thread: t, alt: 0 },
-                    fp,
-                },
-                children: vec![],
-            });
-        };
+        let seed = |t: ThreadId, n: &mut Node| n.add_branch(prog, t);
         if let Some(bound) = self.cfg.preemption_bound {
             // CHESS's preemption bounding, over the plain enumeration: once the bound is
             // used up, the thread that just moved goes on while it can.
@@ -826,14 +831,7 @@ impl<'p> Explorer<'p> {
             n.enabled.iter().map(|e| e.0).filter(awake).collect()
         };
         for t in picks {
-            let fp = n.state.footprint(prog, t);
-            n.wut.branches.push(WakeNode {
-                step: WakeStep {
-                    choice: Choice { thread: t, alt: 0 },
-                    fp,
-                },
-                children: vec![],
-            });
+            n.add_branch(prog, t);
         }
     }
 

@@ -477,23 +477,7 @@ pub fn render_engine(e: &EngineReport, file: &str) -> String {
 
 /// The text report of a run whose top level is one engine's result.
 pub fn render_engine_text(r: &RunReport) -> String {
-    let mut out = String::new();
-    let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
-    let _ = writeln!(out, "{} ({}): {verdict}", r.scenario, r.file);
-    if !r.description.is_empty() {
-        let _ = writeln!(out, "  {}", r.description.trim());
-    }
-    let check = if r.matches_expectation {
-        "as expected"
-    } else {
-        "NOT as expected"
-    };
-    let _ = writeln!(
-        out,
-        "  found: {}; expected: {} ({check})",
-        kinds_text(&r.kinds),
-        kinds_text(&r.expected)
-    );
+    let mut out = header_text(r);
     for e in &r.engines {
         let _ = writeln!(out);
         out.push_str(&render_engine(e, &r.file));
@@ -635,8 +619,8 @@ pub fn outcome_table(r: &RunReport) -> String {
     out
 }
 
-/// The text report of one scenario.
-pub fn render_text(r: &RunReport) -> String {
+/// The first lines of a text report: the scenario, its verdict, found against expected.
+fn header_text(r: &RunReport) -> String {
     let mut out = String::new();
     let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
     let _ = writeln!(out, "{} ({}): {verdict}", r.scenario, r.file);
@@ -654,6 +638,12 @@ pub fn render_text(r: &RunReport) -> String {
         kinds_text(&r.kinds),
         kinds_text(&r.expected)
     );
+    out
+}
+
+/// The text report of one scenario.
+pub fn render_text(r: &RunReport) -> String {
+    let mut out = header_text(r);
     for f in &r.findings {
         let _ = writeln!(out);
         // The explorer's deadlock messages start with the kind: say it once.
