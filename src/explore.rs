@@ -89,6 +89,10 @@ pub struct Config {
     /// The search is then incomplete when the bound cut anything off.
     pub preemption_bound: Option<u32>,
     pub progress: Option<Progress>,
+    /// Exhaustive DPOR only: split the search at the first step, one subtree per thread
+    /// that can move first, over this many worker threads; the result does not depend on
+    /// the number (with `max_executions`, the limit applies to each subtree).
+    pub jobs: Option<usize>,
     /// Count the equivalence classes of the executions explored (`Stats::classes`): a
     /// check on the reduction, for tests; costs memory for every execution.
     pub count_classes: bool,
@@ -104,6 +108,7 @@ impl Default for Config {
             search: Search::Exhaustive,
             preemption_bound: None,
             progress: None,
+            jobs: None,
             count_classes: false,
         }
     }
@@ -190,6 +195,112 @@ struct Node {
     races: Vec<(ThreadId, usize)>,
 }
 
+/// What one subtree of a split search found, before merging.
+struct Part {
+    findings: BTreeMap<(Kind, String), RawFinding>,
+    outcomes: BTreeMap<Vec<Value>, RawOutcome>,
+    stats: Stats,
+    classes: std::collections::BTreeSet<Vec<Choice>>,
+    states: std::collections::HashSet<u64>,
+    lock_order: LockOrder,
+}
+
+/// The search split at the first step: one subtree per thread that can move first, each
+/// a complete DPOR search of the executions that start with that thread. A class that
+/// several first threads can start is kept by the earliest one's subtree only. Subtrees
+/// run on `jobs` worker threads and are merged in thread order, so that the result does
+/// not depend on `jobs`.
+fn explore_split(prog: &Program, cfg: &Config, jobs: usize) -> Exploration {
+    let start = Instant::now();
+    let (state, failure) = State::initial(prog);
+    let roots: Vec<ThreadId> = state.enabled(prog).iter().map(|e| e.0).collect();
+    if failure.is_some() || roots.len() < 2 {
+        return Explorer::new(prog, cfg).run();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let parts: std::sync::Mutex<Vec<Option<Part>>> =
+        std::sync::Mutex::new((0..roots.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(roots.len()) {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if k >= roots.len() {
+                        break;
+                    }
+                    let part = Explorer::new(prog, cfg).run_subtree(&state, &roots, k);
+                    parts.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(part);
+                }
+            });
+        }
+    });
+    let parts = parts.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut findings: BTreeMap<(Kind, String), RawFinding> = BTreeMap::new();
+    let mut outcomes: BTreeMap<Vec<Value>, RawOutcome> = BTreeMap::new();
+    let mut stats = Stats {
+        complete: true,
+        ..Stats::default()
+    };
+    let mut classes = std::collections::BTreeSet::new();
+    let mut states = std::collections::HashSet::new();
+    let mut lock_order = LockOrder::default();
+    for part in parts.into_iter().flatten() {
+        for (k, f) in part.findings {
+            match findings.get_mut(&k) {
+                None => {
+                    findings.insert(k, f);
+                }
+                Some(e) => {
+                    e.count += f.count;
+                    if f.schedule.len() < e.schedule.len() {
+                        e.schedule = f.schedule;
+                        e.message = f.message;
+                        e.race = f.race;
+                    }
+                }
+            }
+        }
+        for (k, o) in part.outcomes {
+            match outcomes.get_mut(&k) {
+                None => {
+                    outcomes.insert(k, o);
+                }
+                Some(e) => {
+                    e.count += o.count;
+                    if o.schedule.len() < e.schedule.len() {
+                        e.schedule = o.schedule;
+                    }
+                }
+            }
+        }
+        let s = part.stats;
+        stats.executions += s.executions;
+        stats.redundant += s.redundant;
+        stats.steps += s.steps;
+        stats.max_depth = stats.max_depth.max(s.max_depth);
+        stats.complete &= s.complete;
+        if stats.limit.is_none() {
+            stats.limit = s.limit;
+        }
+        classes.extend(part.classes);
+        states.extend(part.states);
+        for (edge, sites) in part.lock_order.edges {
+            lock_order.edges.entry(edge).or_default().extend(sites);
+        }
+    }
+    // A finding seen only in executions that other subtrees keep has no count here.
+    findings.retain(|_, f| f.count > 0);
+    stats.classes = classes.len() as u64;
+    stats.states = states.len() as u64;
+    stats.elapsed = start.elapsed();
+    Exploration {
+        findings: findings.into_values().collect(),
+        outcomes: outcomes.into_values().collect(),
+        stats,
+        lock_order,
+    }
+}
+
 impl Node {
     /// Adds a one-step wakeup branch: thread `t` moves next (first alternative).
     fn add_branch(&mut self, prog: &Program, t: ThreadId) {
@@ -215,6 +326,12 @@ pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
         };
         return Explorer::new(prog, &plain).run();
     }
+    if let Some(jobs) = cfg.jobs
+        && cfg.search == Search::Exhaustive
+        && cfg.reduction == Reduction::Dpor
+    {
+        return explore_split(prog, cfg, jobs.max(1));
+    }
     Explorer::new(prog, cfg).run()
 }
 
@@ -232,6 +349,10 @@ struct Explorer<'p> {
     states: std::collections::HashSet<u64>,
     /// Set when the preemption bound left some executions out.
     bounded: bool,
+    /// Exploring one first-step subtree of a split search: the threads whose subtrees
+    /// come before this one (an execution whose class one of them can start belongs to
+    /// that subtree, and is skipped here).
+    split_before: Option<Vec<ThreadId>>,
     last_progress: Instant,
 }
 
@@ -250,6 +371,7 @@ impl<'p> Explorer<'p> {
             classes: std::collections::BTreeSet::new(),
             states: std::collections::HashSet::new(),
             bounded: false,
+            split_before: None,
             last_progress: Instant::now(),
         }
     }
@@ -358,6 +480,40 @@ impl<'p> Explorer<'p> {
         }
     }
 
+    /// One subtree of a split search: thread `roots[k]` moves first.
+    fn run_subtree(mut self, state: &State, roots: &[ThreadId], k: usize) -> Part {
+        let mut root = self.new_node(state.clone(), vec![], false, WakeupTree::default());
+        root.add_branch(self.prog, roots[k]);
+        self.split_before = Some(roots[..k].to_vec());
+        self.path.push(root);
+        self.note_state();
+        self.stats.complete = self.run_exhaustive_loop();
+        Part {
+            findings: self.findings,
+            outcomes: self.outcomes,
+            stats: self.stats,
+            classes: self.classes,
+            states: self.states,
+            lock_order: self.lock_order,
+        }
+    }
+
+    /// In a split search: whether a thread of an earlier subtree can start the class of
+    /// the execution on the path (its first step depends on no earlier step), so that
+    /// the earlier subtree explores the class.
+    fn belongs_to_earlier_subtree(&self, top: usize) -> bool {
+        let Some(before) = &self.split_before else {
+            return false;
+        };
+        let steps = &self.path[..top];
+        before.iter().any(|t| {
+            steps
+                .iter()
+                .position(|n| n.cur.unwrap().thread == *t)
+                .is_some_and(|m| !steps[..m].iter().any(|n| dependent(&n.fp, &steps[m].fp)))
+        })
+    }
+
     fn run(mut self) -> Exploration {
         let (state, failure) = State::initial(self.prog);
         if let Some(f) = &failure {
@@ -371,6 +527,9 @@ impl<'p> Explorer<'p> {
             Search::Pct { seed, depth } => self.run_sampling(state, failed, seed, Some(depth)),
         };
         self.stats.complete = complete;
+        // A failure seen only on a path cut short as redundant: its class is explored
+        // elsewhere, where it is counted.
+        self.findings.retain(|_, f| f.count > 0);
         self.stats.classes = self.classes.len() as u64;
         self.stats.states = self.states.len() as u64;
         self.stats.elapsed = self.start.elapsed();
@@ -387,6 +546,11 @@ impl<'p> Explorer<'p> {
         let root = self.new_node(state, vec![], failed, WakeupTree::default());
         self.path.push(root);
         self.visit_new();
+        self.run_exhaustive_loop()
+    }
+
+    /// The depth-first loop over the path, from its current root.
+    fn run_exhaustive_loop(&mut self) -> bool {
         while !self.path.is_empty() {
             if self.out_of_budget() {
                 return false;
@@ -504,6 +668,7 @@ impl<'p> Explorer<'p> {
 
     /// The next choice to explore from the top node, or `None` when it is exhausted.
     fn next_choice(&mut self) -> Option<Choice> {
+        let at_split_root = self.split_before.is_some() && self.path.len() == 1;
         let n = self.path.last_mut().unwrap();
         if let Some(c) = n.cur {
             let alts = n
@@ -519,6 +684,9 @@ impl<'p> Explorer<'p> {
                 });
             }
             n.done[c.thread as usize] = true;
+            if at_split_root {
+                return None; // the other first steps are other subtrees
+            }
         }
         // The leftmost pending branch that can still run here; a branch whose first step
         // is disabled or asleep is dropped (see the module docs). The branch stays in the
@@ -868,9 +1036,13 @@ impl<'p> Explorer<'p> {
 
     /// The top node ends an execution: classify it, detect races, record.
     fn end_execution(&mut self) {
-        self.stats.executions += 1;
         let prog = self.prog;
         let top = self.path.len() - 1;
+        if self.belongs_to_earlier_subtree(top) {
+            self.stats.redundant += 1;
+            return;
+        }
+        self.stats.executions += 1;
         if self.cfg.count_classes {
             let form = canonical_form(&self.path[..top]);
             self.classes.insert(form);

@@ -92,6 +92,10 @@ enum SchedulerFlag {
 
 #[derive(clap::Args, Clone)]
 struct EngineOpts {
+    /// Explorer: split the exhaustive search at the first step over N worker threads
+    /// (the result does not depend on N).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
     /// Native runs (default: as many as fit in about a second, at least 10).
     #[arg(long, value_name = "N")]
     runs: Option<u64>,
@@ -359,7 +363,10 @@ fn run(
             None | Some(Engine::Explore | Engine::Random | Engine::Pct)
         );
         let rep = if explorer {
-            let cfg = config(&prog, limits, engine);
+            let cfg = Config {
+                jobs: opts.jobs.map(|j| j as usize),
+                ..config(&prog, limits, engine)
+            };
             let ex = explore::explore(&prog, &cfg);
             let name = match engine {
                 Some(Engine::Random) => "random",

@@ -151,6 +151,23 @@ fn dpor_agrees_with_naive_enumeration() {
         assert_eq!(nk, dk, "seed {seed}: verdict kinds differ\n{text}");
         assert_eq!(no, d_o, "seed {seed}: outcome sets differ\n{text}");
         assert_eq!(nkeys, dkeys, "seed {seed}: findings differ\n{text}");
+        // The search split over workers explores the same classes.
+        let split = explore(
+            &prog,
+            &Config {
+                jobs: Some(2),
+                ..Config::default()
+            },
+        );
+        assert_eq!(
+            split.stats.executions, dpor.stats.executions,
+            "seed {seed}: split search\n{text}"
+        );
+        assert_eq!(
+            summary(&split),
+            (dk, dkeys, d_o),
+            "seed {seed}: split\n{text}"
+        );
         compared += 1;
         reduced_total += dpor.stats.executions;
         naive_total += naive.stats.executions;
