@@ -36,7 +36,7 @@ fn lastzero(n: u32) -> String {
 fn counter_has_four_classes_and_two_outcomes() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/counter.toml"
+        "/scenarios/basics/counter.toml"
     ))
     .unwrap();
     let e = run(&text);
