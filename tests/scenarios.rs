@@ -1,6 +1,7 @@
-//! Snapshot tests over every scenario in scenarios/: the text report of each is pinned
-//! under snapshots/, its verdict must match its `expect`, every finding must replay to
-//! the same finding, and the same input must give byte-identical output.
+//! Snapshot tests over every scenario under scenarios/ (all topic folders): the text
+//! report of each is pinned under snapshots/, its verdict must match its `expect`, every
+//! finding must replay to the same finding, and the same input must give byte-identical
+//! output.
 
 use simrace::ast::Kind;
 use simrace::detect::RaceDetector;
