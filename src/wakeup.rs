@@ -85,16 +85,6 @@ impl WakeupTree {
         self.branches.is_empty()
     }
 
-    /// A tree of one branch: the single step `s`.
-    pub fn single(s: WakeStep) -> WakeupTree {
-        WakeupTree {
-            branches: vec![WakeNode {
-                step: s,
-                children: vec![],
-            }],
-        }
-    }
-
     /// Inserts the sequence `w` (insert_[E](w, wut) of the JACM paper): find the first node
     /// `u` in post-order whose sequence is a weak prefix of `w` (`u ⊑ w`). A leaf means
     /// `w` is already covered: exploring `u` reaches an equivalent execution. Otherwise
@@ -210,8 +200,8 @@ mod tests {
     #[test]
     fn a_leaf_that_commutes_into_the_sequence_covers_it() {
         let mut t = WakeupTree::default();
-        // 1 writes x; 2 reads y: independent, so [2, 1] is covered by the leaf [1]... no:
-        // [1] is a leaf and 1 starts [2, 1] (1 does not depend on 2).
+        // 1 writes x, 2 reads y: independent. The leaf [1] weakly prefixes [2, 1]
+        // (1 starts it), so exploring 1 first covers it.
         assert_eq!(t.insert(vec![step(1, &[(0, true)])]), Inserted::Added);
         assert_eq!(
             t.insert(vec![step(2, &[(1, false)]), step(1, &[(0, true)])]),
