@@ -13,8 +13,8 @@
 
 use crate::ast::{BinOp, CmpOp, Kind, UnOp, Value, VarClass};
 use crate::ir::{
-    Code, Instr, LocalId, ObjId, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, Program, StaticTouch,
-    ThreadId, ThreadSel,
+    Check, Code, Instr, LocalId, ObjId, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, Program,
+    StaticTouch, ThreadId, ThreadSel,
 };
 use smallvec::SmallVec;
 use std::collections::VecDeque;
@@ -1192,52 +1192,33 @@ impl State {
     }
 
     fn check_invariants(&mut self, prog: &Program) -> Option<Failure> {
-        for inv in &prog.invariants {
-            if let Err(msg) = self.eval_check(prog, &inv.code) {
-                let message = if msg.starts_with("AssertionError") {
-                    format!("invariant `{}` does not hold", inv.text)
-                } else {
-                    format!("invariant `{}`: {msg}", inv.text)
-                };
-                let kind = if msg.starts_with("AssertionError") {
-                    Kind::Assertion
-                } else {
-                    Kind::Error
-                };
-                return Some(Failure {
-                    kind,
-                    thread: None,
-                    line: inv.line,
-                    message,
-                });
-            }
-        }
-        None
+        self.first_failed_check(prog, &prog.invariants, "invariant")
     }
 
     /// Evaluates the `[final]` assertions (every started thread has finished).
     pub fn check_final(&self, prog: &Program) -> Option<Failure> {
-        for f in &prog.final_asserts {
-            if let Err(msg) = self.eval_check(prog, &f.code) {
-                let message = if msg.starts_with("AssertionError") {
-                    format!("final assertion `{}` does not hold", f.text)
-                } else {
-                    format!("final assertion `{}`: {msg}", f.text)
-                };
-                let kind = if msg.starts_with("AssertionError") {
-                    Kind::Assertion
-                } else {
-                    Kind::Error
-                };
-                return Some(Failure {
-                    kind,
-                    thread: None,
-                    line: f.line,
-                    message,
-                });
-            }
-        }
-        None
+        self.first_failed_check(prog, &prog.final_asserts, "final assertion")
+    }
+
+    /// The first of `checks` that is false (an assertion) or raises (an error).
+    fn first_failed_check(&self, prog: &Program, checks: &[Check], what: &str) -> Option<Failure> {
+        checks.iter().find_map(|c| {
+            let msg = self.eval_check(prog, &c.code).err()?;
+            let (kind, message) = if msg.starts_with("AssertionError") {
+                (
+                    Kind::Assertion,
+                    format!("{what} `{}` does not hold", c.text),
+                )
+            } else {
+                (Kind::Error, format!("{what} `{}`: {msg}", c.text))
+            };
+            Some(Failure {
+                kind,
+                thread: None,
+                line: c.line,
+                message,
+            })
+        })
     }
 
     /// Runs a check's code on a scratch thread-less evaluator.

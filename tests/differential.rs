@@ -269,32 +269,15 @@ fn dpor_agrees_with_naive_enumeration_on_lock_nests() {
     assert!(deadlocks >= 60, "only {deadlocks} deadlocking cases");
 }
 
-fn scenario_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
-    entries.sort_by_key(|e| e.path());
-    for e in entries {
-        let p = e.path();
-        if p.is_dir() {
-            scenario_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
-
 /// The library's scenarios (blocking operations of every kind, spin loops, invariants):
 /// wherever the naive enumeration finishes, the reduction explores one execution per
 /// class and finds the same verdicts, findings and outcomes.
 #[test]
 fn dpor_agrees_with_naive_enumeration_on_the_scenario_library() {
-    let mut files = vec![];
-    scenario_files(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"),
-        &mut files,
-    );
+    let files = library_files();
     let mut compared = 0;
     for f in &files {
-        let s = simrace::scenario::load(f.to_str().unwrap()).unwrap();
+        let s = simrace::scenario::load(f).unwrap();
         let prog = simrace::lower::lower(&s).unwrap();
         let naive = explore(
             &prog,
@@ -310,7 +293,7 @@ fn dpor_agrees_with_naive_enumeration_on_the_scenario_library() {
         }
         compared += 1;
         let dpor = explore(&prog, &Config::default());
-        let name = f.display();
+        let name = f;
         assert_eq!(
             dpor.stats.executions, naive.stats.classes,
             "{name}: executions vs classes"
@@ -322,4 +305,16 @@ fn dpor_agrees_with_naive_enumeration_on_the_scenario_library() {
         assert_eq!(nkeys, dkeys, "{name}: findings differ");
     }
     assert!(compared >= 35, "only {compared} scenarios compared");
+}
+
+/// Every scenario file of the library, in order (as `simrace check scenarios` finds them).
+fn library_files() -> Vec<String> {
+    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
+    simrace::check::collect(&[dir])
+        .into_iter()
+        .map(|i| match i {
+            simrace::check::Input::File(f) => f,
+            simrace::check::Input::Bad(d) => panic!("{}", d.render()),
+        })
+        .collect()
 }

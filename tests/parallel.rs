@@ -4,19 +4,6 @@
 use simrace::explore::{Config, Exploration, explore};
 use simrace::ir::Program;
 
-fn scenario_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
-    entries.sort_by_key(|e| e.path());
-    for e in entries {
-        let p = e.path();
-        if p.is_dir() {
-            scenario_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
-
 fn report(prog: &Program, e: &Exploration) -> String {
     let r = simrace::report::build(prog, e, "explore", false);
     serde_json::to_string_pretty(&r).unwrap()
@@ -38,14 +25,10 @@ fn summary(e: &Exploration) -> (u64, Vec<String>, Vec<String>) {
 
 #[test]
 fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_search() {
-    let mut files = vec![];
-    scenario_files(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"),
-        &mut files,
-    );
+    let files = library_files();
     assert!(files.len() >= 30);
     for f in &files {
-        let s = simrace::scenario::load(f.to_str().unwrap()).unwrap();
+        let s = simrace::scenario::load(f).unwrap();
         let prog = simrace::lower::lower(&s).unwrap();
         let single = explore(&prog, &Config::default());
         let jobs = |n| Config {
@@ -54,7 +37,7 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
         };
         let one = explore(&prog, &jobs(1));
         let two = explore(&prog, &jobs(2));
-        let name = f.display();
+        let name = f;
         assert!(two.stats.complete, "{name}");
         assert_eq!(
             report(&prog, &one),
@@ -64,4 +47,16 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
         // One execution per class either way: the same counts, findings and outcomes.
         assert_eq!(summary(&single), summary(&two), "{name}: single vs split");
     }
+}
+
+/// Every scenario file of the library, in order (as `simrace check scenarios` finds them).
+fn library_files() -> Vec<String> {
+    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
+    simrace::check::collect(&[dir])
+        .into_iter()
+        .map(|i| match i {
+            simrace::check::Input::File(f) => f,
+            simrace::check::Input::Bad(d) => panic!("{}", d.render()),
+        })
+        .collect()
 }
