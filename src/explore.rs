@@ -9,14 +9,23 @@
 //! that every Mazurkiewicz class of executions is explored once and (almost) no execution
 //! is started only to be blocked by its sleep set.
 //!
-//! Races are looked for at every state, for every unfinished thread's next step, enabled
-//! or not (Flanagan and Godefroid, POPL 2005): a blocked lock acquisition races with the
-//! acquisition that took the lock, which is how a lock-order deadlock is reached. Each
-//! racing step is reversed with ODPOR's sequence `notdep(e).p`, unless a thread asleep at
-//! that state is a weak initial of it. A wakeup branch whose next step is disabled when
-//! the search reaches it (possible with blocking operations, which the theory leaves out)
-//! is dropped, and the state falls back to exploring its first enabled thread; the
-//! differential test counts the few blocked executions this leaves.
+//! Races are looked for when an execution ends (or is cut short), over the whole of it:
+//! every step taken, and every unfinished thread's next step at the end, enabled or not
+//! (a blocked lock acquisition races with the acquisition that took the lock, which is
+//! how a lock-order deadlock is reached). Each race is reversed with ODPOR's sequence
+//! `notdep(e).p` over the whole execution, unless a thread asleep at that state is a weak
+//! initial of it. Blocking operations, which the theory leaves out, need three more
+//! rules, each found missing by the tests against sleep sets alone (see
+//! tests/differential.rs):
+//! - a step ordered before p's only through a race whose reversal cannot run (p's
+//!   acquisition before the release of what it acquires) still races with p's step;
+//! - a reversal that cannot run as it stands falls back to source-DPOR's rule (try an
+//!   initial of it, or every awake thread);
+//! - a wakeup leaf that weakly prefixes a new sequence is followed by the rest of it
+//!   ([`crate::wakeup`]).
+//!
+//! A wakeup branch whose next step is disabled or asleep when the search reaches it is
+//! dropped; the blocked executions that are left are counted as cut short.
 //!
 //! Dependency is the machine's [`Touch`](crate::machine::Touch) relation: two steps of
 //! different threads conflict when they access the same cell and one writes, or act on
@@ -35,7 +44,7 @@ use crate::detect::{Race, RaceDetector};
 use crate::ir::{Program, ThreadId};
 use crate::lockorder::LockOrder;
 use crate::machine::{Choice, Event, Failure, Footprint, State, Status, Touch, dependent};
-use crate::wakeup::{WakeNode, WakeStep, WakeupTree, weak_initial};
+use crate::wakeup::{WakeNode, WakeStep, WakeupTree, initial, weak_initial};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -46,6 +55,11 @@ pub enum Reduction {
     None,
     /// Dynamic partial-order reduction with sleep sets.
     Dpor,
+    /// Sleep sets alone (Godefroid): every thread that is awake is tried at every state.
+    /// One execution per class too, by a much simpler argument than DPOR's, but with
+    /// many executions cut short: the reference that the tests check DPOR against where
+    /// the plain enumeration is too slow.
+    Sleep,
 }
 
 /// Which executions to run.
@@ -173,6 +187,9 @@ struct Node {
     /// Threads explored here, in order, with their footprints (for sleep sets).
     explored: Vec<(ThreadId, Footprint)>,
     sleep: Vec<(ThreadId, Footprint)>,
+    /// In a split search, the threads of `sleep` that sleep because an earlier subtree
+    /// starts with them (see `explore_split`).
+    inherited: Vec<ThreadId>,
     /// The choice being explored from this node.
     cur: Option<Choice>,
     /// The step taken from this node: its footprint, dependency clock, thread step index.
@@ -190,9 +207,6 @@ struct Node {
     /// The failures on the path to this node, each once (counted when the execution
     /// ends: an invariant that stays false fails again at every step).
     failures: Vec<(Kind, String)>,
-    /// Races found for threads' next steps at this state: (thread, node index of the
-    /// other step), so that the same race is not reversed again at the next state.
-    races: Vec<(ThreadId, usize)>,
 }
 
 /// What one subtree of a split search found, before merging.
@@ -205,30 +219,51 @@ struct Part {
     lock_order: LockOrder,
 }
 
-/// The search split at the first step: one subtree per thread that can move first, each
-/// a complete DPOR search of the executions that start with that thread. A class that
-/// several first threads can start is kept by the earliest one's subtree only. Subtrees
-/// run on `jobs` worker threads and are merged in thread order, so that the result does
+/// One task of a split search: a path prefix whose every node is a split point. At a
+/// split point every thread that is awake gets a task of its own (each alternative of a
+/// `choose` too); the threads of the earlier siblings sleep in the later ones.
+struct Task {
+    prefix: Vec<Choice>,
+    /// For each node of the prefix, the threads of the sibling tasks that come before.
+    before: Vec<Vec<ThreadId>>,
+}
+
+/// How many tasks a split search aims at (a fixed number: the result must not depend on
+/// the number of workers), and how deep it splits at most to get them.
+const SPLIT_TASKS: usize = 64;
+const SPLIT_DEPTH: usize = 8;
+
+/// The search split into tasks: the first steps are enumerated in full (with sleep sets)
+/// down to a fixed depth, and below every prefix a DPOR search runs on its own. Tasks run
+/// on `jobs` worker threads and are merged in depth-first order, so that the result does
 /// not depend on `jobs`.
+///
+/// A task's search treats the threads that sleep because a sibling task starts with them
+/// as the owners of their classes (`Node::inherited`): a race reversal that such a thread
+/// can start is left to its task, and one that it merely commutes with is explored here.
+/// Race reversals at the split points themselves belong to the sibling tasks and are
+/// dropped. The differential tests check that this explores exactly one execution per
+/// class, as the single search does; an execution whose class an earlier task owns would
+/// be skipped (`belongs_to_earlier_task`).
 fn explore_split(prog: &Program, cfg: &Config, jobs: usize) -> Exploration {
     let start = Instant::now();
     let (state, failure) = State::initial(prog);
-    let roots: Vec<ThreadId> = state.enabled(prog).iter().map(|e| e.0).collect();
-    if failure.is_some() || roots.len() < 2 {
+    if failure.is_some() {
         return Explorer::new(prog, cfg).run();
     }
+    let tasks = split_tasks(prog, cfg, &state);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let parts: std::sync::Mutex<Vec<Option<Part>>> =
-        std::sync::Mutex::new((0..roots.len()).map(|_| None).collect());
+        std::sync::Mutex::new((0..tasks.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
-        for _ in 0..jobs.min(roots.len()) {
+        for _ in 0..jobs.min(tasks.len()) {
             scope.spawn(|| {
                 loop {
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if k >= roots.len() {
+                    if k >= tasks.len() {
                         break;
                     }
-                    let part = Explorer::new(prog, cfg).run_subtree(&state, &roots, k);
+                    let part = Explorer::new(prog, cfg).run_task(&state, &tasks[k]);
                     parts.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(part);
                 }
             });
@@ -301,6 +336,60 @@ fn explore_split(prog: &Program, cfg: &Config, jobs: usize) -> Exploration {
     }
 }
 
+/// The tasks of a split search, in depth-first order: split points are expanded level by
+/// level until there are `SPLIT_TASKS` tasks or `SPLIT_DEPTH` levels.
+fn split_tasks(prog: &Program, cfg: &Config, state: &State) -> Vec<Task> {
+    let mut tasks = vec![Task {
+        prefix: vec![],
+        before: vec![],
+    }];
+    for depth in 0..SPLIT_DEPTH {
+        if tasks.len() >= SPLIT_TASKS {
+            break;
+        }
+        let mut next = vec![];
+        let mut grew = false;
+        for task in tasks {
+            let awake = if task.prefix.len() < depth {
+                vec![] // ended above
+            } else {
+                let mut ex = Explorer::new(prog, cfg);
+                ex.push_prefix(state, &task);
+                let n = ex.path.last().unwrap();
+                if n.state.steps as u64 >= cfg.max_steps {
+                    vec![]
+                } else {
+                    let sleeps = |t: &ThreadId| n.sleep.iter().any(|s| s.0 == *t);
+                    n.enabled
+                        .iter()
+                        .filter(|e| !sleeps(&e.0))
+                        .copied()
+                        .collect::<Vec<_>>()
+                }
+            };
+            if awake.is_empty() {
+                next.push(task);
+                continue;
+            }
+            grew = true;
+            for (k, &(t, alts)) in awake.iter().enumerate() {
+                for alt in 0..alts {
+                    let mut prefix = task.prefix.clone();
+                    prefix.push(Choice { thread: t, alt });
+                    let mut before = task.before.clone();
+                    before.push(awake[..k].iter().map(|e| e.0).collect());
+                    next.push(Task { prefix, before });
+                }
+            }
+        }
+        tasks = next;
+        if !grew {
+            break;
+        }
+    }
+    tasks
+}
+
 impl Node {
     /// Adds a one-step wakeup branch: thread `t` moves next (first alternative).
     fn add_branch(&mut self, prog: &Program, t: ThreadId) {
@@ -349,10 +438,12 @@ struct Explorer<'p> {
     states: std::collections::HashSet<u64>,
     /// Set when the preemption bound left some executions out.
     bounded: bool,
-    /// Exploring one first-step subtree of a split search: the threads whose subtrees
-    /// come before this one (an execution whose class one of them can start belongs to
-    /// that subtree, and is skipped here).
-    split_before: Option<Vec<ThreadId>>,
+    /// Exploring one task of a split search: the nodes above this index are its prefix
+    /// (split points), and `split_before` holds, for each, the threads of the sibling
+    /// tasks that come before (an execution whose class one of them can start belongs to
+    /// that task, and is skipped here).
+    split_depth: usize,
+    split_before: Vec<Vec<ThreadId>>,
     last_progress: Instant,
 }
 
@@ -371,7 +462,8 @@ impl<'p> Explorer<'p> {
             classes: std::collections::BTreeSet::new(),
             states: std::collections::HashSet::new(),
             bounded: false,
-            split_before: None,
+            split_depth: 0,
+            split_before: vec![],
             last_progress: Instant::now(),
         }
     }
@@ -467,26 +559,44 @@ impl<'p> Explorer<'p> {
             done: vec![false; self.nthreads],
             explored: vec![],
             sleep,
+            inherited: vec![],
             cur: None,
             fp: Footprint::new(),
             clock: vec![],
             events: vec![],
             started: vec![],
             failed,
-            races: vec![],
             preemptions: 0,
             ended: false,
             failures: vec![],
         }
     }
 
-    /// One subtree of a split search: thread `roots[k]` moves first.
-    fn run_subtree(mut self, state: &State, roots: &[ThreadId], k: usize) -> Part {
-        let mut root = self.new_node(state.clone(), vec![], false, WakeupTree::default());
-        root.add_branch(self.prog, roots[k]);
-        self.split_before = Some(roots[..k].to_vec());
+    /// Builds the path of a split-search task's prefix.
+    fn push_prefix(&mut self, state: &State, task: &Task) {
+        self.split_depth = task.prefix.len();
+        self.split_before = task.before.clone();
+        let root = self.new_node(state.clone(), vec![], false, WakeupTree::default());
         self.path.push(root);
         self.note_state();
+        for (l, c) in task.prefix.iter().enumerate() {
+            let n = &mut self.path[l];
+            for q in &task.before[l] {
+                let fp = n.state.footprint(self.prog, *q);
+                n.explored.push((*q, fp));
+                n.done[*q as usize] = true;
+            }
+            self.take(*c);
+            self.note_state();
+        }
+    }
+
+    /// One task of a split search: the DPOR search below its prefix.
+    fn run_task(mut self, state: &State, task: &Task) -> Part {
+        self.push_prefix(state, task);
+        // No race check at the prefix's nodes: it would only reverse races at split
+        // points, which belong to the sibling tasks.
+        self.visit_new();
         self.stats.complete = self.run_exhaustive_loop();
         Part {
             findings: self.findings,
@@ -498,19 +608,18 @@ impl<'p> Explorer<'p> {
         }
     }
 
-    /// In a split search: whether a thread of an earlier subtree can start the class of
-    /// the execution on the path (its first step depends on no earlier step), so that
-    /// the earlier subtree explores the class.
-    fn belongs_to_earlier_subtree(&self, top: usize) -> bool {
-        let Some(before) = &self.split_before else {
-            return false;
-        };
-        let steps = &self.path[..top];
-        before.iter().any(|t| {
-            steps
-                .iter()
-                .position(|n| n.cur.unwrap().thread == *t)
-                .is_some_and(|m| !steps[..m].iter().any(|n| dependent(&n.fp, &steps[m].fp)))
+    /// In a split search: whether a thread of an earlier sibling task at some split point
+    /// can start the rest of the execution on the path from there (its step there depends
+    /// on no step before it), so that the earlier task explores the class.
+    fn belongs_to_earlier_task(&self, top: usize) -> bool {
+        self.split_before.iter().enumerate().any(|(l, before)| {
+            let steps = &self.path[l..top];
+            before.iter().any(|t| {
+                steps
+                    .iter()
+                    .position(|n| n.cur.unwrap().thread == *t)
+                    .is_some_and(|m| !steps[..m].iter().any(|n| dependent(&n.fp, &steps[m].fp)))
+            })
         })
     }
 
@@ -556,6 +665,12 @@ impl<'p> Explorer<'p> {
                 return false;
             }
             let Some(choice) = self.next_choice() else {
+                let top = self.path.len() - 1;
+                let n = &self.path[top];
+                if n.cur.is_none() && !n.ended && self.cfg.reduction == Reduction::Dpor {
+                    // Cut short: its races still count (see the module docs).
+                    self.reverse_races(top);
+                }
                 let n = self.path.pop().unwrap();
                 if n.cur.is_none() && !n.ended {
                     // Every thread that could go on here sleeps (or its wakeup branch
@@ -668,8 +783,11 @@ impl<'p> Explorer<'p> {
 
     /// The next choice to explore from the top node, or `None` when it is exhausted.
     fn next_choice(&mut self) -> Option<Choice> {
-        let at_split_root = self.split_before.is_some() && self.path.len() == 1;
+        let split_point = self.path.len() <= self.split_depth;
         let n = self.path.last_mut().unwrap();
+        if split_point {
+            return None; // the other steps from here are other tasks
+        }
         if let Some(c) = n.cur {
             let alts = n
                 .enabled
@@ -684,9 +802,6 @@ impl<'p> Explorer<'p> {
                 });
             }
             n.done[c.thread as usize] = true;
-            if at_split_root {
-                return None; // the other first steps are other subtrees
-            }
         }
         // The leftmost pending branch that can still run here; a branch whose first step
         // is disabled or asleep is dropped (see the module docs). The branch stays in the
@@ -732,7 +847,7 @@ impl<'p> Explorer<'p> {
         let was_failed = n.failed;
         // Sleep set of the child: what slept here or was explored here before, if independent.
         let mut sleep: Vec<(ThreadId, Footprint)> = vec![];
-        if self.cfg.reduction == Reduction::Dpor {
+        if self.cfg.reduction != Reduction::None {
             for (t, f) in n.sleep.iter().chain(n.explored.iter()) {
                 if *t != choice.thread && !dependent(f, &fp) && !sleep.iter().any(|s| s.0 == *t) {
                     sleep.push((*t, f.clone()));
@@ -760,7 +875,17 @@ impl<'p> Explorer<'p> {
         // The wakeup tree of the child: what the branches starting with this very choice
         // (thread and alternative) hold after it.
         let wut = self.path[top].wut.take_branches(choice);
+        let n = &self.path[top];
+        let inherited: Vec<ThreadId> = sleep
+            .iter()
+            .map(|s| s.0)
+            .filter(|t| {
+                // At a split point every sleeper's class is a sibling task's (or above).
+                top < self.split_depth || n.inherited.contains(t)
+            })
+            .collect();
         let mut node = self.new_node(state, sleep, failed, wut);
+        node.inherited = inherited;
         node.failures = failures;
         // A preemption: the thread that moved into the top node could have gone on.
         let n = &self.path[top];
@@ -809,9 +934,6 @@ impl<'p> Explorer<'p> {
     fn visit_new(&mut self) {
         self.note_state();
         let top = self.path.len() - 1;
-        if self.cfg.reduction == Reduction::Dpor {
-            self.race_check(top);
-        }
         let n = &self.path[top];
         let steps = n.state.steps as u64;
         if n.enabled.is_empty() || steps >= self.cfg.max_steps {
@@ -854,6 +976,14 @@ impl<'p> Explorer<'p> {
                     seed(t, n);
                 }
             }
+            Reduction::Sleep => {
+                let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
+                for t in ts {
+                    if !n.sleep.iter().any(|s| s.0 == t) {
+                        seed(t, n);
+                    }
+                }
+            }
             Reduction::Dpor => {
                 let first = n
                     .enabled
@@ -868,57 +998,80 @@ impl<'p> Explorer<'p> {
         }
     }
 
-    /// For each thread's next step (Flanagan and Godefroid), find the last conflicting
-    /// step not ordered before it, and make sure the other order is explored.
-    fn race_check(&mut self, top: usize) {
+    /// Optimal DPOR's race detection over the execution on the path, which ends at node
+    /// `end` (Abdulla et al., JACM 2017, run at the end of every execution): every step
+    /// taken, and every unfinished thread's next step at the end (a blocked acquisition
+    /// races with the acquisition that took the lock, which is how a deadlock is
+    /// reached), is checked against the steps before it; each race is reversed.
+    fn reverse_races(&mut self, end: usize) {
         let prog = self.prog;
-        let mut races = vec![];
+        let mut steps: Vec<(usize, ThreadId, Footprint)> = (0..end)
+            .map(|k| (k, self.path[k].cur.unwrap().thread, self.path[k].fp.clone()))
+            .collect();
         for p in 0..self.nthreads as ThreadId {
-            let status = &self.path[top].state.threads[p as usize].status;
+            let status = &self.path[end].state.threads[p as usize].status;
             if matches!(status, Status::NotStarted | Status::Finished) {
                 continue;
             }
-            let fp = self.path[top].state.footprint(prog, p);
-            if fp.is_empty() {
-                continue;
-            }
-            let pclock = self.thread_clock(p, top);
-            // Every step that races with p's: dependent, of another thread, not ordered
-            // before it through p's history nor through a later racing step.
-            let mut found: Vec<usize> = vec![];
-            for i in (0..top).rev() {
-                let n = &self.path[i];
-                let c = n.cur.unwrap();
-                if c.thread == p || !dependent(&n.fp, &fp) {
-                    continue;
-                }
-                let q = c.thread as usize;
-                if pclock[q] >= n.clock[q] {
-                    continue; // happens before p
-                }
-                if found.iter().any(|j| self.path[*j].clock[q] >= n.clock[q]) {
-                    continue; // happens before a later racing step
-                }
-                found.push(i);
-            }
-            for i in found {
-                races.push((p, i));
-                // The same race was reversed at the previous state, with p's step still
-                // pending; if the step taken since happens after the racing one, the
-                // reversal is the same sequence: nothing new to insert.
-                let e = self.path[i].cur.unwrap().thread as usize;
-                let same = top > 0 && {
-                    let prev = &self.path[top - 1];
-                    prev.cur.unwrap().thread != p
-                        && prev.races.contains(&(p, i))
-                        && prev.clock[e] >= self.path[i].clock[e]
-                };
-                if !same {
-                    self.reverse(i, top, p, &fp);
-                }
+            let fp = self.path[end].state.footprint(prog, p);
+            if !fp.is_empty() {
+                steps.push((end, p, fp));
             }
         }
-        self.path[top].races = races;
+        for (k, p, fp) in steps {
+            let pclock = self.thread_clock(p, k);
+            for i in self.races_with(k, end, p, &fp, &pclock) {
+                self.reverse(i, end, p, &fp, pclock[p as usize]);
+            }
+        }
+    }
+
+    /// The steps that race with `p`'s step with `fp` taken at node `k` (or pending there,
+    /// when `k` is the end): dependent, of another thread, not ordered before it through
+    /// p's history (`pclock`, its clock before the step) nor through a later racing step
+    /// whose reversal can run. A step ordered only before a race whose reversal blocks
+    /// (p's acquisition cannot come before the release of what it acquires) still races
+    /// with p: p's step can come before it, and that execution is a class of its own (p
+    /// blocks the other thread, or deadlocks with it).
+    fn races_with(
+        &self,
+        k: usize,
+        end: usize,
+        p: ThreadId,
+        fp: &Footprint,
+        pclock: &[u32],
+    ) -> Vec<usize> {
+        let mut found: Vec<(usize, Option<bool>)> = vec![];
+        for i in (0..k).rev() {
+            let n = &self.path[i];
+            let c = n.cur.unwrap();
+            if c.thread == p || !dependent(&n.fp, fp) {
+                continue;
+            }
+            let q = c.thread as usize;
+            if pclock[q] >= n.clock[q] {
+                continue; // happens before p
+            }
+            let mut shadowed = false;
+            for f in found.iter_mut() {
+                let j = f.0;
+                if self.path[j].clock[q] < n.clock[q] {
+                    continue;
+                }
+                let runs = *f.1.get_or_insert_with(|| {
+                    let v = self.reversal(j, end, p, fp, pclock[p as usize]);
+                    self.runnable_prefix(j, &v) == v.len()
+                });
+                if runs {
+                    shadowed = true; // happens before a later reversible race
+                    break;
+                }
+            }
+            if !shadowed {
+                found.push((i, None));
+            }
+        }
+        found.into_iter().map(|f| f.0).collect()
     }
 
     /// Optimal DPOR's reversal of a race (Abdulla et al., JACM 2017): the step at node `i`
@@ -926,28 +1079,20 @@ impl<'p> Explorer<'p> {
     /// that do not happen after it, then `p`'s step. Unless a thread that sleeps at node
     /// `i` (or was explored there) is a weak initial of `v`, which means an equivalent
     /// execution is or will be explored, `v` goes into node `i`'s wakeup tree.
-    fn reverse(&mut self, i: usize, top: usize, p: ThreadId, fp: &Footprint) {
-        let e = self.path[i].cur.unwrap().thread as usize;
-        let e_index = self.path[i].clock[e];
-        let mut v: Vec<WakeStep> = vec![];
-        for n in &self.path[i + 1..top] {
-            if n.clock[e] < e_index {
-                v.push(WakeStep {
-                    choice: n.cur.unwrap(),
-                    fp: n.fp.clone(),
-                });
-            }
-        }
-        v.push(WakeStep {
-            choice: Choice { thread: p, alt: 0 },
-            fp: fp.clone(),
-        });
+    fn reverse(&mut self, i: usize, end: usize, p: ThreadId, fp: &Footprint, p_before: u32) {
+        let v = self.reversal(i, end, p, fp, p_before);
         let n = &self.path[i];
         if n.sleep
             .iter()
+            .filter(|(q, _)| !n.inherited.contains(q))
             .chain(n.explored.iter())
             .any(|(q, f)| weak_initial(&v, *q, f))
         {
+            return;
+        }
+        // In a split search: a thread that sleeps because an earlier subtree starts with it
+        // and that can start `v` makes `v`'s class that subtree's.
+        if n.inherited.iter().any(|q| initial(&v, *q)) {
             return;
         }
         // A wakeup branch must be executable: a leaf stands for "explore this, then
@@ -1003,6 +1148,36 @@ impl<'p> Explorer<'p> {
         }
     }
 
+    /// The reversal of the race between the step at node `i` and `p`'s step with `fp`,
+    /// p's step number `p_before` (counting from 0), in the execution that ends at node
+    /// `end`: `notdep(e).p`, the steps of the whole execution after node `i` that do not
+    /// happen after it (nor after p's step), then p's step.
+    fn reversal(
+        &self,
+        i: usize,
+        end: usize,
+        p: ThreadId,
+        fp: &Footprint,
+        p_before: u32,
+    ) -> Vec<WakeStep> {
+        let e = self.path[i].cur.unwrap().thread as usize;
+        let e_index = self.path[i].clock[e];
+        let mut v: Vec<WakeStep> = vec![];
+        for n in &self.path[i + 1..end] {
+            if n.clock[e] < e_index && n.clock[p as usize] <= p_before {
+                v.push(WakeStep {
+                    choice: n.cur.unwrap(),
+                    fp: n.fp.clone(),
+                });
+            }
+        }
+        v.push(WakeStep {
+            choice: Choice { thread: p, alt: 0 },
+            fp: fp.clone(),
+        });
+        v
+    }
+
     /// How many steps of `v` can run one after the other from node `i`'s state.
     fn runnable_prefix(&self, i: usize, v: &[WakeStep]) -> usize {
         // Only operations on objects and threads block; steps that touch nothing else
@@ -1038,7 +1213,10 @@ impl<'p> Explorer<'p> {
     fn end_execution(&mut self) {
         let prog = self.prog;
         let top = self.path.len() - 1;
-        if self.belongs_to_earlier_subtree(top) {
+        if self.cfg.reduction == Reduction::Dpor && self.cfg.search == Search::Exhaustive {
+            self.reverse_races(top);
+        }
+        if self.belongs_to_earlier_task(top) {
             self.stats.redundant += 1;
             return;
         }

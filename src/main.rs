@@ -49,6 +49,9 @@ enum ReductionFlag {
     Dpor,
     /// Every interleaving (slow: for checking the reduction).
     None,
+    /// Sleep sets alone: one execution per class, like DPOR, by a simpler argument and
+    /// with more executions cut short (for checking DPOR on bigger scenarios).
+    Sleep,
 }
 
 #[derive(clap::Args, Clone)]
@@ -215,6 +218,7 @@ fn config(prog: &simrace::ir::Program, l: &Limits, engine: Option<Engine>) -> Co
         reduction: match l.reduction {
             ReductionFlag::Dpor => Reduction::Dpor,
             ReductionFlag::None => Reduction::None,
+            ReductionFlag::Sleep => Reduction::Sleep,
         },
         ..Config::default()
     }
@@ -480,6 +484,7 @@ fn check_cmd(a: CheckArgs) -> u8 {
         .reduction(match l.reduction {
             ReductionFlag::Dpor => Reduction::Dpor,
             ReductionFlag::None => Reduction::None,
+            ReductionFlag::Sleep => Reduction::Sleep,
         })
         .timing(a.timing);
     if let Some(j) = a.jobs {
