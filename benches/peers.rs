@@ -169,10 +169,11 @@ fn measure(reps: usize, mut f: impl FnMut() -> u64) -> Measure {
 
 /// simrace on benches/scenarios/`name`.toml: parse, lower and explore.
 fn simrace(name: &str) -> u64 {
-    explore_file(name).stats.executions
+    explore_file(name, None).stats.executions
 }
 
-fn explore_file(name: &str) -> simrace::explore::Exploration {
+/// Explores benches/scenarios/`name`.toml, split over `jobs` workers if given.
+fn explore_file(name: &str, jobs: Option<usize>) -> simrace::explore::Exploration {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/scenarios")
         .join(format!("{name}.toml"));
@@ -180,7 +181,11 @@ fn explore_file(name: &str) -> simrace::explore::Exploration {
     let s = simrace::scenario::parse_scenario(&format!("{name}.toml"), &text)
         .unwrap_or_else(|d| panic!("{}", d.render()));
     let p = simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
-    let e = simrace::explore::explore(&p, &simrace::explore::Config::default());
+    let cfg = simrace::explore::Config {
+        jobs,
+        ..simrace::explore::Config::default()
+    };
+    let e = simrace::explore::explore(&p, &cfg);
     assert!(e.stats.complete && e.findings.is_empty(), "{name}");
     e
 }
@@ -335,21 +340,31 @@ fn main() {
             );
         }
     }
-    println!("\nPublished optimal counts, simrace explore (one run each)\n");
-    println!("| benchmark | executions | optimal | sleep-set blocked | time |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "\nPublished optimal counts, simrace explore (one run each; then split over 2 workers)\n"
+    );
+    println!(
+        "| benchmark | executions | optimal | sleep-set blocked | time | time, --jobs 2 | speedup |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (name, optimal) in PUBLISHED {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
         let t = Instant::now();
-        let e = explore_file(name);
+        let e = explore_file(name, None);
         let time = t.elapsed();
+        let t = Instant::now();
+        let split = explore_file(name, Some(2));
+        let split_time = t.elapsed();
+        assert_eq!(split.stats.executions, e.stats.executions, "{name}: split");
         println!(
-            "| {name} | {} | {optimal} | {} | {} |",
+            "| {name} | {} | {optimal} | {} | {} | {} | {:.2}× |",
             e.stats.executions,
             e.stats.redundant,
-            fmt_time(time)
+            fmt_time(time),
+            fmt_time(split_time),
+            time.as_secs_f64() / split_time.as_secs_f64().max(1e-9)
         );
     }
 }

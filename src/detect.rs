@@ -230,6 +230,63 @@ struct CellHistory {
     reads: Vec<Option<(u32, u32, usize)>>,
 }
 
+/// The races at one state, for a search that visits each state once (`--reduction
+/// states`): two threads whose next steps are both enabled and access the same `[shared]`
+/// cell, one of them writing. Such a pair can run in either order, so it is not ordered
+/// by happens-before in the execution that takes them one after the other; and any two
+/// accesses that happens-before leaves unordered are both next in some reachable state
+/// (order what must come before either, then the two). `step` is the index that the
+/// first access would have in the execution.
+pub fn races_at(
+    prog: &Program,
+    state: &crate::machine::State,
+    enabled: &[(ThreadId, u32)],
+    step: usize,
+) -> Vec<Race> {
+    use crate::ast::VarClass;
+    use crate::machine::Touch;
+    let access = |t: ThreadId| -> Option<(u32, bool, u32)> {
+        let fp = state.footprint(prog, t);
+        if fp.iter().any(|x| matches!(x, Touch::AtomicBlock)) {
+            return None; // a `with atomic:` block: never a race
+        }
+        let line = prog.threads[t as usize].code.lines[state.threads[t as usize].pc as usize];
+        fp.iter().find_map(|x| match *x {
+            Touch::Cell { cell, write } if prog.cell_class(cell) == VarClass::Shared => {
+                Some((cell, write, line))
+            }
+            _ => None,
+        })
+    };
+    let next: Vec<(ThreadId, (u32, bool, u32))> = enabled
+        .iter()
+        .filter_map(|e| access(e.0).map(|a| (e.0, a)))
+        .collect();
+    let mut races = vec![];
+    for (k, &(p, (cell, pw, pl))) in next.iter().enumerate() {
+        for &(q, (qcell, qw, ql)) in &next[k + 1..] {
+            if cell == qcell && (pw || qw) {
+                races.push(Race {
+                    cell,
+                    first: Access {
+                        thread: p,
+                        line: pl,
+                        write: pw,
+                        step,
+                    },
+                    second: Access {
+                        thread: q,
+                        line: ql,
+                        write: qw,
+                        step: step + 1,
+                    },
+                });
+            }
+        }
+    }
+    races
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,14 @@ pub enum Reduction {
     /// many executions cut short: the reference that the tests check DPOR against where
     /// the plain enumeration is too slow.
     Sleep,
+    /// State caching: every distinct state is explored once (with every thread tried at
+    /// it), and a path that reaches a state already explored stops there. Races are the
+    /// pairs of conflicting accesses that are both next at some state
+    /// ([`crate::detect::races_at`]). Exhaustive, and far smaller where many orders lead to
+    /// the same states (counters under a lock, spin loops); but it counts states, not
+    /// executions: `executions` are the distinct final states, and a finding's count is
+    /// the number of distinct states or steps where it was seen.
+    States,
 }
 
 /// Which executions to run.
@@ -103,10 +111,13 @@ pub struct Config {
     /// The search is then incomplete when the bound cut anything off.
     pub preemption_bound: Option<u32>,
     pub progress: Option<Progress>,
-    /// Exhaustive DPOR only: split the search at the first step, one subtree per thread
-    /// that can move first, over this many worker threads; the result does not depend on
-    /// the number (with `max_executions`, the limit applies to each subtree).
+    /// Exhaustive DPOR only: split the search into tasks over this many worker threads
+    /// (see `explore_split`); the result does not depend on the number (with
+    /// `max_executions`, the limit applies to each task).
     pub jobs: Option<usize>,
+    /// With `jobs`: split only a search that needs more than this many executions (a
+    /// smaller one runs alone, as the single search).
+    pub split_after: u64,
     /// Count the equivalence classes of the executions explored (`Stats::classes`): a
     /// check on the reduction, for tests; costs memory for every execution.
     pub count_classes: bool,
@@ -124,6 +135,7 @@ impl Default for Config {
             progress: None,
             jobs: None,
             count_classes: false,
+            split_after: 500,
         }
     }
 }
@@ -230,7 +242,7 @@ struct Task {
 
 /// How many tasks a split search aims at (a fixed number: the result must not depend on
 /// the number of workers), and how deep it splits at most to get them.
-const SPLIT_TASKS: usize = 64;
+const SPLIT_TASKS: usize = 32;
 const SPLIT_DEPTH: usize = 8;
 
 /// The search split into tasks: the first steps are enumerated in full (with sleep sets)
@@ -263,7 +275,12 @@ fn explore_split(prog: &Program, cfg: &Config, jobs: usize) -> Exploration {
                     if k >= tasks.len() {
                         break;
                     }
-                    let part = Explorer::new(prog, cfg).run_task(&state, &tasks[k]);
+                    // A time limit is for the whole search: what is left of it.
+                    let task_cfg = Config {
+                        timeout: cfg.timeout.map(|t| t.saturating_sub(start.elapsed())),
+                        ..cfg.clone()
+                    };
+                    let part = Explorer::new(prog, &task_cfg).run_task(&state, &tasks[k]);
                     parts.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(part);
                 }
             });
@@ -419,7 +436,30 @@ pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
         && cfg.search == Search::Exhaustive
         && cfg.reduction == Reduction::Dpor
     {
-        return explore_split(prog, cfg, jobs.max(1));
+        // A small search is not worth splitting (the split's first steps cost about what
+        // a second core saves): it runs alone, and its result is the single search's.
+        let after = cfg.split_after;
+        let mut spent = Duration::ZERO;
+        if after > 0 {
+            let first = Config {
+                max_executions: Some(cfg.max_executions.map_or(after, |m| m.min(after))),
+                ..cfg.clone()
+            };
+            let alone = Explorer::new(prog, &first).run();
+            let limited_by_user = cfg.max_executions.is_some_and(|m| m <= after);
+            let timed_out = cfg.timeout.is_some_and(|t| alone.stats.elapsed >= t);
+            if alone.stats.complete || limited_by_user || timed_out {
+                return alone;
+            }
+            spent = alone.stats.elapsed;
+        }
+        let rest = Config {
+            timeout: cfg.timeout.map(|t| t.saturating_sub(spent)),
+            ..cfg.clone()
+        };
+        let mut split = explore_split(prog, &rest, jobs.max(1));
+        split.stats.elapsed += spent;
+        return split;
     }
     Explorer::new(prog, cfg).run()
 }
@@ -436,6 +476,9 @@ struct Explorer<'p> {
     nthreads: usize,
     classes: std::collections::BTreeSet<Vec<Choice>>,
     states: std::collections::HashSet<u64>,
+    /// `Reduction::States`: the states explored, without their step counters, and whether
+    /// a failure came before (no outcome or deadlock is reported after one).
+    visited: std::collections::HashSet<(State, bool)>,
     /// Set when the preemption bound left some executions out.
     bounded: bool,
     /// Exploring one task of a split search: the nodes above this index are its prefix
@@ -461,6 +504,7 @@ impl<'p> Explorer<'p> {
             nthreads: prog.threads.len(),
             classes: std::collections::BTreeSet::new(),
             states: std::collections::HashSet::new(),
+            visited: std::collections::HashSet::new(),
             bounded: false,
             split_depth: 0,
             split_before: vec![],
@@ -516,6 +560,26 @@ impl<'p> Explorer<'p> {
         (f.kind, format!("{}:{head}:{detail}", f.line))
     }
 
+    /// Records a data race found in the execution `schedule` (which ends with its second
+    /// access), and counts it.
+    fn record_race(&mut self, r: Race, schedule: Vec<Choice>) {
+        let prog = self.prog;
+        let (a, b) = (&r.first, &r.second);
+        let rw = |w: bool| if w { "write" } else { "read" };
+        let message = format!(
+            "data race on {}: {} by {} (line {}) and {} by {} (line {}) are not ordered by happens-before",
+            prog.cell_name(r.cell),
+            rw(a.write),
+            prog.threads[a.thread as usize].name,
+            a.line,
+            rw(b.write),
+            prog.threads[b.thread as usize].name,
+            b.line
+        );
+        let key = race_key(prog, &r);
+        self.record(Kind::DataRace, key, message, schedule, Some(r), true);
+    }
+
     /// Records a failure; `count`: count this execution for it now (a failure in a step
     /// is counted when its execution ends, once however often it recurs, see `take`).
     fn record_failure(&mut self, f: &Failure, schedule: Vec<Choice>, count: bool) {
@@ -529,8 +593,13 @@ impl<'p> Explorer<'p> {
     }
 
     fn out_of_budget(&mut self) -> bool {
+        // With state caching, the paths that stop at a state explored before count too.
+        let paths = match self.cfg.reduction {
+            Reduction::States => self.stats.executions + self.stats.redundant,
+            _ => self.stats.executions,
+        };
         if let Some(max) = self.cfg.max_executions
-            && self.stats.executions >= max
+            && paths >= max
         {
             self.stats.limit = Some(format!("stopped after --max-executions {max}"));
             return true;
@@ -847,7 +916,7 @@ impl<'p> Explorer<'p> {
         let was_failed = n.failed;
         // Sleep set of the child: what slept here or was explored here before, if independent.
         let mut sleep: Vec<(ThreadId, Footprint)> = vec![];
-        if self.cfg.reduction != Reduction::None {
+        if matches!(self.cfg.reduction, Reduction::Dpor | Reduction::Sleep) {
             for (t, f) in n.sleep.iter().chain(n.explored.iter()) {
                 if *t != choice.thread && !dependent(f, &fp) && !sleep.iter().any(|s| s.0 == *t) {
                     sleep.push((*t, f.clone()));
@@ -861,8 +930,12 @@ impl<'p> Explorer<'p> {
             // independent failures comes first is not a property of the trace.
             let schedule = self.schedule();
             let key = self.failure_key(f);
+            // With state caching, each failing step is taken once: count it now.
+            let by_state = self.cfg.reduction == Reduction::States;
+            if by_state || !failures.contains(&key) {
+                self.record_failure(f, schedule, by_state);
+            }
             if !failures.contains(&key) {
-                self.record_failure(f, schedule, false);
                 failures.push(key);
             }
             failed = true;
@@ -934,6 +1007,9 @@ impl<'p> Explorer<'p> {
     fn visit_new(&mut self) {
         self.note_state();
         let top = self.path.len() - 1;
+        if self.cfg.reduction == Reduction::States && !self.visit_state(top) {
+            return; // explored before: the path stops here
+        }
         let n = &self.path[top];
         let steps = n.state.steps as u64;
         if n.enabled.is_empty() || steps >= self.cfg.max_steps {
@@ -970,7 +1046,7 @@ impl<'p> Explorer<'p> {
         }
         let n = &mut self.path[top];
         match self.cfg.reduction {
-            Reduction::None => {
+            Reduction::None | Reduction::States => {
                 let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
                 for t in ts {
                     seed(t, n);
@@ -996,6 +1072,35 @@ impl<'p> Explorer<'p> {
                 }
             }
         }
+    }
+
+    /// State caching: false when the state at node `top` was explored before (its lock
+    /// acquisitions still go into the lock-order graph). Else records the races at it.
+    fn visit_state(&mut self, top: usize) -> bool {
+        let n = &self.path[top];
+        let mut key = n.state.clone();
+        key.steps = 0;
+        for t in &mut key.threads {
+            t.steps = 0;
+        }
+        if !self.visited.insert((key, n.failed)) {
+            let steps = self.path[..top].iter();
+            let steps = steps.map(|n| (&n.state, n.cur.unwrap().thread, &n.events[..]));
+            self.lock_order.execution(self.prog, steps);
+            return false;
+        }
+        let races = crate::detect::races_at(self.prog, &n.state, &n.enabled, top);
+        for r in races {
+            let mut schedule = self.schedule();
+            for a in [&r.first, &r.second] {
+                schedule.push(Choice {
+                    thread: a.thread,
+                    alt: 0,
+                });
+            }
+            self.record_race(r, schedule);
+        }
+        true
     }
 
     /// Optimal DPOR's race detection over the execution on the path, which ends at node
@@ -1227,48 +1332,29 @@ impl<'p> Explorer<'p> {
         }
         let schedule = self.schedule();
         let failed = self.path[top].failed;
+        let by_state = self.cfg.reduction == Reduction::States;
         for key in std::mem::take(&mut self.path[top].failures) {
-            if let Some(f) = self.findings.get_mut(&key) {
+            if let Some(f) = self.findings.get_mut(&key)
+                && !by_state
+            {
                 f.count += 1;
             }
         }
-        // Races, over the whole execution.
-        let mut det = RaceDetector::new(prog);
-        for (i, n) in self.path[..top].iter().enumerate() {
-            det.step(n.cur.unwrap().thread, i, &n.events);
-        }
-        let mut seen_here = std::collections::BTreeSet::new();
-        for r in std::mem::take(&mut det.races) {
-            let (a, b) = (&r.first, &r.second);
-            let var = prog.vars[prog.var_of_cell(r.cell) as usize].name.clone();
-            let rw = |w: bool| if w { "write" } else { "read" };
-            let (lo, hi) = if (a.line, a.write) <= (b.line, b.write) {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            let key = format!(
-                "{var}:{}{}:{}{}",
-                lo.line,
-                rw(lo.write),
-                hi.line,
-                rw(hi.write)
-            );
-            let message = format!(
-                "data race on {}: {} by {} (line {}) and {} by {} (line {}) are not ordered by happens-before",
-                prog.cell_name(r.cell),
-                rw(a.write),
-                prog.threads[a.thread as usize].name,
-                a.line,
-                rw(b.write),
-                prog.threads[b.thread as usize].name,
-                b.line
-            );
-            if !seen_here.insert(key.clone()) {
-                continue; // counted once per execution
+        // Races, over the whole execution (with state caching, at each state instead).
+        if !by_state {
+            let mut det = RaceDetector::new(prog);
+            for (i, n) in self.path[..top].iter().enumerate() {
+                det.step(n.cur.unwrap().thread, i, &n.events);
             }
-            let sched = schedule[..=b.step].to_vec();
-            self.record(Kind::DataRace, key, message, sched, Some(r), true);
+            let mut seen_here = std::collections::BTreeSet::new();
+            for r in std::mem::take(&mut det.races) {
+                let key = race_key(prog, &r);
+                if !seen_here.insert(key) {
+                    continue; // counted once per execution
+                }
+                let sched = schedule[..=r.second.step].to_vec();
+                self.record_race(r, sched);
+            }
         }
         // The lock-order graph (see lockorder.rs).
         let steps = self.path[..top].iter();
@@ -1342,6 +1428,25 @@ impl<'p> Explorer<'p> {
         let message = format!("{what}: {}", parts.join("; "));
         self.record(kind, key.join(","), message, schedule, None, true);
     }
+}
+
+/// A race's finding key: the variable and the two accesses' lines and kinds, in order.
+fn race_key(prog: &Program, r: &Race) -> String {
+    let (a, b) = (&r.first, &r.second);
+    let var = &prog.vars[prog.var_of_cell(r.cell) as usize].name;
+    let rw = |w: bool| if w { "write" } else { "read" };
+    let (lo, hi) = if (a.line, a.write) <= (b.line, b.write) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    format!(
+        "{var}:{}{}:{}{}",
+        lo.line,
+        rw(lo.write),
+        hi.line,
+        rw(hi.write)
+    )
 }
 
 /// The canonical representative of an execution's equivalence class: its steps

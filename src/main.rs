@@ -52,6 +52,8 @@ enum ReductionFlag {
     /// Sleep sets alone: one execution per class, like DPOR, by a simpler argument and
     /// with more executions cut short (for checking DPOR on bigger scenarios).
     Sleep,
+    /// State caching: each distinct state once; counts are of states, not executions.
+    States,
 }
 
 #[derive(clap::Args, Clone)]
@@ -95,8 +97,8 @@ enum SchedulerFlag {
 
 #[derive(clap::Args, Clone)]
 struct EngineOpts {
-    /// Explorer: split the exhaustive search at the first step over N worker threads
-    /// (the result does not depend on N).
+    /// Explorer: split the exhaustive search into tasks run by N worker threads (the
+    /// counts, findings and outcomes do not depend on N and equal the single search's).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
     /// Native runs (default: as many as fit in about a second, at least 10).
@@ -219,6 +221,7 @@ fn config(prog: &simrace::ir::Program, l: &Limits, engine: Option<Engine>) -> Co
             ReductionFlag::Dpor => Reduction::Dpor,
             ReductionFlag::None => Reduction::None,
             ReductionFlag::Sleep => Reduction::Sleep,
+            ReductionFlag::States => Reduction::States,
         },
         ..Config::default()
     }
@@ -485,6 +488,7 @@ fn check_cmd(a: CheckArgs) -> u8 {
             ReductionFlag::Dpor => Reduction::Dpor,
             ReductionFlag::None => Reduction::None,
             ReductionFlag::Sleep => Reduction::Sleep,
+            ReductionFlag::States => Reduction::States,
         })
         .timing(a.timing);
     if let Some(j) = a.jobs {

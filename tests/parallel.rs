@@ -31,8 +31,10 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
         let s = simrace::scenario::load(f).unwrap();
         let prog = simrace::lower::lower(&s).unwrap();
         let single = explore(&prog, &Config::default());
+        // Split even the smallest searches (by default they run alone).
         let jobs = |n| Config {
             jobs: Some(n),
+            split_after: 0,
             ..Config::default()
         };
         let one = explore(&prog, &jobs(1));
@@ -46,6 +48,38 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
         );
         // One execution per class either way: the same counts, findings and outcomes.
         assert_eq!(summary(&single), summary(&two), "{name}: single vs split");
+    }
+}
+
+/// By default a search that needs at most `split_after` executions is not split: its
+/// report is the single search's, byte for byte; a bigger one is split, with the same
+/// counts, findings and outcomes.
+#[test]
+fn a_small_search_runs_alone_and_a_big_one_is_split() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    for (file, split) in [
+        ("scenarios/basics/counter.toml", false),
+        ("benches/scenarios/lastzero10.toml", true),
+    ] {
+        let s = simrace::scenario::load(&format!("{dir}/{file}")).unwrap();
+        let prog = simrace::lower::lower(&s).unwrap();
+        let single = explore(&prog, &Config::default());
+        let two = explore(
+            &prog,
+            &Config {
+                jobs: Some(2),
+                ..Config::default()
+            },
+        );
+        assert_eq!(summary(&single), summary(&two), "{file}");
+        // The split search starts executions that its sleep sets cut short.
+        let same = report(&prog, &single) == report(&prog, &two);
+        assert_eq!(same, !split, "{file}");
+        assert_eq!(
+            two.stats.redundant > single.stats.redundant,
+            split,
+            "{file}"
+        );
     }
 }
 
