@@ -1,13 +1,15 @@
 //! The explorer: runs the machine over every interleaving that matters and collects
 //! findings and outcomes.
 //!
-//! Two searches share one loop: [`Reduction::None`], a naive depth-first enumeration of
-//! every choice at every state (the reference the tests compare against), and
-//! [`Reduction::Dpor`], optimal dynamic partial-order reduction (Abdulla et al., POPL 2014
-//! and JACM 2017): sleep sets, and wakeup trees ([`crate::wakeup`]) that hold, for each
-//! state on the path, the sequences of steps that reverse the races found below it, so
-//! that every Mazurkiewicz class of executions is explored once and (almost) no execution
-//! is started only to be blocked by its sleep set.
+//! The exhaustive searches share one loop ([`Reduction`]): `None`, a naive depth-first
+//! enumeration of every choice at every state, and `Sleep`, sleep sets alone (the
+//! references the tests compare against); `States`, state caching; and `Dpor`, optimal
+//! dynamic partial-order reduction (Abdulla et al., POPL 2014 and JACM 2017): sleep sets,
+//! and wakeup trees ([`crate::wakeup`]) that hold, for each state on the path, the
+//! sequences of steps that reverse the races found below it, so that every Mazurkiewicz
+//! class of executions is explored once and (almost) no execution is started only to be
+//! blocked by its sleep set. `Dpor` can also be split over worker threads
+//! (`explore_split`). Random walks and PCT sample instead ([`Search`]).
 //!
 //! Races are looked for when an execution ends (or is cut short), over the whole of it:
 //! every step taken, and every unfinished thread's next step at the end, enabled or not

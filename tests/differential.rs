@@ -2,6 +2,8 @@
 //! sleep sets) must find exactly the verdict kinds, the distinct findings and the set of
 //! final outcomes that the naive enumeration of every interleaving finds.
 
+mod common;
+use common::{exact, library_files};
 use simrace::explore::{Config, Exploration, Reduction, explore};
 use std::collections::BTreeSet;
 
@@ -453,34 +455,6 @@ room_empty.acquire()
         });
         assert!(stuck_on_room, "jobs {jobs:?}: {:#?}", dpor.findings);
     }
-}
-
-/// Executions, and every finding and outcome with its count: equal for two searches
-/// that each explore one execution per class.
-fn exact(e: &Exploration) -> (u64, Vec<String>, Vec<String>) {
-    let findings = e
-        .findings
-        .iter()
-        .map(|f| format!("{}|{}|{}", f.kind, f.key, f.count))
-        .collect();
-    let outcomes = e
-        .outcomes
-        .iter()
-        .map(|o| format!("{:?}={}", o.values, o.count))
-        .collect();
-    (e.stats.executions, findings, outcomes)
-}
-
-/// Every scenario file of the library, in order (as `simrace check scenarios` finds them).
-fn library_files() -> Vec<String> {
-    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
-    simrace::check::collect(&[dir])
-        .into_iter()
-        .map(|i| match i {
-            simrace::check::Input::File(f) => f,
-            simrace::check::Input::Bad(d) => panic!("{}", d.render()),
-        })
-        .collect()
 }
 
 /// State caching (`--reduction states`) explores each distinct state once instead of one

@@ -1,26 +1,14 @@
 //! The split search (`--jobs N`): its result does not depend on N, and it finds the same
 //! executions (one per class), findings and outcomes as the single search.
 
+mod common;
+use common::{exact, library_files};
 use simrace::explore::{Config, Exploration, explore};
 use simrace::ir::Program;
 
 fn report(prog: &Program, e: &Exploration) -> String {
     let r = simrace::report::build(prog, e, "explore", false);
     serde_json::to_string_pretty(&r).unwrap()
-}
-
-fn summary(e: &Exploration) -> (u64, Vec<String>, Vec<String>) {
-    let findings = e
-        .findings
-        .iter()
-        .map(|f| format!("{}|{}|{}", f.kind, f.key, f.count))
-        .collect();
-    let outcomes = e
-        .outcomes
-        .iter()
-        .map(|o| format!("{:?}={}", o.values, o.count))
-        .collect();
-    (e.stats.executions, findings, outcomes)
 }
 
 #[test]
@@ -47,7 +35,7 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
             "{name}: 1 vs 2 workers"
         );
         // One execution per class either way: the same counts, findings and outcomes.
-        assert_eq!(summary(&single), summary(&two), "{name}: single vs split");
+        assert_eq!(exact(&single), exact(&two), "{name}: single vs split");
     }
 }
 
@@ -71,7 +59,7 @@ fn a_small_search_runs_alone_and_a_big_one_is_split() {
                 ..Config::default()
             },
         );
-        assert_eq!(summary(&single), summary(&two), "{file}");
+        assert_eq!(exact(&single), exact(&two), "{file}");
         // The split search starts executions that its sleep sets cut short.
         let same = report(&prog, &single) == report(&prog, &two);
         assert_eq!(same, !split, "{file}");
@@ -81,16 +69,4 @@ fn a_small_search_runs_alone_and_a_big_one_is_split() {
             "{file}"
         );
     }
-}
-
-/// Every scenario file of the library, in order (as `simrace check scenarios` finds them).
-fn library_files() -> Vec<String> {
-    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
-    simrace::check::collect(&[dir])
-        .into_iter()
-        .map(|i| match i {
-            simrace::check::Input::File(f) => f,
-            simrace::check::Input::Bad(d) => panic!("{}", d.render()),
-        })
-        .collect()
 }
