@@ -58,22 +58,26 @@ pub fn weak_initial(w: &[WakeStep], thread: ThreadId, fp: &Footprint) -> bool {
     !w.iter().any(|s| dependent(&s.fp, fp))
 }
 
-/// One step of the ⊑ test: after the tree step `x`, what is left of `w`, or `None` when `x`
-/// neither starts `w` nor commutes with all of it.
-fn consume(x: &WakeStep, w: &[WakeStep]) -> Option<Vec<WakeStep>> {
+/// One step of the ⊑ test: after the tree step `x`, what is left of the steps `rest` of
+/// `w` (indices, in order), or `None` when `x` neither starts them nor commutes with all
+/// of them.
+fn consume(x: &WakeStep, w: &[WakeStep], rest: &[usize]) -> Option<Vec<usize>> {
     let t = x.choice.thread;
-    if w.iter().any(|s| s.choice.thread == t) {
-        let j = initial_index(w, t)?;
+    if let Some(pos) = rest.iter().position(|&j| w[j].choice.thread == t) {
+        let j = rest[pos];
+        if rest[..pos].iter().any(|&k| dependent(&w[k].fp, &w[j].fp)) {
+            return None; // t's step cannot come first
+        }
         if w[j].choice.alt != x.choice.alt {
             return None; // the same thread doing something else
         }
-        let mut rest = w.to_vec();
-        rest.remove(j);
-        Some(rest)
-    } else if w.iter().any(|s| dependent(&s.fp, &x.fp)) {
+        let mut left = rest.to_vec();
+        left.remove(pos);
+        Some(left)
+    } else if rest.iter().any(|&k| dependent(&w[k].fp, &x.fp)) {
         None
     } else {
-        Some(w.to_vec())
+        Some(rest.to_vec())
     }
 }
 
@@ -96,7 +100,8 @@ impl WakeupTree {
     /// `w` is left after `u`, `w` is covered; otherwise the rest of `w` hangs under `u` as
     /// a new rightmost branch, also when `u` is a leaf (see `insert_in`).
     pub fn insert(&mut self, w: Vec<WakeStep>) -> Inserted {
-        match insert_in(&mut self.branches, &w) {
+        let all: Vec<usize> = (0..w.len()).collect();
+        match insert_in(&mut self.branches, &w, &all) {
             Some(r) => r,
             None => {
                 if !w.is_empty() {
@@ -134,18 +139,19 @@ impl WakeupTree {
 /// the race that would reach `w`'s class is then skipped because of a sleeping thread
 /// (found by `dpor_agrees_with_sleep_sets_on_bigger_scenarios`). Following `w` itself
 /// costs nothing when it was the continuation anyway.
-fn insert_in(forest: &mut [WakeNode], w: &[WakeStep]) -> Option<Inserted> {
+fn insert_in(forest: &mut [WakeNode], w: &[WakeStep], rest: &[usize]) -> Option<Inserted> {
     for node in forest.iter_mut() {
-        let Some(rest) = consume(&node.step, w) else {
+        let Some(left) = consume(&node.step, w, rest) else {
             continue; // nothing below can match either
         };
-        if let Some(r) = insert_in(&mut node.children, &rest) {
+        if let Some(r) = insert_in(&mut node.children, w, &left) {
             return Some(r);
         }
-        if rest.is_empty() {
+        if left.is_empty() {
             return Some(Inserted::Covered);
         }
-        node.children.push(chain(rest));
+        node.children
+            .push(chain(left.iter().map(|&j| w[j].clone()).collect()));
         return Some(Inserted::Added);
     }
     None
