@@ -259,8 +259,10 @@ const SPLIT_DEPTH: usize = 8;
 /// dropped. The differential tests check that this explores exactly one execution per
 /// class, as the single search does; an execution whose class an earlier task owns would
 /// be skipped (`belongs_to_earlier_task`).
-fn explore_split(prog: &Program, cfg: &Config, jobs: usize) -> Exploration {
-    let start = Instant::now();
+///
+/// `start`: when the whole search began (its time limit and elapsed time count from
+/// there).
+fn explore_split(prog: &Program, cfg: &Config, jobs: usize, start: Instant) -> Exploration {
     let (state, failure) = State::initial(prog);
     if failure.is_some() {
         return Explorer::new(prog, cfg).run();
@@ -277,12 +279,10 @@ fn explore_split(prog: &Program, cfg: &Config, jobs: usize) -> Exploration {
                     if k >= tasks.len() {
                         break;
                     }
-                    // A time limit is for the whole search: what is left of it.
-                    let task_cfg = Config {
-                        timeout: cfg.timeout.map(|t| t.saturating_sub(start.elapsed())),
-                        ..cfg.clone()
-                    };
-                    let part = Explorer::new(prog, &task_cfg).run_task(&state, &tasks[k]);
+                    // A time limit is for the whole search.
+                    let mut ex = Explorer::new(prog, cfg);
+                    ex.start = start;
+                    let part = ex.run_task(&state, &tasks[k]);
                     parts.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(part);
                 }
             });
@@ -441,7 +441,7 @@ pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
         // A small search is not worth splitting (the split's first steps cost about what
         // a second core saves): it runs alone, and its result is the single search's.
         let after = cfg.split_after;
-        let mut spent = Duration::ZERO;
+        let start = Instant::now();
         if after > 0 {
             let first = Config {
                 max_executions: Some(cfg.max_executions.map_or(after, |m| m.min(after))),
@@ -453,15 +453,8 @@ pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
             if alone.stats.complete || limited_by_user || timed_out {
                 return alone;
             }
-            spent = alone.stats.elapsed;
         }
-        let rest = Config {
-            timeout: cfg.timeout.map(|t| t.saturating_sub(spent)),
-            ..cfg.clone()
-        };
-        let mut split = explore_split(prog, &rest, jobs.max(1));
-        split.stats.elapsed += spent;
-        return split;
+        return explore_split(prog, cfg, jobs.max(1), start);
     }
     Explorer::new(prog, cfg).run()
 }

@@ -70,3 +70,28 @@ fn a_small_search_runs_alone_and_a_big_one_is_split() {
         );
     }
 }
+
+/// `--timeout` bounds the whole split search, not each task, and the report names it.
+#[test]
+fn the_time_limit_is_for_the_whole_split_search() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let s = simrace::scenario::load(&format!("{dir}/benches/scenarios/indexer15.toml")).unwrap();
+    let prog = simrace::lower::lower(&s).unwrap();
+    let cfg = Config {
+        jobs: Some(2),
+        split_after: 0,
+        timeout: Some(std::time::Duration::from_millis(300)),
+        ..Config::default()
+    };
+    let t = std::time::Instant::now();
+    let e = explore(&prog, &cfg);
+    // 32 tasks over 2 workers, each given the whole limit, would take about 5 s.
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(!e.stats.complete);
+    let limit = e.stats.limit.unwrap();
+    assert!(limit.contains("--timeout"), "{limit}");
+}
