@@ -323,7 +323,7 @@ fn dpor_agrees_with_naive_enumeration_on_the_scenario_library() {
 /// Sleep sets alone explore one execution per class by a simple argument (a class is
 /// explored from the first state where a thread of its could move first, and no sleeping
 /// thread could), so they are the reference where the plain enumeration cannot finish:
-/// bigger generated scenarios, with four threads and more statements.
+/// bigger generated scenarios, with three or four threads of up to four statements.
 #[test]
 fn dpor_agrees_with_sleep_sets_on_bigger_scenarios() {
     let mut compared = 0;
