@@ -233,10 +233,13 @@ struct CellHistory {
 /// The races at one state, for a search that visits each state once (`--reduction
 /// states`): two threads whose next steps are both enabled and access the same `[shared]`
 /// cell, one of them writing. Such a pair can run in either order, so it is not ordered
-/// by happens-before in the execution that takes them one after the other; and any two
-/// accesses that happens-before leaves unordered are both next in some reachable state
-/// (order what must come before either, then the two). `step` is the index that the
-/// first access would have in the execution.
+/// by happens-before in the execution that takes them one after the other. Conversely, a
+/// program with a race has such a state: two unordered accesses that no other
+/// conflicting access orders are both next once what must come before either has run. A
+/// pair that happens-before leaves unordered only because an earlier race orders it
+/// (one thread reads what the other wrote without synchronization) is not found here; the
+/// earlier race is. `step` is the index that the first access would have in the
+/// execution.
 pub fn races_at(
     prog: &Program,
     state: &crate::machine::State,
