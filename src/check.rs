@@ -19,9 +19,9 @@
 //! std::process::exit(summary.exit_code().into());
 //! ```
 
-use crate::diag::Diagnostic;
-use crate::explore::{self, Config, Reduction};
+use crate::frontend::diag::Diagnostic;
 use crate::report::{self, FindingReport, RunReport};
+use crate::search::{self, Config, Reduction};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use serde::Serialize;
@@ -398,12 +398,12 @@ impl Checker {
                 };
             }
         };
-        let loaded =
-            crate::scenario::load(path).and_then(|s| crate::lower::lower(&s).map(Box::new));
+        let loaded = crate::frontend::scenario::load(path)
+            .and_then(|s| crate::frontend::lower::lower(&s).map(Box::new));
         let outcome = match loaded {
             Err(d) => Outcome::Invalid(d),
             Ok(prog) => {
-                let ex = explore::explore(&prog, &self.config(&prog));
+                let ex = search::explore(&prog, &self.config(&prog));
                 Outcome::Ran(Box::new(report::build(&prog, &ex, "explore", self.timing)))
             }
         };

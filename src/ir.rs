@@ -4,9 +4,9 @@
 //! a whole `with atomic:` block, and a thread's end), and every other instruction is
 //! thread-local work that the machine runs eagerly between steps.
 //!
-//! Built by [`crate::lower`] from the syntax tree; executed by [`crate::machine`].
+//! Built by [`crate::frontend::lower`] from the syntax tree; executed by [`crate::machine`].
 
-use crate::ast::{BinOp, CmpOp, Kind, Span, UnOp, Value, VarClass};
+use crate::frontend::ast::{BinOp, CmpOp, Kind, Span, UnOp, Value, VarClass};
 use std::sync::Arc;
 
 /// Index of a variable declaration in [`Program::vars`].
@@ -49,7 +49,7 @@ pub struct Program {
 impl Program {
     /// 1-based line of a byte offset in the scenario file.
     pub fn line_of(&self, span: Span) -> u32 {
-        crate::diag::line_col(&self.source, span.start).0 as u32
+        crate::frontend::diag::line_col(&self.source, span.start).0 as u32
     }
     /// The display name of a cell: `x` or `slots[2]`.
     pub fn cell_name(&self, cell: u32) -> String {

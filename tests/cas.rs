@@ -2,15 +2,15 @@
 //! see README.md): its result and effect, its footprint for the reduction (a read, plus a
 //! write only when it succeeds), and its happens-before on `[atomics]` and `[shared]`.
 
-use simrace::ast::{Kind, Value};
-use simrace::explore::{Config, Exploration, Reduction, explore, replay};
+use simrace::frontend::ast::{Kind, Value};
 use simrace::ir::Program;
 use simrace::machine::{State, Touch};
+use simrace::search::{Config, Exploration, Reduction, explore, replay};
 
 fn program(text: &str) -> Program {
-    let s = simrace::scenario::parse_scenario("cas.toml", text)
+    let s = simrace::frontend::scenario::parse_scenario("cas.toml", text)
         .unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
 fn run_with(text: &str, reduction: Reduction) -> Exploration {
@@ -276,8 +276,8 @@ code = "cas(a[2], 0, 1)"
 fn cas_is_rejected_where_it_cannot_mean_anything() {
     let bad = |code: &str, decl: &str| {
         let text = format!("{decl}\n[[thread]]\nname = \"t\"\ncode = \"{code}\"\n");
-        let s = simrace::scenario::parse_scenario("cas.toml", &text).unwrap();
-        simrace::lower::lower(&s).err().unwrap().render()
+        let s = simrace::frontend::scenario::parse_scenario("cas.toml", &text).unwrap();
+        simrace::frontend::lower::lower(&s).err().unwrap().render()
     };
     assert!(bad("cas(g, 0, 1)", "[ghost]\ng = 0").contains("[ghost]"));
     assert!(bad("cas(x, 0)", "[atomics]\nx = 0").contains("three arguments"));
@@ -286,8 +286,8 @@ fn cas_is_rejected_where_it_cannot_mean_anything() {
     assert!(bad("cas(nope, 0, 1)", "[atomics]\nx = 0").contains("unknown name"));
     // A name that is not a function elsewhere stays free: `cas` may still name a variable.
     let text = "[shared]\ncas = 1\n[[thread]]\nname = \"t\"\ncode = \"cas = 2\"\n";
-    let s = simrace::scenario::parse_scenario("cas.toml", text).unwrap();
-    assert!(simrace::lower::lower(&s).is_ok());
+    let s = simrace::frontend::scenario::parse_scenario("cas.toml", text).unwrap();
+    assert!(simrace::frontend::lower::lower(&s).is_ok());
 }
 
 #[test]

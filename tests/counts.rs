@@ -2,12 +2,12 @@
 //! execution per class of equivalent interleavings on these classic benchmarks
 //! (the optimal counts published for GenMC, Nidhugg and Concuerror, ../shared/DESIGN.md).
 
-use simrace::explore::{Config, Exploration, explore};
+use simrace::search::{Config, Exploration, explore};
 
 fn run(text: &str) -> Exploration {
-    let s = simrace::scenario::parse_scenario("bench.toml", text)
+    let s = simrace::frontend::scenario::parse_scenario("bench.toml", text)
         .unwrap_or_else(|d| panic!("{}", d.render()));
-    let p = simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
+    let p = simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
     let e = explore(&p, &Config::default());
     assert!(e.stats.complete);
     e

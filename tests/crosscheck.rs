@@ -11,9 +11,9 @@
 //! within about two minutes on two cores. loom and shuttle run through the `simrace`
 //! binary (loom needs its own process).
 
-use simrace::ast::Kind;
-use simrace::explore::{Config, explore};
-use simrace::native::{self, NativeConfig};
+use simrace::engines::native::{self, NativeConfig};
+use simrace::frontend::ast::Kind;
+use simrace::search::{Config, explore};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -106,7 +106,9 @@ fn engines_agree_with_the_explorer() {
     assert!(!files.is_empty(), "no scenarios found");
     let mut problems = vec![];
     for file in &files {
-        let prog = match simrace::scenario::load(file).and_then(|s| simrace::lower::lower(&s)) {
+        let prog = match simrace::frontend::scenario::load(file)
+            .and_then(|s| simrace::frontend::lower::lower(&s))
+        {
             Ok(p) => Arc::new(p),
             Err(d) => {
                 println!("skip {file}: it does not load: {}", d.headline());
@@ -279,8 +281,8 @@ fn a_shuttle_schedule_replays_its_finding() {
 
 #[test]
 fn a_native_deadlock_says_who_holds_and_who_waits() {
-    let prog = simrace::scenario::load("scenarios/locks/abba_deadlock.toml")
-        .and_then(|s| simrace::lower::lower(&s))
+    let prog = simrace::frontend::scenario::load("scenarios/locks/abba_deadlock.toml")
+        .and_then(|s| simrace::frontend::lower::lower(&s))
         .map(Arc::new)
         .unwrap();
     let cfg = NativeConfig {

@@ -2,9 +2,9 @@
 //! graph's `potential_deadlock` warnings, on the fixtures in tests/detect/.
 
 use serde_json::{Value, json};
-use simrace::explore::{Config, Reduction, explore};
 use simrace::ir::Program;
 use simrace::report;
+use simrace::search::{Config, Reduction, explore};
 use std::process::Command;
 
 fn path(name: &str) -> String {
@@ -12,8 +12,9 @@ fn path(name: &str) -> String {
 }
 
 fn load(name: &str) -> Program {
-    let s = simrace::scenario::load(&path(name)).unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+    let s =
+        simrace::frontend::scenario::load(&path(name)).unwrap_or_else(|d| panic!("{}", d.render()));
+    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
 fn json_of(name: &str) -> Value {

@@ -4,7 +4,7 @@
 
 mod common;
 use common::{exact, library_files};
-use simrace::explore::{Config, Exploration, Reduction, explore};
+use simrace::search::{Config, Exploration, Reduction, explore};
 use std::collections::BTreeSet;
 
 /// A small deterministic PRNG (xorshift64*), so every run generates the same cases.
@@ -123,13 +123,14 @@ fn dpor_agrees_with_naive_enumeration() {
     let mut redundant_total = 0u64;
     for seed in 0..cases {
         let text = scenario(seed);
-        let s = simrace::scenario::parse_scenario("gen.toml", &text).unwrap_or_else(|d| {
-            panic!(
-                "generated scenario {seed} does not parse: {}\n{text}",
-                d.render()
-            )
-        });
-        let prog = simrace::lower::lower(&s).unwrap_or_else(|d| {
+        let s =
+            simrace::frontend::scenario::parse_scenario("gen.toml", &text).unwrap_or_else(|d| {
+                panic!(
+                    "generated scenario {seed} does not parse: {}\n{text}",
+                    d.render()
+                )
+            });
+        let prog = simrace::frontend::lower::lower(&s).unwrap_or_else(|d| {
             panic!(
                 "generated scenario {seed} does not lower: {}\n{text}",
                 d.render()
@@ -238,9 +239,10 @@ fn dpor_agrees_with_naive_enumeration_on_lock_nests() {
     let mut compared = 0;
     for seed in 0..400 {
         let text = lock_nest_scenario(seed);
-        let s = simrace::scenario::parse_scenario("gen.toml", &text)
+        let s = simrace::frontend::scenario::parse_scenario("gen.toml", &text)
             .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
-        let prog = simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
+        let prog = simrace::frontend::lower::lower(&s)
+            .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
         let naive = explore(
             &prog,
             &Config {
@@ -290,8 +292,8 @@ fn dpor_agrees_with_naive_enumeration_on_the_scenario_library() {
     let files = library_files();
     let mut compared = 0;
     for f in &files {
-        let s = simrace::scenario::load(f).unwrap();
-        let prog = simrace::lower::lower(&s).unwrap();
+        let s = simrace::frontend::scenario::load(f).unwrap();
+        let prog = simrace::frontend::lower::lower(&s).unwrap();
         let naive = explore(
             &prog,
             &Config {
@@ -330,9 +332,10 @@ fn dpor_agrees_with_sleep_sets_on_bigger_scenarios() {
     let mut total = 0;
     for seed in 0..1000 {
         let text = scenario_sized(10_000 + seed, 3, 5);
-        let s = simrace::scenario::parse_scenario("gen.toml", &text)
+        let s = simrace::frontend::scenario::parse_scenario("gen.toml", &text)
             .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
-        let prog = simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
+        let prog = simrace::frontend::lower::lower(&s)
+            .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
         let sleep = explore(
             &prog,
             &Config {
@@ -376,8 +379,8 @@ fn dpor_agrees_with_sleep_sets_on_the_scenario_library() {
     let files = library_files();
     let mut compared = 0;
     for f in &files {
-        let s = simrace::scenario::load(f).unwrap();
-        let prog = simrace::lower::lower(&s).unwrap();
+        let s = simrace::frontend::scenario::load(f).unwrap();
+        let prog = simrace::frontend::lower::lower(&s).unwrap();
         let sleep = explore(
             &prog,
             &Config {
@@ -435,8 +438,8 @@ turnstile.acquire()
 room_empty.acquire()
 """
 "#;
-    let s = simrace::scenario::parse_scenario("readers.toml", text).unwrap();
-    let prog = simrace::lower::lower(&s).unwrap();
+    let s = simrace::frontend::scenario::parse_scenario("readers.toml", text).unwrap();
+    let prog = simrace::frontend::lower::lower(&s).unwrap();
     for jobs in [None, Some(2)] {
         let dpor = explore(
             &prog,
@@ -507,13 +510,13 @@ fn state_caching_agrees_with_dpor() {
         assert!(srace.is_subset(&drace), "{name}: races, states vs DPOR");
     };
     for (name, text) in &texts {
-        let s = simrace::scenario::parse_scenario("gen.toml", text).unwrap();
-        let prog = simrace::lower::lower(&s).unwrap();
+        let s = simrace::frontend::scenario::parse_scenario("gen.toml", text).unwrap();
+        let prog = simrace::frontend::lower::lower(&s).unwrap();
         check(&format!("{name}\n{text}"), &prog);
     }
     for f in library_files() {
-        let s = simrace::scenario::load(&f).unwrap();
-        let prog = simrace::lower::lower(&s).unwrap();
+        let s = simrace::frontend::scenario::load(&f).unwrap();
+        let prog = simrace::frontend::lower::lower(&s).unwrap();
         check(&f, &prog);
     }
     assert!(compared >= 1000, "only {compared} compared");

@@ -1,8 +1,9 @@
 //! `simrace explain`: the story of a finding, pinned for an assertion (a lost update), a
 //! data race and a deadlock, and the command's exit codes.
 
-use simrace::explore::{Config, explore};
-use simrace::{explain, lower, report, scenario};
+use simrace::frontend::{lower, scenario};
+use simrace::report::{self, explain};
+use simrace::search::{Config, explore};
 use std::process::Command;
 
 fn story(file: &str, kind: &str) -> String {

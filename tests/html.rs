@@ -1,9 +1,10 @@
 //! The HTML report without a browser: its structure for a deadlock and a racy counter,
 //! escaping, determinism, and a snapshot of one small page.
 
-use simrace::explore::{Config, explore};
-use simrace::html::{ScenarioPage, Section, render};
-use simrace::{lower, report, scenario};
+use simrace::frontend::{lower, scenario};
+use simrace::report;
+use simrace::report::html::{ScenarioPage, Section, render};
+use simrace::search::{Config, explore};
 
 fn page(file: &str) -> (ScenarioPage, usize) {
     let s = scenario::load(file).unwrap_or_else(|d| panic!("{}", d.render()));

@@ -1,13 +1,13 @@
 //! Edge cases of the machine's arithmetic that must give Python's error, not a panic.
 
-use simrace::ast::Kind;
-use simrace::explore::{Config, explore};
+use simrace::frontend::ast::Kind;
+use simrace::search::{Config, explore};
 
 #[test]
 fn releasing_a_bounded_semaphore_by_a_huge_n_is_a_value_error() {
     let text = "[objects]\ns = { kind = \"BoundedSemaphore\", value = 1 }\n[[thread]]\nname = \"t\"\ncode = \"s.release(9223372036854775807)\"\n";
-    let s = simrace::scenario::parse_scenario("sem.toml", text).unwrap();
-    let p = simrace::lower::lower(&s).unwrap();
+    let s = simrace::frontend::scenario::parse_scenario("sem.toml", text).unwrap();
+    let p = simrace::frontend::lower::lower(&s).unwrap();
     let e = explore(&p, &Config::default());
     assert_eq!(e.findings.len(), 1);
     assert_eq!(e.findings[0].kind, Kind::Error);

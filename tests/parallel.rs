@@ -3,8 +3,8 @@
 
 mod common;
 use common::{exact, library_files};
-use simrace::explore::{Config, Exploration, explore};
 use simrace::ir::Program;
+use simrace::search::{Config, Exploration, explore};
 
 fn report(prog: &Program, e: &Exploration) -> String {
     let r = simrace::report::build(prog, e, "explore", false);
@@ -16,8 +16,8 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
     let files = library_files();
     assert!(files.len() >= 30);
     for f in &files {
-        let s = simrace::scenario::load(f).unwrap();
-        let prog = simrace::lower::lower(&s).unwrap();
+        let s = simrace::frontend::scenario::load(f).unwrap();
+        let prog = simrace::frontend::lower::lower(&s).unwrap();
         let single = explore(&prog, &Config::default());
         // Split even the smallest searches (by default they run alone).
         let jobs = |n| Config {
@@ -49,8 +49,8 @@ fn a_small_search_runs_alone_and_a_big_one_is_split() {
         ("scenarios/basics/counter.toml", false),
         ("benches/scenarios/lastzero10.toml", true),
     ] {
-        let s = simrace::scenario::load(&format!("{dir}/{file}")).unwrap();
-        let prog = simrace::lower::lower(&s).unwrap();
+        let s = simrace::frontend::scenario::load(&format!("{dir}/{file}")).unwrap();
+        let prog = simrace::frontend::lower::lower(&s).unwrap();
         let single = explore(&prog, &Config::default());
         let two = explore(
             &prog,
@@ -75,8 +75,9 @@ fn a_small_search_runs_alone_and_a_big_one_is_split() {
 #[test]
 fn the_time_limit_is_for_the_whole_split_search() {
     let dir = env!("CARGO_MANIFEST_DIR");
-    let s = simrace::scenario::load(&format!("{dir}/benches/scenarios/indexer15.toml")).unwrap();
-    let prog = simrace::lower::lower(&s).unwrap();
+    let s = simrace::frontend::scenario::load(&format!("{dir}/benches/scenarios/indexer15.toml"))
+        .unwrap();
+    let prog = simrace::frontend::lower::lower(&s).unwrap();
     let cfg = Config {
         jobs: Some(2),
         split_after: 0,

@@ -4,11 +4,11 @@
 //! index, one finding per pair of program locations, and traces that end at the second
 //! access.
 
-use simrace::ast::Kind;
-use simrace::detect::RaceDetector;
-use simrace::explore::{Config, Exploration, Reduction, explore, replay};
+use simrace::detect::races::RaceDetector;
+use simrace::frontend::ast::Kind;
 use simrace::ir::Program;
 use simrace::report;
+use simrace::search::{Config, Exploration, Reduction, explore, replay};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -25,9 +25,9 @@ fn fixtures() -> Vec<PathBuf> {
 }
 
 fn load_path(p: &Path) -> Program {
-    let s =
-        simrace::scenario::load(&p.to_string_lossy()).unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+    let s = simrace::frontend::scenario::load(&p.to_string_lossy())
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
 fn load(name: &str) -> Program {
@@ -230,7 +230,7 @@ fn shortest_trace_is_shown() {
         ww.schedule.len(),
         4,
         "{}",
-        simrace::explore::format_schedule(&ww.schedule)
+        simrace::search::format_schedule(&ww.schedule)
     );
     // The report keeps only the steps the second access depends on: here the two
     // accesses alone, though every explored execution runs other threads first.
@@ -288,7 +288,7 @@ fn failure_traces_keep_only_what_the_failure_depends_on() {
     // It replays to the same failure at its last step.
     let r = replay(
         &prog,
-        &simrace::explore::parse_schedule(&f.schedule).unwrap(),
+        &simrace::search::parse_schedule(&f.schedule).unwrap(),
     )
     .unwrap();
     let (at, fl) = r.failure.unwrap();

@@ -3,17 +3,17 @@
 //! finding must replay to the same finding, and the same input must give byte-identical
 //! output.
 
-use simrace::ast::Kind;
-use simrace::detect::RaceDetector;
-use simrace::explore::{Config, explore, parse_schedule, replay};
+use simrace::detect::races::RaceDetector;
+use simrace::frontend::ast::Kind;
 use simrace::ir::Program;
 use simrace::report;
+use simrace::search::{Config, explore, parse_schedule, replay};
 use std::path::Path;
 
 fn load(path: &Path) -> Program {
     let p = path.to_string_lossy().replace('\\', "/");
-    let s = simrace::scenario::load(&p).unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+    let s = simrace::frontend::scenario::load(&p).unwrap_or_else(|d| panic!("{}", d.render()));
+    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
 fn relative(path: &Path) -> String {
@@ -70,7 +70,7 @@ fn every_finding_replays_to_itself() {
         let prog = load(Path::new(&rel));
         let ex = explore(&prog, &Config::default());
         for f in &ex.findings {
-            let text = simrace::explore::format_schedule(&f.schedule);
+            let text = simrace::search::format_schedule(&f.schedule);
             let schedule = parse_schedule(&text).unwrap();
             assert_eq!(schedule, f.schedule, "{rel}: schedule round trip");
             let r = replay(&prog, &schedule).unwrap_or_else(|e| panic!("{rel}: {e}"));

@@ -2,14 +2,14 @@
 //! Pinned counts and outcome sets; every finding replays by its schedule; the same seed
 //! gives the same result.
 
-use simrace::ast::Kind;
-use simrace::explore::{Config, Exploration, Search, explore, replay};
+use simrace::frontend::ast::Kind;
 use simrace::ir::Program;
+use simrace::search::{Config, Exploration, Search, explore, replay};
 
 fn load(name: &str) -> Program {
     let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
-    let s = simrace::scenario::load(&path).unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+    let s = simrace::frontend::scenario::load(&path).unwrap_or_else(|d| panic!("{}", d.render()));
+    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
 fn outcomes(e: &Exploration) -> Vec<(String, u64)> {

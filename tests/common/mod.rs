@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test crate uses some of them
 
-use simrace::explore::Exploration;
+use simrace::search::Exploration;
 
 /// Every scenario file of the library, in order (as `simrace check scenarios` finds them).
 pub fn library_files() -> Vec<String> {

@@ -11,7 +11,7 @@
 //! Between steps a thread runs its local code eagerly, so a thread that can move always
 //! sits at its next visible instruction.
 
-use crate::ast::{BinOp, CmpOp, Kind, UnOp, Value, VarClass};
+use crate::frontend::ast::{BinOp, CmpOp, Kind, UnOp, Value, VarClass};
 use crate::ir::{
     Check, Code, Instr, LocalId, ObjId, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, Program,
     StaticTouch, ThreadId, ThreadSel,

@@ -5,8 +5,8 @@
 //! is explained from its standard error: a deadlock panic becomes a `deadlock` finding,
 //! anything else an engine failure.
 
-use crate::ast::{Kind, Value};
-use crate::interp::Tally;
+use crate::engines::interp::Tally;
+use crate::frontend::ast::{Kind, Value};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::process::{Command, Stdio};

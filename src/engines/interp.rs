@@ -1,6 +1,6 @@
 //! The IR interpreter for the engines that run a scenario on threads: each scenario
 //! thread is one runtime thread that runs [`run_thread`] over its instructions, against
-//! the primitives of [`crate::primitives`], so that the same code serves native threads,
+//! the primitives of [`crate::engines::primitives`], so that the same code serves native threads,
 //! loom and shuttle.
 //!
 //! It mirrors [`crate::machine`]: expressions use the machine's own [`binary`],
@@ -19,13 +19,15 @@
 //!   counts as a step, as in the machine, but runs in the same critical section as the
 //!   operation it completes.
 
-use crate::ast::{Kind, Value};
+use crate::engines::primitives::{
+    Found, KState, Kernel, Life, Loc, Res, Step, Stop, Wait, as_int, truthy,
+};
+use crate::engines::runtime::{Runtime, below};
+use crate::frontend::ast::{Kind, Value};
 use crate::ir::{
     Code, Instr, LocalId, ObjId, ObjSel, Operand, Pc, PrintArg, Program, ThreadId, ThreadSel,
 };
 use crate::machine::{LOCAL_BUDGET, MAX_CHOOSE, binary, compare, unary};
-use crate::primitives::{Found, KState, Kernel, Life, Loc, Res, Step, Stop, Wait, as_int, truthy};
-use crate::runtime::{Runtime, below};
 use std::sync::Arc;
 
 /// How one execution runs.

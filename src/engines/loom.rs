@@ -1,9 +1,9 @@
 //! The loom engine: the scenario's IR interpreted as a `loom::model`, against the
-//! primitives of [`crate::primitives`] over loom's Mutex and Condvar
-//! ([`crate::runtime::Loom`]).
+//! primitives of [`crate::engines::primitives`] over loom's Mutex and Condvar
+//! ([`crate::engines::runtime::Loom`]).
 //!
 //! loom explores the interleavings of the scenario's steps (each one takes the kernel's
-//! mutex, a loom scheduling point). It runs in a child process ([`crate::child`]):
+//! mutex, a loom scheduling point). It runs in a child process ([`crate::engines::child`]):
 //! loom aborts the process on a deadlock it finds itself. The kernel normally notices
 //! a stuck execution first and ends it as a `deadlock` (or `livelock`) finding, so loom
 //! goes on exploring; failures and assertions are recorded, never panicked.
@@ -19,11 +19,11 @@
 //! re-runs an execution to explore it and needs the same choices), so loom explores the
 //! interleavings, not the values of `choose`.
 
-use crate::child::{self, ModelSettings};
-use crate::interp::{ExecConfig, Tally, conclude, run_thread};
+use crate::engines::child::{self, ModelSettings};
+use crate::engines::interp::{ExecConfig, Tally, conclude, run_thread};
+use crate::engines::primitives::Kernel;
+use crate::engines::runtime::{Loom, Runtime};
 use crate::ir::{Program, ThreadId};
-use crate::primitives::Kernel;
-use crate::runtime::{Loom, Runtime};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -8,13 +8,13 @@
 //! `simrace run` and `simrace check` do, with the place in the file.
 
 /// The schema's text (JSON).
-pub const SCENARIO_SCHEMA: &str = include_str!("../schema/scenario.schema.json");
+pub const SCENARIO_SCHEMA: &str = include_str!("../../schema/scenario.schema.json");
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ast::Kind;
-    use crate::code::{BUILTINS, PYTHON_KEYWORDS};
+    use crate::frontend::ast::Kind;
+    use crate::frontend::code::{BUILTINS, PYTHON_KEYWORDS};
     use serde_json::Value;
 
     fn schema() -> Value {

@@ -7,12 +7,12 @@
 //! failed assertion the values it saw and any update that another thread's write
 //! overwrote (a lost update).
 
-use crate::ast::{Kind, VarClass};
-use crate::explore::{Replay, parse_schedule, replay};
+use crate::detect::waitfor::WaitFor;
+use crate::frontend::ast::{Kind, VarClass};
 use crate::ir::Program;
 use crate::machine::{Choice, Event, Failure, State, Status};
 use crate::report::{FindingReport, RunReport};
-use crate::waitfor::WaitFor;
+use crate::search::{Replay, parse_schedule, replay};
 use std::fmt::Write as _;
 
 /// The text of line `line` of the scenario file, trimmed.

@@ -1,9 +1,9 @@
 //! The shuttle engine: the scenario's IR run as a shuttle test, against the primitives
-//! of [`crate::primitives`] over shuttle's Mutex and Condvar
-//! ([`crate::runtime::Shuttle`]), with shuttle's random, PCT or DFS scheduler
+//! of [`crate::engines::primitives`] over shuttle's Mutex and Condvar
+//! ([`crate::engines::runtime::Shuttle`]), with shuttle's random, PCT or DFS scheduler
 //! (`--scheduler random|pct|dfs`).
 //!
-//! It runs in a child process ([`crate::child`]) in two phases:
+//! It runs in a child process ([`crate::engines::child`]) in two phases:
 //! 1. every execution's findings are recorded (nothing panics), so that every verdict kind
 //!    the scheduler reaches is counted;
 //! 2. for each kind found, the same scheduler with the same seed runs again and panics at
@@ -17,12 +17,12 @@
 //! Limits: `--max-executions` (default [`DEFAULT_EXECUTIONS`]; DFS stops earlier when it
 //! has enumerated every schedule), `--timeout`, `--seed`; PCT uses depth [`PCT_DEPTH`].
 
-use crate::ast::Kind;
-use crate::child::{self, ModelSettings};
-use crate::interp::{ExecConfig, Tally, conclude, run_thread};
+use crate::engines::child::{self, ModelSettings};
+use crate::engines::interp::{ExecConfig, Tally, conclude, run_thread};
+use crate::engines::primitives::Kernel;
+use crate::engines::runtime::{Runtime, Shuttle};
+use crate::frontend::ast::Kind;
 use crate::ir::{Program, ThreadId};
-use crate::primitives::Kernel;
-use crate::runtime::{Runtime, Shuttle};
 use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler};
 use shuttle::{Config, Runner};
 use std::sync::{Arc, Mutex};

@@ -33,11 +33,11 @@
 // The API returns `Diagnostic` by value, as the rest of the crate does; it is built only on
 // the error path (inside, the parser boxes it).
 
-use crate::ast::{
+use crate::frontend::ast::{
     Arg, BinOp, BoolOp, CmpOp, Expr, ExprKind, Ident, ObjRef, Span, Stmt, StmtKind, Target, UnOp,
     WithItem,
 };
-use crate::diag::{Diagnostic, line_col};
+use crate::frontend::diag::{Diagnostic, line_col};
 use std::ops::Range;
 
 /// How deeply blocks, and separately expressions, may nest.
@@ -2494,7 +2494,7 @@ fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::ast::WithItem;
+    use crate::frontend::ast::WithItem;
 
     /// A compact, span-free rendering of a tree, for comparing with expectations.
     pub(crate) fn sx_expr(e: &Expr) -> String {

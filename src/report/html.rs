@@ -6,7 +6,7 @@
 //!
 //! The page is built from the report's JSON value (what `--format json` prints), so
 //! that fields added to the report later show up without changes here; the one field
-//! read beyond SCENARIO.md's is a finding's `deadlock` (see [`crate::waitfor`]). When a
+//! read beyond SCENARIO.md's is a finding's `deadlock` (see [`crate::detect::waitfor`]). When a
 //! report comes with its [`Program`], [`ScenarioPage::from_report`] fills that field in
 //! for deadlocks that lack it by replaying the finding's schedule.
 //!
@@ -14,7 +14,9 @@
 //! the input (no dates, no hash-map order), so a report can be snapshot-tested.
 //!
 //! ```
-//! use simrace::{explore, html, lower, report, scenario};
+//! use simrace::frontend::{lower, scenario};
+//! use simrace::report::{self, html};
+//! use simrace::search as explore;
 //! let text = r#"
 //! [shared]
 //! x = 0

@@ -246,7 +246,7 @@ pub fn races_at(
     enabled: &[(ThreadId, u32)],
     step: usize,
 ) -> Vec<Race> {
-    use crate::ast::VarClass;
+    use crate::frontend::ast::VarClass;
     use crate::machine::Touch;
     let access = |t: ThreadId| -> Option<(u32, bool, u32)> {
         let fp = state.footprint(prog, t);

@@ -1,7 +1,7 @@
 //! Reading a scenario file (SCENARIO.md, "Tables") into an [`ast::Scenario`].
 //!
 //! Everything the format says is checked here, each with the place in the file and what
-//! was expected there; code strings are parsed by [`crate::code`]. Names are not resolved
+//! was expected there; code strings are parsed by [`crate::frontend::code`]. Names are not resolved
 //! in code (that is lowering's job), but the tables' own cross-references are: a
 //! Condition's `lock`, and `[final] observe`.
 //!
@@ -19,12 +19,12 @@
 // The API returns `Diagnostic` by value, as the rest of the crate does; it is built only on
 // the error path.
 
-use crate::ast::{
+use crate::frontend::ast::{
     self, Ident, InitValue, Kind, Limits, ObjectDecl, ObjectKind, Scenario, Span, ThreadDecl,
     Value, VarClass, VarDecl,
 };
-use crate::code::{self, CodeSource, is_identifier, is_keyword};
-use crate::diag::Diagnostic;
+use crate::frontend::code::{self, CodeSource, is_identifier, is_keyword};
+use crate::frontend::diag::Diagnostic;
 use std::collections::HashMap;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
@@ -1078,7 +1078,7 @@ fn table_label(table: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::code::tests::{Rng, sx_block, sx_expr};
+    use crate::frontend::code::tests::{Rng, sx_block, sx_expr};
 
     const EXAMPLE: &str = r#"[scenario]
 name = "counter"                      # default: the file stem

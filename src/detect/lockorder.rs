@@ -236,8 +236,8 @@ mod tests {
 
     fn prog() -> Program {
         let text = "[objects]\na = \"Lock\"\nb = \"Lock\"\nc = \"Lock\"\n[[thread]]\nname = \"t\"\ncount = 2\ncode = \"pass\"\n";
-        let s = crate::scenario::parse_scenario("t.toml", text).unwrap();
-        crate::lower::lower(&s).unwrap()
+        let s = crate::frontend::scenario::parse_scenario("t.toml", text).unwrap();
+        crate::frontend::lower::lower(&s).unwrap()
     }
 
     fn site(thread: ThreadId, held_line: u32, acquired_line: u32) -> Site {

@@ -1,5 +1,5 @@
-//! The small runtime trait that the Python-style primitives ([`crate::primitives`]) and
-//! the IR interpreter ([`crate::interp`]) are written against, with three instances:
+//! The small runtime trait that the Python-style primitives ([`crate::engines::primitives`]) and
+//! the IR interpreter ([`crate::engines::interp`]) are written against, with three instances:
 //! [`Std`] (real OS threads), [`Loom`] (a `loom::model`) and [`Shuttle`] (a shuttle
 //! test). One scenario therefore means the same on every engine: only the runtime that
 //! schedules the threads differs.
@@ -16,7 +16,7 @@
 //!
 //! Shared cells are not atomics here: a scenario value is `None`, a bool or any 64-bit
 //! integer (2^64 + 3 values), which does not fit in one `AtomicU64`. Cells live inside the
-//! primitives' monitor instead (see [`crate::primitives`]); every read and every write is
+//! primitives' monitor instead (see [`crate::engines::primitives`]); every read and every write is
 //! one critical section, so a read-modify-write is still two steps and a lost update is
 //! still possible, and Rust sees no data race.
 

@@ -2,11 +2,14 @@
 //! and as text a person can follow. Traces are rebuilt here by replaying each finding's
 //! schedule, so the explorer itself never formats anything.
 
-use crate::ast::{Kind, Value};
-use crate::explore::{Exploration, TraceStep, format_schedule, replay};
+pub mod explain;
+pub mod html;
+
+use crate::detect::lockorder::CycleEdge;
+use crate::detect::waitfor::{self, DeadlockReport};
+use crate::frontend::ast::{Kind, Value};
 use crate::ir::Program;
-use crate::lockorder::CycleEdge;
-use crate::waitfor::{self, DeadlockReport};
+use crate::search::{Exploration, TraceStep, format_schedule, replay};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -181,12 +184,12 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
         let mut schedule = f.schedule.clone();
         let mut race = f.race.clone();
         if let Some(r) = &f.race {
-            if let Some((s, r)) = crate::shorten::race(prog, &f.schedule, r) {
+            if let Some((s, r)) = crate::search::shorten::race(prog, &f.schedule, r) {
                 schedule = s;
                 race = Some(r);
             }
         } else if matches!(f.kind, Kind::Assertion | Kind::Error)
-            && let Some(s) = crate::shorten::failure(prog, &f.schedule)
+            && let Some(s) = crate::search::shorten::failure(prog, &f.schedule)
         {
             schedule = s;
         }
@@ -212,7 +215,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             ),
         };
         let race = race.as_ref().map(|r| {
-            let acc = |a: &crate::detect::Access| AccessReport {
+            let acc = |a: &crate::detect::races::Access| AccessReport {
                 thread: prog.threads[a.thread as usize].name.clone(),
                 line: a.line,
                 access: if a.write { "write" } else { "read" },
@@ -299,7 +302,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
 /// The report of one engine's tally of `prog`.
 pub fn engine_report(
     prog: &Program,
-    t: &crate::interp::Tally,
+    t: &crate::engines::interp::Tally,
     engine: &'static str,
     scheduler: Option<String>,
     timing: bool,

@@ -14,12 +14,12 @@
 //! Every state is rebuilt by replaying the schedule from the start (the schedule is
 //! the whole truth, as everywhere in simrace), so undo is exact.
 
-use crate::ast::{Kind, Value};
-use crate::detect::RaceDetector;
-use crate::explore::{Replay, format_schedule, replay};
+use crate::detect::races::RaceDetector;
+use crate::detect::waitfor::WaitFor;
+use crate::frontend::ast::{Kind, Value};
 use crate::ir::{Instr, ObjKind, Program, ThreadId};
 use crate::machine::{Choice, ObjState, State, Status};
-use crate::waitfor::WaitFor;
+use crate::search::{Replay, format_schedule, replay};
 use std::io::{self, BufRead, Write};
 
 const HELP: &str = "\
@@ -78,7 +78,7 @@ impl<'p> Game<'p> {
             det.step(s.thread, i, &s.events);
         }
         if let Some(race) = det.races.first() {
-            let acc = |a: &crate::detect::Access| {
+            let acc = |a: &crate::detect::races::Access| {
                 format!(
                     "{} by {} (line {}, step {})",
                     if a.write { "write" } else { "read" },
@@ -99,7 +99,7 @@ impl<'p> Game<'p> {
         }
         // Every failure on the way: the thread that fails stops, the others go on.
         let before = r.failure.iter().filter(|(at, _)| at.is_none());
-        let during = crate::explain::step_failures(prog, &self.schedule);
+        let during = crate::report::explain::step_failures(prog, &self.schedule);
         for f in before.map(|(_, f)| f).chain(during.iter().flatten()) {
             let who = f
                 .thread

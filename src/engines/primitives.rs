@@ -22,9 +22,9 @@
 //!
 //! The operations mirror [`crate::machine`]'s, including the Python errors they raise.
 
-use crate::ast::{Kind, Value};
+use crate::engines::runtime::Runtime;
+use crate::frontend::ast::{Kind, Value};
 use crate::ir::{ObjId, ObjKind, Op, Operand, Program, ThreadId};
-use crate::runtime::Runtime;
 use std::collections::VecDeque;
 
 /// Why an execution stopped early.

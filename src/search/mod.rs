@@ -5,7 +5,7 @@
 //! enumeration of every choice at every state, and `Sleep`, sleep sets alone (the
 //! references the tests compare against); `States`, state caching; and `Dpor`, optimal
 //! dynamic partial-order reduction (Abdulla et al., POPL 2014 and JACM 2017): sleep sets,
-//! and wakeup trees ([`crate::wakeup`]) that hold, for each state on the path, the
+//! and wakeup trees ([`crate::search::wakeup`]) that hold, for each state on the path, the
 //! sequences of steps that reverse the races found below it, so that every Mazurkiewicz
 //! class of executions is explored once and (almost) no execution is started only to be
 //! blocked by its sleep set. `Dpor` can also be split over worker threads
@@ -24,7 +24,7 @@
 //! - a reversal that cannot run as it stands falls back to source-DPOR's rule (try an
 //!   initial of it, or every awake thread);
 //! - a wakeup leaf that weakly prefixes a new sequence is followed by the rest of it
-//!   ([`crate::wakeup`]).
+//!   ([`crate::search::wakeup`]).
 //!
 //! A wakeup branch whose next step is disabled or asleep when the search reaches it is
 //! dropped; the blocked executions that are left are counted as cut short.
@@ -41,12 +41,15 @@
 //! failure in an execution is reported (which of two independent failures happens first
 //! is not a property of the trace), but no deadlock or outcome after one.
 
-use crate::ast::{Kind, Value};
-use crate::detect::{Race, RaceDetector};
+pub mod shorten;
+pub mod wakeup;
+
+use crate::detect::lockorder::LockOrder;
+use crate::detect::races::{Race, RaceDetector};
+use crate::frontend::ast::{Kind, Value};
 use crate::ir::{Program, ThreadId};
-use crate::lockorder::LockOrder;
 use crate::machine::{Choice, Event, Failure, Footprint, State, Status, Touch, dependent};
-use crate::wakeup::{WakeNode, WakeStep, WakeupTree, initial, weak_initial};
+use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree, initial, weak_initial};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -65,7 +68,7 @@ pub enum Reduction {
     /// State caching: every distinct state is explored once (with every thread tried at
     /// it), and a path that reaches a state already explored stops there. Races are the
     /// pairs of conflicting accesses that are both next at some state
-    /// ([`crate::detect::races_at`]). Exhaustive, and far smaller where many orders lead to
+    /// ([`crate::detect::races::races_at`]). Exhaustive, and far smaller where many orders lead to
     /// the same states (counters under a lock, spin loops); but it counts states, not
     /// executions: `executions` are the distinct final states, and a finding's count is
     /// the number of distinct states or steps where it was seen.
@@ -1084,7 +1087,7 @@ impl<'p> Explorer<'p> {
             self.lock_order.execution(self.prog, steps);
             return false;
         }
-        let races = crate::detect::races_at(self.prog, &n.state, &n.enabled, top);
+        let races = crate::detect::races::races_at(self.prog, &n.state, &n.enabled, top);
         for r in races {
             let mut schedule = self.schedule();
             for a in [&r.first, &r.second] {

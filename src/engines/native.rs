@@ -1,5 +1,5 @@
 //! The native engine: a scenario run many times on real OS threads, with `std::sync`
-//! primitives underneath ([`crate::runtime::Std`]), to show that a bug happens on real
+//! primitives underneath ([`crate::engines::runtime::Std`]), to show that a bug happens on real
 //! hardware and how often.
 //!
 //! - The threads come from a pool that is built once per scenario and reused for every
@@ -20,10 +20,10 @@
 //!
 //! Counts differ from run to run: `--engine explore` is the deterministic engine.
 
-use crate::interp::{ExecConfig, Tally, conclude, run_thread};
+use crate::engines::interp::{ExecConfig, Tally, conclude, run_thread};
+use crate::engines::primitives::{Kernel, Stop};
+use crate::engines::runtime::Std;
 use crate::ir::{Program, ThreadId};
-use crate::primitives::{Kernel, Stop};
-use crate::runtime::Std;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

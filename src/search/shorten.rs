@@ -7,7 +7,7 @@
 //! same step in the same way: Mazurkiewicz traces. It is checked by running it anyway,
 //! and used only when it shows the same finding.
 
-use crate::detect::{Access, Race, RaceDetector};
+use crate::detect::races::{Access, Race, RaceDetector};
 use crate::ir::{Program, ThreadId};
 use crate::machine::{Choice, Event, Failure, Footprint, State, Status, dependent};
 

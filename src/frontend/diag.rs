@@ -4,7 +4,7 @@
 //! A [`Diagnostic`] is the only way bad input leaves the library: parsing, checking and
 //! lowering return it, and the CLI prints it and exits with status 2.
 
-use crate::ast::Span;
+use crate::frontend::ast::Span;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use std::fmt;
 

@@ -6,8 +6,8 @@
 //! comparisons short-circuit (a skipped read is not a step), `x += e` reads `x` before
 //! it evaluates `e`, and `a[i] += e` evaluates `i` once.
 
-use crate::ast::*;
-use crate::diag::Diagnostic;
+use crate::frontend::ast::*;
+use crate::frontend::diag::Diagnostic;
 use crate::ir::{
     self, Check, Code, Group, Instr, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, StaticTouch,
 };
@@ -330,7 +330,7 @@ impl<'a> Lowerer<'a> {
             },
             e.span,
         );
-        let line = crate::diag::line_col(&self.s.source, e.span.start).0 as u32;
+        let line = crate::frontend::diag::line_col(&self.s.source, e.span.start).0 as u32;
         Ok(Check {
             text,
             line,
@@ -510,7 +510,7 @@ impl<'l, 'a> Builder<'l, 'a> {
         let lines = self
             .spans
             .iter()
-            .map(|sp| crate::diag::line_col(&self.l.s.source, sp.start).0 as u32)
+            .map(|sp| crate::frontend::diag::line_col(&self.l.s.source, sp.start).0 as u32)
             .collect();
         let (extra_touches, prelude_touches) = static_touches(&self.instrs);
         Code {

@@ -1,9 +1,9 @@
-//! The syntax tree of a scenario file, as read by [`crate::scenario`] and [`crate::code`].
+//! The syntax tree of a scenario file, as read by [`crate::frontend::scenario`] and [`crate::frontend::code`].
 //!
 //! Every node carries a [`Span`]: byte offsets into the *scenario file* (not into the
 //! `code` string it came from), so that any later stage can point at the exact place in
 //! the file a user wrote. Nothing here is checked beyond syntax: names are not resolved
-//! and methods are not matched to object kinds; [`crate::lower`] does that.
+//! and methods are not matched to object kinds; [`crate::frontend::lower`] does that.
 
 use std::fmt;
 
