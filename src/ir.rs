@@ -6,8 +6,65 @@
 //!
 //! Built by [`crate::frontend::lower`] from the syntax tree; executed by [`crate::machine`].
 
-use crate::frontend::ast::{BinOp, CmpOp, Kind, Span, UnOp, Value, VarClass};
+use crate::frontend::ast::{BinOp, CmpOp, Span, UnOp, VarClass};
 use std::sync::Arc;
+
+/// A scalar value: what variables, locals and expressions hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::None => write!(f, "None"),
+            Value::Bool(true) => write!(f, "True"),
+            Value::Bool(false) => write!(f, "False"),
+            Value::Int(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+/// The verdict kinds of SCENARIO.md, in the order reports list them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingKind {
+    Assertion,
+    DataRace,
+    Deadlock,
+    Error,
+    Livelock,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 5] = [
+        FindingKind::Assertion,
+        FindingKind::DataRace,
+        FindingKind::Deadlock,
+        FindingKind::Error,
+        FindingKind::Livelock,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Assertion => "assertion",
+            FindingKind::DataRace => "data_race",
+            FindingKind::Deadlock => "deadlock",
+            FindingKind::Error => "error",
+            FindingKind::Livelock => "livelock",
+        }
+    }
+    pub fn parse(s: &str) -> Option<FindingKind> {
+        FindingKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Index of a variable declaration in [`Program::vars`].
 pub type VarId = u32;
@@ -27,7 +84,7 @@ pub struct Program {
     pub path: String,
     pub description: String,
     pub source: String,
-    pub expect: Vec<Kind>,
+    pub expect: Vec<FindingKind>,
     pub vars: Vec<VarInfo>,
     /// Total number of cells (a scalar is one cell, an array one per element).
     pub cells: u32,

@@ -2,8 +2,8 @@
 //! see README.md): its result and effect, its footprint for the reduction (a read, plus a
 //! write only when it succeeds), and its happens-before on `[atomics]` and `[shared]`.
 
-use simrace::frontend::ast::{Kind, Value};
 use simrace::ir::Program;
+use simrace::ir::{FindingKind, Value};
 use simrace::machine::{State, Touch};
 use simrace::search::{Config, Exploration, Reduction, explore, replay};
 
@@ -27,8 +27,8 @@ fn run(text: &str) -> Exploration {
     run_with(text, Reduction::Dpor)
 }
 
-fn kinds(e: &Exploration) -> Vec<Kind> {
-    let mut k: Vec<Kind> = e.findings.iter().map(|f| f.kind).collect();
+fn kinds(e: &Exploration) -> Vec<FindingKind> {
+    let mut k: Vec<FindingKind> = e.findings.iter().map(|f| f.kind).collect();
     k.sort();
     k.dedup();
     k
@@ -224,7 +224,7 @@ assert = ["counter == 2"]
     // On [shared]: the CAS is an ordinary read and write, so nothing orders the two
     // critical sections for happens-before: data races (the lock still excludes).
     let e = run(&lock("[shared]\nlock = 0\ncounter = 0"));
-    assert_eq!(kinds(&e), vec![Kind::DataRace], "{:?}", e.findings);
+    assert_eq!(kinds(&e), vec![FindingKind::DataRace], "{:?}", e.findings);
     let naive = run_with(&lock(ATOMIC_LOCK), Reduction::None);
     assert_eq!(kinds(&naive), vec![]);
 }
@@ -268,7 +268,7 @@ name = "t"
 code = "cas(a[2], 0, 1)"
 "#;
     let e = run(text);
-    assert_eq!(kinds(&e), vec![Kind::Error]);
+    assert_eq!(kinds(&e), vec![FindingKind::Error]);
     assert!(e.findings[0].message.contains("IndexError"));
 }
 

@@ -12,7 +12,7 @@
 //! binary (loom needs its own process).
 
 use simrace::engines::native::{self, NativeConfig};
-use simrace::frontend::ast::Kind;
+use simrace::ir::FindingKind;
 use simrace::search::{Config, explore};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -59,16 +59,21 @@ fn scenarios() -> Vec<String> {
 }
 
 /// The verdicts that must agree.
-fn decided(kinds: &BTreeSet<Kind>) -> BTreeSet<Kind> {
+fn decided(kinds: &BTreeSet<FindingKind>) -> BTreeSet<FindingKind> {
     kinds
         .iter()
         .copied()
-        .filter(|k| matches!(k, Kind::Assertion | Kind::Deadlock | Kind::Error))
+        .filter(|k| {
+            matches!(
+                k,
+                FindingKind::Assertion | FindingKind::Deadlock | FindingKind::Error
+            )
+        })
         .collect()
 }
 
 /// Runs `simrace run FILE --engine E ARGS --format json`: its kinds, or why it cannot.
-fn engine_kinds(file: &str, engine: &str, args: &[&str]) -> Result<BTreeSet<Kind>, String> {
+fn engine_kinds(file: &str, engine: &str, args: &[&str]) -> Result<BTreeSet<FindingKind>, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
@@ -96,7 +101,7 @@ fn engine_kinds(file: &str, engine: &str, args: &[&str]) -> Result<BTreeSet<Kind
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| Kind::parse(k.as_str().unwrap()).unwrap())
+        .map(|k| FindingKind::parse(k.as_str().unwrap()).unwrap())
         .collect())
 }
 
@@ -116,7 +121,7 @@ fn engines_agree_with_the_explorer() {
             }
         };
         let ex = explore(&prog, &Config::default());
-        let explorer: BTreeSet<Kind> = ex.findings.iter().map(|f| f.kind).collect();
+        let explorer: BTreeSet<FindingKind> = ex.findings.iter().map(|f| f.kind).collect();
 
         // native: never a kind the explorer rules out.
         let cfg = NativeConfig {
@@ -293,9 +298,9 @@ fn a_native_deadlock_says_who_holds_and_who_waits() {
     };
     let t = native::run(&prog, &cfg).unwrap();
     assert_eq!(t.executions, 500);
-    assert!(t.kinds().iter().all(|k| *k == Kind::Deadlock));
+    assert!(t.kinds().iter().all(|k| *k == FindingKind::Deadlock));
     // Counts vary from run to run; the explanation's form does not.
-    if let Some((_, msgs)) = t.kinds.get(&Kind::Deadlock) {
+    if let Some((_, msgs)) = t.kinds.get(&FindingKind::Deadlock) {
         for m in msgs.keys() {
             assert!(
                 m.contains("(holds a) waits to acquire b, held by t2"),

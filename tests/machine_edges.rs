@@ -1,6 +1,6 @@
 //! Edge cases of the machine's arithmetic that must give Python's error, not a panic.
 
-use simrace::frontend::ast::Kind;
+use simrace::ir::FindingKind;
 use simrace::search::{Config, explore};
 
 #[test]
@@ -10,6 +10,6 @@ fn releasing_a_bounded_semaphore_by_a_huge_n_is_a_value_error() {
     let p = simrace::frontend::lower::lower(&s).unwrap();
     let e = explore(&p, &Config::default());
     assert_eq!(e.findings.len(), 1);
-    assert_eq!(e.findings[0].kind, Kind::Error);
+    assert_eq!(e.findings[0].kind, FindingKind::Error);
     assert!(e.findings[0].message.contains("released too many times"));
 }

@@ -5,7 +5,7 @@
 //! access.
 
 use simrace::detect::races::RaceDetector;
-use simrace::frontend::ast::Kind;
+use simrace::ir::FindingKind;
 use simrace::ir::Program;
 use simrace::report;
 use simrace::search::{Config, Exploration, Reduction, explore, replay};
@@ -119,7 +119,7 @@ fn reduction_finds_the_same_races_as_naive_enumeration() {
             explore(&prog, &cfg)
                 .findings
                 .iter()
-                .filter(|f| f.kind == Kind::DataRace)
+                .filter(|f| f.kind == FindingKind::DataRace)
                 .map(|f| f.key.clone())
                 .collect()
         };
@@ -138,7 +138,7 @@ fn race_traces_end_at_the_second_access_and_replay_the_race() {
         let prog = load_path(&p);
         let (ex, rep) = run(&prog);
         for (f, fr) in ex.findings.iter().zip(&rep.findings) {
-            if f.kind != Kind::DataRace {
+            if f.kind != FindingKind::DataRace {
                 continue;
             }
             let race = f.race.as_ref().unwrap();
@@ -224,7 +224,7 @@ fn shortest_trace_is_shown() {
     let ww = ex
         .findings
         .iter()
-        .find(|f| f.kind == Kind::DataRace && f.key.contains("11write:11write"))
+        .find(|f| f.kind == FindingKind::DataRace && f.key.contains("11write:11write"))
         .unwrap();
     assert_eq!(
         ww.schedule.len(),
@@ -278,7 +278,7 @@ fn failure_traces_keep_only_what_the_failure_depends_on() {
     let raw = ex
         .findings
         .iter()
-        .find(|f| f.kind == Kind::Assertion)
+        .find(|f| f.kind == FindingKind::Assertion)
         .unwrap();
     let f = rep.findings.iter().find(|f| f.kind == "assertion").unwrap();
     assert!(raw.schedule.len() > 2);

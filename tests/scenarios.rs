@@ -4,7 +4,7 @@
 //! output.
 
 use simrace::detect::races::RaceDetector;
-use simrace::frontend::ast::Kind;
+use simrace::ir::FindingKind;
 use simrace::ir::Program;
 use simrace::report;
 use simrace::search::{Config, explore, parse_schedule, replay};
@@ -75,7 +75,7 @@ fn every_finding_replays_to_itself() {
             assert_eq!(schedule, f.schedule, "{rel}: schedule round trip");
             let r = replay(&prog, &schedule).unwrap_or_else(|e| panic!("{rel}: {e}"));
             match f.kind {
-                Kind::Assertion | Kind::Error => {
+                FindingKind::Assertion | FindingKind::Error => {
                     // The last step (or the final check) fails with this message.
                     let last = r.steps.len().checked_sub(1);
                     let failed_here = r.failure.as_ref().is_some_and(|(at, fl)| {
@@ -92,7 +92,7 @@ fn every_finding_replays_to_itself() {
                         r.failure
                     );
                 }
-                Kind::Deadlock | Kind::Livelock => {
+                FindingKind::Deadlock | FindingKind::Livelock => {
                     if f.key == "max_steps" {
                         assert_eq!(
                             r.steps.len() as u64,
@@ -108,7 +108,7 @@ fn every_finding_replays_to_itself() {
                         );
                     }
                 }
-                Kind::DataRace => {
+                FindingKind::DataRace => {
                     let race = f.race.as_ref().unwrap();
                     let mut det = RaceDetector::new(&prog);
                     for (i, s) in r.steps.iter().enumerate() {

@@ -2,7 +2,7 @@
 //! Pinned counts and outcome sets; every finding replays by its schedule; the same seed
 //! gives the same result.
 
-use simrace::frontend::ast::Kind;
+use simrace::ir::FindingKind;
 use simrace::ir::Program;
 use simrace::search::{Config, Exploration, Search, explore, replay};
 
@@ -19,8 +19,8 @@ fn outcomes(e: &Exploration) -> Vec<(String, u64)> {
         .collect()
 }
 
-fn kinds(e: &Exploration) -> Vec<Kind> {
-    let mut k: Vec<Kind> = e.findings.iter().map(|f| f.kind).collect();
+fn kinds(e: &Exploration) -> Vec<FindingKind> {
+    let mut k: Vec<FindingKind> = e.findings.iter().map(|f| f.kind).collect();
     k.dedup();
     k
 }
@@ -31,7 +31,7 @@ fn assert_replays(prog: &Program, e: &Exploration) {
     for f in &e.findings {
         let r = replay(prog, &f.schedule).expect("schedule fits");
         match f.kind {
-            Kind::Assertion | Kind::Error => {
+            FindingKind::Assertion | FindingKind::Error => {
                 // A step fails, or the final assertions do.
                 let kind = match &r.failure {
                     Some((_, fail)) => fail.kind,
@@ -39,11 +39,11 @@ fn assert_replays(prog: &Program, e: &Exploration) {
                 };
                 assert_eq!(kind, f.kind, "{}", f.message);
             }
-            Kind::DataRace => {
+            FindingKind::DataRace => {
                 let race = f.race.as_ref().unwrap();
                 assert_eq!(r.steps.len(), race.second.step + 1);
             }
-            Kind::Deadlock | Kind::Livelock => {
+            FindingKind::Deadlock | FindingKind::Livelock => {
                 assert!(!r.state.all_finished(), "{}", f.message);
             }
         }
@@ -62,11 +62,11 @@ fn preemption_bound_zero_runs_each_thread_to_completion() {
     assert_eq!(e0.stats.executions, 2);
     assert!(!e0.stats.complete);
     assert_eq!(outcomes(&e0), vec![("[Int(2)]".to_string(), 2)]);
-    assert!(e0.findings.iter().all(|f| f.kind != Kind::Assertion));
+    assert!(e0.findings.iter().all(|f| f.kind != FindingKind::Assertion));
     // One preemption is enough for the lost update.
     let e1 = explore(&prog, &cfg(1));
     assert_eq!(e1.stats.executions, 6);
-    assert!(kinds(&e1).contains(&Kind::Assertion));
+    assert!(kinds(&e1).contains(&FindingKind::Assertion));
     assert_replays(&prog, &e1);
     // Each worker takes three steps (read, write, finish); strict alternation needs four
     // preemptions. With four, every interleaving: C(6, 3) = 20.
@@ -99,7 +99,7 @@ fn random_walks_are_seeded_and_replayable() {
     let o = outcomes(&a);
     assert_eq!(o.len(), 2);
     assert_eq!(o.iter().map(|x| x.1).sum::<u64>(), 200);
-    assert!(kinds(&a).contains(&Kind::Assertion));
+    assert!(kinds(&a).contains(&FindingKind::Assertion));
     assert_replays(&prog, &a);
     // Another seed samples differently.
     let c = explore(&prog, &cfg(8));
@@ -116,10 +116,10 @@ fn pct_finds_the_lock_order_deadlock_and_replays_it() {
     };
     // Depth 1 never preempts: a thread runs until it blocks, so no ABBA deadlock.
     let d1 = explore(&prog, &cfg(1));
-    assert!(!kinds(&d1).contains(&Kind::Deadlock));
+    assert!(!kinds(&d1).contains(&FindingKind::Deadlock));
     // The deadlock needs one priority change (depth 2).
     let d2 = explore(&prog, &cfg(2));
-    assert!(kinds(&d2).contains(&Kind::Deadlock));
+    assert!(kinds(&d2).contains(&FindingKind::Deadlock));
     assert_replays(&prog, &d2);
     assert_eq!(
         explore(&prog, &cfg(2)).stats.steps,

@@ -16,7 +16,7 @@
 
 use crate::detect::races::RaceDetector;
 use crate::detect::waitfor::WaitFor;
-use crate::frontend::ast::{Kind, Value};
+use crate::ir::{FindingKind, Value};
 use crate::ir::{Instr, ObjKind, Program, ThreadId};
 use crate::machine::{Choice, ObjState, State, Status};
 use crate::search::{Replay, format_schedule, replay};
@@ -32,7 +32,7 @@ add /N, as in 1/2, or answer the question that follows). Other commands:
 /// One bug the current execution has reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Bug {
-    kind: Kind,
+    kind: FindingKind,
     text: String,
 }
 
@@ -88,7 +88,7 @@ impl<'p> Game<'p> {
                 )
             };
             bugs.push(Bug {
-                kind: Kind::DataRace,
+                kind: FindingKind::DataRace,
                 text: format!(
                     "data race on {}: {} and {} are not ordered by happens-before",
                     prog.cell_name(race.cell),
@@ -138,9 +138,9 @@ impl<'p> Game<'p> {
                     })
                     .collect();
                 let kind = if all_spin {
-                    Kind::Livelock
+                    FindingKind::Livelock
                 } else {
-                    Kind::Deadlock
+                    FindingKind::Deadlock
                 };
                 bugs.push(Bug {
                     kind,

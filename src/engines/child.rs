@@ -6,7 +6,7 @@
 //! anything else an engine failure.
 
 use crate::engines::interp::Tally;
-use crate::frontend::ast::{Kind, Value};
+use crate::ir::{FindingKind, Value};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -95,13 +95,13 @@ fn decode(line: &str) -> Option<Tally> {
     };
     for (k, n, m) in w.kinds {
         t.kinds
-            .insert(Kind::parse(&k)?, (n, m.into_iter().collect()));
+            .insert(FindingKind::parse(&k)?, (n, m.into_iter().collect()));
     }
     for (v, n) in w.outcomes {
         t.outcomes.insert(v.iter().map(from_json).collect(), n);
     }
     for (k, s) in w.schedules {
-        t.schedules.insert(Kind::parse(&k)?, s);
+        t.schedules.insert(FindingKind::parse(&k)?, s);
     }
     Some(t)
 }
@@ -183,7 +183,7 @@ pub fn run(
             .trim()
             .to_string();
         t.kinds.insert(
-            Kind::Deadlock,
+            FindingKind::Deadlock,
             (
                 1,
                 [(format!("{engine} reports: {line}"), 1)]
@@ -221,12 +221,12 @@ mod tests {
             ..Tally::default()
         };
         t.kinds.insert(
-            Kind::Deadlock,
+            FindingKind::Deadlock,
             (3, [("deadlock: x".to_string(), 3)].into_iter().collect()),
         );
         t.outcomes
             .insert(vec![Value::Int(-4), Value::Bool(true), Value::None], 4);
-        t.schedules.insert(Kind::Deadlock, "91011".into());
+        t.schedules.insert(FindingKind::Deadlock, "91011".into());
         let back = decode(&encode(&t)).unwrap();
         assert_eq!(back.executions, 7);
         assert!(back.complete);

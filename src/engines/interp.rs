@@ -23,10 +23,10 @@ use crate::engines::primitives::{
     Found, KState, Kernel, Life, Loc, Res, Step, Stop, Wait, as_int, truthy,
 };
 use crate::engines::runtime::{Runtime, below};
-use crate::frontend::ast::{Kind, Value};
 use crate::ir::{
     Code, Instr, LocalId, ObjId, ObjSel, Operand, Pc, PrintArg, Program, ThreadId, ThreadSel,
 };
+use crate::ir::{FindingKind, Value};
 use crate::machine::{LOCAL_BUDGET, MAX_CHOOSE, binary, compare, unary};
 use std::sync::Arc;
 
@@ -49,7 +49,7 @@ pub struct ExecResult {
 enum Flow {
     Next,
     End,
-    Fail(Kind, String),
+    Fail(FindingKind, String),
     Stopped,
 }
 
@@ -167,7 +167,7 @@ fn stress<R: Runtime>(rng: &mut u64) {
 }
 
 /// Records a failure once per execution (same kind and message).
-fn record(st: &mut KState, kind: Kind, message: String) {
+fn record(st: &mut KState, kind: FindingKind, message: String) {
     if !st
         .found
         .iter()
@@ -182,11 +182,14 @@ fn check_invariants(prog: &Program, st: &mut KState) {
         if let Err(msg) = eval_check(prog, &st.cells, &inv.code) {
             let (kind, message) = if msg.starts_with("AssertionError") {
                 (
-                    Kind::Assertion,
+                    FindingKind::Assertion,
                     format!("invariant `{}` does not hold", inv.text),
                 )
             } else {
-                (Kind::Error, format!("invariant `{}`: {msg}", inv.text))
+                (
+                    FindingKind::Error,
+                    format!("invariant `{}`: {msg}", inv.text),
+                )
             };
             st.failed = true;
             record(st, kind, format!("line {}: {message}", inv.line));
@@ -211,11 +214,11 @@ pub fn conclude(prog: &Program, st: &KState) -> ExecResult {
             message: message.clone(),
         }),
         Some(Stop::MaxSteps(n)) => r.found.push(Found {
-            kind: Kind::Livelock,
+            kind: FindingKind::Livelock,
             message: format!("the execution ran past max_steps = {n} without finishing"),
         }),
         Some(Stop::Abandoned(m)) => r.found.push(Found {
-            kind: Kind::Livelock,
+            kind: FindingKind::Livelock,
             message: m.clone(),
         }),
         None => {
@@ -224,11 +227,14 @@ pub fn conclude(prog: &Program, st: &KState) -> ExecResult {
                     if let Err(msg) = eval_check(prog, &st.cells, &f.code) {
                         let (kind, message) = if msg.starts_with("AssertionError") {
                             (
-                                Kind::Assertion,
+                                FindingKind::Assertion,
                                 format!("final assertion `{}` does not hold", f.text),
                             )
                         } else {
-                            (Kind::Error, format!("final assertion `{}`: {msg}", f.text))
+                            (
+                                FindingKind::Error,
+                                format!("final assertion `{}`: {msg}", f.text),
+                            )
                         };
                         r.found.push(Found {
                             kind,
@@ -334,7 +340,7 @@ impl Th<'_> {
         &self.prog.threads[self.t as usize].name
     }
 
-    fn fail(&self, st: &mut KState, kind: Kind, msg: String) {
+    fn fail(&self, st: &mut KState, kind: FindingKind, msg: String) {
         let line = self.code.lines.get(self.pc as usize).copied().unwrap_or(0);
         let message = format!("{} (line {line}): {msg}", self.name());
         st.failed = true;
@@ -422,7 +428,7 @@ impl Th<'_> {
     }
 
     /// Runs local instructions up to the next visible one. `Err`: a failure of this thread.
-    fn run_local(&mut self, st: &mut KState) -> Result<(), (Kind, String)> {
+    fn run_local(&mut self, st: &mut KState) -> Result<(), (FindingKind, String)> {
         let mut budget = LOCAL_BUDGET;
         loop {
             let instr = &self.code.instrs[self.pc as usize];
@@ -432,7 +438,7 @@ impl Th<'_> {
             budget -= 1;
             if budget == 0 {
                 return Err((
-                    Kind::Livelock,
+                    FindingKind::Livelock,
                     format!(
                         "{} ran {LOCAL_BUDGET} local instructions without taking a step",
                         self.name()
@@ -459,9 +465,9 @@ impl Th<'_> {
                 Ok(None) => self.pc += 1,
                 Err(msg) => {
                     let kind = if msg.starts_with("AssertionError") {
-                        Kind::Assertion
+                        FindingKind::Assertion
                     } else {
-                        Kind::Error
+                        FindingKind::Error
                     };
                     return Err((kind, msg));
                 }
@@ -584,7 +590,7 @@ impl Th<'_> {
             Instr::Join { thread } => {
                 let ts = match self.thread_sel(*thread) {
                     Ok(ts) => ts,
-                    Err(e) => return (g, Flow::Fail(Kind::Error, e)),
+                    Err(e) => return (g, Flow::Fail(FindingKind::Error, e)),
                 };
                 let (g2, r) = k.block(
                     self.prog,
@@ -636,7 +642,7 @@ impl Th<'_> {
             Instr::Call { obj, op, .. } => {
                 let o = match self.obj(*obj) {
                     Ok(o) => o,
-                    Err(e) => return (g, Flow::Fail(Kind::Error, e)),
+                    Err(e) => return (g, Flow::Fail(FindingKind::Error, e)),
                 };
                 let r = {
                     let code = &self.code;
@@ -663,7 +669,7 @@ impl Th<'_> {
             _ => Err("internal: local instruction at a step".into()),
         };
         match r {
-            Err(e) => (g, Flow::Fail(Kind::Error, e)),
+            Err(e) => (g, Flow::Fail(FindingKind::Error, e)),
             Ok(v) => {
                 if let (Some(dst), Some(v)) = (dest(&instr), v) {
                     self.set(dst, v);
@@ -782,10 +788,11 @@ fn operand(code: &Code, locals: &[Option<Value>], tid: i64, o: Operand) -> Res<V
 pub struct Tally {
     pub executions: u64,
     /// Per kind: executions that saw it, and per message how many.
-    pub kinds: std::collections::BTreeMap<Kind, (u64, std::collections::BTreeMap<String, u64>)>,
+    pub kinds:
+        std::collections::BTreeMap<FindingKind, (u64, std::collections::BTreeMap<String, u64>)>,
     pub outcomes: std::collections::BTreeMap<Vec<Value>, u64>,
     /// A replayable schedule per kind, where the engine gives one (shuttle).
-    pub schedules: std::collections::BTreeMap<Kind, String>,
+    pub schedules: std::collections::BTreeMap<FindingKind, String>,
     pub complete: bool,
     pub elapsed: std::time::Duration,
     /// What the reader should know: bounds applied, what is not claimed.
@@ -809,7 +816,7 @@ impl Tally {
         }
     }
 
-    pub fn kinds(&self) -> Vec<Kind> {
+    pub fn kinds(&self) -> Vec<FindingKind> {
         self.kinds.keys().copied().collect()
     }
 }

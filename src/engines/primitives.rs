@@ -23,7 +23,7 @@
 //! The operations mirror [`crate::machine`]'s, including the Python errors they raise.
 
 use crate::engines::runtime::Runtime;
-use crate::frontend::ast::{Kind, Value};
+use crate::ir::{FindingKind, Value};
 use crate::ir::{ObjId, ObjKind, Op, Operand, Program, ThreadId};
 use std::collections::VecDeque;
 
@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stop {
     /// Every unfinished thread is blocked: `kind` is deadlock or livelock.
-    Stuck { kind: Kind, message: String },
+    Stuck { kind: FindingKind, message: String },
     /// The execution ran past `max_steps`.
     MaxSteps(u64),
     /// The engine gave up on it (native's time budget), with an explanation.
@@ -41,7 +41,7 @@ pub enum Stop {
 /// A failure found in one execution.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
-    pub kind: Kind,
+    pub kind: FindingKind,
     pub message: String,
 }
 
@@ -749,9 +749,9 @@ impl KState {
             .filter(|th| th.life == Life::Running)
             .all(|th| matches!(th.wait, Some(Wait::Spin { .. })));
         let (kind, what) = if all_spin {
-            (Kind::Livelock, "livelock")
+            (FindingKind::Livelock, "livelock")
         } else {
-            (Kind::Deadlock, "deadlock")
+            (FindingKind::Deadlock, "deadlock")
         };
         Stop::Stuck {
             kind,

@@ -21,7 +21,7 @@ use crate::engines::child::{self, ModelSettings};
 use crate::engines::interp::{ExecConfig, Tally, conclude, run_thread};
 use crate::engines::primitives::Kernel;
 use crate::engines::runtime::{Runtime, Shuttle};
-use crate::frontend::ast::Kind;
+use crate::ir::FindingKind;
 use crate::ir::{Program, ThreadId};
 use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler};
 use shuttle::{Config, Runner};
@@ -55,7 +55,7 @@ pub fn run_in_child(path: &str, prog: &Program, s: &ModelSettings) -> Result<Tal
     let mut lines = stderr.lines();
     while let Some(l) = lines.next() {
         if let Some(k) = l.strip_prefix(&format!("{MARK} round ")) {
-            kind = Kind::parse(k.trim());
+            kind = FindingKind::parse(k.trim());
         } else if l.trim() == "failing schedule:" {
             let _ = lines.next(); // the opening quote
             if let (Some(sched), Some(k)) = (lines.next(), kind) {
@@ -80,7 +80,7 @@ fn config(secs: u64) -> Config {
 #[derive(Clone, Copy)]
 enum FailOn {
     Never,
-    Kind(Kind),
+    FindingKind(FindingKind),
     /// Any finding, after recording it (a replay ends where the failing run ended).
     Any,
 }
@@ -108,7 +108,7 @@ fn body(
             Shuttle::join(h);
         }
         let res = conclude(&p, &k.lock());
-        if let FailOn::Kind(kind) = fail_on
+        if let FailOn::FindingKind(kind) = fail_on
             && let Some(f) = res.found.iter().find(|f| f.kind == kind)
         {
             panic!("{MARK}: {}: {}", f.kind, f.message);
@@ -169,7 +169,7 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
         eprintln!("{MARK} round {kind}");
         let sink = Arc::new(Mutex::new(Tally::default()));
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_once(prog, s, &exec, sink, FailOn::Kind(kind))
+            run_once(prog, s, &exec, sink, FailOn::FindingKind(kind))
         }));
     }
     t.notes.push(format!(

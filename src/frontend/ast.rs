@@ -5,7 +5,7 @@
 //! the file a user wrote. Nothing here is checked beyond syntax: names are not resolved
 //! and methods are not matched to object kinds; [`crate::frontend::lower`] does that.
 
-use std::fmt;
+use crate::ir::{FindingKind, Value};
 
 /// Byte offsets `start..end` into the scenario file's text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -31,63 +31,6 @@ pub struct Ident {
     pub span: Span,
 }
 
-/// A scalar value: what variables, locals and expressions hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Value {
-    None,
-    Bool(bool),
-    Int(i64),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::None => write!(f, "None"),
-            Value::Bool(true) => write!(f, "True"),
-            Value::Bool(false) => write!(f, "False"),
-            Value::Int(i) => write!(f, "{i}"),
-        }
-    }
-}
-
-/// The verdict kinds of SCENARIO.md, in the order reports list them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Assertion,
-    DataRace,
-    Deadlock,
-    Error,
-    Livelock,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [
-        Kind::Assertion,
-        Kind::DataRace,
-        Kind::Deadlock,
-        Kind::Error,
-        Kind::Livelock,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Assertion => "assertion",
-            Kind::DataRace => "data_race",
-            Kind::Deadlock => "deadlock",
-            Kind::Error => "error",
-            Kind::Livelock => "livelock",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A whole scenario file.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -99,7 +42,7 @@ pub struct Scenario {
     pub name: String,
     pub description: String,
     /// `[scenario] expect`, sorted and deduplicated; empty for "pass" or absent.
-    pub expect: Vec<Kind>,
+    pub expect: Vec<FindingKind>,
     /// `[shared]`, `[atomics]` and `[ghost]` in file order.
     pub vars: Vec<VarDecl>,
     /// `[objects]` in file order.

@@ -8,6 +8,7 @@
 
 use crate::frontend::ast::*;
 use crate::frontend::diag::Diagnostic;
+use crate::ir::Value;
 use crate::ir::{
     self, Check, Code, Group, Instr, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, StaticTouch,
 };

@@ -20,11 +20,12 @@
 // the error path.
 
 use crate::frontend::ast::{
-    self, Ident, InitValue, Kind, Limits, ObjectDecl, ObjectKind, Scenario, Span, ThreadDecl,
-    Value, VarClass, VarDecl,
+    self, Ident, InitValue, Limits, ObjectDecl, ObjectKind, Scenario, Span, ThreadDecl, VarClass,
+    VarDecl,
 };
 use crate::frontend::code::{self, CodeSource, is_identifier, is_keyword};
 use crate::frontend::diag::Diagnostic;
+use crate::ir::{FindingKind, Value};
 use std::collections::HashMap;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
@@ -422,10 +423,10 @@ impl<'t> Reader<'t> {
         Ok(())
     }
 
-    fn expect(&self, value: &Val) -> Result<Vec<Kind>, Diagnostic> {
+    fn expect(&self, value: &Val) -> Result<Vec<FindingKind>, Diagnostic> {
         let kinds_help =
             "expected \"pass\" or verdict kinds: assertion, data_race, deadlock, error, livelock";
-        let kind = |v: &Val| -> Result<Option<Kind>, Diagnostic> {
+        let kind = |v: &Val| -> Result<Option<FindingKind>, Diagnostic> {
             let DeValue::String(s) = v.get_ref() else {
                 return Err(self
                     .diag(
@@ -440,10 +441,10 @@ impl<'t> Reader<'t> {
             if s == "pass" {
                 return Ok(None);
             }
-            if let Some(k) = Kind::parse(s) {
+            if let Some(k) = FindingKind::parse(s) {
                 return Ok(Some(k));
             }
-            let names: Vec<&str> = Kind::ALL
+            let names: Vec<&str> = FindingKind::ALL
                 .iter()
                 .map(|k| k.as_str())
                 .chain(["pass"])
@@ -1158,7 +1159,10 @@ timeout = 30
             sc.description,
             "Two workers increment a shared counter without a lock."
         );
-        assert_eq!(sc.expect, vec![Kind::Assertion, Kind::DataRace]);
+        assert_eq!(
+            sc.expect,
+            vec![FindingKind::Assertion, FindingKind::DataRace]
+        );
         let vars: Vec<(&str, VarClass, &InitValue)> = sc
             .vars
             .iter()
@@ -1287,7 +1291,7 @@ timeout = 30
         let sc =
             parse("[scenario]\nexpect = \"deadlock\"\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n")
                 .unwrap();
-        assert_eq!(sc.expect, vec![Kind::Deadlock]);
+        assert_eq!(sc.expect, vec![FindingKind::Deadlock]);
         let sc =
             parse("[scenario]\nexpect = []\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
         assert!(sc.expect.is_empty());

@@ -13,8 +13,8 @@ pub const SCENARIO_SCHEMA: &str = include_str!("../../schema/scenario.schema.jso
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frontend::ast::Kind;
     use crate::frontend::code::{BUILTINS, PYTHON_KEYWORDS};
+    use crate::ir::FindingKind;
     use serde_json::Value;
 
     fn schema() -> Value {
@@ -47,7 +47,10 @@ mod tests {
     #[test]
     fn verdict_kinds_are_the_reports() {
         let s = schema();
-        let want: Vec<String> = Kind::ALL.iter().map(|k| k.as_str().to_string()).collect();
+        let want: Vec<String> = FindingKind::ALL
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect();
         assert_eq!(strings(&s["$defs"]["verdictKind"]["enum"]), want);
         let mut with_pass = vec!["pass".to_string()];
         with_pass.extend(want);

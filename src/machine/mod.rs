@@ -11,11 +11,12 @@
 //! Between steps a thread runs its local code eagerly, so a thread that can move always
 //! sits at its next visible instruction.
 
-use crate::frontend::ast::{BinOp, CmpOp, Kind, UnOp, Value, VarClass};
+use crate::frontend::ast::{BinOp, CmpOp, UnOp, VarClass};
 use crate::ir::{
     Check, Code, Instr, LocalId, ObjId, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, Program,
     StaticTouch, ThreadId, ThreadSel,
 };
+use crate::ir::{FindingKind, Value};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -283,7 +284,7 @@ pub fn dependent(a: &[Touch], b: &[Touch]) -> bool {
 /// What went wrong in a step: an assertion or an operation Python raises for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
-    pub kind: Kind,
+    pub kind: FindingKind,
     pub thread: Option<ThreadId>,
     pub line: u32,
     pub message: String,
@@ -940,7 +941,7 @@ impl State {
         match result {
             Err(msg) => {
                 out.failure = Some(Failure {
-                    kind: Kind::Error,
+                    kind: FindingKind::Error,
                     thread: Some(t),
                     line: out.line,
                     message: msg,
@@ -992,7 +993,7 @@ impl State {
             budget -= 1;
             if budget == 0 {
                 out.failure = Some(Failure {
-                    kind: Kind::Livelock,
+                    kind: FindingKind::Livelock,
                     thread: Some(t),
                     line: code.lines[pc as usize],
                     message: format!(
@@ -1012,9 +1013,9 @@ impl State {
                 }
                 Err(msg) => {
                     let kind = if msg.starts_with("AssertionError") {
-                        Kind::Assertion
+                        FindingKind::Assertion
                     } else {
-                        Kind::Error
+                        FindingKind::Error
                     };
                     out.failure = Some(Failure {
                         kind,
@@ -1206,11 +1207,11 @@ impl State {
             let msg = self.eval_check(prog, &c.code).err()?;
             let (kind, message) = if msg.starts_with("AssertionError") {
                 (
-                    Kind::Assertion,
+                    FindingKind::Assertion,
                     format!("{what} `{}` does not hold", c.text),
                 )
             } else {
-                (Kind::Error, format!("{what} `{}`: {msg}", c.text))
+                (FindingKind::Error, format!("{what} `{}`: {msg}", c.text))
             };
             Some(Failure {
                 kind,

@@ -8,7 +8,8 @@
 //! overwrote (a lost update).
 
 use crate::detect::waitfor::WaitFor;
-use crate::frontend::ast::{Kind, VarClass};
+use crate::frontend::ast::VarClass;
+use crate::ir::FindingKind;
 use crate::ir::Program;
 use crate::machine::{Choice, Event, Failure, State, Status};
 use crate::report::{FindingReport, RunReport};
@@ -119,12 +120,12 @@ pub fn explain(prog: &Program, rep: &RunReport, index: usize) -> Result<String, 
     let schedule = parse_schedule(&f.schedule)?;
     let r = replay(prog, &schedule)?;
     let mut out = String::new();
-    let what = match Kind::parse(f.kind) {
-        Some(Kind::Assertion) => "an assertion fails",
-        Some(Kind::DataRace) => "a data race",
-        Some(Kind::Deadlock) => "a deadlock",
-        Some(Kind::Error) => "an error",
-        Some(Kind::Livelock) => "a livelock",
+    let what = match FindingKind::parse(f.kind) {
+        Some(FindingKind::Assertion) => "an assertion fails",
+        Some(FindingKind::DataRace) => "a data race",
+        Some(FindingKind::Deadlock) => "a deadlock",
+        Some(FindingKind::Error) => "an error",
+        Some(FindingKind::Livelock) => "a livelock",
         None => "a finding",
     };
     let _ = writeln!(out, "{} ({}): {what}, step by step", prog.name, prog.path);
@@ -160,9 +161,11 @@ pub fn explain(prog: &Program, rep: &RunReport, index: usize) -> Result<String, 
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "Why this is a bug:");
-    match Kind::parse(f.kind) {
-        Some(Kind::DataRace) => why_race(&mut out, prog, f),
-        Some(Kind::Deadlock) | Some(Kind::Livelock) => why_stuck(&mut out, prog, f, &r),
+    match FindingKind::parse(f.kind) {
+        Some(FindingKind::DataRace) => why_race(&mut out, prog, f),
+        Some(FindingKind::Deadlock) | Some(FindingKind::Livelock) => {
+            why_stuck(&mut out, prog, f, &r)
+        }
         _ => {
             // A finding's schedule ends where it was found: its failure is the last
             // step's (another thread may have failed before), or the one before the
@@ -383,14 +386,14 @@ fn why_failure(
                 .thread
                 .map(|t| prog.threads[t as usize].name.clone())
                 .unwrap_or_default();
-            if fl.kind == Kind::Assertion && !who.is_empty() {
+            if fl.kind == FindingKind::Assertion && !who.is_empty() {
                 let _ = writeln!(
                     out,
                     "Then {who}'s assertion{} fails: {}.",
                     at_line(prog, fl.line),
                     fl.message
                 );
-            } else if fl.kind == Kind::Assertion {
+            } else if fl.kind == FindingKind::Assertion {
                 let _ = writeln!(
                     out,
                     "In this state the check at line {} fails: {}.",

@@ -7,8 +7,8 @@ pub mod html;
 
 use crate::detect::lockorder::CycleEdge;
 use crate::detect::waitfor::{self, DeadlockReport};
-use crate::frontend::ast::{Kind, Value};
 use crate::ir::Program;
+use crate::ir::{FindingKind, Value};
 use crate::search::{Exploration, TraceStep, format_schedule, replay};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -174,7 +174,7 @@ fn trace_entries(prog: &Program, steps: &[TraceStep]) -> Vec<TraceEntry> {
 /// (off for byte-identical output).
 pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: bool) -> RunReport {
     let mut findings = vec![];
-    let mut kinds: Vec<Kind> = vec![];
+    let mut kinds: Vec<FindingKind> = vec![];
     for f in &ex.findings {
         if !kinds.contains(&f.kind) {
             kinds.push(f.kind);
@@ -188,14 +188,14 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
                 schedule = s;
                 race = Some(r);
             }
-        } else if matches!(f.kind, Kind::Assertion | Kind::Error)
+        } else if matches!(f.kind, FindingKind::Assertion | FindingKind::Error)
             && let Some(s) = crate::search::shorten::failure(prog, &f.schedule)
         {
             schedule = s;
         }
         let (trace, output) = match replay(prog, &schedule) {
             Ok(r) => {
-                if f.kind == Kind::Deadlock
+                if f.kind == FindingKind::Deadlock
                     && r.state.enabled(prog).is_empty()
                     && !r.state.all_finished()
                 {
@@ -241,7 +241,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
         });
     }
     kinds.sort();
-    findings.sort_by_key(|f| Kind::parse(f.kind));
+    findings.sort_by_key(|f| FindingKind::parse(f.kind));
     let mut expected = prog.expect.clone();
     expected.sort();
     let outcomes = ex

@@ -46,7 +46,7 @@ pub mod wakeup;
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::races::{Race, RaceDetector};
-use crate::frontend::ast::{Kind, Value};
+use crate::ir::{FindingKind, Value};
 use crate::ir::{Program, ThreadId};
 use crate::machine::{Choice, Event, Failure, Footprint, State, Status, Touch, dependent};
 use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree, initial, weak_initial};
@@ -148,7 +148,7 @@ impl Default for Config {
 /// A finding as the explorer saw it: enough to group it and to replay it.
 #[derive(Clone, Debug)]
 pub struct RawFinding {
-    pub kind: Kind,
+    pub kind: FindingKind,
     /// Findings with the same key are the same bug.
     pub key: String,
     pub message: String,
@@ -223,12 +223,12 @@ struct Node {
     ended: bool,
     /// The failures on the path to this node, each once (counted when the execution
     /// ends: an invariant that stays false fails again at every step).
-    failures: Vec<(Kind, String)>,
+    failures: Vec<(FindingKind, String)>,
 }
 
 /// What one subtree of a split search found, before merging.
 struct Part {
-    findings: BTreeMap<(Kind, String), RawFinding>,
+    findings: BTreeMap<(FindingKind, String), RawFinding>,
     outcomes: BTreeMap<Vec<Value>, RawOutcome>,
     stats: Stats,
     classes: std::collections::BTreeSet<Vec<Choice>>,
@@ -292,7 +292,7 @@ fn explore_split(prog: &Program, cfg: &Config, jobs: usize, start: Instant) -> E
         }
     });
     let parts = parts.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut findings: BTreeMap<(Kind, String), RawFinding> = BTreeMap::new();
+    let mut findings: BTreeMap<(FindingKind, String), RawFinding> = BTreeMap::new();
     let mut outcomes: BTreeMap<Vec<Value>, RawOutcome> = BTreeMap::new();
     let mut stats = Stats {
         complete: true,
@@ -466,7 +466,7 @@ struct Explorer<'p> {
     prog: &'p Program,
     cfg: &'p Config,
     path: Vec<Node>,
-    findings: BTreeMap<(Kind, String), RawFinding>,
+    findings: BTreeMap<(FindingKind, String), RawFinding>,
     outcomes: BTreeMap<Vec<Value>, RawOutcome>,
     stats: Stats,
     lock_order: LockOrder,
@@ -516,7 +516,7 @@ impl<'p> Explorer<'p> {
 
     fn record(
         &mut self,
-        kind: Kind,
+        kind: FindingKind,
         key: String,
         message: String,
         schedule: Vec<Choice>,
@@ -548,9 +548,9 @@ impl<'p> Explorer<'p> {
     /// is counted when its execution ends, once however often it recurs, see `take`).
     /// Returns the finding's key.
     /// Failures are grouped by place and kind of error, not by the values in the message.
-    fn failure_key(&self, f: &Failure) -> (Kind, String) {
+    fn failure_key(&self, f: &Failure) -> (FindingKind, String) {
         let head = f.message.split(':').next().unwrap_or("");
-        let detail = if f.kind == Kind::Assertion {
+        let detail = if f.kind == FindingKind::Assertion {
             f.message.as_str()
         } else {
             ""
@@ -575,7 +575,7 @@ impl<'p> Explorer<'p> {
             b.line
         );
         let key = race_key(prog, &r);
-        self.record(Kind::DataRace, key, message, schedule, Some(r), true);
+        self.record(FindingKind::DataRace, key, message, schedule, Some(r), true);
     }
 
     /// Records a failure; `count`: count this execution for it now (a failure in a step
@@ -1368,7 +1368,7 @@ impl<'p> Explorer<'p> {
                 self.cfg.max_steps
             );
             self.record(
-                Kind::Livelock,
+                FindingKind::Livelock,
                 "max_steps".into(),
                 message,
                 schedule,
@@ -1419,9 +1419,9 @@ impl<'p> Explorer<'p> {
         key.sort();
         let key: Vec<String> = key.iter().map(|l| format!("@{l}")).collect();
         let (kind, what) = if all_spin {
-            (Kind::Livelock, "livelock")
+            (FindingKind::Livelock, "livelock")
         } else {
-            (Kind::Deadlock, "deadlock")
+            (FindingKind::Deadlock, "deadlock")
         };
         let message = format!("{what}: {}", parts.join("; "));
         self.record(kind, key.join(","), message, schedule, None, true);
