@@ -170,7 +170,7 @@ code = "cas(a[1], 0, 1)"
 "#;
     let p = program(text);
     let (s, f) = State::initial(&p);
-    assert!(f.is_none());
+    assert!(f.is_empty());
     let cell0 = p.vars[0].first_cell;
     let win: Vec<Touch> = s.footprint(&p, 0).to_vec();
     let lose: Vec<Touch> = s.footprint(&p, 1).to_vec();

@@ -303,11 +303,11 @@ fn a_native_deadlock_says_who_holds_and_who_waits() {
     if let Some((_, msgs)) = t.kinds.get(&FindingKind::Deadlock) {
         for m in msgs.keys() {
             assert!(
-                m.contains("(holds a) waits to acquire b, held by t2"),
+                m.contains("t1 (line") && m.contains("waits to acquire b, held by t2"),
                 "{m}"
             );
             assert!(
-                m.contains("(holds b) waits to acquire a, held by t1"),
+                m.contains("t2 (line") && m.contains("waits to acquire a, held by t1"),
                 "{m}"
             );
         }

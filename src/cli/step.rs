@@ -17,8 +17,8 @@
 use crate::detect::races::RaceDetector;
 use crate::detect::waitfor::WaitFor;
 use crate::ir::{FindingKind, Value};
-use crate::ir::{Instr, ObjKind, Program, ThreadId};
-use crate::machine::{Choice, ObjState, State, Status};
+use crate::ir::{Instr, Program, ThreadId};
+use crate::machine::{Choice, State, Status};
 use crate::search::{Replay, format_schedule, replay};
 use std::io::{self, BufRead, Write};
 
@@ -256,46 +256,7 @@ impl<'p> Game<'p> {
     }
 
     fn object_text(&self, i: usize) -> String {
-        let prog = self.prog;
-        let who = |t: &ThreadId| thread_name(prog, *t).to_string();
-        match (&self.state().objects[i], prog.objects[i].kind) {
-            (ObjState::Lock { holder: None }, _) => "Lock, free".into(),
-            (ObjState::Lock { holder: Some(h) }, _) => format!("Lock, held by {}", who(h)),
-            (ObjState::RLock { owner: None, .. }, _) => "RLock, free".into(),
-            (
-                ObjState::RLock {
-                    owner: Some(h),
-                    count,
-                },
-                _,
-            ) => format!("RLock, held by {} ({count} times)", who(h)),
-            (ObjState::Condition { waiters }, _) => {
-                if waiters.is_empty() {
-                    "Condition, nobody waiting".into()
-                } else {
-                    format!(
-                        "Condition, waiting: {}",
-                        waiters.iter().map(who).collect::<Vec<_>>().join(", ")
-                    )
-                }
-            }
-            (ObjState::Semaphore { value }, _) => format!("Semaphore, value {value}"),
-            (ObjState::Event { flag }, _) => {
-                format!("Event, {}", if *flag { "set" } else { "not set" })
-            }
-            (ObjState::Barrier { arrived, .. }, ObjKind::Barrier { parties }) => {
-                format!("Barrier, {arrived} of {parties} arrived")
-            }
-            (ObjState::Barrier { arrived, .. }, _) => format!("Barrier, {arrived} arrived"),
-            (ObjState::Queue { items, unfinished }, _) => format!(
-                "Queue [{}], {unfinished} unfinished task(s)",
-                items
-                    .iter()
-                    .map(Value::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+        self.state().describe_object(self.prog, i as u32)
     }
 
     /// Who can move, or why nobody can.

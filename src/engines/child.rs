@@ -5,7 +5,7 @@
 //! is explained from its standard error: a deadlock panic becomes a `deadlock` finding,
 //! anything else an engine failure.
 
-use crate::engines::interp::Tally;
+use crate::engines::tally::Tally;
 use crate::ir::{FindingKind, Value};
 use serde::{Deserialize, Serialize};
 use std::io::Read;

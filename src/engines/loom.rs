@@ -20,9 +20,9 @@
 //! interleavings, not the values of `choose`.
 
 use crate::engines::child::{self, ModelSettings};
-use crate::engines::interp::{ExecConfig, Tally, conclude, run_thread};
-use crate::engines::primitives::Kernel;
+use crate::engines::kernel::{ExecConfig, Kernel, run_thread};
 use crate::engines::runtime::{Loom, Runtime};
+use crate::engines::tally::Tally;
 use crate::ir::{Program, ThreadId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,9 +78,11 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
         .unwrap_or(DEFAULT_PREEMPTIONS);
     let max_exec = s.max_executions.unwrap_or(DEFAULT_EXECUTIONS);
     let secs = s.timeout.unwrap_or(DEFAULT_SECONDS);
+    // Timeouts are taken whenever loom schedules them: loom explores every point.
     let exec = ExecConfig {
         max_steps: s.max_steps,
         stress: false,
+        patient_timeouts: false,
     };
     let seed = s.seed;
     let start = Instant::now();
@@ -105,7 +107,7 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
         b.max_branches = 1_000_000;
         let (p, r, exec) = (prog.clone(), results.clone(), exec.clone());
         b.check(move || {
-            let k = Arc::new(Kernel::<Loom>::new(&p));
+            let k = Arc::new(Kernel::<Loom>::new(&p, &exec));
             let mut handles = vec![];
             for t in 1..p.threads.len() {
                 let (k, p, exec) = (k.clone(), p.clone(), exec.clone());
@@ -119,7 +121,7 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
             for h in handles {
                 Loom::join(h);
             }
-            let res = conclude(&p, &k.lock());
+            let res = k.lock().conclude(&p);
             r.lock().unwrap_or_else(|e| e.into_inner()).add(&res);
         });
         let n = results.lock().unwrap_or_else(|e| e.into_inner()).executions - done_before;

@@ -1,8 +1,10 @@
-//! The engines that run a scenario on threads: native, loom and shuttle.
+//! The engines that run a scenario on threads: native (real OS threads), loom and
+//! shuttle. Each drives the semantics core ([`crate::machine`]) through [`kernel`], over
+//! the small [`runtime::Runtime`] trait that std, loom and shuttle each implement.
 pub mod child;
-pub mod interp;
+pub mod kernel;
 pub mod loom;
 pub mod native;
-pub mod primitives;
 pub mod runtime;
 pub mod shuttle;
+pub mod tally;

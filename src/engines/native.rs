@@ -20,9 +20,9 @@
 //!
 //! Counts differ from run to run: `--engine explore` is the deterministic engine.
 
-use crate::engines::interp::{ExecConfig, Tally, conclude, run_thread};
-use crate::engines::primitives::{Kernel, Stop};
+use crate::engines::kernel::{ExecConfig, Kernel, run_thread};
 use crate::engines::runtime::Std;
+use crate::engines::tally::Tally;
 use crate::ir::{Program, ThreadId};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -104,6 +104,7 @@ pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
     let exec = Arc::new(ExecConfig {
         max_steps: cfg.max_steps,
         stress: cfg.stress,
+        patient_timeouts: true,
     });
     // Runs never cover every interleaving: a native tally is never complete.
     let mut tally = Tally::default();
@@ -132,7 +133,7 @@ pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
                 .push(format!("stopped at the --timeout of {} s", t.as_secs()));
             break;
         }
-        let k = Arc::new(Kernel::<Std>::new(prog));
+        let k = Arc::new(Kernel::<Std>::new(prog, &exec));
         let seed = cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i);
         for t in 0..n {
             let (k, prog, exec) = (k.clone(), prog.clone(), exec.clone());
@@ -150,16 +151,13 @@ pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
                 Ok(()) => done += 1,
                 Err(mpsc::RecvTimeoutError::Timeout) if !stopped => {
                     // The watchdog: a run past its budget is a livelock.
-                    let mut g = k.lock();
-                    if g.stop.is_none() {
-                        let why = g.explain(prog);
-                        g.stop = Some(Stop::Abandoned(format!(
-                            "livelock: a run went on past the time budget of {} ms: {why}",
-                            cfg.run_budget.as_millis()
-                        )));
-                    }
-                    k.notify(prog, &mut g);
-                    drop(g);
+                    k.abandon(prog, |e| {
+                        format!(
+                            "livelock: a run went on past the time budget of {} ms: {}",
+                            cfg.run_budget.as_millis(),
+                            e.explain(prog)
+                        )
+                    });
                     stopped = true;
                     deadline = Instant::now() + Duration::from_secs(2);
                 }
@@ -172,9 +170,8 @@ pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
                 }
             }
         }
-        let g = k.lock();
-        tally.add(&conclude(prog, &g));
-        drop(g);
+        let result = k.lock().conclude(prog);
+        tally.add(&result);
         i += 1;
     }
     tally.elapsed = start.elapsed();

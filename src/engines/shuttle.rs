@@ -18,9 +18,9 @@
 //! has enumerated every schedule), `--timeout`, `--seed`; PCT uses depth [`PCT_DEPTH`].
 
 use crate::engines::child::{self, ModelSettings};
-use crate::engines::interp::{ExecConfig, Tally, conclude, run_thread};
-use crate::engines::primitives::Kernel;
+use crate::engines::kernel::{ExecConfig, Kernel, run_thread};
 use crate::engines::runtime::{Runtime, Shuttle};
+use crate::engines::tally::Tally;
 use crate::ir::FindingKind;
 use crate::ir::{Program, ThreadId};
 use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler};
@@ -68,6 +68,15 @@ pub fn run_in_child(path: &str, prog: &Program, s: &ModelSettings) -> Result<Tal
     Ok(t)
 }
 
+/// Timeouts are patient under shuttle: its random choices decide when one fires.
+fn exec_config(s: &ModelSettings) -> ExecConfig {
+    ExecConfig {
+        max_steps: s.max_steps,
+        stress: false,
+        patient_timeouts: true,
+    }
+}
+
 fn config(secs: u64) -> Config {
     let mut c = Config::new();
     c.stack_size = 0x10_0000;
@@ -93,7 +102,7 @@ fn body(
     fail_on: FailOn,
 ) -> impl Fn() + Send + Sync + 'static {
     move || {
-        let k = Arc::new(Kernel::<Shuttle>::new(&p));
+        let k = Arc::new(Kernel::<Shuttle>::new(&p, &exec));
         let mut handles = vec![];
         for t in 1..p.threads.len() {
             let (k, p, exec) = (k.clone(), p.clone(), exec.clone());
@@ -107,7 +116,7 @@ fn body(
         for h in handles {
             Shuttle::join(h);
         }
-        let res = conclude(&p, &k.lock());
+        let res = k.lock().conclude(&p);
         if let FailOn::FindingKind(kind) = fail_on
             && let Some(f) = res.found.iter().find(|f| f.kind == kind)
         {
@@ -143,10 +152,7 @@ fn run_once(
 
 /// The child side: both phases; returns the JSON line to print.
 pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
-    let exec = ExecConfig {
-        max_steps: s.max_steps,
-        stress: false,
-    };
+    let exec = exec_config(s);
     let out = Arc::new(Mutex::new(Tally::default()));
     let start = Instant::now();
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -189,10 +195,7 @@ pub fn child(prog: &Arc<Program>, s: &ModelSettings) -> String {
 
 /// Replays a failing schedule that shuttle printed (in this process).
 pub fn replay(prog: &Arc<Program>, s: &ModelSettings, schedule: &str) -> Tally {
-    let exec = ExecConfig {
-        max_steps: s.max_steps,
-        stress: false,
-    };
+    let exec = exec_config(s);
     let out = Arc::new(Mutex::new(Tally::default()));
     let f = body(prog.clone(), exec, out.clone(), FailOn::Any);
     let mut cfg = config(s.timeout.unwrap_or(DEFAULT_SECONDS));

@@ -11,7 +11,7 @@ use crate::detect::waitfor::WaitFor;
 use crate::frontend::ast::VarClass;
 use crate::ir::FindingKind;
 use crate::ir::Program;
-use crate::machine::{Choice, Event, Failure, State, Status};
+use crate::machine::{Choice, Event, Failure, State};
 use crate::report::{FindingReport, RunReport};
 use crate::search::{Replay, parse_schedule, replay};
 use std::fmt::Write as _;
@@ -352,19 +352,13 @@ fn lost_updates(prog: &Program, r: &Replay) -> Vec<String> {
 /// The failure each step of `schedule` causes, if any (as [`replay`] runs it: a thread
 /// that fails stops, the others go on).
 pub fn step_failures(prog: &Program, schedule: &[Choice]) -> Vec<Option<Failure>> {
-    let (mut state, f0) = State::initial(prog);
-    if let Some(t) = f0.and_then(|f| f.thread) {
-        state.threads[t as usize].status = Status::Finished;
-    }
+    let (mut state, _) = State::initial(prog);
     let mut out = vec![];
     for c in schedule {
         if state.alternatives(prog, c.thread) <= c.alt {
             break;
         }
         let f = state.step(prog, *c, false).failure;
-        if let Some(t) = f.as_ref().and_then(|f| f.thread) {
-            state.threads[t as usize].status = Status::Finished;
-        }
         out.push(f);
     }
     out

@@ -302,7 +302,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
 /// The report of one engine's tally of `prog`.
 pub fn engine_report(
     prog: &Program,
-    t: &crate::engines::interp::Tally,
+    t: &crate::engines::tally::Tally,
     engine: &'static str,
     scheduler: Option<String>,
     timing: bool,

@@ -48,7 +48,7 @@ use crate::detect::lockorder::LockOrder;
 use crate::detect::races::{Race, RaceDetector};
 use crate::ir::{FindingKind, Value};
 use crate::ir::{Program, ThreadId};
-use crate::machine::{Choice, Event, Failure, Footprint, State, Status, Touch, dependent};
+use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, Touch, dependent};
 use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree, initial, weak_initial};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -266,8 +266,8 @@ const SPLIT_DEPTH: usize = 8;
 /// `start`: when the whole search began (its time limit and elapsed time count from
 /// there).
 fn explore_split(prog: &Program, cfg: &Config, jobs: usize, start: Instant) -> Exploration {
-    let (state, failure) = State::initial(prog);
-    if failure.is_some() {
+    let (state, failures) = State::initial(prog);
+    if !failures.is_empty() {
         return Explorer::new(prog, cfg).run();
     }
     let tasks = split_tasks(prog, cfg, &state);
@@ -691,12 +691,12 @@ impl<'p> Explorer<'p> {
     }
 
     fn run(mut self) -> Exploration {
-        let (state, failure) = State::initial(self.prog);
-        if let Some(f) = &failure {
+        let (state, failures) = State::initial(self.prog);
+        for f in &failures {
             self.record_failure(f, vec![], true);
             self.stats.executions = 1;
         }
-        let failed = failure.is_some();
+        let failed = !failures.is_empty();
         let complete = match self.cfg.search {
             Search::Exhaustive => self.run_exhaustive(state, failed),
             Search::Random { seed } => self.run_sampling(state, failed, seed, None),
@@ -937,11 +937,6 @@ impl<'p> Explorer<'p> {
                 failures.push(key);
             }
             failed = true;
-            // The failing thread stops; the others go on (see the module docs).
-            if let Some(t) = f.thread {
-                let th = &mut state.threads[t as usize];
-                th.status = Status::Finished;
-            }
         }
         // The wakeup tree of the child: what the branches starting with this very choice
         // (thread and alternative) hold after it.
@@ -1302,12 +1297,7 @@ impl<'p> Explorer<'p> {
             if k + 1 == v.len() {
                 break; // no need to run the last one
             }
-            let out = state.step(prog, s.choice, false);
-            if let Some(f) = &out.failure
-                && let Some(ft) = f.thread
-            {
-                state.threads[ft as usize].status = Status::Finished;
-            }
+            state.step(prog, s.choice, false);
         }
         v.len()
     }
@@ -1361,70 +1351,36 @@ impl<'p> Explorer<'p> {
         if failed {
             return;
         }
-        let state = self.path[top].state.clone();
-        if state.steps as u64 >= self.cfg.max_steps && !self.path[top].enabled.is_empty() {
-            let message = format!(
-                "the execution ran past max_steps = {} without finishing",
-                self.cfg.max_steps
-            );
-            self.record(
-                FindingKind::Livelock,
-                "max_steps".into(),
-                message,
-                schedule,
-                None,
-                true,
-            );
-            return;
-        }
-        if state.all_finished() {
-            // A completed execution has an outcome even when a final assertion fails.
-            if let Some(f) = state.check_final(prog) {
-                self.record_failure(&f, schedule.clone(), true);
+        let state = &self.path[top].state;
+        let ending = state.ending(prog, self.cfg.max_steps);
+        match ending {
+            None | Some(Ending::Failed) => {}
+            Some(Ending::TooLong { message }) => {
+                let kind = FindingKind::Livelock;
+                self.record(kind, "max_steps".into(), message, schedule, None, true);
             }
-            let values = state.observed(prog);
-            let e = self
-                .outcomes
-                .entry(values.clone())
-                .or_insert_with(|| RawOutcome {
-                    values,
-                    count: 0,
-                    schedule: schedule.clone(),
-                });
-            e.count += 1;
-            if schedule.len() < e.schedule.len() {
-                e.schedule = schedule;
+            Some(Ending::Finished { check, values }) => {
+                // A completed execution has an outcome even when a final assertion fails.
+                if let Some(f) = check {
+                    self.record_failure(&f, schedule.clone(), true);
+                }
+                let e = self
+                    .outcomes
+                    .entry(values.clone())
+                    .or_insert_with(|| RawOutcome {
+                        values,
+                        count: 0,
+                        schedule: schedule.clone(),
+                    });
+                e.count += 1;
+                if schedule.len() < e.schedule.len() {
+                    e.schedule = schedule;
+                }
             }
-            return;
+            Some(Ending::Stuck { kind, key, message }) => {
+                self.record(kind, key, message, schedule, None, true);
+            }
         }
-        // Stuck: deadlock, or livelock when every unfinished thread spins.
-        let stuck = state.unfinished();
-        let all_spin = stuck.iter().all(|t| {
-            matches!(
-                state.threads[*t as usize].status,
-                Status::SpinBlocked { .. }
-            )
-        });
-        let mut parts = vec![];
-        let mut key = vec![];
-        for t in &stuck {
-            let (why, _) = state.waits_for(prog, *t);
-            let name = &prog.threads[*t as usize].name;
-            let line = prog.threads[*t as usize].code.lines[state.threads[*t as usize].pc as usize];
-            parts.push(format!("{name} (line {line}) {why}"));
-            key.push(line);
-        }
-        // One bug per set of code locations: instances of a thread declaration stuck at
-        // the same lines in another arrangement are the same deadlock.
-        key.sort();
-        let key: Vec<String> = key.iter().map(|l| format!("@{l}")).collect();
-        let (kind, what) = if all_spin {
-            (FindingKind::Livelock, "livelock")
-        } else {
-            (FindingKind::Deadlock, "deadlock")
-        };
-        let message = format!("{what}: {}", parts.join("; "));
-        self.record(kind, key.join(","), message, schedule, None, true);
     }
 }
 
@@ -1580,12 +1536,7 @@ pub struct Replay {
 /// Replays `schedule` step by step with trace lines. Fails if a choice is not possible.
 pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
     let (mut state, f0) = State::initial(prog);
-    let mut failure = f0.map(|f| (None, f));
-    if let Some((_, f)) = &failure
-        && let Some(t) = f.thread
-    {
-        state.threads[t as usize].status = Status::Finished;
-    }
+    let mut failure = f0.into_iter().next().map(|f| (None, f));
     let mut steps = vec![];
     for (i, c) in schedule.iter().enumerate() {
         if c.thread as usize >= prog.threads.len() {
@@ -1621,13 +1572,10 @@ pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
             output: out.prints,
             events: out.events,
         });
-        if let Some(f) = out.failure {
-            if let Some(t) = f.thread {
-                state.threads[t as usize].status = Status::Finished;
-            }
-            if failure.is_none() {
-                failure = Some((Some(i), f));
-            }
+        if let Some(f) = out.failure
+            && failure.is_none()
+        {
+            failure = Some((Some(i), f));
         }
     }
     Ok(Replay {

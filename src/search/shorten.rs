@@ -25,10 +25,7 @@ const MAX_LEN: usize = 2000;
 /// Runs `schedule` from the initial state as the explorer does (a failing thread stops);
 /// `None` if a choice is not possible.
 fn run(prog: &Program, schedule: &[Choice]) -> Option<Vec<Step>> {
-    let (mut state, f0) = State::initial(prog);
-    if let Some(t) = f0.and_then(|f| f.thread) {
-        state.threads[t as usize].status = Status::Finished;
-    }
+    let (mut state, _) = State::initial(prog);
     let mut steps = vec![];
     for c in schedule {
         if c.thread as usize >= prog.threads.len() || c.alt >= state.alternatives(prog, c.thread) {
@@ -41,9 +38,6 @@ fn run(prog: &Program, schedule: &[Choice]) -> Option<Vec<Step>> {
             .map(|t| t.status == Status::NotStarted)
             .collect();
         let out = state.step(prog, *c, false);
-        if let Some(t) = out.failure.as_ref().and_then(|f| f.thread) {
-            state.threads[t as usize].status = Status::Finished;
-        }
         let started = (0..prog.threads.len() as ThreadId)
             .filter(|x| {
                 before[*x as usize] && state.threads[*x as usize].status != Status::NotStarted

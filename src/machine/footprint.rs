@@ -1,0 +1,187 @@
+//! The explorer's dependency relation: what a step may touch ([`Touch`]), and when two
+//! steps of different threads are dependent ([`dependent`]): they touch the same cell and
+//! one writes, or the same object, thread or global (which always count as written).
+//!
+//! [`State::footprint`] over-approximates the next step of a thread from its state,
+//! whether or not the thread can move: the explorer needs the footprint of a blocked
+//! step to see that it races with the step that blocked it.
+
+use super::objects;
+use super::state::{State, Status};
+use super::value::cas_matches;
+use crate::ir::{Instr, ObjId, Program, StaticTouch, ThreadId};
+use smallvec::SmallVec;
+
+/// What a step may touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Touch {
+    Cell {
+        cell: u32,
+        write: bool,
+    },
+    Obj(ObjId),
+    Thread(ThreadId),
+    AtomicBlock,
+    /// Writes of cells that an invariant reads are all ordered with each other.
+    Invariant,
+    /// One round of a barrier: its arrivals (writes) and departures (reads).
+    Round {
+        bar: ObjId,
+        generation: u32,
+        write: bool,
+    },
+}
+
+pub type Footprint = SmallVec<[Touch; 4]>;
+
+/// Are two footprints dependent?
+pub fn dependent(a: &[Touch], b: &[Touch]) -> bool {
+    a.iter().any(|x| b.iter().any(|y| conflict(x, y)))
+}
+
+fn conflict(x: &Touch, y: &Touch) -> bool {
+    match (x, y) {
+        (
+            Touch::Cell {
+                cell: c1,
+                write: w1,
+            },
+            Touch::Cell {
+                cell: c2,
+                write: w2,
+            },
+        ) => c1 == c2 && (*w1 || *w2),
+        (
+            Touch::Round {
+                bar: b1,
+                generation: g1,
+                write: w1,
+            },
+            Touch::Round {
+                bar: b2,
+                generation: g2,
+                write: w2,
+            },
+        ) => b1 == b2 && g1 == g2 && (*w1 || *w2),
+        _ => x == y,
+    }
+}
+
+/// Adds the touches of one cell access (and the invariant's, for a write it reads).
+pub(super) fn cell_touch(prog: &Program, fp: &mut Footprint, cell: u32, write: bool) {
+    fp.push(Touch::Cell { cell, write });
+    if write && prog.invariant_cells[cell as usize] {
+        fp.push(Touch::Invariant);
+    }
+}
+
+/// Adds a statically known access: every element of a variable, object or thread group.
+fn static_touch(prog: &Program, st: StaticTouch, fp: &mut Footprint) {
+    match st {
+        StaticTouch::Var { var, write } => {
+            let v = &prog.vars[var as usize];
+            for cell in v.first_cell..v.first_cell + v.len.unwrap_or(1) {
+                cell_touch(prog, fp, cell, write);
+            }
+        }
+        StaticTouch::Objects { group } => {
+            let g = &prog.object_groups[group as usize];
+            for o in g.first..g.first + g.count() {
+                objects::touch_object(prog, fp, o);
+            }
+        }
+        StaticTouch::Threads { group } => {
+            let g = &prog.thread_groups[group as usize];
+            for x in g.first..g.first + g.count() {
+                fp.push(Touch::Thread(x));
+            }
+        }
+    }
+}
+
+impl State {
+    /// What thread `t`'s next step may touch (an over-approximation), for the explorer.
+    /// Meaningful for every started, unfinished thread, whether it can move or not.
+    pub fn footprint(&self, prog: &Program, t: ThreadId) -> Footprint {
+        let mut fp = Footprint::new();
+        match &self.threads[t as usize].status {
+            Status::NotStarted | Status::Finished => return fp,
+            Status::Waiting(w) => {
+                objects::wait_footprint(self, prog, w, &mut fp);
+                return fp;
+            }
+            Status::SpinBlocked { reads } => {
+                for r in reads {
+                    fp.push(r.touch());
+                }
+            }
+            Status::Ready => {}
+        }
+        let pc = self.threads[t as usize].pc as usize;
+        let code = &prog.threads[t as usize].code;
+        let Some(instr) = code.instrs.get(pc) else {
+            return fp;
+        };
+        if !instr.is_visible() {
+            return fp; // a thread blocked at a loop head with nothing to wait for
+        }
+        self.instr_footprint(prog, t, instr, &mut fp);
+        for st in &code.extra_touches[pc] {
+            static_touch(prog, *st, &mut fp);
+        }
+        fp.sort();
+        fp.dedup();
+        fp
+    }
+
+    fn instr_footprint(&self, prog: &Program, t: ThreadId, instr: &Instr, fp: &mut Footprint) {
+        let c = self.ctx(prog, t);
+        match instr {
+            Instr::Read { var, index, .. } | Instr::Write { var, index, .. } => {
+                let write = matches!(instr, Instr::Write { .. });
+                if let Ok(cell) = self.cell(&c, *var, *index) {
+                    cell_touch(prog, fp, cell, write);
+                }
+            }
+            // A compare-and-swap reads its cell, and writes it only when it will succeed
+            // (a failed CAS is a read, as in Nidhugg and GenMC), so that two CAS on
+            // different slots, or two failing ones on the same slot, are independent.
+            Instr::Cas {
+                var,
+                index,
+                expected,
+                ..
+            } => {
+                if let Ok(cell) = self.cell(&c, *var, *index) {
+                    fp.push(Touch::Cell { cell, write: false });
+                    let succeeds = self
+                        .operand(&c, *expected)
+                        .is_ok_and(|e| cas_matches(self.cells[cell as usize], e));
+                    if succeeds {
+                        cell_touch(prog, fp, cell, true);
+                    }
+                }
+            }
+            Instr::Call { obj, .. } => {
+                if let Ok(o) = self.obj(&c, *obj) {
+                    objects::call_footprint(self, prog, o, fp);
+                }
+            }
+            Instr::Start { thread } | Instr::Join { thread } | Instr::IsAlive { thread, .. } => {
+                if let Ok(ts) = self.thread_sel(&c, *thread) {
+                    for x in ts {
+                        fp.push(Touch::Thread(x));
+                        if matches!(instr, Instr::Start { .. }) {
+                            for st in &prog.threads[x as usize].code.prelude_touches {
+                                static_touch(prog, *st, fp);
+                            }
+                        }
+                    }
+                }
+            }
+            Instr::End => fp.push(Touch::Thread(t)),
+            Instr::AtomicBegin { .. } => fp.push(Touch::AtomicBlock),
+            _ => {}
+        }
+    }
+}

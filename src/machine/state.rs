@@ -1,0 +1,216 @@
+//! The state of one execution ([`State`]): every variable cell, every object's state and
+//! every thread's position, locals and wait status. Small, cheap to clone, hashable and
+//! comparable, so that the explorer can keep one per step of its path and state caching
+//! can recognise a state seen before.
+
+use super::objects::{self, ObjState, Wait};
+use super::spin::{Loc, Spin};
+use crate::ir::{FindingKind, Pc, Program, ThreadId, Value};
+use std::hash::{Hash, Hasher};
+
+/// The whole state of an execution.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct State {
+    pub cells: Vec<Value>,
+    pub objects: Vec<ObjState>,
+    pub threads: Vec<ThreadState>,
+    /// Steps taken so far.
+    pub steps: u32,
+    /// An assertion or error has happened: the execution has no outcome and no deadlock
+    /// after it (the other threads still move, for the explorer's sake).
+    pub failed: bool,
+    /// The policies this execution runs under (fixed for a whole search).
+    pub policy: Policy,
+}
+
+/// One thread's part of the state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ThreadState {
+    pub status: Status,
+    pub pc: Pc,
+    pub locals: Vec<Option<Value>>,
+    /// The spin-loop trackers, one per loop head passed: what the iteration did.
+    pub spin: Vec<Spin>,
+    /// An iteration made no progress: at the next step, block on these reads.
+    pub spin_pending: Option<Vec<Loc>>,
+    /// Steps this thread has taken.
+    pub steps: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    NotStarted,
+    /// At a visible instruction (`pc`).
+    Ready,
+    /// Inside a blocking operation of an object, between its steps (a Condition's wait,
+    /// an Event's wait, a Barrier's wait): see [`objects::Wait`].
+    Waiting(Wait),
+    /// Spinning on reads that nothing has changed since: waits for a write to one of them.
+    SpinBlocked {
+        reads: Vec<Loc>,
+    },
+    Finished,
+}
+
+/// Where the engines need a different policy from the explorer's, both live in the
+/// object's file and the state says which one applies. The explorer runs with the
+/// default; tests/ run it with the engines' policies too and compare the results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Policy {
+    pub wake: WakePolicy,
+}
+
+/// Which waiters a `Condition.notify(n)` wakes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WakePolicy {
+    /// The notify picks them: one alternative per set of `n` waiters (the explorer's
+    /// choice, so that every set is tried).
+    #[default]
+    Choose,
+    /// The notify leaves `n` wake-ups that the first waiters to move take: which waiter
+    /// wakes is decided by the scheduler (loom and shuttle explore it as an interleaving,
+    /// while they cannot explore a choice of values).
+    Race,
+}
+
+/// One scheduling decision: thread `thread` moves, taking alternative `alt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Choice {
+    pub thread: ThreadId,
+    pub alt: u32,
+}
+
+/// What went wrong: an assertion, or an operation Python raises for, in a thread (or in a
+/// `[final]` or `[invariant]` check, `thread` then being `None`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FindingKind,
+    pub thread: Option<ThreadId>,
+    pub line: u32,
+    pub message: String,
+    /// How findings are grouped: the exception's class, or for a check its text.
+    pub group: String,
+}
+
+impl Failure {
+    /// The failure as reports show it: `worker[0] (line 4): ZeroDivisionError: ...`.
+    pub fn describe(&self, prog: &Program) -> String {
+        match self.thread {
+            Some(t) => format!(
+                "{} (line {}): {}",
+                prog.threads[t as usize].name, self.line, self.message
+            ),
+            None => format!("line {}: {}", self.line, self.message),
+        }
+    }
+
+    /// Findings with the same key are the same bug: grouped by place and kind of
+    /// failure, not by the values in the message.
+    pub fn key(&self) -> String {
+        let detail = if self.kind == FindingKind::Assertion {
+            self.message.as_str()
+        } else {
+            ""
+        };
+        format!("{}:{}:{detail}", self.line, self.group)
+    }
+}
+
+impl State {
+    /// The state before the first step, before any thread has run (see
+    /// [`State::initial`] for the one that the threads' first local code has run in).
+    pub(super) fn empty(prog: &Program, policy: Policy) -> State {
+        let mut cells = vec![];
+        for v in &prog.vars {
+            cells.extend(v.init.iter().copied());
+        }
+        let threads = prog
+            .threads
+            .iter()
+            .map(|t| ThreadState {
+                status: Status::NotStarted,
+                pc: 0,
+                locals: vec![None; t.code.locals as usize],
+                spin: vec![],
+                spin_pending: None,
+                steps: 0,
+            })
+            .collect();
+        State {
+            cells,
+            objects: prog
+                .objects
+                .iter()
+                .map(|o| objects::initial(o.kind))
+                .collect(),
+            threads,
+            steps: 0,
+            failed: false,
+            policy,
+        }
+    }
+
+    /// A hash of what the state is, leaving out the step counters (which only count how
+    /// it was reached) and the failed flag: equal for the same values, objects and
+    /// thread positions.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        self.cells.hash(&mut h);
+        self.objects.hash(&mut h);
+        for t in &self.threads {
+            (&t.status, t.pc, &t.locals, &t.spin, &t.spin_pending).hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// Has every started thread finished?
+    pub fn all_finished(&self) -> bool {
+        self.threads
+            .iter()
+            .all(|t| matches!(t.status, Status::Finished | Status::NotStarted))
+    }
+
+    /// Is thread `t` started and unfinished?
+    pub fn is_alive(&self, t: ThreadId) -> bool {
+        !matches!(
+            self.threads[t as usize].status,
+            Status::NotStarted | Status::Finished
+        )
+    }
+
+    /// The threads that are started and unfinished.
+    pub fn unfinished(&self) -> Vec<ThreadId> {
+        (0..self.threads.len() as ThreadId)
+            .filter(|t| self.is_alive(*t))
+            .collect()
+    }
+
+    /// The values of the observed cells, in display order.
+    pub fn observed(&self, prog: &Program) -> Vec<Value> {
+        prog.observe
+            .iter()
+            .map(|(_, c)| self.cells[*c as usize])
+            .collect()
+    }
+
+    /// The names of the locks `t` holds (for explanations).
+    pub fn held_by(&self, prog: &Program, t: ThreadId) -> Vec<String> {
+        (0..self.objects.len())
+            .filter(|o| objects::holder(self, *o as u32) == Some(t))
+            .map(|o| prog.objects[o].name.clone())
+            .collect()
+    }
+
+    /// The name of whoever holds the lock-like object `lock`, or `nobody`.
+    pub fn holder_name(&self, prog: &Program, lock: u32) -> String {
+        match objects::holder(self, lock) {
+            Some(h) => prog.threads[h as usize].name.clone(),
+            None => "nobody".into(),
+        }
+    }
+
+    /// A line about object `o`'s state for people: `Lock, held by worker[0]`.
+    pub fn describe_object(&self, prog: &Program, o: u32) -> String {
+        objects::describe(self, prog, o)
+    }
+}

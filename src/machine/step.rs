@@ -1,0 +1,599 @@
+//! What one step does: [`State::step`] moves one thread by one step, the only way an
+//! execution changes. A step is the thread's next visible instruction (a read or write
+//! of a shared cell, an object operation, start, join, sleep, work, choose, a whole
+//! `with atomic:` block, the thread's end) or the next phase of a blocking operation,
+//! followed by the thread's local code up to its next visible instruction, then the
+//! `[invariant]` check.
+//!
+//! A failure (an assertion, or what Python raises) ends its thread: the thread is
+//! finished, the state is marked failed (no outcome and no deadlock is reported after
+//! it), and the other threads may still move, as in Python, where an exception ends only
+//! the thread that raised it.
+
+use super::eval::{Ctx, Flow, LOCAL_BUDGET, pure};
+use super::events::{Chan, Event};
+use super::exception::{ExcKind, PyException, Res, raise};
+use super::objects::{self, Call, Outcome};
+use super::spin::Loc;
+use super::state::{Choice, Failure, Policy, State, Status};
+use super::value::{as_int, cas_matches};
+use crate::frontend::ast::VarClass;
+use crate::ir::{FindingKind, Instr, LocalId, Operand, Pc, PrintArg, Program, ThreadId, Value};
+use std::fmt::Write as _;
+
+/// The most values one `choose` may offer.
+pub const MAX_CHOOSE: i64 = 4096;
+
+/// What a step did.
+#[derive(Clone, Debug, Default)]
+pub struct StepOut {
+    pub events: Vec<Event>,
+    pub failure: Option<Failure>,
+    /// `print` output, in order.
+    pub prints: Vec<String>,
+    /// The trace line (only when asked for).
+    pub text: Option<String>,
+    pub line: u32,
+}
+
+impl StepOut {
+    pub(super) fn say(&mut self, s: &str) {
+        if let Some(o) = self.text.as_mut() {
+            if !o.is_empty() {
+                o.push_str("; ");
+            }
+            o.push_str(s);
+        }
+    }
+}
+
+/// Appends to a step's trace line, formatting only when a trace is asked for.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        if $out.text.is_some() {
+            let s = format!($($arg)*);
+            $out.say(&s);
+        }
+    };
+}
+pub(super) use say;
+
+impl State {
+    /// The state before the first step under the explorer's policies, with the failures
+    /// of the started threads' first local code (each ends its thread).
+    pub fn initial(prog: &Program) -> (State, Vec<Failure>) {
+        State::initial_with(prog, Policy::default())
+    }
+
+    /// [`State::initial`] under other policies.
+    pub fn initial_with(prog: &Program, policy: Policy) -> (State, Vec<Failure>) {
+        let mut s = State::empty(prog, policy);
+        let mut failures = vec![];
+        for t in 0..prog.threads.len() as ThreadId {
+            if prog.threads[t as usize].start {
+                s.threads[t as usize].status = Status::Ready;
+                let mut out = StepOut::default();
+                s.run_local(prog, t, &mut out);
+                failures.extend(out.failure);
+            }
+        }
+        if failures.is_empty()
+            && let Some(f) = s.check_invariants(prog)
+        {
+            failures.push(f);
+        }
+        (s, failures)
+    }
+
+    /// Moves thread `t` by one step, taking alternative `alt`. Precondition (a bug in
+    /// the caller otherwise): `alt < self.alternatives(prog, t)`. `trace` asks for a
+    /// trace line.
+    pub fn step(&mut self, prog: &Program, choice: Choice, trace: bool) -> StepOut {
+        let t = choice.thread;
+        let mut out = StepOut {
+            text: trace.then(String::new),
+            ..StepOut::default()
+        };
+        self.steps += 1;
+        self.threads[t as usize].steps += 1;
+        let c = self.ctx(prog, t);
+        let pc = self.threads[t as usize].pc;
+        out.line = c.code.lines.get(pc as usize).copied().unwrap_or(0);
+        match self.exec_visible(&c, choice.alt, &mut out) {
+            Err(e) => self.fail(&c, out.line, e, &mut out),
+            Ok(Outcome::Waiting) => {}
+            Ok(Outcome::Done(v)) => {
+                if let Some(dst) = c.code.instrs.get(pc as usize).and_then(dest) {
+                    self.set_local(t, dst, v);
+                }
+                if self.threads[t as usize].status != Status::Finished {
+                    self.threads[t as usize].pc = match c.code.instrs[pc as usize] {
+                        // The block ran whole: go on after its end.
+                        Instr::AtomicBegin { end } => end + 1,
+                        _ => pc + 1,
+                    };
+                    self.run_local(prog, t, &mut out);
+                }
+            }
+        }
+        if out.failure.is_none() {
+            out.failure = self.check_invariants(prog);
+            self.failed |= out.failure.is_some();
+        }
+        out
+    }
+
+    /// Thread `c.t` raised `e` at `line`: the failure ends the thread.
+    fn fail(&mut self, c: &Ctx, line: u32, e: PyException, out: &mut StepOut) {
+        let th = &mut self.threads[c.t as usize];
+        th.status = Status::Finished;
+        th.spin.clear();
+        th.spin_pending = None;
+        self.failed = true;
+        if out.failure.is_none() {
+            out.failure = Some(Failure {
+                kind: e.kind.finding(),
+                thread: Some(c.t),
+                line,
+                group: e.kind.name().to_string(),
+                message: e.to_string(),
+            });
+        }
+    }
+
+    /// Runs `t`'s local instructions until its next visible one.
+    pub(super) fn run_local(&mut self, prog: &Program, t: ThreadId, out: &mut StepOut) {
+        let c = self.ctx(prog, t);
+        let mut budget = LOCAL_BUDGET;
+        loop {
+            let pc = self.threads[t as usize].pc;
+            let Some(instr) = c.code.instrs.get(pc as usize) else {
+                let e = PyException::new(ExcKind::RuntimeError, "internal: ran off the code");
+                return self.fail(&c, 0, e, out);
+            };
+            let line = c.code.lines[pc as usize];
+            if instr.is_visible() {
+                let th = &mut self.threads[t as usize];
+                if let Some(reads) = th.spin_pending.take() {
+                    th.spin.clear();
+                    th.status = Status::SpinBlocked { reads };
+                }
+                return;
+            }
+            budget -= 1;
+            if budget == 0 {
+                let e = PyException::new(
+                    ExcKind::Livelock,
+                    format!(
+                        "{} ran {LOCAL_BUDGET} local instructions without taking a step",
+                        prog.threads[t as usize].name
+                    ),
+                );
+                return self.fail(&c, line, e, out);
+            }
+            match self.exec_local(&c, instr, out) {
+                Ok(Some(target)) => self.threads[t as usize].pc = target,
+                Ok(None) => {
+                    if self.threads[t as usize].status != Status::Ready {
+                        return; // blocked at a loop head
+                    }
+                    self.threads[t as usize].pc = pc + 1;
+                }
+                Err(e) => return self.fail(&c, line, e, out),
+            }
+        }
+    }
+
+    /// Executes one local instruction; returns a jump target if it jumps.
+    fn exec_local(&mut self, c: &Ctx, instr: &Instr, out: &mut StepOut) -> Res<Option<Pc>> {
+        let t = c.t;
+        if let Some(flow) = pure(instr, &|o| self.operand(c, o)) {
+            return match flow? {
+                Flow::Jump(target) => Ok(Some(target)),
+                Flow::Next(set) => {
+                    if let Some((dst, v)) = set {
+                        self.set_local(t, dst, v);
+                    }
+                    Ok(None)
+                }
+            };
+        }
+        match instr {
+            Instr::Print { args } => {
+                let line = self.print_line(c, args)?;
+                out.prints
+                    .push(format!("{}: {line}", c.prog.threads[t as usize].name));
+            }
+            Instr::GhostRead { dst, var, index } => {
+                let cell = self.cell(c, *var, *index)?;
+                self.note_read(t, Loc::Cell(cell));
+                let v = self.cells[cell as usize];
+                self.set_local(t, *dst, v);
+            }
+            Instr::GhostWrite { var, index, value } => {
+                let cell = self.cell(c, *var, *index)?;
+                let v = self.operand(c, *value)?;
+                self.write_cell(t, cell, v);
+            }
+            Instr::LoopHead => self.loop_head(t),
+            _ => return raise(ExcKind::RuntimeError, "internal: a step run as local code"),
+        }
+        Ok(None)
+    }
+
+    fn print_line(&self, c: &Ctx, args: &[PrintArg]) -> Res<String> {
+        let mut line = String::new();
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            match a {
+                PrintArg::Str(s) => line.push_str(s),
+                PrintArg::Value(o) => {
+                    let _ = write!(line, "{}", self.operand(c, *o)?);
+                }
+            }
+        }
+        Ok(line)
+    }
+
+    /// Executes the visible instruction (or wait phase) of `c.t`.
+    fn exec_visible(&mut self, c: &Ctx, alt: u32, out: &mut StepOut) -> Res<Outcome> {
+        let t = c.t;
+        match &self.threads[t as usize].status {
+            Status::Waiting(w) => {
+                let w = w.clone();
+                let o = w.object();
+                let mut k = Call {
+                    st: self,
+                    c,
+                    out,
+                    o,
+                    alt,
+                };
+                return objects::resume(&mut k, &w);
+            }
+            Status::Ready => {}
+            _ => return raise(ExcKind::RuntimeError, "internal: a thread that cannot move"),
+        }
+        let pc = self.threads[t as usize].pc;
+        match &c.code.instrs[pc as usize] {
+            Instr::Read { var, index, .. } => {
+                let cell = self.cell(c, *var, *index)?;
+                let v = self.read_cell(c, cell, out);
+                say!(out, "read {} = {v}", c.prog.cell_name(cell));
+                Ok(Outcome::Done(v))
+            }
+            Instr::Write { var, index, value } => {
+                let v = self.operand(c, *value)?;
+                let cell = self.cell(c, *var, *index)?;
+                self.write_visible(c, cell, v, out);
+                say!(out, "write {} = {v}", c.prog.cell_name(cell));
+                Ok(Outcome::Done(Value::None))
+            }
+            Instr::Cas {
+                var,
+                index,
+                expected,
+                new,
+                ..
+            } => {
+                let cell = self.cell(c, *var, *index)?;
+                let (ok, old) = self.cas(c, cell, *expected, *new, out)?;
+                let now = self.cells[cell as usize];
+                let name = c.prog.cell_name(cell);
+                if ok {
+                    say!(out, "cas {name} = {old} -> {now} (True)");
+                } else {
+                    say!(out, "cas {name} = {old}, unchanged (False)");
+                }
+                Ok(Outcome::Done(Value::Bool(ok)))
+            }
+            Instr::Sleep => {
+                say!(out, "sleep");
+                Ok(Outcome::Done(Value::None))
+            }
+            Instr::Work => {
+                say!(out, "work");
+                Ok(Outcome::Done(Value::None))
+            }
+            Instr::Choose { lo, hi, .. } => {
+                let (lo, hi) = self.choose_range(c, *lo, *hi)?;
+                let v = lo + alt as i64;
+                let _ = hi;
+                self.note_progress(t);
+                say!(out, "choose({lo}, {hi}) = {v}");
+                Ok(Outcome::Done(Value::Int(v)))
+            }
+            Instr::Start { thread } => self.start(c, *thread, out),
+            Instr::Join { thread } => self.join(c, *thread, out),
+            Instr::IsAlive { thread, .. } => self.is_alive_op(c, *thread, out),
+            Instr::End => self.end(c, out),
+            Instr::AtomicBegin { end } => {
+                out.events.push(Event::Acquire(Chan::AtomicBlock));
+                say!(out, "atomic {{");
+                self.run_atomic(c, pc + 1, *end, out)?;
+                out.events.push(Event::Release(Chan::AtomicBlock));
+                if let Some(o) = out.text.as_mut() {
+                    o.push_str(" }");
+                }
+                Ok(Outcome::Done(Value::None))
+            }
+            Instr::Call { obj, op, .. } => {
+                let o = self.obj(c, *obj)?;
+                let mut k = Call {
+                    st: self,
+                    c,
+                    out,
+                    o,
+                    alt,
+                };
+                objects::call(&mut k, op)
+            }
+            _ => raise(ExcKind::RuntimeError, "internal: local code run as a step"),
+        }
+    }
+
+    /// The bounds of `choose(lo, hi)`, checked.
+    pub(super) fn choose_range(&self, c: &Ctx, lo: Operand, hi: Operand) -> Res<(i64, i64)> {
+        let lo = as_int(self.operand(c, lo)?, "choose bounds")?;
+        let hi = as_int(self.operand(c, hi)?, "choose bounds")?;
+        if lo > hi {
+            return raise(
+                ExcKind::ValueError,
+                format!("empty range for choose({lo}, {hi})"),
+            );
+        }
+        if hi.saturating_sub(lo) >= MAX_CHOOSE {
+            return raise(
+                ExcKind::ValueError,
+                format!("choose({lo}, {hi}) offers more than {MAX_CHOOSE} values"),
+            );
+        }
+        Ok((lo, hi))
+    }
+
+    /// The line of `c.t`'s current instruction (inside an atomic block: the statement's).
+    fn current_line(&self, c: &Ctx) -> u32 {
+        c.code.lines[self.threads[c.t as usize].pc as usize]
+    }
+
+    fn read_cell(&mut self, c: &Ctx, cell: u32, out: &mut StepOut) -> Value {
+        let v = self.cells[cell as usize];
+        let atomic = c.prog.cell_class(cell) == VarClass::Atomic;
+        out.events.push(Event::Access {
+            cell,
+            write: false,
+            atomic,
+            line: self.current_line(c),
+            value: v,
+        });
+        if atomic {
+            out.events.push(Event::Acquire(Chan::Atomic(cell)));
+        }
+        self.note_read(c.t, Loc::Cell(cell));
+        v
+    }
+
+    fn write_visible(&mut self, c: &Ctx, cell: u32, v: Value, out: &mut StepOut) {
+        let atomic = c.prog.cell_class(cell) == VarClass::Atomic;
+        if atomic {
+            out.events.push(Event::Store(Chan::Atomic(cell)));
+        }
+        out.events.push(Event::Access {
+            cell,
+            write: true,
+            atomic,
+            line: self.current_line(c),
+            value: v,
+        });
+        self.write_cell(c.t, cell, v);
+    }
+
+    /// `cas(cell, expected, new)` as one step: reads the cell and, when it equals
+    /// `expected`, writes `new`. Returns whether it wrote, and the value it read.
+    fn cas(
+        &mut self,
+        c: &Ctx,
+        cell: u32,
+        expected: Operand,
+        new: Operand,
+        out: &mut StepOut,
+    ) -> Res<(bool, Value)> {
+        let expected = self.operand(c, expected)?;
+        let new = self.operand(c, new)?;
+        let old = self.read_cell(c, cell, out);
+        let ok = cas_matches(old, expected);
+        if ok {
+            self.write_visible(c, cell, new, out);
+        }
+        Ok((ok, old))
+    }
+
+    /// Runs a `with atomic:` block from `from` to its `AtomicEnd` at `end`, all in one
+    /// step. It may not block; the front end rules out what could.
+    fn run_atomic(&mut self, c: &Ctx, from: Pc, end: Pc, out: &mut StepOut) -> Res<()> {
+        let t = c.t;
+        self.threads[t as usize].pc = from;
+        let mut budget = LOCAL_BUDGET;
+        let mut depth = 0u32;
+        loop {
+            let pc = self.threads[t as usize].pc;
+            if pc == end && depth == 0 {
+                return Ok(());
+            }
+            budget -= 1;
+            if budget == 0 {
+                return raise(
+                    ExcKind::Livelock,
+                    format!("an atomic block ran {LOCAL_BUDGET} instructions without finishing"),
+                );
+            }
+            let next = match &c.code.instrs[pc as usize] {
+                Instr::AtomicBegin { .. } => {
+                    depth += 1;
+                    None
+                }
+                Instr::AtomicEnd => {
+                    depth = depth.saturating_sub(1);
+                    None
+                }
+                Instr::LoopHead => None,
+                instr if instr.is_visible() => {
+                    self.atomic_visible(c, instr, out)?;
+                    None
+                }
+                local => self.exec_local(c, local, out)?,
+            };
+            self.threads[t as usize].pc = next.unwrap_or(pc + 1);
+        }
+    }
+
+    /// One visible instruction inside a `with atomic:` block.
+    fn atomic_visible(&mut self, c: &Ctx, instr: &Instr, out: &mut StepOut) -> Res<()> {
+        let t = c.t;
+        match instr {
+            Instr::Read { dst, var, index } => {
+                let cell = self.cell(c, *var, *index)?;
+                let v = self.read_cell(c, cell, out);
+                self.set_local(t, *dst, v);
+                if let Some(o) = out.text.as_mut() {
+                    let _ = write!(o, " read {} = {v};", c.prog.cell_name(cell));
+                }
+            }
+            Instr::Write { var, index, value } => {
+                let v = self.operand(c, *value)?;
+                let cell = self.cell(c, *var, *index)?;
+                self.write_visible(c, cell, v, out);
+                if let Some(o) = out.text.as_mut() {
+                    let _ = write!(o, " write {} = {v};", c.prog.cell_name(cell));
+                }
+            }
+            Instr::Cas {
+                dst,
+                var,
+                index,
+                expected,
+                new,
+            } => {
+                let cell = self.cell(c, *var, *index)?;
+                let (ok, old) = self.cas(c, cell, *expected, *new, out)?;
+                self.set_local(t, *dst, Value::Bool(ok));
+                if let Some(o) = out.text.as_mut() {
+                    let name = c.prog.cell_name(cell);
+                    let _ = write!(o, " cas {name} = {old}: {};", Value::Bool(ok));
+                }
+            }
+            Instr::Call { dst, obj, op } => {
+                let o = self.obj(c, *obj)?;
+                if objects::ready(self, c, o, op, true)? == 0 {
+                    return raise(
+                        ExcKind::RuntimeError,
+                        format!(
+                            "{}() on {} would block inside `with atomic:`",
+                            op.name(),
+                            c.prog.objects[o as usize].name
+                        ),
+                    );
+                }
+                let mut sub = StepOut {
+                    text: out.text.as_ref().map(|_| String::new()),
+                    line: out.line,
+                    ..StepOut::default()
+                };
+                let r = {
+                    let mut k = Call {
+                        st: self,
+                        c,
+                        out: &mut sub,
+                        o,
+                        alt: 0,
+                    };
+                    objects::call(&mut k, op)?
+                };
+                out.events.append(&mut sub.events);
+                if let (Some(o), Some(s)) = (out.text.as_mut(), sub.text) {
+                    let _ = write!(o, " {s};");
+                }
+                match r {
+                    Outcome::Done(v) => {
+                        if let Some(d) = dst {
+                            self.set_local(t, *d, v);
+                        }
+                    }
+                    Outcome::Waiting => {
+                        return raise(
+                            ExcKind::RuntimeError,
+                            format!("{}() would block inside `with atomic:`", op.name()),
+                        );
+                    }
+                }
+            }
+            Instr::IsAlive { dst, thread } => {
+                let ts = self.thread_sel(c, *thread)?;
+                let alive = self.is_alive(ts[0]);
+                self.set_local(t, *dst, Value::Bool(alive));
+            }
+            _ => {
+                return raise(
+                    ExcKind::RuntimeError,
+                    "this operation cannot run inside `with atomic:`",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The first `[invariant]` that is false or raises.
+    pub(super) fn check_invariants(&self, prog: &Program) -> Option<Failure> {
+        self.first_failed_check(prog, &prog.invariants, "invariant")
+    }
+
+    /// Evaluates the `[final]` assertions (every started thread has finished).
+    pub fn check_final(&self, prog: &Program) -> Option<Failure> {
+        self.first_failed_check(prog, &prog.final_asserts, "final assertion")
+    }
+
+    /// The first of `checks` that is false (an assertion) or raises (an error).
+    fn first_failed_check(
+        &self,
+        prog: &Program,
+        checks: &[crate::ir::Check],
+        what: &str,
+    ) -> Option<Failure> {
+        checks.iter().find_map(|c| {
+            let e = self.eval_check(prog, &c.code).err()?;
+            let head = format!("{what} `{}`", c.text);
+            let message = if e.kind == ExcKind::AssertionError {
+                format!("{head} does not hold")
+            } else {
+                format!("{head}: {e}")
+            };
+            let kind = e.kind.finding();
+            let kind = if kind == FindingKind::Livelock {
+                FindingKind::Error
+            } else {
+                kind
+            };
+            Some(Failure {
+                kind,
+                thread: None,
+                line: c.line,
+                message,
+                group: head,
+            })
+        })
+    }
+}
+
+/// The local a visible instruction writes its result to.
+fn dest(i: &Instr) -> Option<LocalId> {
+    match i {
+        Instr::Read { dst, .. }
+        | Instr::Cas { dst, .. }
+        | Instr::Choose { dst, .. }
+        | Instr::IsAlive { dst, .. } => Some(*dst),
+        Instr::Call { dst, .. } => *dst,
+        _ => None,
+    }
+}
