@@ -107,9 +107,13 @@ struct EngineOpts {
     /// Native runs (default: as many as fit in about a second, at least 10).
     #[arg(long, value_name = "N")]
     runs: Option<u64>,
-    /// Native: inject seeded random yields and short sleeps between steps.
-    #[arg(long)]
+    /// Native: seeded random yields and short sleeps between steps, so that the OS
+    /// switches threads at bad moments (the default; kept for old scripts).
+    #[arg(long, hide = true, conflicts_with = "no_stress")]
     stress: bool,
+    /// Native: run the threads unperturbed (no injected yields or sleeps).
+    #[arg(long)]
+    no_stress: bool,
     /// The shuttle scheduler.
     #[arg(long, value_enum, default_value = "random")]
     scheduler: SchedulerFlag,
@@ -264,7 +268,7 @@ fn print_out(text: &str) {
 fn native_config(prog: &crate::ir::Program, l: &Limits, o: &EngineOpts) -> NativeConfig {
     NativeConfig {
         runs: o.runs,
-        stress: o.stress,
+        stress: !o.no_stress,
         seed: l.seed.unwrap_or(0),
         max_steps: l.max_steps.or(prog.max_steps).unwrap_or(10_000),
         timeout: l.timeout.or(prog.timeout).map(Duration::from_secs),

@@ -8,10 +8,12 @@
 //! - `runs`: a fixed number, or by default as many as fit in about one second: runs go on
 //!   until one second has passed, at least [`MIN_RUNS`] (unless they take more than five
 //!   seconds together) and at most [`MAX_RUNS`].
-//! - `stress`: before every step a thread yields (one step in five) or sleeps 1-50 µs
-//!   (one in twenty), from a generator seeded by `--seed`, the run and the thread.
-//! - Deadlocks are caught when the last running thread blocks (the primitives' kernel
-//!   sees every thread's wait) and explained from who holds and who waits for what. A
+//! - `stress` (the default; `--no-stress` turns it off): after every step a thread yields
+//!   (one step in five) or sleeps 1-50 µs (one in twenty), from a generator seeded by
+//!   `--seed`, the run and the thread. Without it the OS almost never switches between a
+//!   read and the write after it, and a lost update is almost never seen.
+//! - Deadlocks are caught when the last running thread blocks (the kernel sees every
+//!   thread's state) and explained from who holds and who waits for what. A
 //!   run that goes on past its time budget is stopped by a watchdog and counted as a
 //!   livelock, explained from where every thread is.
 //! - Data races are never claimed natively: the shared cells are behind the kernel, so a
@@ -41,6 +43,7 @@ pub const RUN_BUDGET: Duration = Duration::from_secs(2);
 pub struct NativeConfig {
     /// `None`: as many runs as fit in [`DEFAULT_DURATION`].
     pub runs: Option<u64>,
+    /// Seeded random yields and sleeps between steps (the default).
     pub stress: bool,
     pub seed: u64,
     pub max_steps: u64,
@@ -54,7 +57,7 @@ impl Default for NativeConfig {
     fn default() -> Self {
         NativeConfig {
             runs: None,
-            stress: false,
+            stress: true,
             seed: 0,
             max_steps: 10_000,
             run_budget: RUN_BUDGET,
@@ -175,6 +178,14 @@ pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
         i += 1;
     }
     tally.elapsed = start.elapsed();
+    tally.notes.push(if cfg.stress {
+        format!(
+            "each thread yields or sleeps at random between steps (seed {}), so that switches happen at bad moments; --no-stress runs unperturbed",
+            cfg.seed
+        )
+    } else {
+        "the threads ran unperturbed (--no-stress): the OS rarely switches between a read and the write after it".into()
+    });
     tally.notes.push(
         "native runs observe what happens, they cannot rule anything out; data races are not claimed natively (only the explorer decides them)".into(),
     );

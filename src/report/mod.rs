@@ -441,9 +441,10 @@ pub fn render_engine(e: &EngineReport, file: &str) -> String {
         let _ = writeln!(out, "  saw nothing wrong");
     }
     for f in &e.findings {
+        let share = 100.0 * f.count as f64 / e.executions.max(1) as f64;
         let _ = writeln!(
             out,
-            "  {} in {} of {} {unit}s: {}",
+            "  {} in {} of {} {unit}s ({share:.1}%): {}",
             f.kind, f.count, e.executions, f.message
         );
         for (m, n) in f.others.iter().take(3) {

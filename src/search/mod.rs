@@ -48,7 +48,9 @@ use crate::detect::lockorder::LockOrder;
 use crate::detect::races::{Race, RaceDetector};
 use crate::ir::{FindingKind, Value};
 use crate::ir::{Program, ThreadId};
-use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, Touch, dependent};
+use crate::machine::{
+    Choice, Ending, Event, Failure, Footprint, Policy, State, Status, Touch, dependent,
+};
 use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree, initial, weak_initial};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -126,6 +128,8 @@ pub struct Config {
     /// Count the equivalence classes of the executions explored (`Stats::classes`): a
     /// check on the reduction, for tests; costs memory for every execution.
     pub count_classes: bool,
+    /// The semantics core's policies (tests run the explorer with the engines' too).
+    pub policy: Policy,
 }
 
 impl Default for Config {
@@ -141,6 +145,7 @@ impl Default for Config {
             jobs: None,
             count_classes: false,
             split_after: 500,
+            policy: Policy::default(),
         }
     }
 }
@@ -266,7 +271,7 @@ const SPLIT_DEPTH: usize = 8;
 /// `start`: when the whole search began (its time limit and elapsed time count from
 /// there).
 fn explore_split(prog: &Program, cfg: &Config, jobs: usize, start: Instant) -> Exploration {
-    let (state, failures) = State::initial(prog);
+    let (state, failures) = State::initial_with(prog, cfg.policy);
     if !failures.is_empty() {
         return Explorer::new(prog, cfg).run();
     }
@@ -691,7 +696,7 @@ impl<'p> Explorer<'p> {
     }
 
     fn run(mut self) -> Exploration {
-        let (state, failures) = State::initial(self.prog);
+        let (state, failures) = State::initial_with(self.prog, self.cfg.policy);
         for f in &failures {
             self.record_failure(f, vec![], true);
             self.stats.executions = 1;

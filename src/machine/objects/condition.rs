@@ -148,6 +148,9 @@ fn wait(k: &mut Call, timeout: Option<crate::ir::Operand>) -> Res<Outcome> {
             format!("cannot wait on un-acquired lock ({name})"),
         );
     }
+    // Waiting reads the condition: a notify by another thread is progress for a loop
+    // around the wait (the spin-loop rule), not a spin.
+    k.read(Loc::Obj(cv));
     let saved = lock::release_all(k.st, lock);
     k.event(Event::Release(Chan::Obj(lock)));
     k.wrote(Loc::Obj(lock));

@@ -1,0 +1,142 @@
+//! The two wake policies of `Condition.notify` (machine/objects/condition.rs) are one
+//! rule: the explorer run with the explorer's `Choose` policy and with the engines'
+//! `Race` policy must find the same verdict kinds, the same findings (by key) and the
+//! same set of outcomes, on every library scenario and on generated scenarios that wait
+//! on and notify conditions (with and without timeouts, `notify(n)`, `notify_all`).
+
+mod common;
+use common::library_files;
+use proptest::prelude::*;
+use proptest::test_runner::{Config as PropConfig, RngSeed, TestRunner};
+use simrace::frontend::{lower, scenario};
+use simrace::machine::{Policy, WakePolicy};
+use simrace::search::{Config, Exploration, explore};
+use std::collections::BTreeSet;
+
+type Summary = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
+
+fn summary(e: &Exploration) -> Summary {
+    let kinds = e.findings.iter().map(|f| f.kind.to_string()).collect();
+    let keys = e
+        .findings
+        .iter()
+        .map(|f| format!("{}|{}", f.kind, f.key))
+        .collect();
+    let outcomes = e
+        .outcomes
+        .iter()
+        .map(|o| format!("{:?}", o.values))
+        .collect();
+    (kinds, keys, outcomes)
+}
+
+fn under(prog: &simrace::ir::Program, wake: WakePolicy) -> Exploration {
+    let cfg = Config {
+        policy: Policy { wake },
+        max_executions: Some(20_000),
+        ..Config::default()
+    };
+    explore(prog, &cfg)
+}
+
+/// Both policies on one scenario text: `Err` says how they differ; `Ok(false)`: too big
+/// to explore whole here.
+fn compare(text: &str) -> Result<bool, String> {
+    let sc = scenario::parse_scenario("generated.toml", text).map_err(|d| d.render())?;
+    let prog = lower::lower(&sc).map_err(|d| d.render())?;
+    let (c, r) = (
+        under(&prog, WakePolicy::Choose),
+        under(&prog, WakePolicy::Race),
+    );
+    if !c.stats.complete || !r.stats.complete {
+        return Ok(false); // too big to compare in a test
+    }
+    let (choose, race) = (summary(&c), summary(&r));
+    if choose == race {
+        Ok(true)
+    } else {
+        Err(format!("Choose found {choose:?}\nRace found {race:?}"))
+    }
+}
+
+#[test]
+fn both_wake_policies_agree_on_the_library() {
+    let mut problems = vec![];
+    for file in library_files() {
+        let prog = scenario::load(&file)
+            .and_then(|s| lower::lower(&s))
+            .unwrap();
+        let (c, r) = (
+            under(&prog, WakePolicy::Choose),
+            under(&prog, WakePolicy::Race),
+        );
+        assert!(c.stats.complete && r.stats.complete, "{file}: too big");
+        let (choose, race) = (summary(&c), summary(&r));
+        if choose != race {
+            problems.push(format!("{file}:\n  Choose {choose:?}\n  Race   {race:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// One statement of a generated thread, over one condition `cv` (its own lock) and two
+/// shared counters.
+fn statement() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("with cv:\n    cv.wait()".to_string()),
+        Just("with cv:\n    ok = cv.wait(timeout=1)\n    y = y + 1".to_string()),
+        Just("with cv:\n    while x == 0:\n        cv.wait()".to_string()),
+        Just("with cv:\n    cv.notify()".to_string()),
+        Just("with cv:\n    cv.notify(2)".to_string()),
+        Just("with cv:\n    cv.notify_all()".to_string()),
+        Just("with cv:\n    x = x + 1\n    cv.notify()".to_string()),
+        Just("x = 1".to_string()),
+        Just("t = y".to_string()),
+        Just("assert y != 2".to_string()),
+    ]
+}
+
+fn thread() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(statement(), 1..=2)
+}
+
+fn scenario_text(threads: &[Vec<String>]) -> String {
+    let mut text = String::from(
+        "[shared]\nx = 0\ny = 0\n[objects]\ncv = \"Condition\"\n[limits]\nmax_steps = 200\n",
+    );
+    for (i, stmts) in threads.iter().enumerate() {
+        let code = stmts.join("\n");
+        text.push_str(&format!(
+            "[[thread]]\nname = \"t{i}\"\ncode = \"\"\"\n{code}\n\"\"\"\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn both_wake_policies_agree_on_generated_conditions() {
+    let config = PropConfig {
+        cases: 1000,
+        rng_seed: RngSeed::Fixed(7),
+        failure_persistence: None,
+        ..PropConfig::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let threads = prop::collection::vec(thread(), 2..=3);
+    let compared = std::cell::Cell::new(0);
+    let result = runner.run(&threads, |ts| {
+        let text = scenario_text(&ts);
+        let whole = compare(&text).map_err(|e| TestCaseError::fail(format!("{text}\n{e}")))?;
+        compared.set(compared.get() + u32::from(whole));
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("the wake policies differ (shrunk case):\n{e}");
+    }
+    // Most cases must be small enough to compare whole.
+    assert!(
+        compared.get() >= 900,
+        "only {} cases compared",
+        compared.get()
+    );
+}
