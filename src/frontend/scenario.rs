@@ -1,9 +1,9 @@
 //! Reading a scenario file (SCENARIO.md, "Tables") into an [`ast::Scenario`].
 //!
 //! Everything the format says is checked here, each with the place in the file and what
-//! was expected there; code strings are parsed by [`crate::frontend::code`]. Names are not resolved
-//! in code (that is lowering's job), but the tables' own cross-references are: a
-//! Condition's `lock`, and `[final] observe`.
+//! was expected there; code strings are parsed by [`crate::frontend::parser`]. Names are
+//! not resolved in code (that is lowering's job), but the tables' own cross-references
+//! are: a Condition's `lock`, and `[final] observe`.
 //!
 //! Choices a user may notice:
 //! - `expect = "pass"`, `["pass"]` and `[]` mean no kinds; `"pass"` may not be mixed with
@@ -23,8 +23,10 @@ use crate::frontend::ast::{
     self, Ident, InitValue, Limits, ObjectDecl, ObjectKind, Scenario, Span, ThreadDecl, VarClass,
     VarDecl,
 };
-use crate::frontend::code::{self, CodeSource, is_identifier, is_keyword};
 use crate::frontend::diag::Diagnostic;
+use crate::frontend::names::{is_identifier, is_keyword, is_reserved};
+use crate::frontend::parser;
+use crate::frontend::source::CodeSource;
 use crate::ir::{FindingKind, Value};
 use std::collections::HashMap;
 use toml::Spanned;
@@ -374,7 +376,7 @@ impl<'t> Reader<'t> {
                 )
                 .with_help("choose another name"));
         }
-        if code::is_reserved(name) {
+        if is_reserved(name) {
             return Err(self
                 .diag(span, format!("`{name}` is a built-in and cannot be a name"))
                 .with_help("choose another name"));
@@ -847,7 +849,7 @@ impl<'t> Reader<'t> {
                     "code" => {
                         let s = self.string(v, "code")?;
                         let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
-                        code = Some(code::parse_block(&src)?);
+                        code = Some(parser::parse_block(&src)?);
                     }
                     _ => {
                         return Err(self.unknown_key(
@@ -905,7 +907,7 @@ impl<'t> Reader<'t> {
                     .with_help("write `assert = [\"counter == 2\"]`"));
             };
             let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
-            code::parse_expr(&src)
+            parser::parse_expr(&src)
         };
         match value.get_ref() {
             DeValue::String(_) => Ok(vec![one(value)?]),
@@ -1079,7 +1081,7 @@ fn table_label(table: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frontend::code::tests::{Rng, sx_block, sx_expr};
+    use crate::frontend::parser::tests::{Rng, sx_block, sx_expr};
 
     const EXAMPLE: &str = r#"[scenario]
 name = "counter"                      # default: the file stem
