@@ -48,6 +48,26 @@ pub(super) struct Token {
     pub(super) span: Span,
 }
 
+/// Lexes `text`, whose byte `i` sits at file offset `map[i]` (with one more entry for the
+/// end). The tokens end with `Eof`, or with an `Error` at the first lexical error.
+pub(super) fn lex(file: &str, text: &str, map: &[usize], expr_mode: bool) -> Vec<Token> {
+    Lexer {
+        file,
+        text,
+        bytes: text.as_bytes(),
+        map,
+        pos: 0,
+        toks: Vec::new(),
+        indents: vec![(0, 0)],
+        brackets: Vec::new(),
+        expr_mode,
+        at_line_start: true,
+        line_has_tokens: false,
+        last_end: 0,
+    }
+    .run()
+}
+
 const OPS3: &[&str] = &["//=", "**=", ">>=", "<<=", "..."];
 const OPS2: &[&str] = &[
     "//", "**", "==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->", ":=",
@@ -101,6 +121,57 @@ fn unsupported_op(op: &str) -> Option<(String, String)> {
     Some((m.to_string(), h.to_string()))
 }
 
+/// The bracket that closes `open` (`(` or `[`).
+fn closing_bracket(open: u8) -> &'static str {
+    if open == b'(' { ")" } else { "]" }
+}
+
+/// The escapes that stand for one character.
+fn simple_escape(e: u8) -> Option<char> {
+    match e {
+        b'\\' => Some('\\'),
+        b'\'' => Some('\''),
+        b'"' => Some('"'),
+        b'n' => Some('\n'),
+        b't' => Some('\t'),
+        b'r' => Some('\r'),
+        b'0' => Some('\0'),
+        b'a' => Some('\u{7}'),
+        b'b' => Some('\u{8}'),
+        b'f' => Some('\u{c}'),
+        b'v' => Some('\u{b}'),
+        _ => None,
+    }
+}
+
+/// A lexical error at text offsets `start..end`, with what to write instead.
+struct LexError {
+    start: usize,
+    end: usize,
+    message: String,
+    help: String,
+}
+
+impl LexError {
+    fn new(start: usize, end: usize, message: impl Into<String>, help: impl Into<String>) -> Self {
+        LexError {
+            start,
+            end,
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    fn float(start: usize, end: usize) -> Self {
+        LexError::new(
+            start,
+            end,
+            "floating-point numbers are not supported",
+            "values are integers (64-bit), booleans or None",
+        )
+    }
+}
+
 struct Lexer<'s> {
     /// The scenario file (for line numbers in messages).
     file: &'s str,
@@ -140,301 +211,134 @@ impl<'s> Lexer<'s> {
         self.toks.push(Token { tok, span });
     }
 
-    /// Records an error token and stops.
-    fn error(&mut self, start: usize, end: usize, message: String, help: String) -> Vec<Token> {
-        let span = self.span(start, end);
-        self.toks.push(Token {
-            tok: Tok::Error { message, help },
-            span,
-        });
-        std::mem::take(&mut self.toks)
-    }
-
     /// The file line of text offset `at`.
     fn line_of(&self, at: usize) -> usize {
         let o = self.map.get(at).or(self.map.last()).copied().unwrap_or(0);
         line_col(self.file, o).0
     }
 
+    /// The tokens, ending in `Eof`; or, after a lexical error, the tokens before it and
+    /// an `Error`.
     fn run(mut self) -> Vec<Token> {
-        loop {
-            if self.at_line_start && self.brackets.is_empty() && !self.expr_mode {
-                self.at_line_start = false;
-                // Measure the indentation.
-                let (mut c8, mut c1) = (0usize, 0usize);
-                let mut p = self.pos;
-                while p < self.bytes.len() {
-                    match self.bytes[p] {
-                        b' ' => {
-                            c8 += 1;
-                            c1 += 1;
-                        }
-                        b'\t' => {
-                            c8 = (c8 / 8 + 1) * 8;
-                            c1 += 1;
-                        }
-                        b'\x0c' => {
-                            c8 = 0;
-                            c1 = 0;
-                        }
-                        _ => break,
-                    }
-                    p += 1;
-                }
-                let rest = &self.bytes[p..];
-                let blank = rest.is_empty()
-                    || rest[0] == b'#'
-                    || rest[0] == b'\n'
-                    || (rest[0] == b'\r' && rest.get(1).is_none_or(|&b| b == b'\n'));
-                self.pos = p;
-                if blank {
-                    // A blank or comment-only line: no tokens, no indentation.
-                    while self.pos < self.bytes.len() && self.bytes[self.pos] != b'\n' {
-                        self.pos += 1;
-                    }
-                    if self.pos < self.bytes.len() {
-                        self.pos += 1;
-                        self.at_line_start = true;
-                        continue;
-                    }
-                    break;
-                }
-                if let Some(toks) = self.indentation(c8, c1, p) {
-                    return toks;
-                }
-            }
-            // Whitespace.
-            while self.pos < self.bytes.len() {
-                match self.bytes[self.pos] {
-                    b' ' | b'\t' | b'\x0c' | b'\r' => self.pos += 1,
-                    _ => break,
-                }
-            }
-            if self.pos >= self.bytes.len() {
-                break;
-            }
-            let start = self.pos;
-            let c = self.bytes[start];
-            match c {
-                b'#' => {
-                    while self.pos < self.bytes.len() && self.bytes[self.pos] != b'\n' {
-                        self.pos += 1;
-                    }
-                }
-                b'\n' => {
-                    self.pos += 1;
-                    if self.brackets.is_empty() && !self.expr_mode {
-                        if self.line_has_tokens {
-                            let at = self.last_end;
-                            self.push_marker(Tok::Newline, at);
-                            self.line_has_tokens = false;
-                        }
-                        self.at_line_start = true;
-                    }
-                }
-                b'\\' => {
-                    let mut p = start + 1;
-                    if self.bytes.get(p) == Some(&b'\r') {
-                        p += 1;
-                    }
-                    if self.bytes.get(p) == Some(&b'\n') {
-                        self.pos = p + 1;
-                    } else if p >= self.bytes.len() {
-                        self.pos = p;
-                    } else {
-                        return self.error(
-                            start,
-                            start + 1,
-                            "unexpected `\\` (a backslash continues a line only at its end)".into(),
-                            "remove the `\\`, or put a line break right after it".into(),
-                        );
-                    }
-                }
-                b'0'..=b'9' => {
-                    if let Err((s, e, m, h)) = self.number() {
-                        return self.error(s, e, m, h);
-                    }
-                }
-                b'"' | b'\'' => {
-                    if let Err((s, e, m, h)) = self.string(start, false) {
-                        return self.error(s, e, m, h);
-                    }
-                }
-                b'.' if self
-                    .bytes
-                    .get(start + 1)
-                    .is_some_and(|b| b.is_ascii_digit()) =>
-                {
-                    let mut end = start + 1;
-                    while end < self.bytes.len() && self.bytes[end].is_ascii_alphanumeric() {
-                        end += 1;
-                    }
-                    return self.error(
-                        start,
-                        end,
-                        "floating-point numbers are not supported".into(),
-                        "values are integers (64-bit), booleans or None".into(),
-                    );
-                }
-                c if c.is_ascii_alphabetic() || c == b'_' => {
-                    let mut end = start + 1;
-                    while end < self.bytes.len()
-                        && (self.bytes[end].is_ascii_alphanumeric() || self.bytes[end] == b'_')
-                    {
-                        end += 1;
-                    }
-                    let word = &self.text[start..end];
-                    if matches!(self.bytes.get(end), Some(b'"' | b'\''))
-                        && word.len() <= 2
-                        && word.chars().all(|c| "rRbBuUfF".contains(c))
-                    {
-                        let lower = word.to_ascii_lowercase();
-                        if lower.contains('f') {
-                            return self.error(
-                                start,
-                                end + 1,
-                                "f-strings are not supported".into(),
-                                "print several values instead: `print(\"x =\", x)`".into(),
-                            );
-                        }
-                        if lower.contains('b') {
-                            return self.error(
-                                start,
-                                end + 1,
-                                "bytes literals are not supported".into(),
-                                "use a plain string".into(),
-                            );
-                        }
-                        if lower == "u" || lower == "r" {
-                            self.pos = end;
-                            if let Err((s, e, m, h)) = self.string(start, lower == "r") {
-                                return self.error(s, e, m, h);
-                            }
-                            continue;
-                        }
-                    }
-                    self.pos = end;
-                    self.push(Tok::Name(word.to_string()), start, end);
-                }
-                c if c >= 0x80 => {
-                    let ch = self.text[start..].chars().next().unwrap_or('?');
-                    return self.error(
-                        start,
-                        start + ch.len_utf8(),
-                        format!("unexpected character `{ch}`"),
-                        "names are ASCII letters, digits and `_`; other characters may appear only in strings and comments"
-                            .into(),
-                    );
-                }
-                _ => {
-                    let rest = &self.text[start..];
-                    let op = OPS3
-                        .iter()
-                        .chain(OPS2)
-                        .chain(OPS1)
-                        .find(|op| rest.starts_with(**op))
-                        .copied();
-                    let Some(op) = op else {
-                        let ch = rest.chars().next().unwrap_or('?');
-                        let shown: String = if ch.is_control() {
-                            ch.escape_debug().collect()
-                        } else {
-                            ch.to_string()
-                        };
-                        return self.error(
-                            start,
-                            start + ch.len_utf8(),
-                            format!("unexpected character `{shown}`"),
-                            "this character has no meaning in the code".into(),
-                        );
-                    };
-                    let end = start + op.len();
-                    if let Some((m, h)) = unsupported_op(op) {
-                        return self.error(start, end, m, h);
-                    }
-                    match op {
-                        "(" | "[" => self.brackets.push((op.as_bytes()[0], start)),
-                        ")" | "]" => {
-                            let want = if op == ")" { b'(' } else { b'[' };
-                            match self.brackets.pop() {
-                                None => {
-                                    return self.error(
-                                        start,
-                                        end,
-                                        format!("unmatched `{op}`"),
-                                        "remove it, or add the opening bracket".into(),
-                                    );
-                                }
-                                Some((open, at)) if open != want => {
-                                    let line = self.line_of(at);
-                                    return self.error(
-                                        start,
-                                        end,
-                                        format!(
-                                            "`{op}` does not match the `{}` on line {line}",
-                                            open as char
-                                        ),
-                                        format!(
-                                            "close the `{}` with `{}`",
-                                            open as char,
-                                            if open == b'(' { ")" } else { "]" }
-                                        ),
-                                    );
-                                }
-                                Some(_) => {}
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.pos = end;
-                    self.push(Tok::Op(op), start, end);
-                }
-            }
+        if let Err(e) = self.tokens() {
+            let span = self.span(e.start, e.end);
+            self.toks.push(Token {
+                tok: Tok::Error {
+                    message: e.message,
+                    help: e.help,
+                },
+                span,
+            });
         }
-        let end = self.bytes.len();
-        if let Some(&(open, at)) = self.brackets.last() {
-            return self.error(
-                at,
-                at + 1,
-                format!("`{}` was never closed", open as char),
-                format!(
-                    "add the matching `{}`",
-                    if open == b'(' { ")" } else { "]" }
-                ),
-            );
-        }
-        if self.line_has_tokens && !self.expr_mode {
-            let at = self.last_end;
-            self.push_marker(Tok::Newline, at);
-        }
-        while self.indents.len() > 1 {
-            self.indents.pop();
-            self.push_marker(Tok::Dedent, end);
-        }
-        self.push_marker(Tok::Eof, end);
         self.toks
     }
 
-    /// Handles the indentation of a line whose first token is at `p`. Returns the tokens
-    /// (ending in an error) when the indentation is wrong.
-    fn indentation(&mut self, c8: usize, c1: usize, p: usize) -> Option<Vec<Token>> {
-        let tab_error = |this: &mut Self| {
-            let line_start = this.text[..p].rfind('\n').map_or(0, |i| i + 1);
-            Some(this.error(
-                line_start,
-                p,
-                "inconsistent use of tabs and spaces in indentation".into(),
-                "indent with spaces only (or tabs only)".into(),
-            ))
-        };
+    fn tokens(&mut self) -> Result<(), LexError> {
+        loop {
+            if self.at_line_start && self.brackets.is_empty() && !self.expr_mode {
+                self.at_line_start = false;
+                if !self.line_start()? {
+                    break;
+                }
+            }
+            self.skip_whitespace();
+            if self.pos >= self.bytes.len() {
+                break;
+            }
+            self.token()?;
+        }
+        self.end_of_input()
+    }
+
+    /// At the start of a line outside brackets: skips blank and comment-only lines, then
+    /// handles the indentation of the next line with code. False at the end of the text.
+    fn line_start(&mut self) -> Result<bool, LexError> {
+        loop {
+            let (c8, c1, p) = self.measure_indentation();
+            self.pos = p;
+            if !self.is_blank_line(p) {
+                self.indentation(c8, c1, p)?;
+                return Ok(true);
+            }
+            // A blank or comment-only line: no tokens, no indentation.
+            self.skip_to_line_end();
+            if self.pos >= self.bytes.len() {
+                return Ok(false);
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// The indentation at `self.pos`: (columns with tab size 8, columns with tab size 1,
+    /// the offset of the first character after it).
+    fn measure_indentation(&self) -> (usize, usize, usize) {
+        let (mut c8, mut c1) = (0usize, 0usize);
+        let mut p = self.pos;
+        while p < self.bytes.len() {
+            match self.bytes[p] {
+                b' ' => {
+                    c8 += 1;
+                    c1 += 1;
+                }
+                b'\t' => {
+                    c8 = (c8 / 8 + 1) * 8;
+                    c1 += 1;
+                }
+                b'\x0c' => {
+                    c8 = 0;
+                    c1 = 0;
+                }
+                _ => break,
+            }
+            p += 1;
+        }
+        (c8, c1, p)
+    }
+
+    /// Whether the line whose indentation ends at `p` has no code.
+    fn is_blank_line(&self, p: usize) -> bool {
+        let rest = &self.bytes[p..];
+        rest.is_empty()
+            || rest[0] == b'#'
+            || rest[0] == b'\n'
+            || (rest[0] == b'\r' && rest.get(1).is_none_or(|&b| b == b'\n'))
+    }
+
+    fn skip_to_line_end(&mut self) {
+        while self.pos < self.bytes.len() && self.bytes[self.pos] != b'\n' {
+            self.pos += 1;
+        }
+    }
+
+    fn skip_whitespace(&mut self) {
+        while self.pos < self.bytes.len() {
+            match self.bytes[self.pos] {
+                b' ' | b'\t' | b'\x0c' | b'\r' => self.pos += 1,
+                _ => break,
+            }
+        }
+    }
+
+    /// Where the run of letters, digits and `_` from `from` ends.
+    fn word_end(&self, from: usize) -> usize {
+        let b = self.bytes;
+        let mut end = from;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
+            end += 1;
+        }
+        end
+    }
+
+    /// Handles the indentation of a line whose first token is at `p`.
+    fn indentation(&mut self, c8: usize, c1: usize, p: usize) -> Result<(), LexError> {
         let &(t8, t1) = self.indents.last().unwrap_or(&(0, 0));
         if c8 == t8 {
             if c1 != t1 {
-                return tab_error(self);
+                return Err(self.tab_error(p));
             }
         } else if c8 > t8 {
             if c1 <= t1 {
-                return tab_error(self);
+                return Err(self.tab_error(p));
             }
             self.indents.push((c8, c1));
             // The Indent carries the first token's place (for "unexpected indent").
@@ -453,44 +357,248 @@ impl<'s> Lexer<'s> {
             }
             let &(t8, t1) = self.indents.last().unwrap_or(&(0, 0));
             if t8 != c8 {
-                let line_start = self.text[..p].rfind('\n').map_or(0, |i| i + 1);
-                return Some(self.error(
-                    line_start,
+                return Err(LexError::new(
+                    self.line_start_before(p),
                     p,
-                    "unindent does not match any outer indentation level".into(),
-                    "indent this line exactly as far as the block it continues".into(),
+                    "unindent does not match any outer indentation level",
+                    "indent this line exactly as far as the block it continues",
                 ));
             }
             if t1 != c1 {
-                return tab_error(self);
+                return Err(self.tab_error(p));
             }
         }
-        None
+        Ok(())
     }
 
-    #[allow(clippy::type_complexity)]
-    fn number(&mut self) -> Result<(), (usize, usize, String, String)> {
+    /// The text offset where the line holding offset `p` starts.
+    fn line_start_before(&self, p: usize) -> usize {
+        self.text[..p].rfind('\n').map_or(0, |i| i + 1)
+    }
+
+    fn tab_error(&self, p: usize) -> LexError {
+        LexError::new(
+            self.line_start_before(p),
+            p,
+            "inconsistent use of tabs and spaces in indentation",
+            "indent with spaces only (or tabs only)",
+        )
+    }
+
+    /// The token at `self.pos`, which is neither whitespace nor the end of the text.
+    fn token(&mut self) -> Result<(), LexError> {
         let start = self.pos;
-        let b = self.bytes;
-        let mut end = start;
-        while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
-            end += 1;
-        }
-        let word = &self.text[start..end];
-        let fail = |m: &str, h: &str| Err((start, end, m.to_string(), h.to_string()));
-        // A float: digits followed by `.`, or an exponent.
-        if b.get(end) == Some(&b'.') && !word.starts_with("0x") && !word.starts_with("0X") {
-            let mut e = end + 1;
-            while e < b.len() && (b[e].is_ascii_alphanumeric() || b[e] == b'_') {
-                e += 1;
+        match self.bytes[start] {
+            b'#' => self.skip_to_line_end(),
+            b'\n' => self.newline(),
+            b'\\' => self.line_continuation(start)?,
+            b'0'..=b'9' => self.number()?,
+            b'"' | b'\'' => self.string(start, false)?,
+            b'.' if self
+                .bytes
+                .get(start + 1)
+                .is_some_and(|b| b.is_ascii_digit()) =>
+            {
+                let mut end = start + 1;
+                while end < self.bytes.len() && self.bytes[end].is_ascii_alphanumeric() {
+                    end += 1;
+                }
+                return Err(LexError::float(start, end));
             }
-            return Err((
+            c if c.is_ascii_alphabetic() || c == b'_' => self.word(start)?,
+            c if c >= 0x80 => {
+                let ch = self.text[start..].chars().next().unwrap_or('?');
+                return Err(LexError::new(
+                    start,
+                    start + ch.len_utf8(),
+                    format!("unexpected character `{ch}`"),
+                    "names are ASCII letters, digits and `_`; other characters may appear only in strings and comments",
+                ));
+            }
+            _ => self.operator(start)?,
+        }
+        Ok(())
+    }
+
+    fn newline(&mut self) {
+        self.pos += 1;
+        if self.brackets.is_empty() && !self.expr_mode {
+            if self.line_has_tokens {
+                let at = self.last_end;
+                self.push_marker(Tok::Newline, at);
+                self.line_has_tokens = false;
+            }
+            self.at_line_start = true;
+        }
+    }
+
+    /// A `\` at `start`: it joins the next line to this one, and must end the line.
+    fn line_continuation(&mut self, start: usize) -> Result<(), LexError> {
+        let mut p = start + 1;
+        if self.bytes.get(p) == Some(&b'\r') {
+            p += 1;
+        }
+        if self.bytes.get(p) == Some(&b'\n') {
+            self.pos = p + 1;
+        } else if p >= self.bytes.len() {
+            self.pos = p;
+        } else {
+            return Err(LexError::new(
                 start,
-                e,
-                "floating-point numbers are not supported".into(),
-                "values are integers (64-bit), booleans or None".into(),
+                start + 1,
+                "unexpected `\\` (a backslash continues a line only at its end)",
+                "remove the `\\`, or put a line break right after it",
             ));
         }
+        Ok(())
+    }
+
+    /// A name, or a string with a prefix (`r"..."`, `u"..."`), starting at `start`.
+    fn word(&mut self, start: usize) -> Result<(), LexError> {
+        let end = self.word_end(start + 1);
+        let word = &self.text[start..end];
+        if matches!(self.bytes.get(end), Some(b'"' | b'\''))
+            && word.len() <= 2
+            && word.chars().all(|c| "rRbBuUfF".contains(c))
+        {
+            let lower = word.to_ascii_lowercase();
+            if lower.contains('f') {
+                return Err(LexError::new(
+                    start,
+                    end + 1,
+                    "f-strings are not supported",
+                    "print several values instead: `print(\"x =\", x)`",
+                ));
+            }
+            if lower.contains('b') {
+                return Err(LexError::new(
+                    start,
+                    end + 1,
+                    "bytes literals are not supported",
+                    "use a plain string",
+                ));
+            }
+            if lower == "u" || lower == "r" {
+                self.pos = end;
+                return self.string(start, lower == "r");
+            }
+        }
+        self.pos = end;
+        self.push(Tok::Name(word.to_string()), start, end);
+        Ok(())
+    }
+
+    /// An operator or bracket at `start`.
+    fn operator(&mut self, start: usize) -> Result<(), LexError> {
+        let rest = &self.text[start..];
+        let op = OPS3
+            .iter()
+            .chain(OPS2)
+            .chain(OPS1)
+            .find(|op| rest.starts_with(**op))
+            .copied();
+        let Some(op) = op else {
+            let ch = rest.chars().next().unwrap_or('?');
+            let shown: String = if ch.is_control() {
+                ch.escape_debug().collect()
+            } else {
+                ch.to_string()
+            };
+            return Err(LexError::new(
+                start,
+                start + ch.len_utf8(),
+                format!("unexpected character `{shown}`"),
+                "this character has no meaning in the code",
+            ));
+        };
+        let end = start + op.len();
+        if let Some((m, h)) = unsupported_op(op) {
+            return Err(LexError::new(start, end, m, h));
+        }
+        match op {
+            "(" | "[" => self.brackets.push((op.as_bytes()[0], start)),
+            ")" | "]" => self.close_bracket(op, start, end)?,
+            _ => {}
+        }
+        self.pos = end;
+        self.push(Tok::Op(op), start, end);
+        Ok(())
+    }
+
+    /// The closing bracket `op` at `start..end`: it must match the last one opened.
+    fn close_bracket(&mut self, op: &str, start: usize, end: usize) -> Result<(), LexError> {
+        let want = if op == ")" { b'(' } else { b'[' };
+        match self.brackets.pop() {
+            None => Err(LexError::new(
+                start,
+                end,
+                format!("unmatched `{op}`"),
+                "remove it, or add the opening bracket",
+            )),
+            Some((open, at)) if open != want => {
+                let line = self.line_of(at);
+                Err(LexError::new(
+                    start,
+                    end,
+                    format!(
+                        "`{op}` does not match the `{}` on line {line}",
+                        open as char
+                    ),
+                    format!(
+                        "close the `{}` with `{}`",
+                        open as char,
+                        closing_bracket(open)
+                    ),
+                ))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// After the last token: an open bracket is an error; else the last line's `Newline`,
+    /// the `Dedent`s that close every block, and `Eof`.
+    fn end_of_input(&mut self) -> Result<(), LexError> {
+        let end = self.bytes.len();
+        if let Some(&(open, at)) = self.brackets.last() {
+            return Err(LexError::new(
+                at,
+                at + 1,
+                format!("`{}` was never closed", open as char),
+                format!("add the matching `{}`", closing_bracket(open)),
+            ));
+        }
+        if self.line_has_tokens && !self.expr_mode {
+            let at = self.last_end;
+            self.push_marker(Tok::Newline, at);
+        }
+        while self.indents.len() > 1 {
+            self.indents.pop();
+            self.push_marker(Tok::Dedent, end);
+        }
+        self.push_marker(Tok::Eof, end);
+        Ok(())
+    }
+
+    /// An integer literal at `self.pos` (a float is an error).
+    fn number(&mut self) -> Result<(), LexError> {
+        let start = self.pos;
+        let end = self.word_end(start);
+        let word = &self.text[start..end];
+        // A float: digits followed by `.`, or an exponent.
+        if self.bytes.get(end) == Some(&b'.') && !word.starts_with("0x") && !word.starts_with("0X")
+        {
+            return Err(LexError::float(start, self.word_end(end + 1)));
+        }
+        let value = self.integer_value(start, end)?;
+        self.pos = end;
+        self.push(Tok::Int(value), start, end);
+        Ok(())
+    }
+
+    /// The value of the integer literal at `start..end`, or why it is not one.
+    fn integer_value(&self, start: usize, end: usize) -> Result<u128, LexError> {
+        let word = &self.text[start..end];
+        let fail = |m: &str, h: &str| Err(LexError::new(start, end, m, h));
         let lower = word.to_ascii_lowercase();
         let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
             (16, d)
@@ -513,10 +621,7 @@ impl<'s> Lexer<'s> {
                     .trim_start_matches(|c: char| c.is_ascii_digit() || c == '_')
                     .starts_with(['e', 'E'])
             {
-                return fail(
-                    "floating-point numbers are not supported",
-                    "values are integers (64-bit), booleans or None",
-                );
+                return Err(LexError::float(start, end));
             }
         }
         let digits_ok = !digits.is_empty()
@@ -554,14 +659,11 @@ impl<'s> Lexer<'s> {
                 .and_then(|v| v.checked_add(d))
                 .unwrap_or(u128::MAX);
         }
-        self.pos = end;
-        self.push(Tok::Int(value), start, end);
-        Ok(())
+        Ok(value)
     }
 
     /// A string literal whose prefix (if any) starts at `start`; `self.pos` is at the quote.
-    #[allow(clippy::type_complexity)]
-    fn string(&mut self, start: usize, raw: bool) -> Result<(), (usize, usize, String, String)> {
+    fn string(&mut self, start: usize, raw: bool) -> Result<(), LexError> {
         let b = self.bytes;
         let q = b[self.pos];
         let triple = b.get(self.pos + 1) == Some(&q) && b.get(self.pos + 2) == Some(&q);
@@ -569,10 +671,10 @@ impl<'s> Lexer<'s> {
         let mut out = String::new();
         loop {
             if p >= b.len() {
-                return Err((
+                return Err(LexError::new(
                     start,
                     self.pos + 1,
-                    "unterminated string literal".into(),
+                    "unterminated string literal",
                     format!(
                         "close the string with {}",
                         if triple {
@@ -589,65 +691,15 @@ impl<'s> Lexer<'s> {
                 break;
             }
             if c == b'\n' && !triple {
-                return Err((
+                return Err(LexError::new(
                     start,
                     self.pos + 1,
-                    "unterminated string literal".into(),
+                    "unterminated string literal",
                     format!("close the string with `{}` on the same line", q as char),
                 ));
             }
             if c == b'\\' && p + 1 < b.len() {
-                let e = b[p + 1];
-                if raw {
-                    out.push('\\');
-                    let ch = self.text[p + 1..].chars().next().unwrap_or('\\');
-                    out.push(ch);
-                    p += 1 + ch.len_utf8();
-                    continue;
-                }
-                let simple = match e {
-                    b'\\' => Some('\\'),
-                    b'\'' => Some('\''),
-                    b'"' => Some('"'),
-                    b'n' => Some('\n'),
-                    b't' => Some('\t'),
-                    b'r' => Some('\r'),
-                    b'0' => Some('\0'),
-                    b'a' => Some('\u{7}'),
-                    b'b' => Some('\u{8}'),
-                    b'f' => Some('\u{c}'),
-                    b'v' => Some('\u{b}'),
-                    _ => None,
-                };
-                if let Some(ch) = simple {
-                    out.push(ch);
-                    p += 2;
-                    continue;
-                }
-                if e == b'\n' {
-                    p += 2;
-                    continue;
-                }
-                if e == b'x' {
-                    let v = self
-                        .text
-                        .get(p + 2..p + 4)
-                        .and_then(|h| u8::from_str_radix(h, 16).ok());
-                    let Some(v) = v else {
-                        return Err((
-                            p,
-                            (p + 4).min(b.len()),
-                            "invalid `\\x` escape".into(),
-                            "write `\\x` and two hexadecimal digits, e.g. `\\x41`".into(),
-                        ));
-                    };
-                    out.push(v as char);
-                    p += 4;
-                    continue;
-                }
-                // Unknown escapes keep their backslash, as in Python.
-                out.push('\\');
-                p += 1;
+                p = self.escape(p, raw, &mut out)?;
                 continue;
             }
             let ch = self.text[p..].chars().next().unwrap_or('?');
@@ -658,26 +710,44 @@ impl<'s> Lexer<'s> {
         self.push(Tok::Str(out), start, p);
         Ok(())
     }
-}
 
-/// Lexes `text`, whose byte `i` sits at file offset `map[i]` (with one more entry for the
-/// end). The tokens end with `Eof`, or with an `Error` at the first lexical error.
-pub(super) fn lex(file: &str, text: &str, map: &[usize], expr_mode: bool) -> Vec<Token> {
-    Lexer {
-        file,
-        text,
-        bytes: text.as_bytes(),
-        map,
-        pos: 0,
-        toks: Vec::new(),
-        indents: vec![(0, 0)],
-        brackets: Vec::new(),
-        expr_mode,
-        at_line_start: true,
-        line_has_tokens: false,
-        last_end: 0,
+    /// The escape whose `\` is at `p` (not the text's last byte): appends what it stands
+    /// for to `out` and returns the offset after it.
+    fn escape(&self, p: usize, raw: bool, out: &mut String) -> Result<usize, LexError> {
+        let e = self.bytes[p + 1];
+        if raw {
+            out.push('\\');
+            let ch = self.text[p + 1..].chars().next().unwrap_or('\\');
+            out.push(ch);
+            return Ok(p + 1 + ch.len_utf8());
+        }
+        if let Some(ch) = simple_escape(e) {
+            out.push(ch);
+            return Ok(p + 2);
+        }
+        if e == b'\n' {
+            return Ok(p + 2);
+        }
+        if e == b'x' {
+            let v = self
+                .text
+                .get(p + 2..p + 4)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            let Some(v) = v else {
+                return Err(LexError::new(
+                    p,
+                    (p + 4).min(self.bytes.len()),
+                    "invalid `\\x` escape",
+                    "write `\\x` and two hexadecimal digits, e.g. `\\x41`",
+                ));
+            };
+            out.push(v as char);
+            return Ok(p + 4);
+        }
+        // Unknown escapes keep their backslash, as in Python.
+        out.push('\\');
+        Ok(p + 1)
     }
-    .run()
 }
 
 #[cfg(test)]

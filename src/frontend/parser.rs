@@ -810,6 +810,39 @@ impl<'s, 'a> Parser<'s, 'a> {
 
     fn for_stmt(&mut self) -> PResult<Stmt> {
         let kw = self.bump().span;
+        let var = self.loop_variable()?;
+        if !self.is_kw("in") {
+            return Err(self.err(
+                self.span(),
+                "expected `in` after the loop variable",
+                "write `for i in range(n):`",
+            ));
+        }
+        self.bump();
+        let iter = self.test()?;
+        let (start, end, step) = self.range_bounds(iter)?;
+        let colon = self.expect_op(
+            ":",
+            "expected `:` after `range(...)` in the `for` line",
+            "a `for` line ends with `:`",
+        )?;
+        let header = kw.to(colon);
+        let body = self.suite("for", header)?;
+        self.no_loop_else("for")?;
+        Ok(Stmt {
+            kind: StmtKind::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            },
+            span: header,
+        })
+    }
+
+    /// The name after `for`: one name, not a tuple.
+    fn loop_variable(&mut self) -> PResult<Ident> {
         let Tok::Name(name) = self.peek().clone() else {
             return Err(self.err(
                 self.span(),
@@ -824,20 +857,16 @@ impl<'s, 'a> Parser<'s, 'a> {
                 "write `for i in range(n):`",
             ));
         }
-        let vspan = self.bump().span;
-        self.check_assignable(&name, vspan)?;
+        let span = self.bump().span;
+        self.check_assignable(&name, span)?;
         if self.is_op(",") {
             return Err(self.tuple_error());
         }
-        if !self.is_kw("in") {
-            return Err(self.err(
-                self.span(),
-                "expected `in` after the loop variable",
-                "write `for i in range(n):`",
-            ));
-        }
-        self.bump();
-        let iter = self.test()?;
+        Ok(Ident { name, span })
+    }
+
+    /// What a `for` loops over, which must be `range(...)`: its start, stop and step.
+    fn range_bounds(&self, iter: Expr) -> PResult<(Option<Expr>, Expr, Option<Expr>)> {
         let not_range = |this: &Self, span: Span| {
             this.err(
                 span,
@@ -867,7 +896,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             ));
         }
         let mut vals: Vec<Expr> = args.into_iter().map(|a| a.value).collect();
-        let (start, end, step) = match vals.len() {
+        Ok(match vals.len() {
             1 => (None, vals.remove(0), None),
             2 => {
                 let end = vals.remove(1);
@@ -878,24 +907,6 @@ impl<'s, 'a> Parser<'s, 'a> {
                 let end = vals.remove(1);
                 (Some(vals.remove(0)), end, Some(step))
             }
-        };
-        let colon = self.expect_op(
-            ":",
-            "expected `:` after `range(...)` in the `for` line",
-            "a `for` line ends with `:`",
-        )?;
-        let header = kw.to(colon);
-        let body = self.suite("for", header)?;
-        self.no_loop_else("for")?;
-        Ok(Stmt {
-            kind: StmtKind::For {
-                var: Ident { name, span: vspan },
-                start,
-                end,
-                step,
-                body,
-            },
-            span: header,
         })
     }
 
@@ -1215,85 +1226,16 @@ impl<'s, 'a> Parser<'s, 'a> {
         let tok = self.cur().clone();
         let span = tok.span;
         let atom = match tok.tok {
-            Tok::Int(v) => {
-                self.bump();
-                if v > i64::MAX as u128 {
-                    return Err(Box::new(
-                        self.src.diag(span, "integer literal out of range").with_help(
-                            "integers are 64-bit: from -9223372036854775808 to 9223372036854775807",
-                        ),
-                    ));
-                }
-                Expr {
-                    kind: ExprKind::Int(v as i64),
-                    span,
-                }
-            }
-            Tok::Str(s) => {
-                self.bump();
-                let mut s = s;
-                let mut span = span;
-                while let Tok::Str(more) = self.peek().clone() {
-                    s.push_str(&more);
-                    span = span.to(self.bump().span);
-                }
-                Expr {
-                    kind: ExprKind::Str(s),
-                    span,
-                }
-            }
-            Tok::Name(n) => match n.as_str() {
-                "True" | "False" | "None" | "tid" => {
+            Tok::Int(v) => self.int_literal(v, span)?,
+            Tok::Str(s) => self.string_literal(s, span),
+            Tok::Name(n) => match constant(&n) {
+                Some(kind) => {
                     self.bump();
-                    let kind = match n.as_str() {
-                        "True" => ExprKind::Bool(true),
-                        "False" => ExprKind::Bool(false),
-                        "None" => ExprKind::None,
-                        _ => ExprKind::Tid,
-                    };
                     Expr { kind, span }
                 }
-                _ if is_keyword(&n) => {
-                    if let Some(d) = self.unsupported_statement(&n) {
-                        return Err(d);
-                    }
-                    return Err(self.err(
-                            span,
-                            format!("expected an expression, found keyword `{n}`"),
-                            "an expression is a value, a name, `name[i]`, a call or an operation on them",
-                        ));
-                }
-                _ => {
-                    self.bump();
-                    return self.trailers(Ident { name: n, span });
-                }
+                None => return self.name(n, span),
             },
-            Tok::Op("(") => {
-                self.bump();
-                if self.is_op(")") {
-                    return Err(self.err(
-                        self.span(),
-                        "empty tuples `()` are not supported",
-                        "values are integers, booleans or None",
-                    ));
-                }
-                let inner = self.test()?;
-                if self.is_op(",") {
-                    return Err(self.tuple_error());
-                }
-                if self.is_kw("for") {
-                    return Err(self.comprehension_error());
-                }
-                let close = self.expect_op(
-                    ")",
-                    "expected `)`",
-                    &format!("close the `(` on line {}", self.line(span.start)),
-                )?;
-                Expr {
-                    kind: inner.kind,
-                    span: span.to(close),
-                }
-            }
+            Tok::Op("(") => self.parenthesized(span)?,
             Tok::Op("[") => {
                 return Err(self.err(
                     span,
@@ -1317,7 +1259,92 @@ impl<'s, 'a> Parser<'s, 'a> {
                 ));
             }
         };
-        // No trailers on anything but a name.
+        self.no_trailers_on_atom(atom)
+    }
+
+    /// The integer literal `v` at `span`.
+    fn int_literal(&mut self, v: u128, span: Span) -> PResult<Expr> {
+        self.bump();
+        if v > i64::MAX as u128 {
+            // Built directly, not with `err`: the error is the literal's even when a
+            // lexical error follows it.
+            return Err(Box::new(
+                self.src
+                    .diag(span, "integer literal out of range")
+                    .with_help(
+                        "integers are 64-bit: from -9223372036854775808 to 9223372036854775807",
+                    ),
+            ));
+        }
+        Ok(Expr {
+            kind: ExprKind::Int(v as i64),
+            span,
+        })
+    }
+
+    /// The string literal `s` at `span`, joined with the ones right after it, as Python
+    /// joins `'a' "b"` into `'ab'`.
+    fn string_literal(&mut self, s: String, span: Span) -> Expr {
+        self.bump();
+        let mut s = s;
+        let mut span = span;
+        while let Tok::Str(more) = self.peek().clone() {
+            s.push_str(&more);
+            span = span.to(self.bump().span);
+        }
+        Expr {
+            kind: ExprKind::Str(s),
+            span,
+        }
+    }
+
+    /// The name `n` at `span` (not a constant), with what follows it.
+    fn name(&mut self, n: String, span: Span) -> PResult<Expr> {
+        if is_keyword(&n) {
+            if let Some(d) = self.unsupported_statement(&n) {
+                return Err(d);
+            }
+            return Err(self.err(
+                span,
+                format!("expected an expression, found keyword `{n}`"),
+                "an expression is a value, a name, `name[i]`, a call or an operation on them",
+            ));
+        }
+        self.bump();
+        self.trailers(Ident { name: n, span })
+    }
+
+    /// `(expression)`, whose `(` is at `open`.
+    fn parenthesized(&mut self, open: Span) -> PResult<Expr> {
+        self.bump();
+        if self.is_op(")") {
+            return Err(self.err(
+                self.span(),
+                "empty tuples `()` are not supported",
+                "values are integers, booleans or None",
+            ));
+        }
+        let inner = self.test()?;
+        if self.is_op(",") {
+            return Err(self.tuple_error());
+        }
+        if self.is_kw("for") {
+            return Err(self.comprehension_error());
+        }
+        let close = self.expect_op(
+            ")",
+            "expected `)`",
+            &format!("close the `(` on line {}", self.line(open.start)),
+        )?;
+        Ok(Expr {
+            kind: inner.kind,
+            span: open.to(close),
+        })
+    }
+
+    /// After a literal, a constant or a parenthesized expression: only a name can be
+    /// called, indexed or have methods.
+    fn no_trailers_on_atom(&self, atom: Expr) -> PResult<Expr> {
         match self.peek() {
             Tok::Op("(") => Err(self.err(
                 self.span(),
@@ -1350,104 +1377,19 @@ impl<'s, 'a> Parser<'s, 'a> {
 
     /// What follows a name: `(args)`, `[i]`, `.m(args)`, `[i].m(args)`.
     fn trailers(&mut self, name: Ident) -> PResult<Expr> {
-        let mut index: Option<(Box<Expr>, Span)> = None;
         if self.is_op("(") {
-            let (args, close) = self.args()?;
-            let span = name.span.to(close);
-            let e = Expr {
-                kind: ExprKind::Call { func: name, args },
-                span,
-            };
-            return self.no_more_trailers(e, "a call's result");
+            return self.call(name);
         }
-        if self.is_op("[") {
-            self.bump();
-            if self.is_op("]") {
-                return Err(self.err(self.span(), "expected an index", "write `a[i]`"));
-            }
-            let i = self.test()?;
-            if self.is_op(":") {
-                return Err(self.err(
-                    self.span(),
-                    "slices are not supported",
-                    "index one element: `a[i]`",
-                ));
-            }
-            if self.is_op(",") {
-                return Err(self.err(
-                    self.span(),
-                    "multi-dimensional indexing is not supported",
-                    "arrays are one-dimensional: `a[i]`",
-                ));
-            }
-            let close = self.expect_op(
-                "]",
-                "expected `]` after the index",
-                &format!("close the `[` on line {}", self.line(name.span.start)),
-            )?;
-            index = Some((Box::new(i), close));
-        }
+        let index = if self.is_op("[") {
+            Some(self.index(&name)?)
+        } else {
+            None
+        };
         if self.is_op(".") {
-            let dot = self.bump().span;
-            let Tok::Name(m) = self.peek().clone() else {
-                return Err(self.err(
-                    self.span(),
-                    "expected a method name after `.`",
-                    "write `obj.method(...)`",
-                ));
-            };
-            let mspan = self.bump().span;
-            if !self.is_op("(") {
-                return Err(self.err(
-                    dot.to(mspan),
-                    format!("attribute access (`.{m}` without a call) is not supported"),
-                    format!("only method calls are supported: `{}.{m}(...)`", name.name),
-                ));
-            }
-            let (args, close) = self.args()?;
-            let rspan = index.as_ref().map_or(name.span, |(_, c)| name.span.to(*c));
-            let receiver = ObjRef {
-                name,
-                index: index.map(|(i, _)| i),
-                span: rspan,
-            };
-            let span = rspan.to(close);
-            let e = Expr {
-                kind: ExprKind::Method {
-                    receiver,
-                    method: Ident {
-                        name: m,
-                        span: mspan,
-                    },
-                    args,
-                },
-                span,
-            };
-            return self.no_more_trailers(e, "a method call's result");
+            return self.method_call(name, index);
         }
         match index {
-            Some((i, close)) => {
-                let span = name.span.to(close);
-                let e = Expr {
-                    kind: ExprKind::Index { name, index: i },
-                    span,
-                };
-                if self.is_op("[") {
-                    return Err(self.err(
-                        self.span(),
-                        "nested indexing (`a[i][j]`) is not supported",
-                        "arrays are one-dimensional",
-                    ));
-                }
-                if self.is_op("(") {
-                    return Err(self.err(
-                        self.span(),
-                        "an array element cannot be called",
-                        "call a method on it: `arr[i].method(...)`",
-                    ));
-                }
-                Ok(e)
-            }
+            Some((i, close)) => self.element(name, i, close),
             None => {
                 let span = name.span;
                 Ok(Expr {
@@ -1456,6 +1398,111 @@ impl<'s, 'a> Parser<'s, 'a> {
                 })
             }
         }
+    }
+
+    /// `name(args)`.
+    fn call(&mut self, name: Ident) -> PResult<Expr> {
+        let (args, close) = self.args()?;
+        let span = name.span.to(close);
+        let e = Expr {
+            kind: ExprKind::Call { func: name, args },
+            span,
+        };
+        self.no_more_trailers(e, "a call's result")
+    }
+
+    /// `[i]` after `name`: the index, and the span of the `]`.
+    fn index(&mut self, name: &Ident) -> PResult<(Box<Expr>, Span)> {
+        self.bump();
+        if self.is_op("]") {
+            return Err(self.err(self.span(), "expected an index", "write `a[i]`"));
+        }
+        let i = self.test()?;
+        if self.is_op(":") {
+            return Err(self.err(
+                self.span(),
+                "slices are not supported",
+                "index one element: `a[i]`",
+            ));
+        }
+        if self.is_op(",") {
+            return Err(self.err(
+                self.span(),
+                "multi-dimensional indexing is not supported",
+                "arrays are one-dimensional: `a[i]`",
+            ));
+        }
+        let close = self.expect_op(
+            "]",
+            "expected `]` after the index",
+            &format!("close the `[` on line {}", self.line(name.span.start)),
+        )?;
+        Ok((Box::new(i), close))
+    }
+
+    /// `.m(args)` after `name`, or after `name[i]` when `index` holds the index and the
+    /// span of its `]`.
+    fn method_call(&mut self, name: Ident, index: Option<(Box<Expr>, Span)>) -> PResult<Expr> {
+        let dot = self.bump().span;
+        let Tok::Name(m) = self.peek().clone() else {
+            return Err(self.err(
+                self.span(),
+                "expected a method name after `.`",
+                "write `obj.method(...)`",
+            ));
+        };
+        let mspan = self.bump().span;
+        if !self.is_op("(") {
+            return Err(self.err(
+                dot.to(mspan),
+                format!("attribute access (`.{m}` without a call) is not supported"),
+                format!("only method calls are supported: `{}.{m}(...)`", name.name),
+            ));
+        }
+        let (args, close) = self.args()?;
+        let rspan = index.as_ref().map_or(name.span, |(_, c)| name.span.to(*c));
+        let receiver = ObjRef {
+            name,
+            index: index.map(|(i, _)| i),
+            span: rspan,
+        };
+        let span = rspan.to(close);
+        let e = Expr {
+            kind: ExprKind::Method {
+                receiver,
+                method: Ident {
+                    name: m,
+                    span: mspan,
+                },
+                args,
+            },
+            span,
+        };
+        self.no_more_trailers(e, "a method call's result")
+    }
+
+    /// `name[index]`, whose `]` is at `close`: only a method call may follow it.
+    fn element(&self, name: Ident, index: Box<Expr>, close: Span) -> PResult<Expr> {
+        let span = name.span.to(close);
+        let e = Expr {
+            kind: ExprKind::Index { name, index },
+            span,
+        };
+        if self.is_op("[") {
+            return Err(self.err(
+                self.span(),
+                "nested indexing (`a[i][j]`) is not supported",
+                "arrays are one-dimensional",
+            ));
+        }
+        if self.is_op("(") {
+            return Err(self.err(
+                self.span(),
+                "an array element cannot be called",
+                "call a method on it: `arr[i].method(...)`",
+            ));
+        }
+        Ok(e)
     }
 
     fn no_more_trailers(&self, e: Expr, what: &str) -> PResult<Expr> {
@@ -1545,6 +1592,17 @@ fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
             rhs: Box::new(rhs),
         },
         span,
+    }
+}
+
+/// What a constant's name stands for: `True`, `False`, `None` and `tid`.
+fn constant(name: &str) -> Option<ExprKind> {
+    match name {
+        "True" => Some(ExprKind::Bool(true)),
+        "False" => Some(ExprKind::Bool(false)),
+        "None" => Some(ExprKind::None),
+        "tid" => Some(ExprKind::Tid),
+        _ => None,
     }
 }
 

@@ -31,6 +31,17 @@ pub struct CodeSource<'a> {
     offsets: Vec<usize>,
 }
 
+/// The body of a TOML string as it is written in the file, between its delimiters.
+struct TomlBody<'r> {
+    text: &'r str,
+    /// Where `text` starts in the raw string (delimiter and trimmed newline skipped).
+    offset: usize,
+    /// A literal string (`'...'`, `'''...'''`): no escapes.
+    literal: bool,
+    /// A multi-line string (`"""..."""`, `'''...'''`).
+    multiline: bool,
+}
+
 impl<'a> CodeSource<'a> {
     /// Code whose content byte `i` sits at file offset `map(i)` (`i` up to and including
     /// `content.len()`, which should map to just past the code).
@@ -80,66 +91,27 @@ impl<'a> CodeSource<'a> {
         let Some(raw) = file.get(span.clone()) else {
             return fallback(span.start.min(file.len()));
         };
-        let at = span.start;
-        let (delim, multiline, literal) = if raw.starts_with("'''") {
-            (3, true, true)
-        } else if raw.starts_with("\"\"\"") {
-            (3, true, false)
-        } else if raw.starts_with('\'') {
-            (1, false, true)
-        } else if raw.starts_with('"') {
-            (1, false, false)
-        } else {
+        let Some(body) = toml_string_body(raw) else {
             return fallback(span.start);
         };
-        let Some(mut body) = raw.get(delim..raw.len().saturating_sub(delim).max(delim)) else {
-            return fallback(at);
-        };
-        if raw.len() < 2 * delim {
-            return fallback(at);
-        }
-        let mut start = span.start + delim;
-        if multiline {
-            if let Some(rest) = body.strip_prefix('\n') {
-                body = rest;
-                start += 1;
-            } else if let Some(rest) = body.strip_prefix("\r\n") {
-                body = rest;
-                start += 2;
-            }
-        }
-        if body == decoded {
+        let start = span.start + body.offset;
+        if body.text == decoded {
             return CodeSource::new(path, file, decoded, |i| start + i);
         }
-        if !literal
-            && let Some((text, offs)) = decode_basic(body, multiline)
+        if !body.literal
+            && let Some((text, offs)) = decode_basic(body.text, body.multiline)
             && text == decoded
         {
             return CodeSource::new(path, file, decoded, |i| start + offs[i]);
         }
-        // Line by line.
-        let raw_lines: Vec<&str> = body.split('\n').collect();
-        let dec_lines: Vec<&str> = decoded.split('\n').collect();
-        if raw_lines.len() != dec_lines.len() {
-            return fallback(span.start);
-        }
-        let mut offsets = Vec::with_capacity(decoded.len() + 1);
-        let mut raw_at = start;
-        for (i, (r, d)) in raw_lines.iter().zip(&dec_lines).enumerate() {
-            for j in 0..d.len() {
-                offsets.push(if r == d { raw_at + j } else { raw_at });
-            }
-            if i + 1 < dec_lines.len() {
-                offsets.push(raw_at + r.len()); // the '\n'
-            }
-            raw_at += r.len() + 1;
-        }
-        offsets.push(start + body.len());
-        CodeSource {
-            path,
-            file,
-            content: decoded.to_string(),
-            offsets,
+        match line_by_line_offsets(body.text, decoded, start) {
+            Some(offsets) => CodeSource {
+                path,
+                file,
+                content: decoded.to_string(),
+                offsets,
+            },
+            None => fallback(span.start),
         }
     }
 
@@ -173,6 +145,67 @@ impl<'a> CodeSource<'a> {
     pub(super) fn diag(&self, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(self.path, self.file, span, message)
     }
+}
+
+/// The body of the TOML string written `raw` (delimiters included), or `None` if `raw` is
+/// not a whole TOML string. A newline right after an opening `"""` or `'''` is not part of
+/// the body: TOML trims it.
+fn toml_string_body(raw: &str) -> Option<TomlBody<'_>> {
+    let (delim, multiline, literal) = if raw.starts_with("'''") {
+        (3, true, true)
+    } else if raw.starts_with("\"\"\"") {
+        (3, true, false)
+    } else if raw.starts_with('\'') {
+        (1, false, true)
+    } else if raw.starts_with('"') {
+        (1, false, false)
+    } else {
+        return None;
+    };
+    let mut text = raw.get(delim..raw.len().saturating_sub(delim).max(delim))?;
+    if raw.len() < 2 * delim {
+        return None;
+    }
+    let mut offset = delim;
+    if multiline {
+        if let Some(rest) = text.strip_prefix('\n') {
+            text = rest;
+            offset += 1;
+        } else if let Some(rest) = text.strip_prefix("\r\n") {
+            text = rest;
+            offset += 2;
+        }
+    }
+    Some(TomlBody {
+        text,
+        offset,
+        literal,
+        multiline,
+    })
+}
+
+/// Offsets that map each line of `decoded` to the same line of `body` (which starts at
+/// file offset `start`): byte by byte where the two lines are equal, else to the raw
+/// line's start. `None` if the two do not have the same number of lines.
+fn line_by_line_offsets(body: &str, decoded: &str, start: usize) -> Option<Vec<usize>> {
+    let raw_lines: Vec<&str> = body.split('\n').collect();
+    let dec_lines: Vec<&str> = decoded.split('\n').collect();
+    if raw_lines.len() != dec_lines.len() {
+        return None;
+    }
+    let mut offsets = Vec::with_capacity(decoded.len() + 1);
+    let mut raw_at = start;
+    for (i, (r, d)) in raw_lines.iter().zip(&dec_lines).enumerate() {
+        for j in 0..d.len() {
+            offsets.push(if r == d { raw_at + j } else { raw_at });
+        }
+        if i + 1 < dec_lines.len() {
+            offsets.push(raw_at + r.len()); // the '\n'
+        }
+        raw_at += r.len() + 1;
+    }
+    offsets.push(start + body.len());
+    Some(offsets)
 }
 
 /// Decodes the body of a TOML basic string, returning the text and, for each byte of it,
