@@ -1,4 +1,5 @@
-//! The syntax tree of a scenario file, as read by [`crate::frontend::scenario`] and [`crate::frontend::code`].
+//! The syntax tree of a scenario file, as read by [`crate::frontend::scenario`] and
+//! [`crate::frontend::parser`].
 //!
 //! Every node carries a [`Span`]: byte offsets into the *scenario file* (not into the
 //! `code` string it came from), so that any later stage can point at the exact place in

@@ -68,9 +68,42 @@ impl<'a> Lowerer<'a> {
 
     fn run(mut self) -> Result<ir::Program, Diagnostic> {
         let s = self.s;
-        // Variables.
+        let cells = self.declare_vars()?;
+        self.declare_objects()?;
+        self.resolve_condition_locks()?;
+        let threads = self.lower_threads()?;
+        let mut final_asserts = vec![];
+        for e in &s.final_asserts {
+            final_asserts.push(self.lower_check(e)?);
+        }
+        let (invariants, invariant_cells) = self.lower_invariants(cells)?;
+        let observe = self.observed()?;
+        Ok(ir::Program {
+            name: s.name.clone(),
+            path: s.path.clone(),
+            description: s.description.clone(),
+            source: s.source.clone(),
+            expect: s.expect.clone(),
+            vars: self.vars,
+            cells,
+            objects: self.objects,
+            object_groups: self.object_groups,
+            threads,
+            thread_groups: self.thread_groups,
+            final_asserts,
+            invariants,
+            observe,
+            invariant_cells,
+            max_steps: s.limits.max_steps,
+            max_executions: s.limits.max_executions,
+            timeout: s.limits.timeout,
+        })
+    }
+
+    /// Declares the variables and lays out their cells; returns the number of cells.
+    fn declare_vars(&mut self) -> Result<u32, Diagnostic> {
         let mut cells = 0u32;
-        for v in &s.vars {
+        for v in &self.s.vars {
             let (len, init) = match &v.init {
                 InitValue::Scalar(x) => (None, vec![*x]),
                 InitValue::Array(xs) => (Some(xs.len() as u32), xs.clone()),
@@ -86,44 +119,28 @@ impl<'a> Lowerer<'a> {
             });
             cells += len.unwrap_or(1);
         }
-        // Objects: first pass assigns ids to every Lock/RLock group so that conditions
-        // can name them; a condition without a lock gets a hidden RLock of its own.
+        Ok(cells)
+    }
+
+    /// Declares the objects: a first pass gives every group an id, so that conditions can
+    /// name their locks whatever the order; the second makes each group's objects.
+    fn declare_objects(&mut self) -> Result<(), Diagnostic> {
+        let s = self.s;
         for o in &s.objects {
             let g = self.object_groups.len() as u32;
             self.declare(&o.name, Sym::Objects(g))?;
-            let count = o.count.unwrap_or(1);
             self.object_groups.push(Group {
                 name: o.name.name.clone(),
                 first: 0,
                 len: o.count,
             });
             self.group_kinds.push(ObjKind::Lock);
-            let _ = count;
         }
         for (g, o) in s.objects.iter().enumerate() {
             let count = o.count.unwrap_or(1);
             let first = self.objects.len() as u32;
             self.object_groups[g].first = first;
-            let kind = match &o.kind {
-                ObjectKind::Lock => ObjKind::Lock,
-                ObjectKind::RLock => ObjKind::RLock,
-                ObjectKind::Condition { .. } => ObjKind::Condition { lock: 0 },
-                ObjectKind::Semaphore { value } => ObjKind::Semaphore {
-                    initial: *value,
-                    bounded: false,
-                },
-                ObjectKind::BoundedSemaphore { value } => ObjKind::Semaphore {
-                    initial: *value,
-                    bounded: true,
-                },
-                ObjectKind::Event => ObjKind::Event,
-                ObjectKind::Barrier { parties } => ObjKind::Barrier {
-                    parties: (*parties).clamp(1, u32::MAX as i64) as u32,
-                },
-                ObjectKind::Queue { maxsize } => ObjKind::Queue {
-                    maxsize: (*maxsize).clamp(0, u32::MAX as i64) as u32,
-                },
-            };
+            let kind = obj_kind(&o.kind);
             self.group_kinds[g] = kind;
             for i in 0..count {
                 let name = match o.count {
@@ -133,63 +150,85 @@ impl<'a> Lowerer<'a> {
                 self.objects.push(ir::ObjInfo { name, kind });
             }
         }
-        // Resolve condition locks now that every group has its objects.
+        Ok(())
+    }
+
+    /// Gives each condition its lock, now that every group has its objects; a condition
+    /// without a lock gets a hidden RLock of its own.
+    fn resolve_condition_locks(&mut self) -> Result<(), Diagnostic> {
+        let s = self.s;
         for (g, o) in s.objects.iter().enumerate() {
-            if let ObjectKind::Condition { lock } = &o.kind {
-                let group = &self.object_groups[g];
-                let (first, count) = (group.first, group.count());
-                for i in 0..count {
-                    let lock_obj = match lock {
-                        Some(l) => {
-                            let Some(Sym::Objects(lg)) = self.syms.get(&l.name).copied() else {
-                                return Err(self
-                                    .err(
-                                        l.span,
-                                        format!(
-                                            "the lock `{}` of condition `{}` is not an object",
-                                            l.name, o.name.name
-                                        ),
-                                    )
-                                    .with_help(
-                                        "expected the name of a Lock or RLock in [objects]",
-                                    ));
-                            };
-                            let lgroup = &self.object_groups[lg as usize];
-                            if !matches!(
-                                self.group_kinds[lg as usize],
-                                ObjKind::Lock | ObjKind::RLock
-                            ) {
-                                return Err(self
-                                    .err(l.span, format!("`{}` is not a Lock or RLock", l.name))
-                                    .with_help("a Condition's lock is a Lock or an RLock"));
-                            }
-                            // An array of conditions over an array of locks pairs them up.
-                            match lgroup.len {
-                                None => lgroup.first,
-                                Some(n) if Some(n) == group.len => lgroup.first + i,
-                                Some(_) => {
-                                    return Err(self
-                                        .err(l.span, format!("`{}` is an array of locks", l.name))
-                                        .with_help("name a single lock, or give the condition the same count"));
-                                }
-                            }
-                        }
-                        None => {
-                            let id = self.objects.len() as u32;
-                            let name = format!("{}.lock", self.objects[(first + i) as usize].name);
-                            self.objects.push(ir::ObjInfo {
-                                name,
-                                kind: ObjKind::RLock,
-                            });
-                            id
-                        }
-                    };
-                    self.objects[(first + i) as usize].kind = ObjKind::Condition { lock: lock_obj };
-                }
-                self.group_kinds[g] = ObjKind::Condition { lock: 0 };
+            let ObjectKind::Condition { lock } = &o.kind else {
+                continue;
+            };
+            let group = &self.object_groups[g];
+            let (first, count, len) = (group.first, group.count(), group.len);
+            for i in 0..count {
+                let lock_obj = match lock {
+                    Some(l) => self.condition_lock(l, &o.name, len, i)?,
+                    None => self.hidden_lock(first + i),
+                };
+                self.objects[(first + i) as usize].kind = ObjKind::Condition { lock: lock_obj };
             }
+            self.group_kinds[g] = ObjKind::Condition { lock: 0 };
         }
-        // Threads.
+        Ok(())
+    }
+
+    /// The lock `l` that element `i` of the condition group `cond` (of length `cond_len`)
+    /// names.
+    fn condition_lock(
+        &self,
+        l: &Ident,
+        cond: &Ident,
+        cond_len: Option<u32>,
+        i: u32,
+    ) -> Result<u32, Diagnostic> {
+        let Some(Sym::Objects(lg)) = self.syms.get(&l.name).copied() else {
+            return Err(self
+                .err(
+                    l.span,
+                    format!(
+                        "the lock `{}` of condition `{}` is not an object",
+                        l.name, cond.name
+                    ),
+                )
+                .with_help("expected the name of a Lock or RLock in [objects]"));
+        };
+        let lgroup = &self.object_groups[lg as usize];
+        if !matches!(
+            self.group_kinds[lg as usize],
+            ObjKind::Lock | ObjKind::RLock
+        ) {
+            return Err(self
+                .err(l.span, format!("`{}` is not a Lock or RLock", l.name))
+                .with_help("a Condition's lock is a Lock or an RLock"));
+        }
+        // An array of conditions over an array of locks pairs them up.
+        match lgroup.len {
+            None => Ok(lgroup.first),
+            Some(n) if Some(n) == cond_len => Ok(lgroup.first + i),
+            Some(_) => Err(self
+                .err(l.span, format!("`{}` is an array of locks", l.name))
+                .with_help("name a single lock, or give the condition the same count")),
+        }
+    }
+
+    /// A new RLock for the condition object `cond`, which names no lock.
+    fn hidden_lock(&mut self, cond: u32) -> u32 {
+        let id = self.objects.len() as u32;
+        let name = format!("{}.lock", self.objects[cond as usize].name);
+        self.objects.push(ir::ObjInfo {
+            name,
+            kind: ObjKind::RLock,
+        });
+        id
+    }
+
+    /// Declares the thread groups, then lowers each group's code (once) and makes its
+    /// instances.
+    fn lower_threads(&mut self) -> Result<Vec<ir::ThreadInfo>, Diagnostic> {
+        let s = self.s;
         let mut threads = vec![];
         let all: Vec<(&ThreadDecl, bool)> = s
             .threads
@@ -233,14 +272,14 @@ impl<'a> Lowerer<'a> {
                 .err(Span::new(0, 0), "the scenario has no threads")
                 .with_help("add a [[thread]] table"));
         }
-        // Checks.
-        let mut final_asserts = vec![];
-        for e in &s.final_asserts {
-            final_asserts.push(self.lower_check(e)?);
-        }
+        Ok(threads)
+    }
+
+    /// The invariants, and which of the `cells` they read.
+    fn lower_invariants(&self, cells: u32) -> Result<(Vec<Check>, Vec<bool>), Diagnostic> {
         let mut invariants = vec![];
         let mut invariant_cells = vec![false; cells as usize];
-        for e in &s.invariants {
+        for e in &self.s.invariants {
             let check = self.lower_check(e)?;
             for var in check_vars(&check.code) {
                 let v = &self.vars[var as usize];
@@ -250,28 +289,24 @@ impl<'a> Lowerer<'a> {
             }
             invariants.push(check);
         }
-        // Observed names.
+        Ok((invariants, invariant_cells))
+    }
+
+    /// The cells that `[final] observe` names; by default every variable but ghosts.
+    fn observed(&self) -> Result<Vec<(String, u32)>, Diagnostic> {
         let mut observe = vec![];
-        let expand = |v: &ir::VarInfo, out: &mut Vec<(String, u32)>| match v.len {
-            None => out.push((v.name.clone(), v.first_cell)),
-            Some(n) => {
-                for i in 0..n {
-                    out.push((format!("{}[{}]", v.name, i), v.first_cell + i));
-                }
-            }
-        };
-        match &s.observe {
+        match &self.s.observe {
             None => {
                 for v in &self.vars {
                     if v.class != VarClass::Ghost {
-                        expand(v, &mut observe);
+                        observed_cells(v, &mut observe);
                     }
                 }
             }
             Some(names) => {
                 for n in names {
                     match self.syms.get(&n.name) {
-                        Some(Sym::Var(v)) => expand(&self.vars[*v as usize], &mut observe),
+                        Some(Sym::Var(v)) => observed_cells(&self.vars[*v as usize], &mut observe),
                         _ => {
                             return Err(self
                                 .err(n.span, format!("`{}` is not a variable", n.name))
@@ -281,26 +316,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
-        Ok(ir::Program {
-            name: s.name.clone(),
-            path: s.path.clone(),
-            description: s.description.clone(),
-            source: s.source.clone(),
-            expect: s.expect.clone(),
-            vars: self.vars,
-            cells,
-            objects: self.objects,
-            object_groups: self.object_groups,
-            threads,
-            thread_groups: self.thread_groups,
-            final_asserts,
-            invariants,
-            observe,
-            invariant_cells,
-            max_steps: s.limits.max_steps,
-            max_executions: s.limits.max_executions,
-            timeout: s.limits.timeout,
-        })
+        Ok(observe)
     }
 
     fn lower_thread(&self, t: &ThreadDecl) -> Result<Code, Diagnostic> {
@@ -429,6 +445,42 @@ fn check_vars(code: &Code) -> Vec<u32> {
         .collect()
 }
 
+/// The object kind of a declaration; a condition's lock is resolved later.
+fn obj_kind(kind: &ObjectKind) -> ObjKind {
+    match kind {
+        ObjectKind::Lock => ObjKind::Lock,
+        ObjectKind::RLock => ObjKind::RLock,
+        ObjectKind::Condition { .. } => ObjKind::Condition { lock: 0 },
+        ObjectKind::Semaphore { value } => ObjKind::Semaphore {
+            initial: *value,
+            bounded: false,
+        },
+        ObjectKind::BoundedSemaphore { value } => ObjKind::Semaphore {
+            initial: *value,
+            bounded: true,
+        },
+        ObjectKind::Event => ObjKind::Event,
+        ObjectKind::Barrier { parties } => ObjKind::Barrier {
+            parties: (*parties).clamp(1, u32::MAX as i64) as u32,
+        },
+        ObjectKind::Queue { maxsize } => ObjKind::Queue {
+            maxsize: (*maxsize).clamp(0, u32::MAX as i64) as u32,
+        },
+    }
+}
+
+/// Appends the observed names and cells of the variable `v`: one, or one per element.
+fn observed_cells(v: &ir::VarInfo, out: &mut Vec<(String, u32)>) {
+    match v.len {
+        None => out.push((v.name.clone(), v.first_cell)),
+        Some(n) => {
+            for i in 0..n {
+                out.push((format!("{}[{}]", v.name, i), v.first_cell + i));
+            }
+        }
+    }
+}
+
 /// Names assigned in the code that are not declared globally: the thread's locals.
 fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSet<String>) {
     for s in stmts {
@@ -465,6 +517,13 @@ fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSe
 enum Exit {
     Release(ObjSel),
     AtomicEnd,
+}
+
+/// The operands of a `for` loop's `range(start, end, step)`.
+struct RangeOperands {
+    start: Operand,
+    end: Operand,
+    step: Operand,
 }
 
 struct LoopCtx {
@@ -585,92 +644,20 @@ impl<'l, 'a> Builder<'l, 'a> {
 
     fn stmt(&mut self, s: &Stmt) -> Result<(), Diagnostic> {
         match &s.kind {
-            StmtKind::Pass | StmtKind::Global(_) => {
-                if let StmtKind::Global(names) = &s.kind {
-                    for n in names {
-                        if !matches!(self.l.syms.get(&n.name), Some(Sym::Var(_))) {
-                            return Err(self
-                                .err(n.span, format!("`{}` is not a shared, atomic or ghost variable", n.name))
-                                .with_help("`global` may only name variables declared in [shared], [atomics] or [ghost]"));
-                        }
-                    }
-                }
-            }
+            StmtKind::Pass => {}
+            StmtKind::Global(names) => self.global(names)?,
             StmtKind::Assign { target, value } => {
                 // Python evaluates the right side first, then the target's index.
                 let v = self.expr(value)?;
                 self.store(target, v, s.span)?;
             }
             StmtKind::AugAssign { target, op, value } => {
-                let index = match &target.index {
-                    Some(i) => Some(self.expr(i)?),
-                    None => None,
-                };
-                let cur = self.load_target(target, index)?;
-                let rhs = self.expr(value)?;
-                let dst = self.temp();
-                self.emit(
-                    Instr::Binary {
-                        dst,
-                        op: *op,
-                        a: cur,
-                        b: rhs,
-                    },
-                    s.span,
-                );
-                self.store_with_index(target, index, Operand::Local(dst), s.span)?;
+                self.aug_assign(target, *op, value, s.span)?;
             }
             StmtKind::If { branches, orelse } => {
-                let mut to_end = vec![];
-                for (cond, body) in branches {
-                    let c = self.expr(cond)?;
-                    let br = self.emit(
-                        Instr::Branch {
-                            cond: c,
-                            when: false,
-                            target: 0,
-                        },
-                        cond.span,
-                    );
-                    self.block(body)?;
-                    to_end.push(self.emit(Instr::Jump { target: 0 }, s.span));
-                    let next = self.here();
-                    self.patch(br, next);
-                }
-                if let Some(body) = orelse {
-                    self.block(body)?;
-                }
-                let end = self.here();
-                for j in to_end {
-                    self.patch(j, end);
-                }
+                self.if_stmt(branches, orelse.as_deref(), s.span)?;
             }
-            StmtKind::While { cond, body } => {
-                let head = self.here();
-                self.emit(Instr::LoopHead, s.span);
-                let c = self.expr(cond)?;
-                let br = self.emit(
-                    Instr::Branch {
-                        cond: c,
-                        when: false,
-                        target: 0,
-                    },
-                    cond.span,
-                );
-                self.loops.push(LoopCtx {
-                    continue_target: Some(head),
-                    breaks: vec![br],
-                    continues: vec![],
-                    exit_depth: self.exits.len(),
-                });
-                self.block(body)?;
-                self.emit(Instr::Jump { target: head }, s.span);
-                let ctx = self.loops.pop().unwrap();
-                let end = self.here();
-                for b in ctx.breaks {
-                    self.patch(b, end);
-                }
-            }
+            StmtKind::While { cond, body } => self.while_loop(cond, body, s.span)?,
             StmtKind::For {
                 var,
                 start,
@@ -678,224 +665,395 @@ impl<'l, 'a> Builder<'l, 'a> {
                 step,
                 body,
             } => {
-                let start = match start {
-                    Some(e) => self.expr(e)?,
-                    None => Operand::Const(Value::Int(0)),
-                };
-                let endv = self.expr(end)?;
-                let endv = self.pin(endv, end.span);
-                let stepv = match step {
-                    Some(e) => {
-                        let v = self.expr(e)?;
-                        let v = self.pin(v, e.span);
-                        self.emit(Instr::CheckStep { step: v }, e.span);
-                        v
-                    }
-                    None => Operand::Const(Value::Int(1)),
-                };
-                let k = self.temp();
-                self.emit(Instr::Move { dst: k, src: start }, s.span);
-                let head = self.here();
-                self.emit(Instr::LoopHead, s.span);
-                // Continue while (step > 0 and k < end) or (step < 0 and k > end).
-                let pos = self.temp();
-                self.emit(
-                    Instr::Compare {
-                        dst: pos,
-                        op: CmpOp::Gt,
-                        a: stepv,
-                        b: Operand::Const(Value::Int(0)),
-                    },
-                    s.span,
-                );
-                let cmp = self.temp();
-                let neg_branch = self.emit(
-                    Instr::Branch {
-                        cond: Operand::Local(pos),
-                        when: false,
-                        target: 0,
-                    },
-                    s.span,
-                );
-                self.emit(
-                    Instr::Compare {
-                        dst: cmp,
-                        op: CmpOp::Lt,
-                        a: Operand::Local(k),
-                        b: endv,
-                    },
-                    s.span,
-                );
-                let to_test = self.emit(Instr::Jump { target: 0 }, s.span);
-                let neg = self.here();
-                self.patch(neg_branch, neg);
-                self.emit(
-                    Instr::Compare {
-                        dst: cmp,
-                        op: CmpOp::Gt,
-                        a: Operand::Local(k),
-                        b: endv,
-                    },
-                    s.span,
-                );
-                let test = self.here();
-                self.patch(to_test, test);
-                let br = self.emit(
-                    Instr::Branch {
-                        cond: Operand::Local(cmp),
-                        when: false,
-                        target: 0,
-                    },
-                    s.span,
-                );
-                let target = Target {
-                    name: var.clone(),
-                    index: None,
-                    span: var.span,
-                };
-                self.store(&target, Operand::Local(k), var.span)?;
-                self.loops.push(LoopCtx {
-                    continue_target: None,
-                    breaks: vec![br],
-                    continues: vec![],
-                    exit_depth: self.exits.len(),
-                });
-                self.block(body)?;
-                let ctx = self.loops.pop().unwrap();
-                let incr = self.here();
-                for c in ctx.continues {
-                    self.patch(c, incr);
-                }
-                self.emit(
-                    Instr::Binary {
-                        dst: k,
-                        op: BinOp::Add,
-                        a: Operand::Local(k),
-                        b: stepv,
-                    },
-                    s.span,
-                );
-                self.emit(Instr::Jump { target: head }, s.span);
-                let end = self.here();
-                for b in ctx.breaks {
-                    self.patch(b, end);
-                }
+                let range = self.range_operands(start.as_ref(), end, step.as_ref())?;
+                self.for_loop(var, range, body, s.span)?;
             }
-            StmtKind::Break | StmtKind::Continue => {
-                let is_break = matches!(s.kind, StmtKind::Break);
-                let Some(ctx) = self.loops.last() else {
-                    let what = if is_break { "break" } else { "continue" };
-                    return Err(self
-                        .err(s.span, format!("`{what}` outside a loop"))
-                        .with_help("use it inside `while` or `for`"));
-                };
-                let depth = ctx.exit_depth;
-                let exits: Vec<Exit> = self.exits[depth..].iter().rev().copied().collect();
-                for e in exits {
-                    match e {
-                        Exit::Release(obj) => {
-                            self.emit(
-                                Instr::Call {
-                                    dst: None,
-                                    obj,
-                                    op: Op::Release { n: None },
-                                },
-                                s.span,
-                            );
-                        }
-                        Exit::AtomicEnd => {
-                            self.emit(Instr::AtomicEnd, s.span);
-                        }
-                    }
-                }
-                let j = self.emit(Instr::Jump { target: 0 }, s.span);
-                let ctx = self.loops.last_mut().unwrap();
-                if is_break {
-                    ctx.breaks.push(j);
-                } else if let Some(t) = ctx.continue_target {
-                    self.patch(j, t);
-                } else {
-                    ctx.continues.push(j);
-                }
-            }
+            StmtKind::Break => self.loop_exit(true, s.span)?,
+            StmtKind::Continue => self.loop_exit(false, s.span)?,
             StmtKind::With { item, body } => match item {
-                WithItem::Atomic(span) => {
-                    let begin = self.emit(Instr::AtomicBegin { end: 0 }, *span);
-                    self.atomic_depth += 1;
-                    self.exits.push(Exit::AtomicEnd);
-                    self.block(body)?;
-                    self.exits.pop();
-                    self.atomic_depth -= 1;
-                    let end = self.emit(Instr::AtomicEnd, s.span) as Pc;
-                    self.patch(begin, end);
-                }
-                WithItem::Object(r) => {
-                    let (sel, kind) = self.obj_sel(r)?;
-                    if !matches!(
-                        kind,
-                        ObjKind::Lock
-                            | ObjKind::RLock
-                            | ObjKind::Condition { .. }
-                            | ObjKind::Semaphore { .. }
-                    ) {
-                        return Err(self
-                            .err(r.span, format!("`with` needs a lock, condition or semaphore; `{}` is {}", r.name.name, kind_name(kind)))
-                            .with_help("`with` works on Lock, RLock, Condition, Semaphore and BoundedSemaphore"));
-                    }
-                    self.in_atomic_check(r.span, "`with` on an object")?;
-                    // Pin the index so that release acts on the element acquired.
-                    let sel = ObjSel {
-                        group: sel.group,
-                        index: sel.index.map(|i| self.pin(i, r.span)),
-                    };
-                    self.emit(
-                        Instr::Call {
-                            dst: None,
-                            obj: sel,
-                            op: Op::Acquire {
-                                blocking: None,
-                                timeout: None,
-                            },
-                        },
-                        r.span,
-                    );
-                    self.exits.push(Exit::Release(sel));
-                    self.block(body)?;
-                    self.exits.pop();
-                    self.emit(
-                        Instr::Call {
-                            dst: None,
-                            obj: sel,
-                            op: Op::Release { n: None },
-                        },
-                        s.span,
-                    );
-                }
+                WithItem::Atomic(span) => self.with_atomic(*span, body, s.span)?,
+                WithItem::Object(r) => self.with_object(r, body, s.span)?,
             },
             StmtKind::Assert { cond, message } => {
-                let c = self.expr(cond)?;
-                let text = match message {
-                    Some(m) => m.clone(),
-                    None => self
-                        .l
-                        .s
-                        .source
-                        .get(cond.span.start..cond.span.end)
-                        .unwrap_or("")
-                        .to_string(),
-                };
-                self.emit(
-                    Instr::Assert {
-                        cond: c,
-                        message: text,
-                    },
-                    s.span,
-                );
+                self.assert_stmt(cond, message.as_deref(), s.span)?;
             }
             StmtKind::Expr(e) => {
                 self.expr_stmt(e)?;
             }
         }
+        Ok(())
+    }
+
+    /// `global a, b`: each name must be a declared variable. (Assignments to a declared
+    /// variable write it anyway, so `global` emits nothing.)
+    fn global(&self, names: &[Ident]) -> Result<(), Diagnostic> {
+        for n in names {
+            if !matches!(self.l.syms.get(&n.name), Some(Sym::Var(_))) {
+                return Err(self
+                    .err(n.span, format!("`{}` is not a shared, atomic or ghost variable", n.name))
+                    .with_help("`global` may only name variables declared in [shared], [atomics] or [ghost]"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `target op= value`: reads the target (evaluating its index once), then `value`,
+    /// then writes.
+    fn aug_assign(
+        &mut self,
+        target: &Target,
+        op: BinOp,
+        value: &Expr,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        let index = match &target.index {
+            Some(i) => Some(self.expr(i)?),
+            None => None,
+        };
+        let cur = self.load_target(target, index)?;
+        let rhs = self.expr(value)?;
+        let dst = self.temp();
+        self.emit(
+            Instr::Binary {
+                dst,
+                op,
+                a: cur,
+                b: rhs,
+            },
+            span,
+        );
+        self.store_with_index(target, index, Operand::Local(dst), span)
+    }
+
+    fn if_stmt(
+        &mut self,
+        branches: &[(Expr, Vec<Stmt>)],
+        orelse: Option<&[Stmt]>,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        let mut to_end = vec![];
+        for (cond, body) in branches {
+            let c = self.expr(cond)?;
+            let br = self.emit(
+                Instr::Branch {
+                    cond: c,
+                    when: false,
+                    target: 0,
+                },
+                cond.span,
+            );
+            self.block(body)?;
+            to_end.push(self.emit(Instr::Jump { target: 0 }, span));
+            let next = self.here();
+            self.patch(br, next);
+        }
+        if let Some(body) = orelse {
+            self.block(body)?;
+        }
+        let end = self.here();
+        for j in to_end {
+            self.patch(j, end);
+        }
+        Ok(())
+    }
+
+    fn while_loop(&mut self, cond: &Expr, body: &[Stmt], span: Span) -> Result<(), Diagnostic> {
+        let head = self.here();
+        self.emit(Instr::LoopHead, span);
+        let c = self.expr(cond)?;
+        let br = self.emit(
+            Instr::Branch {
+                cond: c,
+                when: false,
+                target: 0,
+            },
+            cond.span,
+        );
+        self.loops.push(LoopCtx {
+            continue_target: Some(head),
+            breaks: vec![br],
+            continues: vec![],
+            exit_depth: self.exits.len(),
+        });
+        self.block(body)?;
+        self.emit(Instr::Jump { target: head }, span);
+        let ctx = self.loops.pop().unwrap();
+        let end = self.here();
+        for b in ctx.breaks {
+            self.patch(b, end);
+        }
+        Ok(())
+    }
+
+    /// The operands of `range(start, end, step)`, each evaluated once, before the loop;
+    /// a step is checked to be nonzero.
+    fn range_operands(
+        &mut self,
+        start: Option<&Expr>,
+        end: &Expr,
+        step: Option<&Expr>,
+    ) -> Result<RangeOperands, Diagnostic> {
+        let start = match start {
+            Some(e) => self.expr(e)?,
+            None => Operand::Const(Value::Int(0)),
+        };
+        let endv = self.expr(end)?;
+        let endv = self.pin(endv, end.span);
+        let stepv = match step {
+            Some(e) => {
+                let v = self.expr(e)?;
+                let v = self.pin(v, e.span);
+                self.emit(Instr::CheckStep { step: v }, e.span);
+                v
+            }
+            None => Operand::Const(Value::Int(1)),
+        };
+        Ok(RangeOperands {
+            start,
+            end: endv,
+            step: stepv,
+        })
+    }
+
+    /// `for var in range(...)`, whose operands are `range`.
+    fn for_loop(
+        &mut self,
+        var: &Ident,
+        range: RangeOperands,
+        body: &[Stmt],
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        let RangeOperands {
+            start,
+            end: endv,
+            step: stepv,
+        } = range;
+        let k = self.temp();
+        self.emit(Instr::Move { dst: k, src: start }, span);
+        let head = self.here();
+        self.emit(Instr::LoopHead, span);
+        let br = self.range_test(k, endv, stepv, span);
+        let target = Target {
+            name: var.clone(),
+            index: None,
+            span: var.span,
+        };
+        self.store(&target, Operand::Local(k), var.span)?;
+        self.loops.push(LoopCtx {
+            continue_target: None,
+            breaks: vec![br],
+            continues: vec![],
+            exit_depth: self.exits.len(),
+        });
+        self.block(body)?;
+        let ctx = self.loops.pop().unwrap();
+        let incr = self.here();
+        for c in ctx.continues {
+            self.patch(c, incr);
+        }
+        self.emit(
+            Instr::Binary {
+                dst: k,
+                op: BinOp::Add,
+                a: Operand::Local(k),
+                b: stepv,
+            },
+            span,
+        );
+        self.emit(Instr::Jump { target: head }, span);
+        let end = self.here();
+        for b in ctx.breaks {
+            self.patch(b, end);
+        }
+        Ok(())
+    }
+
+    /// Emits the test of a `for` loop's counter `k`, and returns the branch that leaves
+    /// the loop (to patch to its end).
+    fn range_test(&mut self, k: u32, endv: Operand, stepv: Operand, span: Span) -> usize {
+        // Continue while (step > 0 and k < end) or (step < 0 and k > end).
+        let pos = self.temp();
+        self.emit(
+            Instr::Compare {
+                dst: pos,
+                op: CmpOp::Gt,
+                a: stepv,
+                b: Operand::Const(Value::Int(0)),
+            },
+            span,
+        );
+        let cmp = self.temp();
+        let neg_branch = self.emit(
+            Instr::Branch {
+                cond: Operand::Local(pos),
+                when: false,
+                target: 0,
+            },
+            span,
+        );
+        self.emit(
+            Instr::Compare {
+                dst: cmp,
+                op: CmpOp::Lt,
+                a: Operand::Local(k),
+                b: endv,
+            },
+            span,
+        );
+        let to_test = self.emit(Instr::Jump { target: 0 }, span);
+        let neg = self.here();
+        self.patch(neg_branch, neg);
+        self.emit(
+            Instr::Compare {
+                dst: cmp,
+                op: CmpOp::Gt,
+                a: Operand::Local(k),
+                b: endv,
+            },
+            span,
+        );
+        let test = self.here();
+        self.patch(to_test, test);
+        self.emit(
+            Instr::Branch {
+                cond: Operand::Local(cmp),
+                when: false,
+                target: 0,
+            },
+            span,
+        )
+    }
+
+    /// `break` (or `continue`): undoes the `with` blocks it leaves, innermost first, then
+    /// jumps.
+    fn loop_exit(&mut self, is_break: bool, span: Span) -> Result<(), Diagnostic> {
+        let Some(ctx) = self.loops.last() else {
+            let what = if is_break { "break" } else { "continue" };
+            return Err(self
+                .err(span, format!("`{what}` outside a loop"))
+                .with_help("use it inside `while` or `for`"));
+        };
+        let depth = ctx.exit_depth;
+        let exits: Vec<Exit> = self.exits[depth..].iter().rev().copied().collect();
+        for e in exits {
+            match e {
+                Exit::Release(obj) => {
+                    self.emit(
+                        Instr::Call {
+                            dst: None,
+                            obj,
+                            op: Op::Release { n: None },
+                        },
+                        span,
+                    );
+                }
+                Exit::AtomicEnd => {
+                    self.emit(Instr::AtomicEnd, span);
+                }
+            }
+        }
+        let j = self.emit(Instr::Jump { target: 0 }, span);
+        let ctx = self.loops.last_mut().unwrap();
+        if is_break {
+            ctx.breaks.push(j);
+        } else if let Some(t) = ctx.continue_target {
+            self.patch(j, t);
+        } else {
+            ctx.continues.push(j);
+        }
+        Ok(())
+    }
+
+    /// `with atomic:`, whose `atomic` is at `at`.
+    fn with_atomic(&mut self, at: Span, body: &[Stmt], span: Span) -> Result<(), Diagnostic> {
+        let begin = self.emit(Instr::AtomicBegin { end: 0 }, at);
+        self.atomic_depth += 1;
+        self.exits.push(Exit::AtomicEnd);
+        self.block(body)?;
+        self.exits.pop();
+        self.atomic_depth -= 1;
+        let end = self.emit(Instr::AtomicEnd, span) as Pc;
+        self.patch(begin, end);
+        Ok(())
+    }
+
+    /// `with m:` or `with m[i]:`: acquire, the body, release.
+    fn with_object(&mut self, r: &ObjRef, body: &[Stmt], span: Span) -> Result<(), Diagnostic> {
+        let (sel, kind) = self.obj_sel(r)?;
+        if !matches!(
+            kind,
+            ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. } | ObjKind::Semaphore { .. }
+        ) {
+            return Err(self
+                .err(
+                    r.span,
+                    format!(
+                        "`with` needs a lock, condition or semaphore; `{}` is {}",
+                        r.name.name,
+                        kind_name(kind)
+                    ),
+                )
+                .with_help(
+                    "`with` works on Lock, RLock, Condition, Semaphore and BoundedSemaphore",
+                ));
+        }
+        self.in_atomic_check(r.span, "`with` on an object")?;
+        // Pin the index so that release acts on the element acquired.
+        let sel = ObjSel {
+            group: sel.group,
+            index: sel.index.map(|i| self.pin(i, r.span)),
+        };
+        self.emit(
+            Instr::Call {
+                dst: None,
+                obj: sel,
+                op: Op::Acquire {
+                    blocking: None,
+                    timeout: None,
+                },
+            },
+            r.span,
+        );
+        self.exits.push(Exit::Release(sel));
+        self.block(body)?;
+        self.exits.pop();
+        self.emit(
+            Instr::Call {
+                dst: None,
+                obj: sel,
+                op: Op::Release { n: None },
+            },
+            span,
+        );
+        Ok(())
+    }
+
+    /// `assert cond` or `assert cond, "message"`; without a message, the condition's text
+    /// is the message.
+    fn assert_stmt(
+        &mut self,
+        cond: &Expr,
+        message: Option<&str>,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        let c = self.expr(cond)?;
+        let text = match message {
+            Some(m) => m.to_string(),
+            None => self
+                .l
+                .s
+                .source
+                .get(cond.span.start..cond.span.end)
+                .unwrap_or("")
+                .to_string(),
+        };
+        self.emit(
+            Instr::Assert {
+                cond: c,
+                message: text,
+            },
+            span,
+        );
         Ok(())
     }
 
@@ -1113,48 +1271,8 @@ impl<'l, 'a> Builder<'l, 'a> {
                     )
                     .with_help("values are integers, booleans and None"));
             }
-            ExprKind::Name(n) => match self.l.syms.get(n).copied() {
-                Some(Sym::Var(v)) => {
-                    self.check_indexing(v, false, e.span)?;
-                    self.read_var(v, None, e.span)
-                }
-                Some(Sym::Objects(_)) | Some(Sym::Threads(_)) => {
-                    return Err(self
-                        .err(
-                            e.span,
-                            format!("`{n}` is an object or a thread, not a value"),
-                        )
-                        .with_help(format!(
-                            "call one of its methods, for example `{n}.locked()`"
-                        )));
-                }
-                None => match self.local_ids.get(n) {
-                    Some(id) if !self.check => Operand::Local(*id),
-                    _ => return Err(self.unknown_name(n, e.span)),
-                },
-            },
-            ExprKind::Index { name, index } => match self.l.syms.get(&name.name).copied() {
-                Some(Sym::Var(v)) => {
-                    self.check_indexing(v, true, e.span)?;
-                    let i = self.expr(index)?;
-                    self.read_var(v, Some(i), e.span)
-                }
-                Some(_) => {
-                    return Err(self
-                        .err(
-                            e.span,
-                            format!(
-                                "`{}` is an array of objects or threads, not of values",
-                                name.name
-                            ),
-                        )
-                        .with_help(format!(
-                            "call a method on an element: `{}[i].method()`",
-                            name.name
-                        )));
-                }
-                None => return Err(self.unknown_name(&name.name, name.span)),
-            },
+            ExprKind::Name(n) => self.name_value(n, e.span)?,
+            ExprKind::Index { name, index } => self.element_value(name, index, e.span)?,
             ExprKind::Unary { op, operand } => {
                 let a = self.expr(operand)?;
                 let dst = self.temp();
@@ -1168,121 +1286,193 @@ impl<'l, 'a> Builder<'l, 'a> {
                 self.emit(Instr::Binary { dst, op: *op, a, b }, e.span);
                 Operand::Local(dst)
             }
-            ExprKind::Compare { first, rest } => {
-                let dst = self.temp();
-                let mut a = self.expr(first)?;
-                let mut exits = vec![];
-                for (k, (op, rhs)) in rest.iter().enumerate() {
-                    let b = self.expr(rhs)?;
-                    self.emit(Instr::Compare { dst, op: *op, a, b }, e.span);
-                    if k + 1 < rest.len() {
-                        exits.push(self.emit(
-                            Instr::Branch {
-                                cond: Operand::Local(dst),
-                                when: false,
-                                target: 0,
-                            },
-                            e.span,
-                        ));
-                        a = self.pin(b, rhs.span);
-                    }
-                }
-                let end = self.here();
-                for x in exits {
-                    self.patch(x, end);
-                }
-                Operand::Local(dst)
-            }
-            ExprKind::BoolOp { op, values } => {
-                let dst = self.temp();
-                let mut exits = vec![];
-                for (k, v) in values.iter().enumerate() {
-                    let x = self.expr(v)?;
-                    self.emit(Instr::Move { dst, src: x }, v.span);
-                    if k + 1 < values.len() {
-                        // `a and b`: stop at a falsy a; `a or b`: stop at a truthy a.
-                        let when = matches!(op, BoolOp::Or);
-                        exits.push(self.emit(
-                            Instr::Branch {
-                                cond: Operand::Local(dst),
-                                when,
-                                target: 0,
-                            },
-                            v.span,
-                        ));
-                    }
-                }
-                let end = self.here();
-                for x in exits {
-                    self.patch(x, end);
-                }
-                Operand::Local(dst)
-            }
-            ExprKind::IfExp { cond, then, orelse } => {
-                let dst = self.temp();
-                let c = self.expr(cond)?;
-                let br = self.emit(
-                    Instr::Branch {
-                        cond: c,
-                        when: false,
-                        target: 0,
-                    },
-                    cond.span,
-                );
-                let t = self.expr(then)?;
-                self.emit(Instr::Move { dst, src: t }, then.span);
-                let j = self.emit(Instr::Jump { target: 0 }, e.span);
-                let else_at = self.here();
-                self.patch(br, else_at);
-                let f = self.expr(orelse)?;
-                self.emit(Instr::Move { dst, src: f }, orelse.span);
-                let end = self.here();
-                self.patch(j, end);
-                Operand::Local(dst)
-            }
-            ExprKind::Call { func, args } => match func.name.as_str() {
-                "choose" => {
-                    if self.check {
-                        return Err(self
-                            .err(e.span, "choose() cannot be used in a check")
-                            .with_help("a check only reads"));
-                    }
-                    self.in_atomic_check(func.span, "`choose()`")?;
-                    if args.len() != 2 || args.iter().any(|a| a.keyword.is_some()) {
-                        return Err(self.err(e.span, "choose takes two arguments").with_help(
-                            "write `choose(lo, hi)`: any integer from lo to hi inclusive",
-                        ));
-                    }
-                    let lo = self.expr(&args[0].value)?;
-                    let hi = self.expr(&args[1].value)?;
-                    let dst = self.temp();
-                    self.emit(Instr::Choose { dst, lo, hi }, e.span);
-                    Operand::Local(dst)
-                }
-                // An extension of SCENARIO.md (see README.md). `cas` is not reserved:
-                // it means compare-and-swap only where it is called.
-                "cas" => return self.cas(e, args),
-                "sleep" | "work" | "print" => {
-                    return Err(self
-                        .err(
-                            func.span,
-                            format!("`{}()` is a statement, not a value", func.name),
-                        )
-                        .with_help(format!("write `{}(...)` on a line of its own", func.name)));
-                }
-                other => {
-                    return Err(self
-                        .err(func.span, format!("unknown function `{other}`"))
-                        .with_help(
-                            "the functions are choose(lo, hi), cas(x, expected, new), sleep(n), work(n) and print(...)",
-                        ));
-                }
-            },
+            ExprKind::Compare { first, rest } => self.compare(first, rest, e.span)?,
+            ExprKind::BoolOp { op, values } => self.bool_op(*op, values)?,
+            ExprKind::IfExp { cond, then, orelse } => self.if_exp(cond, then, orelse, e.span)?,
+            ExprKind::Call { func, args } => self.call_value(e, func, args)?,
             ExprKind::Method { .. } => match self.method(e, true)? {
                 Some(o) => o,
                 None => unreachable!("method() returns a value when asked"),
             },
         })
+    }
+
+    /// The value of the name `n`: a variable's (a step, unless it is a ghost) or a
+    /// local's.
+    fn name_value(&mut self, n: &str, span: Span) -> Result<Operand, Diagnostic> {
+        match self.l.syms.get(n).copied() {
+            Some(Sym::Var(v)) => {
+                self.check_indexing(v, false, span)?;
+                Ok(self.read_var(v, None, span))
+            }
+            Some(Sym::Objects(_)) | Some(Sym::Threads(_)) => Err(self
+                .err(span, format!("`{n}` is an object or a thread, not a value"))
+                .with_help(format!(
+                    "call one of its methods, for example `{n}.locked()`"
+                ))),
+            None => match self.local_ids.get(n) {
+                Some(id) if !self.check => Ok(Operand::Local(*id)),
+                _ => Err(self.unknown_name(n, span)),
+            },
+        }
+    }
+
+    /// The value of the array element `name[index]`.
+    fn element_value(
+        &mut self,
+        name: &Ident,
+        index: &Expr,
+        span: Span,
+    ) -> Result<Operand, Diagnostic> {
+        match self.l.syms.get(&name.name).copied() {
+            Some(Sym::Var(v)) => {
+                self.check_indexing(v, true, span)?;
+                let i = self.expr(index)?;
+                Ok(self.read_var(v, Some(i), span))
+            }
+            Some(_) => Err(self
+                .err(
+                    span,
+                    format!(
+                        "`{}` is an array of objects or threads, not of values",
+                        name.name
+                    ),
+                )
+                .with_help(format!(
+                    "call a method on an element: `{}[i].method()`",
+                    name.name
+                ))),
+            None => Err(self.unknown_name(&name.name, name.span)),
+        }
+    }
+
+    /// A comparison chain `a < b <= c`: it stops at the first false link, and evaluates
+    /// each middle operand once.
+    fn compare(
+        &mut self,
+        first: &Expr,
+        rest: &[(CmpOp, Expr)],
+        span: Span,
+    ) -> Result<Operand, Diagnostic> {
+        let dst = self.temp();
+        let mut a = self.expr(first)?;
+        let mut exits = vec![];
+        for (k, (op, rhs)) in rest.iter().enumerate() {
+            let b = self.expr(rhs)?;
+            self.emit(Instr::Compare { dst, op: *op, a, b }, span);
+            if k + 1 < rest.len() {
+                exits.push(self.emit(
+                    Instr::Branch {
+                        cond: Operand::Local(dst),
+                        when: false,
+                        target: 0,
+                    },
+                    span,
+                ));
+                a = self.pin(b, rhs.span);
+            }
+        }
+        let end = self.here();
+        for x in exits {
+            self.patch(x, end);
+        }
+        Ok(Operand::Local(dst))
+    }
+
+    /// `a and b and ...` or `a or b or ...`, short-circuit: the value is the last operand
+    /// evaluated.
+    fn bool_op(&mut self, op: BoolOp, values: &[Expr]) -> Result<Operand, Diagnostic> {
+        let dst = self.temp();
+        let mut exits = vec![];
+        for (k, v) in values.iter().enumerate() {
+            let x = self.expr(v)?;
+            self.emit(Instr::Move { dst, src: x }, v.span);
+            if k + 1 < values.len() {
+                // `a and b`: stop at a falsy a; `a or b`: stop at a truthy a.
+                let when = matches!(op, BoolOp::Or);
+                exits.push(self.emit(
+                    Instr::Branch {
+                        cond: Operand::Local(dst),
+                        when,
+                        target: 0,
+                    },
+                    v.span,
+                ));
+            }
+        }
+        let end = self.here();
+        for x in exits {
+            self.patch(x, end);
+        }
+        Ok(Operand::Local(dst))
+    }
+
+    /// `then if cond else orelse`.
+    fn if_exp(
+        &mut self,
+        cond: &Expr,
+        then: &Expr,
+        orelse: &Expr,
+        span: Span,
+    ) -> Result<Operand, Diagnostic> {
+        let dst = self.temp();
+        let c = self.expr(cond)?;
+        let br = self.emit(
+            Instr::Branch {
+                cond: c,
+                when: false,
+                target: 0,
+            },
+            cond.span,
+        );
+        let t = self.expr(then)?;
+        self.emit(Instr::Move { dst, src: t }, then.span);
+        let j = self.emit(Instr::Jump { target: 0 }, span);
+        let else_at = self.here();
+        self.patch(br, else_at);
+        let f = self.expr(orelse)?;
+        self.emit(Instr::Move { dst, src: f }, orelse.span);
+        let end = self.here();
+        self.patch(j, end);
+        Ok(Operand::Local(dst))
+    }
+
+    /// The value of the function call `e`: `choose(lo, hi)` or `cas(...)`.
+    fn call_value(&mut self, e: &Expr, func: &Ident, args: &[Arg]) -> Result<Operand, Diagnostic> {
+        match func.name.as_str() {
+            "choose" => {
+                if self.check {
+                    return Err(self
+                        .err(e.span, "choose() cannot be used in a check")
+                        .with_help("a check only reads"));
+                }
+                self.in_atomic_check(func.span, "`choose()`")?;
+                if args.len() != 2 || args.iter().any(|a| a.keyword.is_some()) {
+                    return Err(self.err(e.span, "choose takes two arguments").with_help(
+                        "write `choose(lo, hi)`: any integer from lo to hi inclusive",
+                    ));
+                }
+                let lo = self.expr(&args[0].value)?;
+                let hi = self.expr(&args[1].value)?;
+                let dst = self.temp();
+                self.emit(Instr::Choose { dst, lo, hi }, e.span);
+                Ok(Operand::Local(dst))
+            }
+            // An extension of SCENARIO.md (see README.md). `cas` is not reserved:
+            // it means compare-and-swap only where it is called.
+            "cas" => self.cas(e, args),
+            "sleep" | "work" | "print" => Err(self
+                .err(
+                    func.span,
+                    format!("`{}()` is a statement, not a value", func.name),
+                )
+                .with_help(format!("write `{}(...)` on a line of its own", func.name))),
+            other => Err(self
+                .err(func.span, format!("unknown function `{other}`"))
+                .with_help(
+                    "the functions are choose(lo, hi), cas(x, expected, new), sleep(n), work(n) and print(...)",
+                )),
+        }
     }
 
     /// `cas(x, expected, new)` / `cas(a[i], expected, new)`: one step on a `[shared]` or
@@ -1409,68 +1599,112 @@ impl<'l, 'a> Builder<'l, 'a> {
                 .err(e.span, "a check cannot call methods")
                 .with_help("a check only reads variables"));
         }
-        let m = method.name.as_str();
-        // Threads.
         if let Some(Sym::Threads(g)) = self.l.syms.get(&receiver.name.name).copied() {
-            let group = self.l.thread_groups[g as usize].clone();
-            let index = match (&receiver.index, group.len) {
-                (Some(i), Some(_)) => Some(self.expr(i)?),
-                (Some(_), None) => {
+            return self.thread_method(g, receiver, method, args, e.span, want_value);
+        }
+        let m = method.name.as_str();
+        let (sel, kind) = self.obj_sel(receiver)?;
+        let op = match kind {
+            ObjKind::Queue { .. } => self.queue_op(m, args, method, e.span)?,
+            _ => self.sync_op(kind, m, args, method)?,
+        };
+        let Some(op) = op else {
+            let kname = kind_name(kind);
+            return Err(self
+                .err(method.span, format!("{kname} has no method `{m}`"))
+                .with_help(format!("{kname} has {}", methods_of(kind))));
+        };
+        let blocking_kind = matches!(
+            op,
+            Op::Acquire { .. } | Op::Wait { .. } | Op::Put { .. } | Op::Get { .. } | Op::QJoin
+        );
+        if blocking_kind {
+            self.in_atomic_check(method.span, &format!("`{m}()`"))?;
+        }
+        let dst = if want_value { Some(self.temp()) } else { None };
+        self.emit(Instr::Call { dst, obj: sel, op }, e.span);
+        Ok(dst.map(Operand::Local))
+    }
+
+    /// A method call on the thread group `g` (or one of its threads): `start()`, `join()`
+    /// or `is_alive()`.
+    fn thread_method(
+        &mut self,
+        g: u32,
+        receiver: &ObjRef,
+        method: &Ident,
+        args: &[Arg],
+        span: Span,
+        want_value: bool,
+    ) -> Result<Option<Operand>, Diagnostic> {
+        let m = method.name.as_str();
+        let group = self.l.thread_groups[g as usize].clone();
+        let index = match (&receiver.index, group.len) {
+            (Some(i), Some(_)) => Some(self.expr(i)?),
+            (Some(_), None) => {
+                return Err(self
+                    .err(
+                        receiver.span,
+                        format!("`{}` is a single thread", group.name),
+                    )
+                    .with_help(format!("use `{}` without an index", group.name)));
+            }
+            (None, _) => None,
+        };
+        let sel = ir::ThreadSel { group: g, index };
+        self.expect_args(args, &[], method)?;
+        self.in_atomic_check(method.span, &format!("`{m}()`"))?;
+        let dst = if want_value { Some(self.temp()) } else { None };
+        match m {
+            "start" => self.emit(Instr::Start { thread: sel }, span),
+            "join" => self.emit(Instr::Join { thread: sel }, span),
+            "is_alive" => {
+                if index.is_none() && group.len.is_some() {
                     return Err(self
                         .err(
                             receiver.span,
-                            format!("`{}` is a single thread", group.name),
+                            format!("`{}` is an array of threads", group.name),
                         )
-                        .with_help(format!("use `{}` without an index", group.name)));
+                        .with_help(format!("ask one: `{}[i].is_alive()`", group.name)));
                 }
-                (None, _) => None,
-            };
-            let sel = ir::ThreadSel { group: g, index };
-            self.expect_args(args, &[], method)?;
-            self.in_atomic_check(method.span, &format!("`{m}()`"))?;
-            let dst = if want_value { Some(self.temp()) } else { None };
-            match m {
-                "start" => self.emit(Instr::Start { thread: sel }, e.span),
-                "join" => self.emit(Instr::Join { thread: sel }, e.span),
-                "is_alive" => {
-                    if index.is_none() && group.len.is_some() {
-                        return Err(self
-                            .err(
-                                receiver.span,
-                                format!("`{}` is an array of threads", group.name),
-                            )
-                            .with_help(format!("ask one: `{}[i].is_alive()`", group.name)));
-                    }
-                    let d = dst.unwrap_or_else(|| self.temp());
-                    self.emit(
-                        Instr::IsAlive {
-                            dst: d,
-                            thread: sel,
-                        },
-                        e.span,
-                    );
-                    return Ok(Some(Operand::Local(d)));
-                }
-                _ => {
-                    return Err(self
-                        .err(method.span, format!("a thread has no method `{m}`"))
-                        .with_help("a thread has start(), join() and is_alive()"));
-                }
-            };
-            if let Some(d) = dst {
+                let d = dst.unwrap_or_else(|| self.temp());
                 self.emit(
-                    Instr::Move {
+                    Instr::IsAlive {
                         dst: d,
-                        src: Operand::Const(Value::None),
+                        thread: sel,
                     },
-                    e.span,
+                    span,
                 );
+                return Ok(Some(Operand::Local(d)));
             }
-            return Ok(dst.map(Operand::Local));
+            _ => {
+                return Err(self
+                    .err(method.span, format!("a thread has no method `{m}`"))
+                    .with_help("a thread has start(), join() and is_alive()"));
+            }
+        };
+        if let Some(d) = dst {
+            self.emit(
+                Instr::Move {
+                    dst: d,
+                    src: Operand::Const(Value::None),
+                },
+                span,
+            );
         }
-        let (sel, kind) = self.obj_sel(receiver)?;
-        let kname = kind_name(kind);
-        let op = match (kind, m) {
+        Ok(dst.map(Operand::Local))
+    }
+
+    /// The operation of method `m` on a lock, condition, semaphore, event or barrier of
+    /// kind `kind`; `None` if it has no such method.
+    fn sync_op(
+        &mut self,
+        kind: ObjKind,
+        m: &str,
+        args: &[Arg],
+        method: &Ident,
+    ) -> Result<Option<Op>, Diagnostic> {
+        Ok(Some(match (kind, m) {
             (
                 ObjKind::Lock
                 | ObjKind::RLock
@@ -1524,11 +1758,25 @@ impl<'l, 'a> Builder<'l, 'a> {
                 self.args(args, &[], method)?;
                 Op::IsSet
             }
-            (ObjKind::Queue { .. }, "put") => {
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The operation of method `m` on a queue (the call is at `span`); `None` if a queue
+    /// has no such method.
+    fn queue_op(
+        &mut self,
+        m: &str,
+        args: &[Arg],
+        method: &Ident,
+        span: Span,
+    ) -> Result<Option<Op>, Diagnostic> {
+        Ok(Some(match m {
+            "put" => {
                 let a = self.args(args, &["item", "block", "timeout"], method)?;
                 let Some(value) = a[0] else {
                     return Err(self
-                        .err(e.span, "put() needs the item to put")
+                        .err(span, "put() needs the item to put")
                         .with_help("write `q.put(value)`"));
                 };
                 Op::Put {
@@ -1537,11 +1785,11 @@ impl<'l, 'a> Builder<'l, 'a> {
                     timeout: a[2],
                 }
             }
-            (ObjKind::Queue { .. }, "put_nowait") => {
+            "put_nowait" => {
                 let a = self.args(args, &["item"], method)?;
                 let Some(value) = a[0] else {
                     return Err(self
-                        .err(e.span, "put_nowait() needs the item to put")
+                        .err(span, "put_nowait() needs the item to put")
                         .with_help("write `q.put_nowait(value)`"));
                 };
                 Op::Put {
@@ -1550,56 +1798,42 @@ impl<'l, 'a> Builder<'l, 'a> {
                     timeout: None,
                 }
             }
-            (ObjKind::Queue { .. }, "get") => {
+            "get" => {
                 let a = self.args(args, &["block", "timeout"], method)?;
                 Op::Get {
                     block: a[0],
                     timeout: a[1],
                 }
             }
-            (ObjKind::Queue { .. }, "get_nowait") => {
+            "get_nowait" => {
                 self.args(args, &[], method)?;
                 Op::Get {
                     block: Some(Operand::Const(Value::Bool(false))),
                     timeout: None,
                 }
             }
-            (ObjKind::Queue { .. }, "task_done") => {
+            "task_done" => {
                 self.args(args, &[], method)?;
                 Op::TaskDone
             }
-            (ObjKind::Queue { .. }, "join") => {
+            "join" => {
                 self.args(args, &[], method)?;
                 Op::QJoin
             }
-            (ObjKind::Queue { .. }, "qsize") => {
+            "qsize" => {
                 self.args(args, &[], method)?;
                 Op::QSize
             }
-            (ObjKind::Queue { .. }, "empty") => {
+            "empty" => {
                 self.args(args, &[], method)?;
                 Op::Empty
             }
-            (ObjKind::Queue { .. }, "full") => {
+            "full" => {
                 self.args(args, &[], method)?;
                 Op::Full
             }
-            _ => {
-                return Err(self
-                    .err(method.span, format!("{kname} has no method `{m}`"))
-                    .with_help(format!("{kname} has {}", methods_of(kind))));
-            }
-        };
-        let blocking_kind = matches!(
-            op,
-            Op::Acquire { .. } | Op::Wait { .. } | Op::Put { .. } | Op::Get { .. } | Op::QJoin
-        );
-        if blocking_kind {
-            self.in_atomic_check(method.span, &format!("`{m}()`"))?;
-        }
-        let dst = if want_value { Some(self.temp()) } else { None };
-        self.emit(Instr::Call { dst, obj: sel, op }, e.span);
-        Ok(dst.map(Operand::Local))
+            _ => return Ok(None),
+        }))
     }
 
     fn expect_args(

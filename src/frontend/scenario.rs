@@ -1,9 +1,9 @@
 //! Reading a scenario file (SCENARIO.md, "Tables") into an [`ast::Scenario`].
 //!
 //! Everything the format says is checked here, each with the place in the file and what
-//! was expected there; code strings are parsed by [`crate::frontend::code`]. Names are not resolved
-//! in code (that is lowering's job), but the tables' own cross-references are: a
-//! Condition's `lock`, and `[final] observe`.
+//! was expected there; code strings are parsed by [`crate::frontend::parser`]. Names are
+//! not resolved in code (that is lowering's job), but the tables' own cross-references
+//! are: a Condition's `lock`, and `[final] observe`.
 //!
 //! Choices a user may notice:
 //! - `expect = "pass"`, `["pass"]` and `[]` mean no kinds; `"pass"` may not be mixed with
@@ -23,8 +23,10 @@ use crate::frontend::ast::{
     self, Ident, InitValue, Limits, ObjectDecl, ObjectKind, Scenario, Span, ThreadDecl, VarClass,
     VarDecl,
 };
-use crate::frontend::code::{self, CodeSource, is_identifier, is_keyword};
 use crate::frontend::diag::Diagnostic;
+use crate::frontend::names::{is_identifier, is_keyword, is_reserved};
+use crate::frontend::parser;
+use crate::frontend::source::CodeSource;
 use crate::ir::{FindingKind, Value};
 use std::collections::HashMap;
 use toml::Spanned;
@@ -374,7 +376,7 @@ impl<'t> Reader<'t> {
                 )
                 .with_help("choose another name"));
         }
-        if code::is_reserved(name) {
+        if is_reserved(name) {
             return Err(self
                 .diag(span, format!("`{name}` is a built-in and cannot be a name"))
                 .with_help("choose another name"));
@@ -789,97 +791,11 @@ impl<'t> Reader<'t> {
 
     fn threads(&mut self, value: &Val, process: bool) -> Result<(), Diagnostic> {
         let what = if process { "process" } else { "thread" };
-        let header = format!("[[{what}]]");
-        let items: &DeArray = match value.get_ref() {
-            DeValue::Array(a) => a,
-            DeValue::Table(_) => {
-                return Err(self
-                    .diag(
-                        value.span(),
-                        format!("`[{what}]` must be written `[[{what}]]`"),
-                    )
-                    .with_help(format!(
-                        "each {what} is one entry of an array of tables: use double brackets"
-                    )));
-            }
-            other => {
-                return Err(self
-                    .diag(
-                        value.span(),
-                        format!(
-                            "`{what}` must be an array of tables, found {}",
-                            type_name(other)
-                        ),
-                    )
-                    .with_help(format!("write each {what} as a `[[{what}]]` table")));
-            }
-        };
-        for item in items.iter() {
-            let DeValue::Table(t) = item.get_ref() else {
-                return Err(self
-                    .diag(
-                        item.span(),
-                        format!(
-                            "each {what} must be a table, found {}",
-                            type_name(item.get_ref())
-                        ),
-                    )
-                    .with_help(format!("write each {what} as a `[[{what}]]` table")));
-            };
-            let span = Span::new(item.span().start, item.span().end);
-            let mut name = None;
-            let mut count = None;
-            let mut start = true;
-            let mut code = None;
-            for (k, v) in t.iter() {
-                match k.get_ref().as_ref() {
-                    "name" => {
-                        let s = self.string(v, "name")?;
-                        self.check_name(s, v.span())?;
-                        let ispan = self.string_inner_span(v, s);
-                        name = Some(Ident {
-                            name: s.to_string(),
-                            span: ispan,
-                        });
-                    }
-                    "count" => count = Some(self.int_in(v, "count", 1, MAX_THREAD_COUNT)? as u32),
-                    "start" => start = self.bool(v, "start")?,
-                    "code" => {
-                        let s = self.string(v, "code")?;
-                        let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
-                        code = Some(code::parse_block(&src)?);
-                    }
-                    _ => {
-                        return Err(self.unknown_key(
-                            k,
-                            &header,
-                            &["name", "count", "start", "code"],
-                        ));
-                    }
-                }
-            }
-            let Some(name) = name else {
-                return Err(self
-                    .diag(item.span(), format!("this {what} has no `name`"))
-                    .with_help(format!("add `name = \"worker\"` under `{header}`")));
-            };
-            let Some(code) = code else {
-                return Err(self
-                    .diag(
-                        item.span(),
-                        format!("the {what} `{}` has no `code`", name.name),
-                    )
-                    .with_help("add `code = \"\"\"` with the statements, then `\"\"\"`"));
-            };
+        for item in self.thread_items(value, what)?.iter() {
+            let decl = self.thread_decl(item, what)?;
             let label = if process { "[[process]]" } else { "[[thread]]" };
-            self.names.push((name.name.clone(), name.span, label));
-            let decl = ThreadDecl {
-                name,
-                count,
-                start,
-                code,
-                span,
-            };
+            self.names
+                .push((decl.name.name.clone(), decl.name.span, label));
             if process {
                 self.sc.processes.push(decl);
             } else {
@@ -887,6 +803,99 @@ impl<'t> Reader<'t> {
             }
         }
         Ok(())
+    }
+
+    /// The entries of `thread` (or `process`, as `what` says), which must be an array of
+    /// tables.
+    fn thread_items<'v, 'i>(
+        &self,
+        value: &'v Val<'i>,
+        what: &str,
+    ) -> Result<&'v DeArray<'i>, Diagnostic> {
+        match value.get_ref() {
+            DeValue::Array(a) => Ok(a),
+            DeValue::Table(_) => Err(self
+                .diag(
+                    value.span(),
+                    format!("`[{what}]` must be written `[[{what}]]`"),
+                )
+                .with_help(format!(
+                    "each {what} is one entry of an array of tables: use double brackets"
+                ))),
+            other => Err(self
+                .diag(
+                    value.span(),
+                    format!(
+                        "`{what}` must be an array of tables, found {}",
+                        type_name(other)
+                    ),
+                )
+                .with_help(format!("write each {what} as a `[[{what}]]` table"))),
+        }
+    }
+
+    /// One `[[thread]]` (or `[[process]]`, as `what` says) table, its code parsed.
+    fn thread_decl(&self, item: &Val, what: &str) -> Result<ThreadDecl, Diagnostic> {
+        let header = format!("[[{what}]]");
+        let DeValue::Table(t) = item.get_ref() else {
+            return Err(self
+                .diag(
+                    item.span(),
+                    format!(
+                        "each {what} must be a table, found {}",
+                        type_name(item.get_ref())
+                    ),
+                )
+                .with_help(format!("write each {what} as a `[[{what}]]` table")));
+        };
+        let span = Span::new(item.span().start, item.span().end);
+        let mut name = None;
+        let mut count = None;
+        let mut start = true;
+        let mut code = None;
+        for (k, v) in t.iter() {
+            match k.get_ref().as_ref() {
+                "name" => {
+                    let s = self.string(v, "name")?;
+                    self.check_name(s, v.span())?;
+                    let ispan = self.string_inner_span(v, s);
+                    name = Some(Ident {
+                        name: s.to_string(),
+                        span: ispan,
+                    });
+                }
+                "count" => count = Some(self.int_in(v, "count", 1, MAX_THREAD_COUNT)? as u32),
+                "start" => start = self.bool(v, "start")?,
+                "code" => {
+                    let s = self.string(v, "code")?;
+                    let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
+                    code = Some(parser::parse_block(&src)?);
+                }
+                _ => {
+                    return Err(self.unknown_key(k, &header, &["name", "count", "start", "code"]));
+                }
+            }
+        }
+        let Some(name) = name else {
+            return Err(self
+                .diag(item.span(), format!("this {what} has no `name`"))
+                .with_help(format!("add `name = \"worker\"` under `{header}`")));
+        };
+        let Some(code) = code else {
+            return Err(self
+                .diag(
+                    item.span(),
+                    format!("the {what} `{}` has no `code`", name.name),
+                )
+                .with_help("add `code = \"\"\"` with the statements, then `\"\"\"`"));
+        };
+        Ok(ThreadDecl {
+            name,
+            count,
+            start,
+            code,
+            span,
+        })
     }
 
     // -- [final], [invariant], [limits] --------------------------------------------------
@@ -905,7 +914,7 @@ impl<'t> Reader<'t> {
                     .with_help("write `assert = [\"counter == 2\"]`"));
             };
             let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
-            code::parse_expr(&src)
+            parser::parse_expr(&src)
         };
         match value.get_ref() {
             DeValue::String(_) => Ok(vec![one(value)?]),
@@ -1079,7 +1088,7 @@ fn table_label(table: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frontend::code::tests::{Rng, sx_block, sx_expr};
+    use crate::frontend::parser::tests::{Rng, sx_block, sx_expr};
 
     const EXAMPLE: &str = r#"[scenario]
 name = "counter"                      # default: the file stem
@@ -1163,6 +1172,14 @@ timeout = 30
             sc.expect,
             vec![FindingKind::Assertion, FindingKind::DataRace]
         );
+        example_variables(&sc);
+        example_objects(&sc);
+        example_threads(&sc);
+        example_checks_and_limits(&sc);
+    }
+
+    /// The example's [shared], [atomics] and [ghost] variables.
+    fn example_variables(sc: &Scenario) {
         let vars: Vec<(&str, VarClass, &InitValue)> = sc
             .vars
             .iter()
@@ -1189,6 +1206,10 @@ timeout = 30
         // Spans: the name's key in the file.
         let counter = &sc.vars[0].name.span;
         assert_eq!(&EXAMPLE[counter.start..counter.end], "counter");
+    }
+
+    /// The example's [objects].
+    fn example_objects(sc: &Scenario) {
         let objects: Vec<(&str, ObjectKind, Option<u32>)> = sc
             .objects
             .iter()
@@ -1217,7 +1238,10 @@ timeout = 30
         assert_eq!(objects[5].1, ObjectKind::BoundedSemaphore { value: 1 });
         assert_eq!(objects[7].1, ObjectKind::Barrier { parties: 3 });
         assert_eq!(objects[8].1, ObjectKind::Queue { maxsize: 2 });
+    }
 
+    /// The example's [[thread]] and [[process]] tables, their code parsed.
+    fn example_threads(sc: &Scenario) {
         assert_eq!(sc.threads.len(), 2);
         let w = &sc.threads[0];
         assert_eq!(
@@ -1243,7 +1267,10 @@ timeout = 30
         assert_eq!(&EXAMPLE[wait.span.start..wait.span.end], "with m:");
         assert_eq!(sc.processes.len(), 1);
         assert_eq!(sx_block(&sc.processes[0].code), "[pass]");
+    }
 
+    /// The example's [final], [invariant] and [limits].
+    fn example_checks_and_limits(sc: &Scenario) {
         let finals: Vec<String> = sc.final_asserts.iter().map(sx_expr).collect();
         assert_eq!(
             finals,
@@ -1357,10 +1384,17 @@ timeout = 30
         fails_at(t, 6, 3, "unexpected `=` after the expression");
     }
 
+    /// A thread that is fine: appended to a table under test, so that its error is the
+    /// file's only one.
+    const ONE_THREAD: &str = "[[thread]]\nname = \"w\"\ncode = \"pass\"\n";
+
+    /// `table`, then [`ONE_THREAD`].
+    fn with(table: &str) -> String {
+        format!("{table}\n{ONE_THREAD}")
+    }
+
     #[test]
     fn bad_tables_have_message_and_place() {
-        const T: &str = "[[thread]]\nname = \"w\"\ncode = \"pass\"\n";
-        let with = |s: &str| format!("{s}\n{T}");
         fails_at(&with("[shraed]\nx = 1"), 1, 2, "unknown table `shraed`");
         let d = parse(&with("[shraed]\nx = 1")).unwrap_err();
         assert_eq!(d.help.as_deref(), Some("did you mean `[shared]`?"));
@@ -1397,6 +1431,19 @@ timeout = 30
             11,
             "unknown verdict kind",
         );
+        fails_at(&with("[shared\nx = 1"), 1, 8, "invalid TOML");
+        fails_at(&with("shared = 1"), 1, 10, "`shared` must be a table");
+        fails_at(
+            &with("[[shared]]\nx = 1"),
+            1,
+            1,
+            "`shared` must be a table, not an array of tables",
+        );
+        fails_at("[shared]\nx = 1\n", 1, 1, "the scenario has no threads");
+    }
+
+    #[test]
+    fn bad_variables_have_message_and_place() {
         fails_at(&with("[shared]\nx = 1.5"), 2, 5, "floats are not supported");
         fails_at(&with("[shared]\nx = []"), 2, 5, "the array `x` is empty");
         fails_at(&with("[shared]\nx = [[1]]"), 2, 6, "nested arrays");
@@ -1438,6 +1485,10 @@ timeout = 30
             9,
             "`w` is already declared in [shared]",
         );
+    }
+
+    #[test]
+    fn bad_objects_have_message_and_place() {
         fails_at(
             &with("[objects]\nm = \"Lok\""),
             2,
@@ -1501,6 +1552,10 @@ timeout = 30
             34,
             "is an array of Locks",
         );
+    }
+
+    #[test]
+    fn bad_checks_and_limits_have_message_and_place() {
         fails_at(
             &with("[final]\nobserve = [\"x\"]"),
             2,
@@ -1531,14 +1586,10 @@ timeout = 30
             11,
             "`timeout` must be a positive integer",
         );
-        fails_at(&with("[shared\nx = 1"), 1, 8, "invalid TOML");
-        fails_at(&with("shared = 1"), 1, 10, "`shared` must be a table");
-        fails_at(
-            &with("[[shared]]\nx = 1"),
-            1,
-            1,
-            "`shared` must be a table, not an array of tables",
-        );
+    }
+
+    #[test]
+    fn bad_threads_have_message_and_place() {
         fails_at(
             "[thread]\nname = \"x\"\ncode = \"pass\"",
             1,
@@ -1594,12 +1645,11 @@ timeout = 30
             "`code` must be a string",
         );
         fails_at(
-            &format!("{T}[[thread]]\nname = \"w\"\ncode = \"pass\""),
+            &format!("{ONE_THREAD}[[thread]]\nname = \"w\"\ncode = \"pass\""),
             5,
             9,
             "`w` is already declared in [[thread]]",
         );
-        fails_at("[shared]\nx = 1\n", 1, 1, "the scenario has no threads");
     }
 
     #[test]

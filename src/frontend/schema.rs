@@ -13,7 +13,7 @@ pub const SCENARIO_SCHEMA: &str = include_str!("../../schema/scenario.schema.jso
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frontend::code::{BUILTINS, PYTHON_KEYWORDS};
+    use crate::frontend::names::{BUILTINS, PYTHON_KEYWORDS};
     use crate::ir::FindingKind;
     use serde_json::Value;
 
