@@ -48,10 +48,19 @@ impl State {
         Ok(Outcome::Done(Value::None))
     }
 
-    /// Can `t` return from joining `sel` now? (A join of itself raises: it can move.)
+    /// Can `t` go on with joining `sel` now? `worker.join()` joins the instances in
+    /// order, as `for w in workers: w.join()` does: it waits at the first unfinished one,
+    /// and raises at the first that is the joining thread itself or was never started.
     pub(super) fn join_ready(&self, c: &Ctx, sel: ThreadSel) -> Res<bool> {
-        let ts = self.thread_sel(c, sel)?;
-        Ok(ts.iter().all(|x| *x == c.t || !self.is_alive(*x)))
+        for x in self.thread_sel(c, sel)? {
+            if x == c.t || self.threads[x as usize].status == Status::NotStarted {
+                return Ok(true); // it raises
+            }
+            if self.is_alive(x) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     pub(super) fn join(&mut self, c: &Ctx, sel: ThreadSel, out: &mut StepOut) -> Res<Outcome> {

@@ -1,0 +1,80 @@
+//! Regression tests for bugs users hit, each with the scenario that showed it (in
+//! tests/regressions/): the explorer, `check` and every engine must give the expected
+//! verdict, never a panic.
+
+use simrace::frontend::{lower, scenario};
+use simrace::search::{Config, explore};
+use std::process::Command;
+
+fn root() -> &'static str {
+    env!("CARGO_MANIFEST_DIR")
+}
+
+fn kinds(file: &str) -> Vec<String> {
+    let prog = scenario::load(&format!("{}/{file}", root()))
+        .and_then(|s| lower::lower(&s))
+        .unwrap();
+    let e = explore(&prog, &Config::default());
+    let mut k: Vec<String> = e.findings.iter().map(|f| f.kind.to_string()).collect();
+    k.sort();
+    k.dedup();
+    k
+}
+
+/// A thread whose code fails before its first step used to panic the explorer
+/// ("entered unreachable code: local instruction at a step").
+#[test]
+fn a_failure_before_the_first_step_is_a_finding() {
+    assert_eq!(kinds("tests/regressions/prelude_division.toml"), ["error"]);
+    assert_eq!(
+        kinds("tests/regressions/prelude_assert.toml"),
+        ["assertion"]
+    );
+    assert_eq!(kinds("tests/regressions/mistyped_shared.toml"), ["error"]);
+    assert_eq!(kinds("tests/regressions/one_branch_local.toml"), ["error"]);
+}
+
+/// `worker.join()` from inside a worker joins itself: a RuntimeError, not a deadlock.
+#[test]
+fn a_thread_that_joins_itself_raises() {
+    assert_eq!(
+        kinds("tests/regressions/self_join.toml"),
+        ["data_race", "error"]
+    );
+}
+
+/// `check` calls these files valid and as expected, and every engine runs them.
+#[test]
+fn check_and_the_engines_agree() {
+    let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+        .current_dir(root())
+        .args(["check", "tests/regressions"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for file in ["prelude_division", "self_join"] {
+        for engine in ["native", "shuttle", "loom"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+                .current_dir(root())
+                .args(["run", &format!("tests/regressions/{file}.toml")])
+                .args(["--engine", engine, "--format", "json", "--no-timing"])
+                .args(["--max-executions", "200", "--runs", "50"])
+                .output()
+                .unwrap();
+            // Engines do not claim data races: a scenario expecting one does not match.
+            let code = out.status.code();
+            assert!(matches!(code, Some(0 | 1)), "{file} on {engine}: {code:?}");
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let kinds = &json["engines"][0]["kinds"];
+            assert!(
+                kinds.as_array().unwrap().iter().any(|k| k == "error"),
+                "{file} on {engine}: {kinds}"
+            );
+        }
+    }
+}
