@@ -86,8 +86,16 @@ pub struct Program {
     pub source: String,
     pub expect: Vec<FindingKind>,
     pub vars: Vec<VarInfo>,
-    /// Total number of cells (a scalar is one cell, an array one per element).
+    /// The cells of one memory (a scalar is one cell, an array one per element): every
+    /// variable has its cells here, numbered `first_cell ..`.
     pub cells: u32,
+    /// How many private memories there are: 0 is the main program's, then one per
+    /// process instance. A `[shared]`, `[atomics]` or `[ghost]` variable has a copy of its
+    /// cells in each; a global variable (the cells of a `Value` or `Array` object) has
+    /// one copy after all of them. See [`Program::address`].
+    pub memories: u32,
+    /// How a process gets its memory when it starts.
+    pub start_method: StartMethod,
     pub objects: Vec<ObjInfo>,
     pub object_groups: Vec<Group>,
     pub threads: Vec<ThreadInfo>,
@@ -103,13 +111,47 @@ pub struct Program {
     pub timeout: Option<u64>,
 }
 
+/// `[scenario] start_method`: where a started process's copy of memory comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartMethod {
+    /// The starting party's values at the moment of `start()`.
+    #[default]
+    Fork,
+    /// The file's initial values.
+    Spawn,
+}
+
 impl Program {
+    /// Where cell `cell` (a variable's cell number) of memory `mem` lives in the machine's
+    /// cells: private cells have one copy per memory, global ones a single copy. Cells of
+    /// memory 0 (the main program's) keep their own numbers.
+    pub fn address(&self, mem: u32, cell: u32) -> u32 {
+        if self.cell_is_global(cell) {
+            self.memories * self.cells + cell
+        } else {
+            mem * self.cells + cell
+        }
+    }
+    /// The memory and the cell number of an address (memory `memories` holds the
+    /// global cells).
+    pub fn locate(&self, address: u32) -> (u32, u32) {
+        (address / self.cells.max(1), address % self.cells.max(1))
+    }
+    /// All the machine's cells: every memory's, then the global ones.
+    pub fn addresses(&self) -> u32 {
+        (self.memories + 1) * self.cells
+    }
+    pub fn cell_is_global(&self, cell: u32) -> bool {
+        self.vars[self.var_of_cell(cell) as usize].global
+    }
     /// 1-based line of a byte offset in the scenario file.
     pub fn line_of(&self, span: Span) -> u32 {
         crate::frontend::diag::line_col(&self.source, span.start).0 as u32
     }
-    /// The display name of a cell: `x` or `slots[2]`.
-    pub fn cell_name(&self, cell: u32) -> String {
+    /// The display name of an address: `x` or `slots[2]`, and `v.value` or `a[1]` for a
+    /// shared-memory object.
+    pub fn cell_name(&self, address: u32) -> String {
+        let cell = self.locate(address).1;
         let var = self.var_of_cell(cell);
         let info = &self.vars[var as usize];
         match info.len {
@@ -123,8 +165,8 @@ impl Program {
             Err(i) => (i - 1) as VarId,
         }
     }
-    pub fn cell_class(&self, cell: u32) -> VarClass {
-        self.vars[self.var_of_cell(cell) as usize].class
+    pub fn cell_class(&self, address: u32) -> VarClass {
+        self.vars[self.var_of_cell(self.locate(address).1) as usize].class
     }
 }
 
@@ -136,6 +178,9 @@ pub struct VarInfo {
     pub len: Option<u32>,
     pub first_cell: u32,
     pub init: Vec<Value>,
+    /// The cells of a `Value` or `Array` object: one memory for every party (checked for
+    /// races across processes), not a copy per process.
+    pub global: bool,
 }
 
 /// What kind of object, with its fixed parameters.
@@ -155,9 +200,22 @@ pub enum ObjKind {
     Barrier {
         parties: u32,
     },
+    /// `Queue`, `JoinableQueue` and `SimpleQueue` (the front end allows only `put`,
+    /// `get` and `empty` on a SimpleQueue).
     Queue {
         maxsize: u32,
     },
+    /// One end of a `Pipe`: what it sends goes to `peer`'s inbox; a one-way pipe's first
+    /// end only receives and its second only sends.
+    Connection {
+        peer: ObjId,
+        send: bool,
+        recv: bool,
+    },
+    /// A `Manager().dict()` proxy (its initial items in [`ObjInfo::items`]).
+    ManagerDict,
+    /// A `Manager().list()` proxy (its initial values in [`ObjInfo::items`], as keys).
+    ManagerList,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +223,9 @@ pub struct ObjInfo {
     /// `m` or `fork[2]` (a Condition's own lock is `cv.lock`).
     pub name: String,
     pub kind: ObjKind,
+    /// A manager's initial contents: a dict's (key, value) items, a list's values (as
+    /// `(value, None)`).
+    pub items: Vec<(Value, Value)>,
 }
 
 /// A declaration that may stand for an array: objects `first .. first + len`.
@@ -193,6 +254,10 @@ pub struct ThreadInfo {
     pub code: Arc<Code>,
     /// Is this a `[[process]]`?
     pub process: bool,
+    /// Stopped, not waited for, once every non-daemon party has finished.
+    pub daemon: bool,
+    /// Its memory: 0 for the main program's threads, its own for a process.
+    pub memory: u32,
 }
 
 /// The instructions of one thread declaration (shared by its instances).
@@ -213,6 +278,17 @@ pub struct Code {
     pub extra_touches: Vec<Vec<StaticTouch>>,
     /// What the local code before the first step may touch (it runs when the thread starts).
     pub prelude_touches: Vec<StaticTouch>,
+    /// The `with` blocks on objects, for unwinding a failure as Python does.
+    pub withs: Vec<WithBlock>,
+}
+
+/// A `with obj:` block: while the thread is at `body` (the instructions after the
+/// acquisition, up to the exit), a failure leaves the block by running `exit` (the
+/// release instruction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithBlock {
+    pub body: std::ops::Range<Pc>,
+    pub exit: Pc,
 }
 
 /// A statically known access, for dependency over-approximation.
@@ -298,6 +374,40 @@ pub enum Op {
     QSize,
     Empty,
     Full,
+    /// A pipe end's `send(v)`, `recv()`, `poll()`, `poll(timeout)`, `close()`.
+    Send {
+        value: Operand,
+    },
+    Recv,
+    Poll {
+        timeout: Option<Operand>,
+    },
+    Close,
+    /// A manager proxy's `d[k]`, `l[i]`.
+    Item {
+        key: Operand,
+    },
+    /// `d[k] = v`, `l[i] = v`.
+    SetItem {
+        key: Operand,
+        value: Operand,
+    },
+    /// `d.get(k)`, `d.get(k, default)`.
+    DictGet {
+        key: Operand,
+        default: Option<Operand>,
+    },
+    /// `d.pop(k)`, `d.pop(k, default)`; a list's `l.pop()` has no key.
+    Pop {
+        key: Option<Operand>,
+        default: Option<Operand>,
+    },
+    /// `l.append(v)`.
+    Append {
+        value: Operand,
+    },
+    /// `len(d)`, `len(l)`.
+    Len,
 }
 
 impl Op {
@@ -319,6 +429,16 @@ impl Op {
             Op::QSize => "qsize",
             Op::Empty => "empty",
             Op::Full => "full",
+            Op::Send { .. } => "send",
+            Op::Recv => "recv",
+            Op::Poll { .. } => "poll",
+            Op::Close => "close",
+            Op::Item { .. } => "__getitem__",
+            Op::SetItem { .. } => "__setitem__",
+            Op::DictGet { .. } => "get",
+            Op::Pop { .. } => "pop",
+            Op::Append { .. } => "append",
+            Op::Len => "__len__",
         }
     }
 }
@@ -413,7 +533,19 @@ pub enum Instr {
     Start {
         thread: ThreadSel,
     },
+    /// `join()`, or for a process `join(timeout)`, which may return before it ends.
     Join {
+        thread: ThreadSel,
+        timeout: Option<Operand>,
+    },
+    /// A process's `terminate()` (SIGTERM) or `kill()` (SIGKILL).
+    Terminate {
+        thread: ThreadSel,
+        kill: bool,
+    },
+    /// `p.exitcode`: None while it runs, then 0, 1, -15 or -9.
+    ExitCode {
+        dst: LocalId,
         thread: ThreadSel,
     },
     IsAlive {
@@ -447,6 +579,8 @@ impl Instr {
                 | Instr::Call { .. }
                 | Instr::Start { .. }
                 | Instr::Join { .. }
+                | Instr::Terminate { .. }
+                | Instr::ExitCode { .. }
                 | Instr::IsAlive { .. }
                 | Instr::Sleep
                 | Instr::Work

@@ -314,11 +314,8 @@ fn run_engine(
         Engine::Shuttle => {
             let s = model_settings(prog, limits, opts);
             let t = match &opts.shuttle_schedule {
-                Some(sched) => {
-                    shuttle::check(prog)?;
-                    shuttle::replay(prog, &s, sched)
-                }
-                None => shuttle::run_in_child(path, prog, &s)?,
+                Some(sched) => shuttle::replay(prog, &s, sched),
+                None => shuttle::run_in_child(path, &s)?,
             };
             Ok(report::engine_report(
                 prog,

@@ -56,6 +56,7 @@ pub fn resource_name(prog: &Program, target: &WaitTarget) -> String {
         WaitTarget::QueuePut(o) => format!("room in queue {}", obj(o)),
         WaitTarget::QueueGet(o) => format!("an item in queue {}", obj(o)),
         WaitTarget::QueueJoin(o) => format!("task_done on queue {}", obj(o)),
+        WaitTarget::Pipe(o) => format!("something to receive on {}", obj(o)),
         WaitTarget::Threads(ts) => {
             let names: Vec<String> = ts.iter().map(thread).collect();
             if names.len() == 1 {
@@ -409,7 +410,8 @@ impl WaitFor {
                     | WaitTarget::Barrier(o)
                     | WaitTarget::QueuePut(o)
                     | WaitTarget::QueueGet(o)
-                    | WaitTarget::QueueJoin(o) => Some(prog.objects[*o as usize].name.clone()),
+                    | WaitTarget::QueueJoin(o)
+                    | WaitTarget::Pipe(o) => Some(prog.objects[*o as usize].name.clone()),
                     _ => None,
                 };
                 Stuck {

@@ -35,9 +35,6 @@ pub const DEFAULT_SECONDS: u64 = 20;
 
 /// Can loom run this scenario? `Err` says why not.
 pub fn check(prog: &Program) -> Result<(), String> {
-    if prog.threads.iter().any(|t| t.process) {
-        return Err("[[process]] is not supported yet".into());
-    }
     if prog.threads.len() > MAX_THREADS {
         return Err(format!(
             "loom runs at most {MAX_THREADS} threads (its main thread and 4 spawned ones); this scenario has {} ({}); use --engine shuttle or --engine explore",

@@ -99,9 +99,6 @@ impl Pool {
 
 /// Runs `prog` natively. An `Err` says why the engine cannot run it.
 pub fn run(prog: &Arc<Program>, cfg: &NativeConfig) -> Result<Tally, String> {
-    if prog.threads.iter().any(|t| t.process) {
-        return Err("[[process]] is not supported yet".into());
-    }
     let n = prog.threads.len();
     let pool = Pool::new(n).map_err(|e| format!("cannot start threads: {e}"))?;
     let exec = Arc::new(ExecConfig {

@@ -34,17 +34,8 @@ pub const DEFAULT_SECONDS: u64 = 20;
 /// What a phase-2 panic says, so that it can be told from a crash.
 const MARK: &str = "simrace-shuttle-finding";
 
-/// Can shuttle run this scenario? `Err` says why not.
-pub fn check(prog: &Program) -> Result<(), String> {
-    if prog.threads.iter().any(|t| t.process) {
-        return Err("[[process]] is not supported yet".into());
-    }
-    Ok(())
-}
-
 /// Runs shuttle in a child process; the failing schedules come from its standard error.
-pub fn run_in_child(path: &str, prog: &Program, s: &ModelSettings) -> Result<Tally, String> {
-    check(prog)?;
+pub fn run_in_child(path: &str, s: &ModelSettings) -> Result<Tally, String> {
     if !matches!(s.scheduler.as_str(), "random" | "pct" | "dfs") {
         return Err(format!("unknown shuttle scheduler {}", s.scheduler));
     }

@@ -78,6 +78,7 @@ impl<'a> Lowerer<'a> {
         }
         let (invariants, invariant_cells) = self.lower_invariants(cells)?;
         let observe = self.observed()?;
+        let memories = 1 + threads.iter().filter(|t| t.process).count() as u32;
         Ok(ir::Program {
             name: s.name.clone(),
             path: s.path.clone(),
@@ -86,6 +87,8 @@ impl<'a> Lowerer<'a> {
             expect: s.expect.clone(),
             vars: self.vars,
             cells,
+            memories,
+            start_method: ir::StartMethod::Fork,
             objects: self.objects,
             object_groups: self.object_groups,
             threads,
@@ -116,6 +119,7 @@ impl<'a> Lowerer<'a> {
                 len,
                 first_cell: cells,
                 init,
+                global: false,
             });
             cells += len.unwrap_or(1);
         }
@@ -147,7 +151,11 @@ impl<'a> Lowerer<'a> {
                     None => o.name.name.clone(),
                     Some(_) => format!("{}[{}]", o.name.name, i),
                 };
-                self.objects.push(ir::ObjInfo { name, kind });
+                self.objects.push(ir::ObjInfo {
+                    name,
+                    kind,
+                    items: vec![],
+                });
             }
         }
         Ok(())
@@ -221,6 +229,7 @@ impl<'a> Lowerer<'a> {
         self.objects.push(ir::ObjInfo {
             name,
             kind: ObjKind::RLock,
+            items: vec![],
         });
         id
     }
@@ -229,7 +238,7 @@ impl<'a> Lowerer<'a> {
     /// instances.
     fn lower_threads(&mut self) -> Result<Vec<ir::ThreadInfo>, Diagnostic> {
         let s = self.s;
-        let mut threads = vec![];
+        let mut threads: Vec<ir::ThreadInfo> = vec![];
         let all: Vec<(&ThreadDecl, bool)> = s
             .threads
             .iter()
@@ -246,11 +255,6 @@ impl<'a> Lowerer<'a> {
             });
         }
         for (g, (t, process)) in all.iter().enumerate() {
-            if *process {
-                return Err(self
-                    .err(t.span, "[[process]] is not supported yet")
-                    .with_help("use [[thread]]; processes come in a later version of simrace"));
-            }
             let code = Arc::new(self.lower_thread(t)?);
             self.thread_groups[g].first = threads.len() as u32;
             for i in 0..t.count.unwrap_or(1) {
@@ -258,12 +262,15 @@ impl<'a> Lowerer<'a> {
                     None => t.name.name.clone(),
                     Some(_) => format!("{}[{}]", t.name.name, i),
                 };
+                let processes = threads.iter().filter(|t| t.process).count() as u32;
                 threads.push(ir::ThreadInfo {
                     name,
                     tid: i as i64,
                     start: t.start,
                     code: code.clone(),
                     process: *process,
+                    daemon: false,
+                    memory: if *process { 1 + processes } else { 0 },
                 });
             }
         }
@@ -548,6 +555,7 @@ struct Builder<'l, 'a> {
     exits: Vec<Exit>,
     loops: Vec<LoopCtx>,
     atomic_depth: u32,
+    withs: Vec<ir::WithBlock>,
 }
 
 impl<'l, 'a> Builder<'l, 'a> {
@@ -563,6 +571,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             exits: vec![],
             loops: vec![],
             atomic_depth: 0,
+            withs: vec![],
         }
     }
 
@@ -581,6 +590,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             local_names: self.local_names,
             extra_touches,
             prelude_touches,
+            withs: self.withs,
         }
     }
 
@@ -1015,8 +1025,10 @@ impl<'l, 'a> Builder<'l, 'a> {
             r.span,
         );
         self.exits.push(Exit::Release(sel));
+        let from = self.here();
         self.block(body)?;
         self.exits.pop();
+        let exit = self.here();
         self.emit(
             Instr::Call {
                 dst: None,
@@ -1025,6 +1037,10 @@ impl<'l, 'a> Builder<'l, 'a> {
             },
             span,
         );
+        self.withs.push(ir::WithBlock {
+            body: from..exit,
+            exit,
+        });
         Ok(())
     }
 
@@ -1657,7 +1673,13 @@ impl<'l, 'a> Builder<'l, 'a> {
         let dst = if want_value { Some(self.temp()) } else { None };
         match m {
             "start" => self.emit(Instr::Start { thread: sel }, span),
-            "join" => self.emit(Instr::Join { thread: sel }, span),
+            "join" => self.emit(
+                Instr::Join {
+                    thread: sel,
+                    timeout: None,
+                },
+                span,
+            ),
             "is_alive" => {
                 if index.is_none() && group.len.is_some() {
                     return Err(self
@@ -1916,6 +1938,9 @@ fn kind_name(k: ObjKind) -> &'static str {
         ObjKind::Event => "an Event",
         ObjKind::Barrier { .. } => "a Barrier",
         ObjKind::Queue { .. } => "a Queue",
+        ObjKind::Connection { .. } => "a Pipe connection",
+        ObjKind::ManagerDict => "a Manager dict",
+        ObjKind::ManagerList => "a Manager list",
     }
 }
 
@@ -1930,6 +1955,9 @@ fn methods_of(k: ObjKind) -> &'static str {
         ObjKind::Queue { .. } => {
             "put(item, block, timeout), get(block, timeout), task_done(), join(), qsize(), empty(), full()"
         }
+        ObjKind::Connection { .. } => "send(v), recv(), poll(timeout), close()",
+        ObjKind::ManagerDict => "d[k], d[k] = v, get(k, default), pop(k, default), len(d)",
+        ObjKind::ManagerList => "l[i], l[i] = v, append(v), pop(), len(l)",
     }
 }
 

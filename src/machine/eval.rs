@@ -19,6 +19,8 @@ pub(super) struct Ctx<'a> {
     pub code: &'a Code,
     pub t: ThreadId,
     pub tid: i64,
+    /// The thread's memory (0: the main program's; a process has its own).
+    pub mem: u32,
 }
 
 /// What a thread-local instruction does to the control flow.
@@ -52,7 +54,7 @@ pub(super) fn pure(instr: &Instr, get: &dyn Fn(Operand) -> Res<Value>) -> Option
             if truthy(c) {
                 Ok(Flow::Next(None))
             } else {
-                raise(ExcKind::AssertionError, message.clone())
+                Err(PyException::assertion(message.clone()))
             }
         })),
         Instr::CheckStep { step } => Some(get(*step).and_then(|s| {
@@ -120,6 +122,7 @@ impl State {
             code: &info.code,
             t,
             tid: info.tid,
+            mem: info.memory,
         }
     }
 
@@ -148,9 +151,11 @@ impl State {
         self.threads[t as usize].locals[id as usize] = Some(v);
     }
 
-    /// The cell of `var[index]`, with Python's negative indices.
+    /// The address of `var[index]` in the thread's memory, with Python's negative
+    /// indices.
     pub(super) fn cell(&self, c: &Ctx, var: u32, index: Option<Operand>) -> Res<u32> {
-        cell_of(&c.prog.vars[var as usize], self.index(c, index)?)
+        let cell = cell_of(&c.prog.vars[var as usize], self.index(c, index)?)?;
+        Ok(c.prog.address(c.mem, cell))
     }
 
     /// The object `group[index]`.
@@ -203,7 +208,8 @@ impl State {
                 Instr::GhostRead { dst, var, index } => {
                     let index = index.map(get).transpose()?;
                     let cell = cell_of(&prog.vars[*var as usize], index)?;
-                    Flow::Next(Some((*dst, self.cells[cell as usize])))
+                    let address = prog.address(0, cell);
+                    Flow::Next(Some((*dst, self.cells[address as usize])))
                 }
                 i => pure(i, &get).unwrap_or(Ok(Flow::Next(None)))?,
             };

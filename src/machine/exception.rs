@@ -17,6 +17,8 @@ pub enum ExcKind {
     TypeError,
     IndexError,
     KeyError,
+    AttributeError,
+    BrokenPipeError,
     ZeroDivisionError,
     OverflowError,
     UnboundLocalError,
@@ -37,6 +39,8 @@ impl ExcKind {
             ExcKind::TypeError => "TypeError",
             ExcKind::IndexError => "IndexError",
             ExcKind::KeyError => "KeyError",
+            ExcKind::AttributeError => "AttributeError",
+            ExcKind::BrokenPipeError => "BrokenPipeError",
             ExcKind::ZeroDivisionError => "ZeroDivisionError",
             ExcKind::OverflowError => "OverflowError",
             ExcKind::UnboundLocalError => "UnboundLocalError",
@@ -46,15 +50,6 @@ impl ExcKind {
             ExcKind::Livelock => "livelock",
         }
     }
-
-    /// The finding a failure of this class is.
-    pub fn finding(self) -> FindingKind {
-        match self {
-            ExcKind::AssertionError => FindingKind::Assertion,
-            ExcKind::Livelock => FindingKind::Livelock,
-            _ => FindingKind::Error,
-        }
-    }
 }
 
 /// A raised exception: its class and message.
@@ -62,6 +57,10 @@ impl ExcKind {
 pub struct PyException {
     pub kind: ExcKind,
     pub message: String,
+    /// Raised by an `assert` of the scenario (an `assertion` finding), not by an
+    /// operation (an `error`, even where Python's class is AssertionError, as for
+    /// `multiprocessing`'s own checks).
+    pub from_assert: bool,
 }
 
 impl PyException {
@@ -69,6 +68,24 @@ impl PyException {
         PyException {
             kind,
             message: message.into(),
+            from_assert: false,
+        }
+    }
+
+    /// The exception of a false `assert`.
+    pub fn assertion(message: impl Into<String>) -> PyException {
+        PyException {
+            from_assert: true,
+            ..PyException::new(ExcKind::AssertionError, message)
+        }
+    }
+
+    /// The finding this failure is.
+    pub fn finding(&self) -> FindingKind {
+        match self.kind {
+            _ if self.from_assert => FindingKind::Assertion,
+            ExcKind::Livelock => FindingKind::Livelock,
+            _ => FindingKind::Error,
         }
     }
 }

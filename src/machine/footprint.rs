@@ -9,7 +9,7 @@
 use super::objects;
 use super::state::{State, Status};
 use super::value::cas_matches;
-use crate::ir::{Instr, ObjId, Program, StaticTouch, ThreadId};
+use crate::ir::{Instr, ObjId, Program, StartMethod, StaticTouch, ThreadId};
 use smallvec::SmallVec;
 
 /// What a step may touch.
@@ -67,21 +67,28 @@ fn conflict(x: &Touch, y: &Touch) -> bool {
     }
 }
 
-/// Adds the touches of one cell access (and the invariant's, for a write it reads).
-pub(super) fn cell_touch(prog: &Program, fp: &mut Footprint, cell: u32, write: bool) {
-    fp.push(Touch::Cell { cell, write });
-    if write && prog.invariant_cells[cell as usize] {
+/// Adds the touches of one access to `address` (and the invariant's, for a write to a
+/// cell of the main program's memory that an invariant reads).
+pub(super) fn cell_touch(prog: &Program, fp: &mut Footprint, address: u32, write: bool) {
+    fp.push(Touch::Cell {
+        cell: address,
+        write,
+    });
+    let (mem, cell) = prog.locate(address);
+    let checked = mem == 0 || mem == prog.memories;
+    if write && checked && prog.invariant_cells[cell as usize] {
         fp.push(Touch::Invariant);
     }
 }
 
-/// Adds a statically known access: every element of a variable, object or thread group.
-fn static_touch(prog: &Program, st: StaticTouch, fp: &mut Footprint) {
+/// Adds a statically known access in memory `mem`: every element of a variable, object
+/// or thread group.
+fn static_touch(prog: &Program, mem: u32, st: StaticTouch, fp: &mut Footprint) {
     match st {
         StaticTouch::Var { var, write } => {
             let v = &prog.vars[var as usize];
             for cell in v.first_cell..v.first_cell + v.len.unwrap_or(1) {
-                cell_touch(prog, fp, cell, write);
+                cell_touch(prog, fp, prog.address(mem, cell), write);
             }
         }
         StaticTouch::Objects { group } => {
@@ -126,8 +133,9 @@ impl State {
             return fp; // a thread blocked at a loop head with nothing to wait for
         }
         self.instr_footprint(prog, t, instr, &mut fp);
+        let mem = prog.threads[t as usize].memory;
         for st in &code.extra_touches[pc] {
-            static_touch(prog, *st, &mut fp);
+            static_touch(prog, mem, *st, &mut fp);
         }
         fp.sort();
         fp.dedup();
@@ -167,21 +175,45 @@ impl State {
                     objects::call_footprint(self, prog, o, fp);
                 }
             }
-            Instr::Start { thread } | Instr::Join { thread } | Instr::IsAlive { thread, .. } => {
+            Instr::Start { thread } => {
                 if let Ok(ts) = self.thread_sel(&c, *thread) {
                     for x in ts {
-                        fp.push(Touch::Thread(x));
-                        if matches!(instr, Instr::Start { .. }) {
-                            for st in &prog.threads[x as usize].code.prelude_touches {
-                                static_touch(prog, *st, fp);
-                            }
-                        }
+                        start_footprint(prog, c.mem, x, fp);
                     }
+                }
+            }
+            Instr::Join { thread, .. }
+            | Instr::IsAlive { thread, .. }
+            | Instr::Terminate { thread, .. }
+            | Instr::ExitCode { thread, .. } => {
+                if let Ok(ts) = self.thread_sel(&c, *thread) {
+                    fp.extend(ts.into_iter().map(Touch::Thread));
                 }
             }
             Instr::End => fp.push(Touch::Thread(t)),
             Instr::AtomicBegin { .. } => fp.push(Touch::AtomicBlock),
             _ => {}
+        }
+    }
+}
+
+/// What starting thread `x` from memory `mem` touches: the thread, what its first local
+/// code touches, and for a process started by fork, every private cell of the starter's
+/// memory (it takes a copy: not an access, but it sees every earlier write).
+fn start_footprint(prog: &Program, mem: u32, x: ThreadId, fp: &mut Footprint) {
+    fp.push(Touch::Thread(x));
+    let info = &prog.threads[x as usize];
+    for st in &info.code.prelude_touches {
+        static_touch(prog, info.memory, *st, fp);
+    }
+    if info.process && prog.start_method == StartMethod::Fork {
+        for cell in 0..prog.cells {
+            if !prog.cell_is_global(cell) {
+                fp.push(Touch::Cell {
+                    cell: prog.address(mem, cell),
+                    write: false,
+                });
+            }
         }
     }
 }

@@ -2,6 +2,12 @@
 //! every thread's position, locals and wait status. Small, cheap to clone, hashable and
 //! comparable, so that the explorer can keep one per step of its path and state caching
 //! can recognise a state seen before.
+//!
+//! The cells hold one copy of the `[shared]`, `[atomics]` and `[ghost]` variables per
+//! memory (the main program's, then each process's) and one copy of the `Value` and
+//! `Array` objects' cells, which every party shares ([`Program::address`]). A process
+//! reads and writes only its own copy, so accesses in different processes never
+//! conflict: to the explorer they are independent, to the race detector never a race.
 
 use super::objects::{self, ObjState, Wait};
 use super::spin::{Loc, Spin};
@@ -35,6 +41,11 @@ pub struct ThreadState {
     pub spin_pending: Option<Vec<Loc>>,
     /// Steps this thread has taken.
     pub steps: u32,
+    /// A process's exit code once it has ended: 0, 1 (it failed), -15 (terminated) or
+    /// -9 (killed).
+    pub exit: Option<i64>,
+    /// A daemon: stopped, not waited for, once every other party has finished.
+    pub daemon: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -120,10 +131,11 @@ impl State {
     /// The state before the first step, before any thread has run (see
     /// [`State::initial`] for the one that the threads' first local code has run in).
     pub(super) fn empty(prog: &Program, policy: Policy) -> State {
-        let mut cells = vec![];
+        let mut memory = vec![];
         for v in &prog.vars {
-            cells.extend(v.init.iter().copied());
+            memory.extend(v.init.iter().copied());
         }
+        let cells = memory.repeat(prog.memories as usize + 1);
         let threads = prog
             .threads
             .iter()
@@ -134,15 +146,13 @@ impl State {
                 spin: vec![],
                 spin_pending: None,
                 steps: 0,
+                exit: None,
+                daemon: t.daemon,
             })
             .collect();
         State {
             cells,
-            objects: prog
-                .objects
-                .iter()
-                .map(|o| objects::initial(o.kind))
-                .collect(),
+            objects: prog.objects.iter().map(objects::initial).collect(),
             threads,
             steps: 0,
             failed: false,
@@ -163,11 +173,12 @@ impl State {
         h.finish()
     }
 
-    /// Has every started thread finished?
+    /// Is the program over: has every started party finished, but for daemons (which
+    /// are stopped then)?
     pub fn all_finished(&self) -> bool {
         self.threads
             .iter()
-            .all(|t| matches!(t.status, Status::Finished | Status::NotStarted))
+            .all(|t| t.daemon || matches!(t.status, Status::Finished | Status::NotStarted))
     }
 
     /// Is thread `t` started and unfinished?

@@ -123,21 +123,60 @@ impl State {
         out
     }
 
-    /// Thread `c.t` raised `e` at `line`: the failure ends the thread.
+    /// Thread `c.t` raised `e` at `line`: the failure ends the thread. A thread's
+    /// failure ends the execution for the report (no outcome, no deadlock after it); a
+    /// process's ends that process with exit code 1, leaving its `with` blocks as Python
+    /// unwinds them, and the others go on.
     fn fail(&mut self, c: &Ctx, line: u32, e: PyException, out: &mut StepOut) {
+        let process = c.prog.threads[c.t as usize].process;
+        if process {
+            self.unwind(c, out);
+        }
         let th = &mut self.threads[c.t as usize];
         th.status = Status::Finished;
         th.spin.clear();
         th.spin_pending = None;
-        self.failed = true;
+        if process {
+            th.exit = Some(1);
+        } else {
+            self.failed = true;
+        }
         if out.failure.is_none() {
             out.failure = Some(Failure {
-                kind: e.kind.finding(),
+                kind: e.finding(),
                 thread: Some(c.t),
                 line,
                 group: e.kind.name().to_string(),
                 message: e.to_string(),
             });
+        }
+    }
+
+    /// Leaves every `with` block `c.t` is in, innermost first, by running its exit (a
+    /// release); what that raises is dropped, as the first exception is the one reported.
+    fn unwind(&mut self, c: &Ctx, out: &mut StepOut) {
+        let pc = self.threads[c.t as usize].pc;
+        let mut open: Vec<&crate::ir::WithBlock> = c
+            .code
+            .withs
+            .iter()
+            .filter(|w| w.body.contains(&pc))
+            .collect();
+        open.sort_by_key(|w| std::cmp::Reverse(w.body.start));
+        for w in open {
+            let Instr::Call { obj, op, .. } = &c.code.instrs[w.exit as usize] else {
+                continue;
+            };
+            if let Ok(o) = self.obj(c, *obj) {
+                let mut k = Call {
+                    st: self,
+                    c,
+                    out,
+                    o,
+                    alt: 0,
+                };
+                let _ = objects::call(&mut k, op);
+            }
         }
     }
 
@@ -306,7 +345,9 @@ impl State {
                 Ok(Outcome::Done(Value::Int(v)))
             }
             Instr::Start { thread } => self.start(c, *thread, out),
-            Instr::Join { thread } => self.join(c, *thread, out),
+            Instr::Join { thread, timeout } => self.join(c, *thread, *timeout, out),
+            Instr::Terminate { thread, kill } => self.terminate(c, *thread, *kill, out),
+            Instr::ExitCode { thread, .. } => self.exit_code(c, *thread, out),
             Instr::IsAlive { thread, .. } => self.is_alive_op(c, *thread, out),
             Instr::End => self.end(c, out),
             Instr::AtomicBegin { end } => {
@@ -564,12 +605,12 @@ impl State {
         checks.iter().find_map(|c| {
             let e = self.eval_check(prog, &c.code).err()?;
             let head = format!("{what} `{}`", c.text);
-            let message = if e.kind == ExcKind::AssertionError {
+            let message = if e.from_assert {
                 format!("{head} does not hold")
             } else {
                 format!("{head}: {e}")
             };
-            let kind = e.kind.finding();
+            let kind = e.finding();
             let kind = if kind == FindingKind::Livelock {
                 FindingKind::Error
             } else {
@@ -592,7 +633,8 @@ fn dest(i: &Instr) -> Option<LocalId> {
         Instr::Read { dst, .. }
         | Instr::Cas { dst, .. }
         | Instr::Choose { dst, .. }
-        | Instr::IsAlive { dst, .. } => Some(*dst),
+        | Instr::IsAlive { dst, .. }
+        | Instr::ExitCode { dst, .. } => Some(*dst),
         Instr::Call { dst, .. } => *dst,
         _ => None,
     }

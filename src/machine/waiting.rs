@@ -22,6 +22,10 @@ impl State {
     /// The alternatives of `t`; `timeouts`: whether a timed wait may give up.
     fn ways(&self, prog: &Program, t: ThreadId, timeouts: bool) -> u32 {
         let th = &self.threads[t as usize];
+        // Once every non-daemon party has finished, the program is over: daemons stop.
+        if th.daemon && self.all_finished() {
+            return 0;
+        }
         match &th.status {
             Status::NotStarted | Status::Finished | Status::SpinBlocked { .. } => 0,
             Status::Waiting(w) => objects::wait_ready(self, prog, t, w, timeouts),
@@ -35,7 +39,9 @@ impl State {
                     Instr::Choose { lo, hi, .. } => self
                         .choose_range(&c, *lo, *hi)
                         .map(|(lo, hi)| (hi - lo + 1) as u32),
-                    Instr::Join { thread } => self.join_ready(&c, *thread).map(u32::from),
+                    Instr::Join { thread, timeout } => self
+                        .join_ready(&c, *thread, if timeouts { *timeout } else { None })
+                        .map(u32::from),
                     Instr::Call { obj, op, .. } => self
                         .obj(&c, *obj)
                         .and_then(|o| objects::ready(self, &c, o, op, timeouts)),
@@ -77,7 +83,7 @@ impl State {
                 Ok(o) => objects::blocked(self, &c, o, op),
                 Err(_) => Blocked::stuck(),
             },
-            Some(Instr::Join { thread }) => {
+            Some(Instr::Join { thread, .. }) => {
                 let ts = self.thread_sel(&c, *thread).unwrap_or_default();
                 let waiting: Vec<ThreadId> = ts.into_iter().filter(|x| self.is_alive(*x)).collect();
                 let names: Vec<&str> = waiting

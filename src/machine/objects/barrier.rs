@@ -79,7 +79,7 @@ fn arrive(k: &mut Call) -> Res<Outcome> {
 }
 
 impl Primitive for BarrierKind {
-    fn initial(&self, _kind: ObjKind) -> ObjState {
+    fn initial(&self, _info: &crate::ir::ObjInfo) -> ObjState {
         ObjState::Barrier {
             arrived: 0,
             generation: 0,

@@ -24,7 +24,7 @@
 
 use super::lock;
 use super::{Blocked, Call, ObjState, Outcome, Primitive, Wait, WaitTarget, internal, say};
-use crate::ir::{ObjId, ObjKind, Op, Program, ThreadId, Value};
+use crate::ir::{ObjId, Op, Program, ThreadId, Value};
 use crate::machine::eval::Ctx;
 use crate::machine::events::{Chan, Event};
 use crate::machine::exception::{ExcKind, Res, raise};
@@ -241,7 +241,7 @@ fn leave_wakeups(k: &mut Call, n: usize) -> Res<Vec<ThreadId>> {
 }
 
 impl Primitive for ConditionKind {
-    fn initial(&self, _kind: ObjKind) -> ObjState {
+    fn initial(&self, _info: &crate::ir::ObjInfo) -> ObjState {
         ObjState::Condition(CondState::default())
     }
 
@@ -440,6 +440,18 @@ fn time_out(k: &mut Call, cv: ObjId, saved: u32) -> Res<Outcome> {
     let name = k.name_of(cv);
     say!(k, "wait {name} timed out");
     Ok(Outcome::Waiting)
+}
+
+/// `t` is gone: it leaves every condition's wait list (and its wake-ups, if nobody else
+/// may take them).
+pub(super) fn forget(st: &mut State, t: ThreadId) {
+    for s in &mut st.objects {
+        if let ObjState::Condition(c) = s
+            && let Some(i) = c.waiters.iter().position(|w| *w == t)
+        {
+            c.remove(i);
+        }
+    }
 }
 
 #[cfg(test)]

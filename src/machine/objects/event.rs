@@ -8,7 +8,7 @@
 //! set acquires it; `clear` resets it.
 
 use super::{Blocked, Call, ObjState, Outcome, Primitive, Wait, WaitTarget, internal, say};
-use crate::ir::{ObjId, ObjKind, Op, Operand, Program, ThreadId, Value};
+use crate::ir::{ObjId, Op, Operand, Program, ThreadId, Value};
 use crate::machine::eval::Ctx;
 use crate::machine::events::{Chan, Event};
 use crate::machine::exception::Res;
@@ -72,7 +72,7 @@ fn wait(k: &mut Call, timeout: Option<Operand>) -> Res<Outcome> {
 }
 
 impl Primitive for EventKind {
-    fn initial(&self, _kind: ObjKind) -> ObjState {
+    fn initial(&self, _info: &crate::ir::ObjInfo) -> ObjState {
         ObjState::Event { flag: false }
     }
 

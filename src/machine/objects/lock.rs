@@ -200,7 +200,8 @@ pub(super) fn waits_forever(
 }
 
 impl Primitive for LockKind {
-    fn initial(&self, kind: ObjKind) -> ObjState {
+    fn initial(&self, info: &crate::ir::ObjInfo) -> ObjState {
+        let kind = info.kind;
         match kind {
             ObjKind::RLock => ObjState::RLock {
                 owner: None,

@@ -14,8 +14,10 @@
 
 mod barrier;
 mod condition;
+mod connection;
 mod event;
 mod lock;
+mod manager;
 mod queue;
 mod semaphore;
 
@@ -31,6 +33,7 @@ use std::collections::VecDeque;
 
 pub use barrier::BarrierWait;
 pub use condition::{CondState, CondWait};
+pub use connection::EndState;
 pub use event::EventWait;
 
 /// The state of one object.
@@ -58,6 +61,10 @@ pub enum ObjState {
         items: VecDeque<Value>,
         unfinished: u32,
     },
+    Connection(EndState),
+    /// A Manager dict's items in insertion order.
+    Dict(Vec<(Value, Value)>),
+    List(Vec<Value>),
 }
 
 /// A thread inside a blocking operation, between its steps.
@@ -96,6 +103,8 @@ pub enum WaitTarget {
     QueuePut(ObjId),
     QueueGet(ObjId),
     QueueJoin(ObjId),
+    /// Something to arrive at a pipe end.
+    Pipe(ObjId),
     /// The end of these threads (`join`).
     Threads(Vec<ThreadId>),
     /// A write to one of these (a spin loop that makes no progress).
@@ -207,7 +216,7 @@ impl Call<'_, '_> {
 /// alternatives it has now (0: it must wait), and what it does with the one chosen. The
 /// `wait_*` methods are for kinds whose operations leave a thread in a [`Wait`].
 pub(super) trait Primitive: Sync {
-    fn initial(&self, kind: ObjKind) -> ObjState;
+    fn initial(&self, info: &crate::ir::ObjInfo) -> ObjState;
     /// The alternatives of `op` on `o` by `c.t` in `st` (0: it cannot go on now).
     /// `timeouts`: whether a timed operation may give up (the engines ask without, to
     /// tell a wait that only a timeout would end).
@@ -263,6 +272,8 @@ fn primitive(k: ObjKind) -> &'static dyn Primitive {
         ObjKind::Event => &event::EventKind,
         ObjKind::Barrier { .. } => &barrier::BarrierKind,
         ObjKind::Queue { .. } => &queue::QueueKind,
+        ObjKind::Connection { .. } => &connection::ConnectionKind,
+        ObjKind::ManagerDict | ObjKind::ManagerList => &manager::ManagerKind,
     }
 }
 
@@ -289,6 +300,9 @@ pub fn kind_label(k: ObjKind) -> &'static str {
         ObjKind::Event => "Event",
         ObjKind::Barrier { .. } => "Barrier",
         ObjKind::Queue { .. } => "Queue",
+        ObjKind::Connection { .. } => "Connection",
+        ObjKind::ManagerDict => "DictProxy",
+        ObjKind::ManagerList => "ListProxy",
     }
 }
 
@@ -317,8 +331,8 @@ pub fn touch_object(prog: &Program, fp: &mut Footprint, o: ObjId) {
     }
 }
 
-pub fn initial(k: ObjKind) -> ObjState {
-    primitive(k).initial(k)
+pub fn initial(o: &crate::ir::ObjInfo) -> ObjState {
+    primitive(o.kind).initial(o)
 }
 
 pub(super) fn ready(st: &State, c: &Ctx, o: ObjId, op: &Op, timeouts: bool) -> Res<u32> {
@@ -371,4 +385,9 @@ pub(super) fn wait_footprint(_st: &State, prog: &Program, w: &Wait, fp: &mut Foo
 
 pub(super) fn wait_lock(prog: &Program, w: &Wait) -> Option<ObjId> {
     of(prog, w.object()).wait_lock(prog, w)
+}
+
+/// Party `t` is gone (terminated or killed): it no longer waits on any condition.
+pub(super) fn forget_waiter(st: &mut State, t: ThreadId) {
+    condition::forget(st, t);
 }

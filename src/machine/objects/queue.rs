@@ -115,7 +115,7 @@ fn inspect(k: &mut Call, op: &Op) -> Res<Outcome> {
 }
 
 impl Primitive for QueueKind {
-    fn initial(&self, _kind: ObjKind) -> ObjState {
+    fn initial(&self, _info: &crate::ir::ObjInfo) -> ObjState {
         ObjState::Queue {
             items: Default::default(),
             unfinished: 0,

@@ -80,7 +80,8 @@ fn release(k: &mut Call, n: i64) -> Res<Outcome> {
 }
 
 impl Primitive for SemaphoreKind {
-    fn initial(&self, kind: ObjKind) -> ObjState {
+    fn initial(&self, info: &crate::ir::ObjInfo) -> ObjState {
+        let kind = info.kind;
         match kind {
             ObjKind::Semaphore { initial, .. } => ObjState::Semaphore { value: initial },
             _ => ObjState::Semaphore { value: 0 },
