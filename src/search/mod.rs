@@ -204,7 +204,7 @@ struct Node {
     state: State,
     enabled: Vec<(ThreadId, u32)>,
     /// Pending branches to explore from here (optimal DPOR's wakeup tree).
-    wut: WakeupTree,
+    wakeup: WakeupTree,
     done: Vec<bool>,
     /// Threads explored here, in order, with their footprints (for sleep sets).
     explored: Vec<(ThreadId, Footprint)>,
@@ -213,7 +213,7 @@ struct Node {
     /// starts with them (see `explore_split`).
     inherited: Vec<ThreadId>,
     /// The choice being explored from this node.
-    cur: Option<Choice>,
+    choice: Option<Choice>,
     /// The step taken from this node: its footprint, dependency clock, thread step index.
     fp: Footprint,
     clock: Vec<u32>,
@@ -421,7 +421,7 @@ impl Node {
     /// Adds a one-step wakeup branch: thread `t` moves next (first alternative).
     fn add_branch(&mut self, prog: &Program, t: ThreadId) {
         let fp = self.state.footprint(prog, t);
-        self.wut.branches.push(WakeNode {
+        self.wakeup.branches.push(WakeNode {
             step: WakeStep {
                 choice: Choice { thread: t, alt: 0 },
                 fp,
@@ -516,7 +516,7 @@ impl<'p> Explorer<'p> {
     }
 
     fn schedule(&self) -> Vec<Choice> {
-        self.path.iter().filter_map(|n| n.cur).collect()
+        self.path.iter().filter_map(|n| n.choice).collect()
     }
 
     fn record(
@@ -621,18 +621,18 @@ impl<'p> Explorer<'p> {
         state: State,
         sleep: Vec<(ThreadId, Footprint)>,
         failed: bool,
-        wut: WakeupTree,
+        wakeup: WakeupTree,
     ) -> Node {
         let enabled = state.enabled(self.prog);
         Node {
             state,
             enabled,
-            wut,
+            wakeup,
             done: vec![false; self.nthreads],
             explored: vec![],
             sleep,
             inherited: vec![],
-            cur: None,
+            choice: None,
             fp: Footprint::new(),
             clock: vec![],
             events: vec![],
@@ -689,7 +689,7 @@ impl<'p> Explorer<'p> {
             before.iter().any(|t| {
                 steps
                     .iter()
-                    .position(|n| n.cur.unwrap().thread == *t)
+                    .position(|n| n.choice.unwrap().thread == *t)
                     .is_some_and(|m| !steps[..m].iter().any(|n| dependent(&n.fp, &steps[m].fp)))
             })
         })
@@ -739,12 +739,12 @@ impl<'p> Explorer<'p> {
             let Some(choice) = self.next_choice() else {
                 let top = self.path.len() - 1;
                 let n = &self.path[top];
-                if n.cur.is_none() && !n.ended && self.cfg.reduction == Reduction::Dpor {
+                if n.choice.is_none() && !n.ended && self.cfg.reduction == Reduction::Dpor {
                     // Cut short: its races still count (see the module docs).
                     self.reverse_races(top);
                 }
                 let n = self.path.pop().unwrap();
-                if n.cur.is_none() && !n.ended {
+                if n.choice.is_none() && !n.ended {
                     // Every thread that could go on here sleeps (or its wakeup branch
                     // cannot run): an execution equivalent to one already explored.
                     self.stats.redundant += 1;
@@ -860,7 +860,7 @@ impl<'p> Explorer<'p> {
         if split_point {
             return None; // the other steps from here are other tasks
         }
-        if let Some(c) = n.cur {
+        if let Some(c) = n.choice {
             let alts = n
                 .enabled
                 .iter()
@@ -878,7 +878,7 @@ impl<'p> Explorer<'p> {
         // The leftmost pending branch that can still run here; a branch whose first step
         // is disabled or asleep is dropped (see the module docs). The branch stays in the
         // tree until `take` starts it, with the other branches of the same alternative.
-        while let Some(b) = n.wut.branches.first() {
+        while let Some(b) = n.wakeup.branches.first() {
             let t = b.step.choice.thread;
             let runnable = n.enabled.iter().any(|e| e.0 == t)
                 && !n.done[t as usize]
@@ -886,7 +886,7 @@ impl<'p> Explorer<'p> {
             if runnable {
                 return Some(Choice { thread: t, alt: 0 });
             }
-            n.wut.branches.remove(0);
+            n.wakeup.branches.remove(0);
         }
         None
     }
@@ -906,7 +906,7 @@ impl<'p> Explorer<'p> {
         // Dependency clock of this step.
         let clock = self.dep_clock(choice.thread, &fp);
         let n = &mut self.path[top];
-        n.cur = Some(choice);
+        n.choice = Some(choice);
         n.fp = fp.clone();
         n.clock = clock;
         n.events = out.events;
@@ -945,7 +945,7 @@ impl<'p> Explorer<'p> {
         }
         // The wakeup tree of the child: what the branches starting with this very choice
         // (thread and alternative) hold after it.
-        let wut = self.path[top].wut.take_branches(choice);
+        let wakeup = self.path[top].wakeup.take_branches(choice);
         let n = &self.path[top];
         let inherited: Vec<ThreadId> = sleep
             .iter()
@@ -955,12 +955,14 @@ impl<'p> Explorer<'p> {
                 top < self.split_depth || n.inherited.contains(t)
             })
             .collect();
-        let mut node = self.new_node(state, sleep, failed, wut);
+        let mut node = self.new_node(state, sleep, failed, wakeup);
         node.inherited = inherited;
         node.failures = failures;
         // A preemption: the thread that moved into the top node could have gone on.
         let n = &self.path[top];
-        let last = top.checked_sub(1).map(|i| self.path[i].cur.unwrap().thread);
+        let last = top
+            .checked_sub(1)
+            .map(|i| self.path[i].choice.unwrap().thread);
         node.preemptions = n.preemptions
             + u32::from(matches!(last, Some(l) if l != choice.thread
                 && n.enabled.iter().any(|e| e.0 == l)));
@@ -973,7 +975,7 @@ impl<'p> Explorer<'p> {
     fn dep_clock(&self, t: ThreadId, fp: &Footprint) -> Vec<u32> {
         let mut c = self.thread_clock(t, self.path.len() - 1);
         for n in &self.path[..self.path.len() - 1] {
-            let q = n.cur.unwrap().thread;
+            let q = n.choice.unwrap().thread;
             if q != t && dependent(&n.fp, fp) {
                 for (a, b) in c.iter_mut().zip(&n.clock) {
                     *a = (*a).max(*b);
@@ -988,7 +990,7 @@ impl<'p> Explorer<'p> {
     /// step that started it, else zero.
     fn thread_clock(&self, t: ThreadId, upto: usize) -> Vec<u32> {
         for n in self.path[..upto].iter().rev() {
-            if n.cur.unwrap().thread == t {
+            if n.choice.unwrap().thread == t {
                 return n.clock.clone();
             }
             if n.started.contains(&t) {
@@ -1016,7 +1018,7 @@ impl<'p> Explorer<'p> {
             return;
         }
         let n = &mut self.path[top];
-        if !n.wut.is_empty() {
+        if !n.wakeup.is_empty() {
             return; // following a wakeup sequence
         }
         let prog = self.prog;
@@ -1024,7 +1026,9 @@ impl<'p> Explorer<'p> {
         if let Some(bound) = self.cfg.preemption_bound {
             // CHESS's preemption bounding, over the plain enumeration: once the bound is
             // used up, the thread that just moved goes on while it can.
-            let last = top.checked_sub(1).map(|i| self.path[i].cur.unwrap().thread);
+            let last = top
+                .checked_sub(1)
+                .map(|i| self.path[i].choice.unwrap().thread);
             let n = &mut self.path[top];
             let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
             match last {
@@ -1083,7 +1087,7 @@ impl<'p> Explorer<'p> {
         }
         if !self.visited.insert((key, n.failed)) {
             let steps = self.path[..top].iter();
-            let steps = steps.map(|n| (&n.state, n.cur.unwrap().thread, &n.events[..]));
+            let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
             self.lock_order.execution(self.prog, steps);
             return false;
         }
@@ -1109,7 +1113,13 @@ impl<'p> Explorer<'p> {
     fn reverse_races(&mut self, end: usize) {
         let prog = self.prog;
         let mut steps: Vec<(usize, ThreadId, Footprint)> = (0..end)
-            .map(|k| (k, self.path[k].cur.unwrap().thread, self.path[k].fp.clone()))
+            .map(|k| {
+                (
+                    k,
+                    self.path[k].choice.unwrap().thread,
+                    self.path[k].fp.clone(),
+                )
+            })
             .collect();
         for p in 0..self.nthreads as ThreadId {
             let status = &self.path[end].state.threads[p as usize].status;
@@ -1147,7 +1157,7 @@ impl<'p> Explorer<'p> {
         let mut found: Vec<(usize, Option<bool>)> = vec![];
         for i in (0..k).rev() {
             let n = &self.path[i];
-            let c = n.cur.unwrap();
+            let c = n.choice.unwrap();
             if c.thread == p || !dependent(&n.fp, fp) {
                 continue;
             }
@@ -1203,7 +1213,7 @@ impl<'p> Explorer<'p> {
         // a step that may be blocked (a lock acquisition), so run `v` from node `i`'s
         // state and keep what can run.
         if self.runnable_prefix(i, &v) == v.len() {
-            self.path[i].wut.insert(v);
+            self.path[i].wakeup.insert(v);
             return;
         }
         // `v` cannot run as it stands (a step in it is blocked): fall back to source-DPOR's
@@ -1229,7 +1239,7 @@ impl<'p> Explorer<'p> {
         let n = &mut self.path[i];
         let tried = |q: &ThreadId| {
             n.explored.iter().any(|e| e.0 == *q)
-                || n.wut.branches.iter().any(|b| b.step.choice.thread == *q)
+                || n.wakeup.branches.iter().any(|b| b.step.choice.thread == *q)
         };
         if initials.iter().any(tried) {
             return;
@@ -1263,13 +1273,13 @@ impl<'p> Explorer<'p> {
         fp: &Footprint,
         p_before: u32,
     ) -> Vec<WakeStep> {
-        let e = self.path[i].cur.unwrap().thread as usize;
+        let e = self.path[i].choice.unwrap().thread as usize;
         let e_index = self.path[i].clock[e];
         let mut v: Vec<WakeStep> = vec![];
         for n in &self.path[i + 1..end] {
             if n.clock[e] < e_index && n.clock[p as usize] <= p_before {
                 v.push(WakeStep {
-                    choice: n.cur.unwrap(),
+                    choice: n.choice.unwrap(),
                     fp: n.fp.clone(),
                 });
             }
@@ -1337,7 +1347,7 @@ impl<'p> Explorer<'p> {
         if !by_state {
             let mut det = RaceDetector::new(prog);
             for (i, n) in self.path[..top].iter().enumerate() {
-                det.step(n.cur.unwrap().thread, i, &n.events);
+                det.step(n.choice.unwrap().thread, i, &n.events);
             }
             let mut seen_here = std::collections::BTreeSet::new();
             for r in std::mem::take(&mut det.races) {
@@ -1351,7 +1361,7 @@ impl<'p> Explorer<'p> {
         }
         // The lock-order graph (see lockorder.rs).
         let steps = self.path[..top].iter();
-        let steps = steps.map(|n| (&n.state, n.cur.unwrap().thread, &n.events[..]));
+        let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
         self.lock_order.execution(prog, steps);
         if failed {
             return;
@@ -1416,9 +1426,9 @@ fn canonical_form(path: &[Node]) -> Vec<Choice> {
     let mut preds = vec![0usize; n];
     let mut succs: Vec<Vec<usize>> = vec![vec![]; n];
     for j in 0..n {
-        let cj = path[j].cur.unwrap();
+        let cj = path[j].choice.unwrap();
         for i in 0..j {
-            let ci = path[i].cur.unwrap();
+            let ci = path[i].choice.unwrap();
             if ci.thread == cj.thread || dependent(&path[i].fp, &path[j].fp) {
                 preds[j] += 1;
                 succs[i].push(j);
@@ -1427,15 +1437,15 @@ fn canonical_form(path: &[Node]) -> Vec<Choice> {
     }
     let mut ready: std::collections::BTreeSet<(ThreadId, usize)> = (0..n)
         .filter(|j| preds[*j] == 0)
-        .map(|j| (path[j].cur.unwrap().thread, j))
+        .map(|j| (path[j].choice.unwrap().thread, j))
         .collect();
     let mut form = Vec::with_capacity(n);
     while let Some((_, i)) = ready.pop_first() {
-        form.push(path[i].cur.unwrap());
+        form.push(path[i].choice.unwrap());
         for &j in &succs[i] {
             preds[j] -= 1;
             if preds[j] == 0 {
-                ready.insert((path[j].cur.unwrap().thread, j));
+                ready.insert((path[j].choice.unwrap().thread, j));
             }
         }
     }
