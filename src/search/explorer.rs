@@ -160,10 +160,8 @@ impl<'p> Explorer<'p> {
         }
     }
 
-    /// Records a failure; `count`: count this execution for it now (a failure in a step
-    /// is counted when its execution ends, once however often it recurs, see `take`).
-    /// Returns the finding's key.
-    /// Failures are grouped by place and kind of error, not by the values in the message.
+    /// A failure's finding key. Failures are grouped by place and kind of error, not by
+    /// the values in the message.
     fn failure_key(&self, f: &Failure) -> (FindingKind, String) {
         let head = f.message.split(':').next().unwrap_or("");
         let detail = if f.kind == FindingKind::Assertion {
@@ -195,7 +193,8 @@ impl<'p> Explorer<'p> {
     }
 
     /// Records a failure; `count`: count this execution for it now (a failure in a step
-    /// is counted when its execution ends, once however often it recurs, see `take`).
+    /// is counted when its execution ends, once however often it recurs, see
+    /// `note_failure`).
     fn record_failure(&mut self, f: &Failure, schedule: Vec<Choice>, count: bool) {
         let who = f.thread.map(|t| self.prog.threads[t as usize].name.clone());
         let message = match &who {
@@ -297,18 +296,7 @@ impl<'p> Explorer<'p> {
                 return false;
             }
             let Some(choice) = self.next_choice() else {
-                let top = self.path.len() - 1;
-                let n = &self.path[top];
-                if n.choice.is_none() && !n.ended && self.cfg.reduction == Reduction::Dpor {
-                    // Cut short: its races still count (see dpor.rs).
-                    self.reverse_races(top);
-                }
-                let n = self.path.pop().unwrap();
-                if n.choice.is_none() && !n.ended {
-                    // Every thread that could go on here sleeps (or its wakeup branch
-                    // cannot run): an execution equivalent to one already explored.
-                    self.stats.redundant += 1;
-                }
+                self.backtrack();
                 continue;
             };
             self.take(choice);
@@ -322,6 +310,22 @@ impl<'p> Explorer<'p> {
             return false;
         }
         true
+    }
+
+    /// Pops the top node, whose choices are exhausted.
+    fn backtrack(&mut self) {
+        let top = self.path.len() - 1;
+        let n = &self.path[top];
+        if n.choice.is_none() && !n.ended && self.cfg.reduction == Reduction::Dpor {
+            // Cut short: its races still count (see dpor.rs).
+            self.reverse_races(top);
+        }
+        let n = self.path.pop().unwrap();
+        if n.choice.is_none() && !n.ended {
+            // Every thread that could go on here sleeps (or its wakeup branch
+            // cannot run): an execution equivalent to one already explored.
+            self.stats.redundant += 1;
+        }
     }
 
     /// Counts the top state among the distinct states, and reports progress now and then.
@@ -395,64 +399,87 @@ impl<'p> Explorer<'p> {
         n.fp = fp.clone();
         n.clock = clock;
         n.events = out.events;
-        n.started = (0..self.nthreads as ThreadId)
-            .filter(|x| {
-                n.state.threads[*x as usize].status == Status::NotStarted
-                    && state.threads[*x as usize].status != Status::NotStarted
-            })
-            .collect();
-        let was_failed = n.failed;
-        // Sleep set of the child: what slept here or was explored here before, if independent.
-        let mut sleep: Vec<(ThreadId, Footprint)> = vec![];
-        if matches!(self.cfg.reduction, Reduction::Dpor | Reduction::Sleep) {
-            for (t, f) in n.sleep.iter().chain(n.explored.iter()) {
-                if *t != choice.thread && !dependent(f, &fp) && !sleep.iter().any(|s| s.0 == *t) {
-                    sleep.push((*t, f.clone()));
-                }
-            }
-        }
-        let mut failed = was_failed;
+        n.started = started_threads(self.nthreads, &n.state, &state);
+        let sleep = self.child_sleep(top, choice.thread, &fp);
+        let mut failed = self.path[top].failed;
         let mut failures = self.path[top].failures.clone();
         if let Some(f) = &out.failure {
-            // Every failure is recorded, not only the first of an execution: which of two
-            // independent failures comes first is not a property of the trace.
-            let schedule = self.schedule();
-            let key = self.failure_key(f);
-            // With state caching, each failing step is taken once: count it now.
-            let by_state = self.cfg.reduction == Reduction::States;
-            if by_state || !failures.contains(&key) {
-                self.record_failure(f, schedule, by_state);
-            }
-            if !failures.contains(&key) {
-                failures.push(key);
-            }
+            self.note_failure(f, &mut failures);
             failed = true;
         }
         // The wakeup tree of the child: what the branches starting with this very choice
         // (thread and alternative) hold after it.
         let wakeup = self.path[top].wakeup.take_branches(choice);
+        let inherited = self.inherited_sleepers(top, &sleep);
+        let mut node = self.new_node(state, sleep, failed, wakeup);
+        node.inherited = inherited;
+        node.failures = failures;
+        node.preemptions = self.preemptions_after(top, choice.thread);
+        self.path.push(node);
+        self.stats.max_depth = self.stats.max_depth.max(self.path.len() - 1);
+    }
+
+    /// The sleep set of the node that a step of `t` with `fp` from node `top` leads to
+    /// (sleep sets are kept by `Dpor` and `Sleep` only).
+    fn child_sleep(&self, top: usize, t: ThreadId, fp: &Footprint) -> Vec<(ThreadId, Footprint)> {
         let n = &self.path[top];
-        let inherited: Vec<ThreadId> = sleep
+        // Sleep set of the child: what slept here or was explored here before, if independent.
+        let mut sleep: Vec<(ThreadId, Footprint)> = vec![];
+        if matches!(self.cfg.reduction, Reduction::Dpor | Reduction::Sleep) {
+            for (q, f) in n.sleep.iter().chain(n.explored.iter()) {
+                if *q != t && !dependent(f, fp) && !sleep.iter().any(|s| s.0 == *q) {
+                    sleep.push((*q, f.clone()));
+                }
+            }
+        }
+        sleep
+    }
+
+    /// A failure in the step just taken from the top node: recorded, and added to the
+    /// path's `failures` (each once) to be counted when the execution ends.
+    fn note_failure(&mut self, f: &Failure, failures: &mut Vec<(FindingKind, String)>) {
+        // Every failure is recorded, not only the first of an execution: which of two
+        // independent failures comes first is not a property of the trace.
+        let schedule = self.schedule();
+        let key = self.failure_key(f);
+        // With state caching, each failing step is taken once: count it now.
+        let by_state = self.cfg.reduction == Reduction::States;
+        if by_state || !failures.contains(&key) {
+            self.record_failure(f, schedule, by_state);
+        }
+        if !failures.contains(&key) {
+            failures.push(key);
+        }
+    }
+
+    /// The threads of `sleep`, the sleep set of node `top`'s child, that sleep there
+    /// because an earlier task of a split search owns their classes (`Node::inherited`).
+    fn inherited_sleepers(&self, top: usize, sleep: &[(ThreadId, Footprint)]) -> Vec<ThreadId> {
+        let n = &self.path[top];
+        sleep
             .iter()
             .map(|s| s.0)
             .filter(|t| {
                 // At a split point every sleeper's class is a sibling task's (or above).
                 top < self.split_depth || n.inherited.contains(t)
             })
-            .collect();
-        let mut node = self.new_node(state, sleep, failed, wakeup);
-        node.inherited = inherited;
-        node.failures = failures;
+            .collect()
+    }
+
+    /// The thread whose step led to node `top` (none at the root).
+    fn last_thread(&self, top: usize) -> Option<ThreadId> {
+        top.checked_sub(1)
+            .map(|i| self.path[i].choice.unwrap().thread)
+    }
+
+    /// The preemptions on the path to the node that a step of `t` from node `top` leads to.
+    fn preemptions_after(&self, top: usize, t: ThreadId) -> u32 {
         // A preemption: the thread that moved into the top node could have gone on.
         let n = &self.path[top];
-        let last = top
-            .checked_sub(1)
-            .map(|i| self.path[i].choice.unwrap().thread);
-        node.preemptions = n.preemptions
-            + u32::from(matches!(last, Some(l) if l != choice.thread
-                && n.enabled.iter().any(|e| e.0 == l)));
-        self.path.push(node);
-        self.stats.max_depth = self.stats.max_depth.max(self.path.len() - 1);
+        let last = self.last_thread(top);
+        n.preemptions
+            + u32::from(matches!(last, Some(l) if l != t
+                && n.enabled.iter().any(|e| e.0 == l)))
     }
 
     /// Work on a node just pushed: the DPOR race check, then either end the execution
@@ -470,48 +497,54 @@ impl<'p> Explorer<'p> {
             self.end_execution();
             return;
         }
-        let n = &mut self.path[top];
-        if !n.wakeup.is_empty() {
+        if !self.path[top].wakeup.is_empty() {
             return; // following a wakeup sequence
         }
+        match self.cfg.preemption_bound {
+            Some(bound) => self.seed_bounded(top, bound),
+            None => self.seed(top),
+        }
+    }
+
+    /// Seeds node `top` with the threads to try there under `Config::preemption_bound`.
+    fn seed_bounded(&mut self, top: usize, bound: u32) {
         let prog = self.prog;
-        let seed = |t: ThreadId, n: &mut Node| n.add_branch(prog, t);
-        if let Some(bound) = self.cfg.preemption_bound {
-            // CHESS's preemption bounding, over the plain enumeration: once the bound is
-            // used up, the thread that just moved goes on while it can.
-            let last = top
-                .checked_sub(1)
-                .map(|i| self.path[i].choice.unwrap().thread);
-            let n = &mut self.path[top];
-            let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
-            match last {
-                Some(l) if n.preemptions >= bound && ts.contains(&l) => {
-                    if ts.len() > 1 {
-                        self.bounded = true;
-                    }
-                    seed(l, n);
+        // CHESS's preemption bounding, over the plain enumeration: once the bound is
+        // used up, the thread that just moved goes on while it can.
+        let last = self.last_thread(top);
+        let n = &mut self.path[top];
+        let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
+        match last {
+            Some(l) if n.preemptions >= bound && ts.contains(&l) => {
+                if ts.len() > 1 {
+                    self.bounded = true;
                 }
-                _ => {
-                    for t in ts {
-                        seed(t, n);
-                    }
+                n.add_branch(prog, l);
+            }
+            _ => {
+                for t in ts {
+                    n.add_branch(prog, t);
                 }
             }
-            return;
         }
+    }
+
+    /// Seeds node `top` with the threads to try there, as the reduction says.
+    fn seed(&mut self, top: usize) {
+        let prog = self.prog;
         let n = &mut self.path[top];
         match self.cfg.reduction {
             Reduction::None | Reduction::States => {
                 let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
                 for t in ts {
-                    seed(t, n);
+                    n.add_branch(prog, t);
                 }
             }
             Reduction::Sleep => {
                 let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
                 for t in ts {
                     if !n.sleep.iter().any(|s| s.0 == t) {
-                        seed(t, n);
+                        n.add_branch(prog, t);
                     }
                 }
             }
@@ -523,7 +556,7 @@ impl<'p> Explorer<'p> {
                     .find(|t| !n.sleep.iter().any(|s| s.0 == *t));
                 // None: every enabled thread sleeps (counted as redundant when popped).
                 if let Some(t) = first {
-                    seed(t, n);
+                    n.add_branch(prog, t);
                 }
             }
         }
@@ -531,7 +564,6 @@ impl<'p> Explorer<'p> {
 
     /// The top node ends an execution: classify it, detect races, record.
     pub(super) fn end_execution(&mut self) {
-        let prog = self.prog;
         let top = self.path.len() - 1;
         if self.cfg.reduction == Reduction::Dpor && self.cfg.search == Search::Exhaustive {
             self.reverse_races(top);
@@ -557,29 +589,46 @@ impl<'p> Explorer<'p> {
         }
         // Races, over the whole execution (with state caching, at each state instead).
         if !by_state {
-            let mut det = RaceDetector::new(prog);
-            for (i, n) in self.path[..top].iter().enumerate() {
-                det.step(n.choice.unwrap().thread, i, &n.events);
-            }
-            let mut seen_here = std::collections::BTreeSet::new();
-            for r in std::mem::take(&mut det.races) {
-                let key = race_key(prog, &r);
-                if !seen_here.insert(key) {
-                    continue; // counted once per execution
-                }
-                let sched = schedule[..=r.second.step].to_vec();
-                self.record_race(r, sched);
-            }
+            self.record_races(top, &schedule);
         }
-        // The lock-order graph (see lockorder.rs).
-        let steps = self.path[..top].iter();
-        let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
-        self.lock_order.execution(prog, steps);
+        self.record_lock_order(top);
         if failed {
             return;
         }
+        self.record_ending(top, schedule);
+    }
+
+    /// Records the data races of the execution that ends at node `top`, each once.
+    fn record_races(&mut self, top: usize, schedule: &[Choice]) {
+        let prog = self.prog;
+        let mut det = RaceDetector::new(prog);
+        for (i, n) in self.path[..top].iter().enumerate() {
+            det.step(n.choice.unwrap().thread, i, &n.events);
+        }
+        let mut seen_here = std::collections::BTreeSet::new();
+        for r in std::mem::take(&mut det.races) {
+            let key = race_key(prog, &r);
+            if !seen_here.insert(key) {
+                continue; // counted once per execution
+            }
+            let sched = schedule[..=r.second.step].to_vec();
+            self.record_race(r, sched);
+        }
+    }
+
+    /// Adds the lock acquisitions of the path up to node `top` to the lock-order graph
+    /// (see lockorder.rs).
+    pub(super) fn record_lock_order(&mut self, top: usize) {
+        let steps = self.path[..top].iter();
+        let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
+        self.lock_order.execution(self.prog, steps);
+    }
+
+    /// Records how the execution `schedule`, which ends at node `top` without a failure
+    /// before, ended: its outcome, or the livelock or deadlock it ends in.
+    fn record_ending(&mut self, top: usize, schedule: Vec<Choice>) {
         let state = &self.path[top].state;
-        let ending = state.ending(prog, self.cfg.max_steps);
+        let ending = state.ending(self.prog, self.cfg.max_steps);
         match ending {
             None | Some(Ending::Failed) => {}
             Some(Ending::TooLong { message }) => {
@@ -591,24 +640,39 @@ impl<'p> Explorer<'p> {
                 if let Some(f) = check {
                     self.record_failure(&f, schedule.clone(), true);
                 }
-                let e = self
-                    .outcomes
-                    .entry(values.clone())
-                    .or_insert_with(|| RawOutcome {
-                        values,
-                        count: 0,
-                        schedule: schedule.clone(),
-                    });
-                e.count += 1;
-                if schedule.len() < e.schedule.len() {
-                    e.schedule = schedule;
-                }
+                self.record_outcome(values, schedule);
             }
             Some(Ending::Stuck { kind, key, message }) => {
                 self.record(kind, key, message, schedule, None, true);
             }
         }
     }
+
+    /// Counts an execution that ended with `values`, keeping the shortest schedule.
+    fn record_outcome(&mut self, values: Vec<Value>, schedule: Vec<Choice>) {
+        let e = self
+            .outcomes
+            .entry(values.clone())
+            .or_insert_with(|| RawOutcome {
+                values,
+                count: 0,
+                schedule: schedule.clone(),
+            });
+        e.count += 1;
+        if schedule.len() < e.schedule.len() {
+            e.schedule = schedule;
+        }
+    }
+}
+
+/// The threads that a step from `before` to `after` started.
+fn started_threads(nthreads: usize, before: &State, after: &State) -> Vec<ThreadId> {
+    (0..nthreads as ThreadId)
+        .filter(|x| {
+            before.threads[*x as usize].status == Status::NotStarted
+                && after.threads[*x as usize].status != Status::NotStarted
+        })
+        .collect()
 }
 
 /// A race's finding key: the variable and the two accesses' lines and kinds, in order.

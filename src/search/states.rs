@@ -28,9 +28,7 @@ impl Explorer<'_> {
             t.steps = 0;
         }
         if !self.visited.insert((key, n.failed)) {
-            let steps = self.path[..top].iter();
-            let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
-            self.lock_order.execution(self.prog, steps);
+            self.record_lock_order(top);
             return false;
         }
         let races = crate::detect::races::races_at(self.prog, &n.state, &n.enabled, top);
