@@ -124,18 +124,7 @@ impl Explorer<'_> {
     /// execution is or will be explored, `v` goes into node `i`'s wakeup tree.
     fn reverse(&mut self, i: usize, end: usize, p: ThreadId, fp: &Footprint, p_before: u32) {
         let v = self.reversal(i, end, p, fp, p_before);
-        let n = &self.path[i];
-        if n.sleep
-            .iter()
-            .filter(|(q, _)| !n.inherited.contains(q))
-            .chain(n.explored.iter())
-            .any(|(q, f)| weak_initial(&v, *q, f))
-        {
-            return;
-        }
-        // In a split search: a thread that sleeps because an earlier subtree starts with it
-        // and that can start `v` makes `v`'s class that subtree's.
-        if n.inherited.iter().any(|q| initial(&v, *q)) {
+        if self.explored_elsewhere(i, &v) {
             return;
         }
         // A wakeup branch must be executable: a leaf stands for "explore this, then
@@ -146,25 +135,34 @@ impl Explorer<'_> {
             self.path[i].wakeup.insert(v);
             return;
         }
+        self.add_source_branches(i, &v, p);
+    }
+
+    /// Whether the class of `v`, a reversal at node `i`, is or will be explored from
+    /// elsewhere: a thread that sleeps at node `i` (or was explored there) is a weak
+    /// initial of `v`, or, in a split search, another task owns it.
+    fn explored_elsewhere(&self, i: usize, v: &[WakeStep]) -> bool {
+        let n = &self.path[i];
+        if n.sleep
+            .iter()
+            .filter(|(q, _)| !n.inherited.contains(q))
+            .chain(n.explored.iter())
+            .any(|(q, f)| weak_initial(v, *q, f))
+        {
+            return true;
+        }
+        // In a split search: a thread that sleeps because an earlier subtree starts with it
+        // and that can start `v` makes `v`'s class that subtree's.
+        n.inherited.iter().any(|q| initial(v, *q))
+    }
+
+    /// Node `i`'s branches for `v`, a reversal by `p`'s step that cannot run as it stands.
+    fn add_source_branches(&mut self, i: usize, v: &[WakeStep], p: ThreadId) {
         // `v` cannot run as it stands (a step in it is blocked): fall back to source-DPOR's
         // rule (Abdulla et al., POPL 2014). Unless a thread that can start `v` was or will
         // be tried here, try one: `p` if it can, else another initial of `v`, else every
         // thread that is awake here.
-        let initials: Vec<ThreadId> = {
-            let mut seen: Vec<ThreadId> = vec![];
-            let mut out = vec![];
-            for (k, s) in v.iter().enumerate() {
-                let t = s.choice.thread;
-                if seen.contains(&t) {
-                    continue;
-                }
-                seen.push(t);
-                if !v[..k].iter().any(|x| dependent(&x.fp, &s.fp)) {
-                    out.push(t);
-                }
-            }
-            out
-        };
+        let initials = initials(v);
         let prog = self.prog;
         let n = &mut self.path[i];
         let tried = |q: &ThreadId| {
@@ -278,4 +276,22 @@ impl Explorer<'_> {
         }
         vec![0; self.nthreads]
     }
+}
+
+/// The threads that can start `v`: those whose first step in `v` depends on no step
+/// before it, in the order of their first steps.
+fn initials(v: &[WakeStep]) -> Vec<ThreadId> {
+    let mut seen: Vec<ThreadId> = vec![];
+    let mut out = vec![];
+    for (k, s) in v.iter().enumerate() {
+        let t = s.choice.thread;
+        if seen.contains(&t) {
+            continue;
+        }
+        seen.push(t);
+        if !v[..k].iter().any(|x| dependent(&x.fp, &s.fp)) {
+            out.push(t);
+        }
+    }
+    out
 }
