@@ -63,6 +63,23 @@ pub(super) fn explore_split(
         return Explorer::new(prog, cfg).run();
     }
     let tasks = split_tasks(prog, cfg, &state);
+    let parts = run_tasks(prog, cfg, jobs, start, &state, &tasks);
+    let mut merged = Part::empty();
+    for part in parts.into_iter().flatten() {
+        merged.merge(part);
+    }
+    merged.into_exploration(start)
+}
+
+/// Runs `tasks` from `state` on `jobs` worker threads; their parts, in the tasks' order.
+fn run_tasks(
+    prog: &Program,
+    cfg: &Config,
+    jobs: usize,
+    start: Instant,
+    state: &State,
+    tasks: &[Task],
+) -> Vec<Option<Part>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let parts: std::sync::Mutex<Vec<Option<Part>>> =
         std::sync::Mutex::new((0..tasks.len()).map(|_| None).collect());
@@ -77,76 +94,108 @@ pub(super) fn explore_split(
                     // A time limit is for the whole search.
                     let mut ex = Explorer::new(prog, cfg);
                     ex.start = start;
-                    let part = ex.run_task(&state, &tasks[k]);
+                    let part = ex.run_task(state, &tasks[k]);
                     parts.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(part);
                 }
             });
         }
     });
-    let parts = parts.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut findings: BTreeMap<(FindingKind, String), RawFinding> = BTreeMap::new();
-    let mut outcomes: BTreeMap<Vec<Value>, RawOutcome> = BTreeMap::new();
-    let mut stats = Stats {
-        complete: true,
-        ..Stats::default()
-    };
-    let mut classes = std::collections::BTreeSet::new();
-    let mut states = std::collections::HashSet::new();
-    let mut lock_order = LockOrder::default();
-    for part in parts.into_iter().flatten() {
-        for (k, f) in part.findings {
-            match findings.get_mut(&k) {
-                None => {
-                    findings.insert(k, f);
-                }
-                Some(e) => {
-                    e.count += f.count;
-                    if f.schedule.len() < e.schedule.len() {
-                        e.schedule = f.schedule;
-                        e.message = f.message;
-                        e.race = f.race;
-                    }
-                }
-            }
-        }
-        for (k, o) in part.outcomes {
-            match outcomes.get_mut(&k) {
-                None => {
-                    outcomes.insert(k, o);
-                }
-                Some(e) => {
-                    e.count += o.count;
-                    if o.schedule.len() < e.schedule.len() {
-                        e.schedule = o.schedule;
-                    }
-                }
-            }
-        }
-        let s = part.stats;
-        stats.executions += s.executions;
-        stats.redundant += s.redundant;
-        stats.steps += s.steps;
-        stats.max_depth = stats.max_depth.max(s.max_depth);
-        stats.complete &= s.complete;
-        if stats.limit.is_none() {
-            stats.limit = s.limit;
-        }
-        classes.extend(part.classes);
-        states.extend(part.states);
-        for (edge, sites) in part.lock_order.edges {
-            lock_order.edges.entry(edge).or_default().extend(sites);
+    parts.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Part {
+    /// The merge of no parts.
+    fn empty() -> Part {
+        Part {
+            findings: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+            stats: Stats {
+                complete: true,
+                ..Stats::default()
+            },
+            classes: std::collections::BTreeSet::new(),
+            states: std::collections::HashSet::new(),
+            lock_order: LockOrder::default(),
         }
     }
-    // A finding seen only in executions that other subtrees keep has no count here.
-    findings.retain(|_, f| f.count > 0);
-    stats.classes = classes.len() as u64;
-    stats.states = states.len() as u64;
-    stats.elapsed = start.elapsed();
-    Exploration {
-        findings: findings.into_values().collect(),
-        outcomes: outcomes.into_values().collect(),
-        stats,
-        lock_order,
+
+    /// Merges in the next part, in depth-first order: counts add up, and a finding or
+    /// outcome keeps the first of its shortest schedules.
+    fn merge(&mut self, part: Part) {
+        merge_findings(&mut self.findings, part.findings);
+        merge_outcomes(&mut self.outcomes, part.outcomes);
+        merge_stats(&mut self.stats, part.stats);
+        self.classes.extend(part.classes);
+        self.states.extend(part.states);
+        for (edge, sites) in part.lock_order.edges {
+            self.lock_order.edges.entry(edge).or_default().extend(sites);
+        }
+    }
+
+    /// The exploration that the merged parts make, for a search that began at `start`.
+    fn into_exploration(mut self, start: Instant) -> Exploration {
+        // A finding seen only in executions that other subtrees keep has no count here.
+        self.findings.retain(|_, f| f.count > 0);
+        self.stats.classes = self.classes.len() as u64;
+        self.stats.states = self.states.len() as u64;
+        self.stats.elapsed = start.elapsed();
+        Exploration {
+            findings: self.findings.into_values().collect(),
+            outcomes: self.outcomes.into_values().collect(),
+            stats: self.stats,
+            lock_order: self.lock_order,
+        }
+    }
+}
+
+fn merge_findings(
+    findings: &mut BTreeMap<(FindingKind, String), RawFinding>,
+    more: BTreeMap<(FindingKind, String), RawFinding>,
+) {
+    for (k, f) in more {
+        match findings.get_mut(&k) {
+            None => {
+                findings.insert(k, f);
+            }
+            Some(e) => {
+                e.count += f.count;
+                if f.schedule.len() < e.schedule.len() {
+                    e.schedule = f.schedule;
+                    e.message = f.message;
+                    e.race = f.race;
+                }
+            }
+        }
+    }
+}
+
+fn merge_outcomes(
+    outcomes: &mut BTreeMap<Vec<Value>, RawOutcome>,
+    more: BTreeMap<Vec<Value>, RawOutcome>,
+) {
+    for (k, o) in more {
+        match outcomes.get_mut(&k) {
+            None => {
+                outcomes.insert(k, o);
+            }
+            Some(e) => {
+                e.count += o.count;
+                if o.schedule.len() < e.schedule.len() {
+                    e.schedule = o.schedule;
+                }
+            }
+        }
+    }
+}
+
+fn merge_stats(stats: &mut Stats, s: Stats) {
+    stats.executions += s.executions;
+    stats.redundant += s.redundant;
+    stats.steps += s.steps;
+    stats.max_depth = stats.max_depth.max(s.max_depth);
+    stats.complete &= s.complete;
+    if stats.limit.is_none() {
+        stats.limit = s.limit;
     }
 }
 
