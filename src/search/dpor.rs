@@ -1,0 +1,297 @@
+//! Optimal dynamic partial-order reduction (Abdulla et al., POPL 2014 and JACM 2017):
+//! sleep sets, and wakeup trees ([`crate::search::wakeup`]) that hold, for each state on
+//! the path, the sequences of steps that reverse the races found below it, so that every
+//! Mazurkiewicz class of executions is explored once and (almost) no execution is started
+//! only to be blocked by its sleep set.
+//!
+//! Races are looked for when an execution ends (or is cut short), over the whole of it:
+//! every step taken, and every unfinished thread's next step at the end, enabled or not
+//! (a blocked lock acquisition races with the acquisition that took the lock, which is
+//! how a lock-order deadlock is reached). Each race is reversed with ODPOR's sequence
+//! `notdep(e).p` over the whole execution, unless a thread asleep at that state is a weak
+//! initial of it. Blocking operations, which the theory leaves out, need three more
+//! rules, each found missing by the tests against sleep sets alone (see
+//! tests/differential.rs):
+//! - a step ordered before p's only through a race whose reversal cannot run (p's
+//!   acquisition before the release of what it acquires) still races with p's step;
+//! - a reversal that cannot run as it stands falls back to source-DPOR's rule (try an
+//!   initial of it, or every awake thread);
+//! - a wakeup leaf that weakly prefixes a new sequence is followed by the rest of it
+//!   ([`crate::search::wakeup`]).
+//!
+//! Dependency is the machine's [`Touch`](crate::machine::Touch) relation: two steps of
+//! different threads conflict when they access the same cell and one writes, or act on
+//! the same object or thread. Alternatives within one step (the value of a `choose`, the
+//! waiters a `notify` wakes) are all explored wherever the thread is; each alternative has
+//! its own wakeup branches.
+//!
+//! Pinned by tests/counts.rs and tests/published.rs (the published optimal counts: one
+//! execution per class) and by tests/differential.rs (the same findings and outcomes as
+//! the naive enumeration and as sleep sets alone).
+
+use crate::ir::ThreadId;
+use crate::machine::{Choice, Footprint, Status, Touch, dependent};
+use crate::search::explorer::Explorer;
+use crate::search::wakeup::{WakeStep, initial, weak_initial};
+
+impl Explorer<'_> {
+    /// Optimal DPOR's race detection over the execution on the path, which ends at node
+    /// `end` (Abdulla et al., JACM 2017, run at the end of every execution): every step
+    /// taken, and every unfinished thread's next step at the end (a blocked acquisition
+    /// races with the acquisition that took the lock, which is how a deadlock is
+    /// reached), is checked against the steps before it; each race is reversed.
+    pub(super) fn reverse_races(&mut self, end: usize) {
+        let prog = self.prog;
+        let mut steps: Vec<(usize, ThreadId, Footprint)> = (0..end)
+            .map(|k| {
+                (
+                    k,
+                    self.path[k].choice.unwrap().thread,
+                    self.path[k].fp.clone(),
+                )
+            })
+            .collect();
+        for p in 0..self.nthreads as ThreadId {
+            let status = &self.path[end].state.threads[p as usize].status;
+            if matches!(status, Status::NotStarted | Status::Finished) {
+                continue;
+            }
+            let fp = self.path[end].state.footprint(prog, p);
+            if !fp.is_empty() {
+                steps.push((end, p, fp));
+            }
+        }
+        for (k, p, fp) in steps {
+            let pclock = self.thread_clock(p, k);
+            for i in self.races_with(k, end, p, &fp, &pclock) {
+                self.reverse(i, end, p, &fp, pclock[p as usize]);
+            }
+        }
+    }
+
+    /// The steps that race with `p`'s step with `fp` taken at node `k` (or pending there,
+    /// when `k` is the end): dependent, of another thread, not ordered before it through
+    /// p's history (`pclock`, its clock before the step) nor through a later racing step
+    /// whose reversal can run. A step ordered only before a race whose reversal blocks
+    /// (p's acquisition cannot come before the release of what it acquires) still races
+    /// with p: p's step can come before it, and that execution is a class of its own (p
+    /// blocks the other thread, or deadlocks with it).
+    fn races_with(
+        &self,
+        k: usize,
+        end: usize,
+        p: ThreadId,
+        fp: &Footprint,
+        pclock: &[u32],
+    ) -> Vec<usize> {
+        let mut found: Vec<(usize, Option<bool>)> = vec![];
+        for i in (0..k).rev() {
+            let n = &self.path[i];
+            let c = n.choice.unwrap();
+            if c.thread == p || !dependent(&n.fp, fp) {
+                continue;
+            }
+            let q = c.thread as usize;
+            if pclock[q] >= n.clock[q] {
+                continue; // happens before p
+            }
+            let mut shadowed = false;
+            for f in found.iter_mut() {
+                let j = f.0;
+                if self.path[j].clock[q] < n.clock[q] {
+                    continue;
+                }
+                let runs = *f.1.get_or_insert_with(|| {
+                    let v = self.reversal(j, end, p, fp, pclock[p as usize]);
+                    self.runnable_prefix(j, &v) == v.len()
+                });
+                if runs {
+                    shadowed = true; // happens before a later reversible race
+                    break;
+                }
+            }
+            if !shadowed {
+                found.push((i, None));
+            }
+        }
+        found.into_iter().map(|f| f.0).collect()
+    }
+
+    /// Optimal DPOR's reversal of a race (Abdulla et al., JACM 2017): the step at node `i`
+    /// races with `p`'s next step. The reversed order is `v`: the steps after node `i`
+    /// that do not happen after it, then `p`'s step. Unless a thread that sleeps at node
+    /// `i` (or was explored there) is a weak initial of `v`, which means an equivalent
+    /// execution is or will be explored, `v` goes into node `i`'s wakeup tree.
+    fn reverse(&mut self, i: usize, end: usize, p: ThreadId, fp: &Footprint, p_before: u32) {
+        let v = self.reversal(i, end, p, fp, p_before);
+        if self.explored_elsewhere(i, &v) {
+            return;
+        }
+        // A wakeup branch must be executable: a leaf stands for "explore this, then
+        // anything", and covers the sequences it weakly prefixes. The race was found with
+        // a step that may be blocked (a lock acquisition), so run `v` from node `i`'s
+        // state and keep what can run.
+        if self.runnable_prefix(i, &v) == v.len() {
+            self.path[i].wakeup.insert(v);
+            return;
+        }
+        self.add_source_branches(i, &v, p);
+    }
+
+    /// Whether the class of `v`, a reversal at node `i`, is or will be explored from
+    /// elsewhere: a thread that sleeps at node `i` (or was explored there) is a weak
+    /// initial of `v`, or, in a split search, another task owns it.
+    fn explored_elsewhere(&self, i: usize, v: &[WakeStep]) -> bool {
+        let n = &self.path[i];
+        if n.sleep
+            .iter()
+            .filter(|(q, _)| !n.inherited.contains(q))
+            .chain(n.explored.iter())
+            .any(|(q, f)| weak_initial(v, *q, f))
+        {
+            return true;
+        }
+        // In a split search: a thread that sleeps because an earlier subtree starts with it
+        // and that can start `v` makes `v`'s class that subtree's.
+        n.inherited.iter().any(|q| initial(v, *q))
+    }
+
+    /// Node `i`'s branches for `v`, a reversal by `p`'s step that cannot run as it stands.
+    fn add_source_branches(&mut self, i: usize, v: &[WakeStep], p: ThreadId) {
+        // `v` cannot run as it stands (a step in it is blocked): fall back to source-DPOR's
+        // rule (Abdulla et al., POPL 2014). Unless a thread that can start `v` was or will
+        // be tried here, try one: `p` if it can, else another initial of `v`, else every
+        // thread that is awake here.
+        let initials = initials(v);
+        let prog = self.prog;
+        let n = &mut self.path[i];
+        let tried = |q: &ThreadId| {
+            n.explored.iter().any(|e| e.0 == *q)
+                || n.wakeup.branches.iter().any(|b| b.step.choice.thread == *q)
+        };
+        if initials.iter().any(tried) {
+            return;
+        }
+        let awake = |q: &ThreadId| {
+            n.enabled.iter().any(|e| e.0 == *q)
+                && !n.done[*q as usize]
+                && !n.sleep.iter().any(|s| s.0 == *q)
+        };
+        let picks: Vec<ThreadId> = if initials.contains(&p) && awake(&p) {
+            vec![p]
+        } else if let Some(q) = initials.iter().copied().find(awake) {
+            vec![q]
+        } else {
+            n.enabled.iter().map(|e| e.0).filter(awake).collect()
+        };
+        for t in picks {
+            n.add_branch(prog, t);
+        }
+    }
+
+    /// The reversal of the race between the step at node `i` and `p`'s step with `fp`,
+    /// p's step number `p_before` (counting from 0), in the execution that ends at node
+    /// `end`: `notdep(e).p`, the steps of the whole execution after node `i` that do not
+    /// happen after it (nor after p's step), then p's step.
+    fn reversal(
+        &self,
+        i: usize,
+        end: usize,
+        p: ThreadId,
+        fp: &Footprint,
+        p_before: u32,
+    ) -> Vec<WakeStep> {
+        let e = self.path[i].choice.unwrap().thread as usize;
+        let e_index = self.path[i].clock[e];
+        let mut v: Vec<WakeStep> = vec![];
+        for n in &self.path[i + 1..end] {
+            if n.clock[e] < e_index && n.clock[p as usize] <= p_before {
+                v.push(WakeStep {
+                    choice: n.choice.unwrap(),
+                    fp: n.fp.clone(),
+                });
+            }
+        }
+        v.push(WakeStep {
+            choice: Choice { thread: p, alt: 0 },
+            fp: fp.clone(),
+        });
+        v
+    }
+
+    /// How many steps of `v` can run one after the other from node `i`'s state.
+    fn runnable_prefix(&self, i: usize, v: &[WakeStep]) -> usize {
+        // Only operations on objects and threads block; steps that touch nothing else
+        // stay enabled in a reordering that keeps their dependencies (cheap and common).
+        let may_block = |s: &WakeStep| {
+            s.fp.iter()
+                .any(|t| matches!(t, Touch::Obj(_) | Touch::Thread(_) | Touch::Round { .. }))
+        };
+        if !v.iter().any(may_block) {
+            return v.len();
+        }
+        let prog = self.prog;
+        let mut state = self.path[i].state.clone();
+        for (k, s) in v.iter().enumerate() {
+            let t = s.choice.thread;
+            if s.choice.alt >= state.alternatives(prog, t) {
+                return k;
+            }
+            if k + 1 == v.len() {
+                break; // no need to run the last one
+            }
+            state.step(prog, s.choice, false);
+        }
+        v.len()
+    }
+
+    /// The dependency (happens-before over conflicts) clock of a step by `t` with `fp`
+    /// taken from the top node.
+    pub(super) fn dep_clock(&self, t: ThreadId, fp: &Footprint) -> Vec<u32> {
+        let mut c = self.thread_clock(t, self.path.len() - 1);
+        for n in &self.path[..self.path.len() - 1] {
+            let q = n.choice.unwrap().thread;
+            if q != t && dependent(&n.fp, fp) {
+                for (a, b) in c.iter_mut().zip(&n.clock) {
+                    *a = (*a).max(*b);
+                }
+            }
+        }
+        c[t as usize] += 1;
+        c
+    }
+
+    /// The clock of thread `t` before node `upto`: its last step's, else the clock of the
+    /// step that started it, else zero.
+    fn thread_clock(&self, t: ThreadId, upto: usize) -> Vec<u32> {
+        for n in self.path[..upto].iter().rev() {
+            if n.choice.unwrap().thread == t {
+                return n.clock.clone();
+            }
+            if n.started.contains(&t) {
+                let mut c = n.clock.clone();
+                c[t as usize] = 0;
+                return c;
+            }
+        }
+        vec![0; self.nthreads]
+    }
+}
+
+/// The threads that can start `v`: those whose first step in `v` depends on no step
+/// before it, in the order of their first steps.
+fn initials(v: &[WakeStep]) -> Vec<ThreadId> {
+    let mut seen: Vec<ThreadId> = vec![];
+    let mut out = vec![];
+    for (k, s) in v.iter().enumerate() {
+        let t = s.choice.thread;
+        if seen.contains(&t) {
+            continue;
+        }
+        seen.push(t);
+        if !v[..k].iter().any(|x| dependent(&x.fp, &s.fp)) {
+            out.push(t);
+        }
+    }
+    out
+}

@@ -1,0 +1,729 @@
+//! The explorer's path and the depth-first loop that every exhaustive search shares.
+//!
+//! An [`Explorer`] keeps the path from the initial state to the current one, one [`Node`]
+//! per state: the choice being explored from it, that step's footprint, dependency clock
+//! and events, the node's sleep set and its wakeup tree. The exhaustive searches
+//! ([`Reduction`]) run the same loop: `None`, a naive depth-first enumeration of every
+//! choice at every state, and `Sleep`, sleep sets alone (Godefroid; the references the
+//! tests compare against); `States`, state caching (states.rs); and `Dpor`, optimal
+//! dynamic partial-order reduction (dpor.rs). They differ in the branches a new node is
+//! seeded with (`visit_new`), in the sleep sets (`Dpor` and `Sleep` only), and in what
+//! happens when an execution ends. The sampling searches (sampling.rs) take steps and
+//! end executions the same way.
+//!
+//! A wakeup branch whose next step is disabled or asleep when the search reaches it is
+//! dropped; the blocked executions that are left are counted as cut short.
+//!
+//! A failed assertion or error is reported with the trace that ends in it, but the
+//! failing thread is only stopped and the others go on (as in Python, where an exception
+//! ends only its thread), so that the reduction still sees every conflict it needs; every
+//! failure in an execution is reported (which of two independent failures happens first
+//! is not a property of the trace), but no deadlock or outcome after one.
+//!
+//! Pinned by the exact counts of tests/counts.rs and tests/published.rs, by
+//! tests/differential.rs (every reduction against the naive enumeration or sleep sets),
+//! and by the report snapshots of tests/scenarios.rs.
+
+use crate::detect::lockorder::LockOrder;
+use crate::detect::races::{Race, RaceDetector};
+use crate::ir::{FindingKind, Program, ThreadId, Value};
+use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, dependent};
+use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree};
+use crate::search::{Config, Exploration, RawFinding, RawOutcome, Reduction, Search, Stats};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+pub(super) struct Node {
+    pub(super) state: State,
+    pub(super) enabled: Vec<(ThreadId, u32)>,
+    /// Pending branches to explore from here (optimal DPOR's wakeup tree).
+    pub(super) wakeup: WakeupTree,
+    pub(super) done: Vec<bool>,
+    /// Threads explored here, in order, with their footprints (for sleep sets).
+    pub(super) explored: Vec<(ThreadId, Footprint)>,
+    pub(super) sleep: Vec<(ThreadId, Footprint)>,
+    /// In a split search, the threads of `sleep` that sleep because an earlier subtree
+    /// starts with them (see `explore_split`).
+    pub(super) inherited: Vec<ThreadId>,
+    /// The choice being explored from this node.
+    pub(super) choice: Option<Choice>,
+    /// The step taken from this node: its footprint, dependency clock, thread step index.
+    pub(super) fp: Footprint,
+    pub(super) clock: Vec<u32>,
+    pub(super) events: Vec<Event>,
+    /// Threads that the step taken from this node started.
+    pub(super) started: Vec<ThreadId>,
+    /// The first failure on the path up to and including this node's state.
+    pub(super) failed: bool,
+    /// Preemptions on the path to this node (for `Config::preemption_bound`).
+    pub(super) preemptions: u32,
+    /// An execution ended here.
+    pub(super) ended: bool,
+    /// The failures on the path to this node, each once (counted when the execution
+    /// ends: an invariant that stays false fails again at every step).
+    pub(super) failures: Vec<(FindingKind, String)>,
+}
+
+impl Node {
+    /// Adds a one-step wakeup branch: thread `t` moves next (first alternative).
+    pub(super) fn add_branch(&mut self, prog: &Program, t: ThreadId) {
+        let fp = self.state.footprint(prog, t);
+        self.wakeup.branches.push(WakeNode {
+            step: WakeStep {
+                choice: Choice { thread: t, alt: 0 },
+                fp,
+            },
+            children: vec![],
+        });
+    }
+}
+
+pub(super) struct Explorer<'p> {
+    pub(super) prog: &'p Program,
+    pub(super) cfg: &'p Config,
+    pub(super) path: Vec<Node>,
+    pub(super) findings: BTreeMap<(FindingKind, String), RawFinding>,
+    pub(super) outcomes: BTreeMap<Vec<Value>, RawOutcome>,
+    pub(super) stats: Stats,
+    pub(super) lock_order: LockOrder,
+    pub(super) start: Instant,
+    pub(super) nthreads: usize,
+    pub(super) classes: std::collections::BTreeSet<Vec<Choice>>,
+    pub(super) states: std::collections::HashSet<u64>,
+    /// `Reduction::States`: the states explored, without their step counters, and whether
+    /// a failure came before (no outcome or deadlock is reported after one).
+    pub(super) visited: std::collections::HashSet<(State, bool)>,
+    /// Set when the preemption bound left some executions out.
+    pub(super) bounded: bool,
+    /// Exploring one task of a split search: the nodes above this index are its prefix
+    /// (split points), and `split_before` holds, for each, the threads of the sibling
+    /// tasks that come before (an execution whose class one of them can start belongs to
+    /// that task, and is skipped here).
+    pub(super) split_depth: usize,
+    pub(super) split_before: Vec<Vec<ThreadId>>,
+    pub(super) last_progress: Instant,
+}
+
+impl<'p> Explorer<'p> {
+    pub(super) fn new(prog: &'p Program, cfg: &'p Config) -> Self {
+        Explorer {
+            prog,
+            cfg,
+            path: vec![],
+            findings: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+            stats: Stats::default(),
+            lock_order: LockOrder::default(),
+            start: Instant::now(),
+            nthreads: prog.threads.len(),
+            classes: std::collections::BTreeSet::new(),
+            states: std::collections::HashSet::new(),
+            visited: std::collections::HashSet::new(),
+            bounded: false,
+            split_depth: 0,
+            split_before: vec![],
+            last_progress: Instant::now(),
+        }
+    }
+
+    pub(super) fn schedule(&self) -> Vec<Choice> {
+        self.path.iter().filter_map(|n| n.choice).collect()
+    }
+
+    fn record(
+        &mut self,
+        kind: FindingKind,
+        key: String,
+        message: String,
+        schedule: Vec<Choice>,
+        race: Option<Race>,
+        count: bool,
+    ) {
+        let e = self
+            .findings
+            .entry((kind, key.clone()))
+            .or_insert_with(|| RawFinding {
+                kind,
+                key,
+                message: message.clone(),
+                schedule: schedule.clone(),
+                race: race.clone(),
+                count: 0,
+            });
+        if count {
+            e.count += 1;
+        }
+        if schedule.len() < e.schedule.len() {
+            e.schedule = schedule;
+            e.message = message;
+            e.race = race;
+        }
+    }
+
+    /// A failure's finding key. Failures are grouped by place and kind of error, not by
+    /// the values in the message.
+    fn failure_key(&self, f: &Failure) -> (FindingKind, String) {
+        let head = f.message.split(':').next().unwrap_or("");
+        let detail = if f.kind == FindingKind::Assertion {
+            f.message.as_str()
+        } else {
+            ""
+        };
+        (f.kind, format!("{}:{head}:{detail}", f.line))
+    }
+
+    /// Records a data race found in the execution `schedule` (which ends with its second
+    /// access), and counts it.
+    pub(super) fn record_race(&mut self, r: Race, schedule: Vec<Choice>) {
+        let prog = self.prog;
+        let (a, b) = (&r.first, &r.second);
+        let rw = |w: bool| if w { "write" } else { "read" };
+        let message = format!(
+            "data race on {}: {} by {} (line {}) and {} by {} (line {}) are not ordered by happens-before",
+            prog.cell_name(r.cell),
+            rw(a.write),
+            prog.threads[a.thread as usize].name,
+            a.line,
+            rw(b.write),
+            prog.threads[b.thread as usize].name,
+            b.line
+        );
+        let key = race_key(prog, &r);
+        self.record(FindingKind::DataRace, key, message, schedule, Some(r), true);
+    }
+
+    /// Records a failure; `count`: count this execution for it now (a failure in a step
+    /// is counted when its execution ends, once however often it recurs, see
+    /// `note_failure`).
+    fn record_failure(&mut self, f: &Failure, schedule: Vec<Choice>, count: bool) {
+        let who = f.thread.map(|t| self.prog.threads[t as usize].name.clone());
+        let message = match &who {
+            Some(w) => format!("{w} (line {}): {}", f.line, f.message),
+            None => format!("line {}: {}", f.line, f.message),
+        };
+        let (kind, key) = self.failure_key(f);
+        self.record(kind, key, message, schedule, None, count);
+    }
+
+    fn out_of_budget(&mut self) -> bool {
+        // With state caching, the paths that stop at a state explored before count too.
+        let paths = match self.cfg.reduction {
+            Reduction::States => self.stats.executions + self.stats.redundant,
+            _ => self.stats.executions,
+        };
+        if let Some(max) = self.cfg.max_executions
+            && paths >= max
+        {
+            self.stats.limit = Some(format!("stopped after --max-executions {max}"));
+            return true;
+        }
+        if let Some(t) = self.cfg.timeout
+            && self.start.elapsed() >= t
+        {
+            self.stats.limit = Some(format!("stopped at the --timeout of {} s", t.as_secs()));
+            return true;
+        }
+        false
+    }
+
+    pub(super) fn new_node(
+        &self,
+        state: State,
+        sleep: Vec<(ThreadId, Footprint)>,
+        failed: bool,
+        wakeup: WakeupTree,
+    ) -> Node {
+        let enabled = state.enabled(self.prog);
+        Node {
+            state,
+            enabled,
+            wakeup,
+            done: vec![false; self.nthreads],
+            explored: vec![],
+            sleep,
+            inherited: vec![],
+            choice: None,
+            fp: Footprint::new(),
+            clock: vec![],
+            events: vec![],
+            started: vec![],
+            failed,
+            preemptions: 0,
+            ended: false,
+            failures: vec![],
+        }
+    }
+
+    pub(super) fn run(mut self) -> Exploration {
+        let (state, failures) = State::initial_with(self.prog, self.cfg.policy);
+        for f in &failures {
+            self.record_failure(f, vec![], true);
+            self.stats.executions = 1;
+        }
+        let failed = !failures.is_empty();
+        let complete = match self.cfg.search {
+            Search::Exhaustive => self.run_exhaustive(state, failed),
+            Search::Random { seed } => self.run_sampling(state, failed, seed, None),
+            Search::Pct { seed, depth } => self.run_sampling(state, failed, seed, Some(depth)),
+        };
+        self.stats.complete = complete;
+        // A failure seen only on a path cut short as redundant: its class is explored
+        // elsewhere, where it is counted.
+        self.findings.retain(|_, f| f.count > 0);
+        self.stats.classes = self.classes.len() as u64;
+        self.stats.states = self.states.len() as u64;
+        self.stats.elapsed = self.start.elapsed();
+        Exploration {
+            findings: self.findings.into_values().collect(),
+            outcomes: self.outcomes.into_values().collect(),
+            stats: self.stats,
+            lock_order: self.lock_order,
+        }
+    }
+
+    /// The depth-first search; true when it covered everything.
+    fn run_exhaustive(&mut self, state: State, failed: bool) -> bool {
+        let root = self.new_node(state, vec![], failed, WakeupTree::default());
+        self.path.push(root);
+        self.visit_new();
+        self.run_exhaustive_loop()
+    }
+
+    /// The depth-first loop over the path, from its current root.
+    pub(super) fn run_exhaustive_loop(&mut self) -> bool {
+        while !self.path.is_empty() {
+            if self.out_of_budget() {
+                return false;
+            }
+            let Some(choice) = self.next_choice() else {
+                self.backtrack();
+                continue;
+            };
+            self.take(choice);
+            self.visit_new();
+        }
+        if self.bounded {
+            let b = self.cfg.preemption_bound.unwrap_or(0);
+            self.stats.limit = Some(format!(
+                "executions with more than {b} preemption(s) were left out by --preemption-bound"
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// Pops the top node, whose choices are exhausted.
+    fn backtrack(&mut self) {
+        let top = self.path.len() - 1;
+        let n = &self.path[top];
+        if n.choice.is_none() && !n.ended && self.cfg.reduction == Reduction::Dpor {
+            // Cut short: its races still count (see dpor.rs).
+            self.reverse_races(top);
+        }
+        let n = self.path.pop().unwrap();
+        if n.choice.is_none() && !n.ended {
+            // Every thread that could go on here sleeps (or its wakeup branch
+            // cannot run): an execution equivalent to one already explored.
+            self.stats.redundant += 1;
+        }
+    }
+
+    /// Counts the top state among the distinct states, and reports progress now and then.
+    pub(super) fn note_state(&mut self) {
+        self.states
+            .insert(self.path.last().unwrap().state.fingerprint());
+        if let Some(p) = &self.cfg.progress
+            && self.last_progress.elapsed() >= Duration::from_millis(100)
+        {
+            self.last_progress = Instant::now();
+            self.stats.states = self.states.len() as u64;
+            self.stats.elapsed = self.start.elapsed();
+            (p.0)(&self.stats);
+        }
+    }
+
+    /// The next choice to explore from the top node, or `None` when it is exhausted.
+    fn next_choice(&mut self) -> Option<Choice> {
+        let split_point = self.path.len() <= self.split_depth;
+        let n = self.path.last_mut().unwrap();
+        if split_point {
+            return None; // the other steps from here are other tasks
+        }
+        if let Some(c) = n.choice {
+            let alts = n
+                .enabled
+                .iter()
+                .find(|(t, _)| *t == c.thread)
+                .map(|e| e.1)
+                .unwrap_or(0);
+            if c.alt + 1 < alts {
+                return Some(Choice {
+                    thread: c.thread,
+                    alt: c.alt + 1,
+                });
+            }
+            n.done[c.thread as usize] = true;
+        }
+        // The leftmost pending branch that can still run here; a branch whose first step
+        // is disabled or asleep is dropped (see the module docs). The branch stays in the
+        // tree until `take` starts it, with the other branches of the same alternative.
+        while let Some(b) = n.wakeup.branches.first() {
+            let t = b.step.choice.thread;
+            let runnable = n.enabled.iter().any(|e| e.0 == t)
+                && !n.done[t as usize]
+                && !n.sleep.iter().any(|s| s.0 == t);
+            if runnable {
+                return Some(Choice { thread: t, alt: 0 });
+            }
+            n.wakeup.branches.remove(0);
+        }
+        None
+    }
+
+    /// Takes `choice` from the top node and pushes the resulting node.
+    pub(super) fn take(&mut self, choice: Choice) {
+        let prog = self.prog;
+        let top = self.path.len() - 1;
+        let fp = self.path[top].state.footprint(prog, choice.thread);
+        if choice.alt == 0 {
+            let n = &mut self.path[top];
+            n.explored.push((choice.thread, fp.clone()));
+        }
+        let mut state = self.path[top].state.clone();
+        let out = state.step(prog, choice, false);
+        self.stats.steps += 1;
+        // Dependency clock of this step.
+        let clock = self.dep_clock(choice.thread, &fp);
+        let n = &mut self.path[top];
+        n.choice = Some(choice);
+        n.fp = fp.clone();
+        n.clock = clock;
+        n.events = out.events;
+        n.started = started_threads(self.nthreads, &n.state, &state);
+        let sleep = self.child_sleep(top, choice.thread, &fp);
+        let mut failed = self.path[top].failed;
+        let mut failures = self.path[top].failures.clone();
+        if let Some(f) = &out.failure {
+            self.note_failure(f, &mut failures);
+            failed = true;
+        }
+        // The wakeup tree of the child: what the branches starting with this very choice
+        // (thread and alternative) hold after it.
+        let wakeup = self.path[top].wakeup.take_branches(choice);
+        let inherited = self.inherited_sleepers(top, &sleep);
+        let mut node = self.new_node(state, sleep, failed, wakeup);
+        node.inherited = inherited;
+        node.failures = failures;
+        node.preemptions = self.preemptions_after(top, choice.thread);
+        self.path.push(node);
+        self.stats.max_depth = self.stats.max_depth.max(self.path.len() - 1);
+    }
+
+    /// The sleep set of the node that a step of `t` with `fp` from node `top` leads to
+    /// (sleep sets are kept by `Dpor` and `Sleep` only).
+    fn child_sleep(&self, top: usize, t: ThreadId, fp: &Footprint) -> Vec<(ThreadId, Footprint)> {
+        let n = &self.path[top];
+        // Sleep set of the child: what slept here or was explored here before, if independent.
+        let mut sleep: Vec<(ThreadId, Footprint)> = vec![];
+        if matches!(self.cfg.reduction, Reduction::Dpor | Reduction::Sleep) {
+            for (q, f) in n.sleep.iter().chain(n.explored.iter()) {
+                if *q != t && !dependent(f, fp) && !sleep.iter().any(|s| s.0 == *q) {
+                    sleep.push((*q, f.clone()));
+                }
+            }
+        }
+        sleep
+    }
+
+    /// A failure in the step just taken from the top node: recorded, and added to the
+    /// path's `failures` (each once) to be counted when the execution ends.
+    fn note_failure(&mut self, f: &Failure, failures: &mut Vec<(FindingKind, String)>) {
+        // Every failure is recorded, not only the first of an execution: which of two
+        // independent failures comes first is not a property of the trace.
+        let schedule = self.schedule();
+        let key = self.failure_key(f);
+        // With state caching, each failing step is taken once: count it now.
+        let by_state = self.cfg.reduction == Reduction::States;
+        if by_state || !failures.contains(&key) {
+            self.record_failure(f, schedule, by_state);
+        }
+        if !failures.contains(&key) {
+            failures.push(key);
+        }
+    }
+
+    /// The threads of `sleep`, the sleep set of node `top`'s child, that sleep there
+    /// because an earlier task of a split search owns their classes (`Node::inherited`).
+    fn inherited_sleepers(&self, top: usize, sleep: &[(ThreadId, Footprint)]) -> Vec<ThreadId> {
+        let n = &self.path[top];
+        sleep
+            .iter()
+            .map(|s| s.0)
+            .filter(|t| {
+                // At a split point every sleeper's class is a sibling task's (or above).
+                top < self.split_depth || n.inherited.contains(t)
+            })
+            .collect()
+    }
+
+    /// The thread whose step led to node `top` (none at the root).
+    fn last_thread(&self, top: usize) -> Option<ThreadId> {
+        top.checked_sub(1)
+            .map(|i| self.path[i].choice.unwrap().thread)
+    }
+
+    /// The preemptions on the path to the node that a step of `t` from node `top` leads to.
+    fn preemptions_after(&self, top: usize, t: ThreadId) -> u32 {
+        // A preemption: the thread that moved into the top node could have gone on.
+        let n = &self.path[top];
+        let last = self.last_thread(top);
+        n.preemptions
+            + u32::from(matches!(last, Some(l) if l != t
+                && n.enabled.iter().any(|e| e.0 == l)))
+    }
+
+    /// Work on a node just pushed: the DPOR race check, then either end the execution
+    /// or seed the node's backtrack set.
+    pub(super) fn visit_new(&mut self) {
+        self.note_state();
+        let top = self.path.len() - 1;
+        if self.cfg.reduction == Reduction::States && !self.visit_state(top) {
+            return; // explored before: the path stops here
+        }
+        let n = &self.path[top];
+        let steps = n.state.steps as u64;
+        if n.enabled.is_empty() || steps >= self.cfg.max_steps {
+            self.path[top].ended = true;
+            self.end_execution();
+            return;
+        }
+        if !self.path[top].wakeup.is_empty() {
+            return; // following a wakeup sequence
+        }
+        match self.cfg.preemption_bound {
+            Some(bound) => self.seed_bounded(top, bound),
+            None => self.seed(top),
+        }
+    }
+
+    /// Seeds node `top` with the threads to try there under `Config::preemption_bound`.
+    fn seed_bounded(&mut self, top: usize, bound: u32) {
+        let prog = self.prog;
+        // CHESS's preemption bounding, over the plain enumeration: once the bound is
+        // used up, the thread that just moved goes on while it can.
+        let last = self.last_thread(top);
+        let n = &mut self.path[top];
+        let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
+        match last {
+            Some(l) if n.preemptions >= bound && ts.contains(&l) => {
+                if ts.len() > 1 {
+                    self.bounded = true;
+                }
+                n.add_branch(prog, l);
+            }
+            _ => {
+                for t in ts {
+                    n.add_branch(prog, t);
+                }
+            }
+        }
+    }
+
+    /// Seeds node `top` with the threads to try there, as the reduction says.
+    fn seed(&mut self, top: usize) {
+        let prog = self.prog;
+        let n = &mut self.path[top];
+        match self.cfg.reduction {
+            Reduction::None | Reduction::States => {
+                let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
+                for t in ts {
+                    n.add_branch(prog, t);
+                }
+            }
+            Reduction::Sleep => {
+                let ts: Vec<ThreadId> = n.enabled.iter().map(|e| e.0).collect();
+                for t in ts {
+                    if !n.sleep.iter().any(|s| s.0 == t) {
+                        n.add_branch(prog, t);
+                    }
+                }
+            }
+            Reduction::Dpor => {
+                let first = n
+                    .enabled
+                    .iter()
+                    .map(|e| e.0)
+                    .find(|t| !n.sleep.iter().any(|s| s.0 == *t));
+                // None: every enabled thread sleeps (counted as redundant when popped).
+                if let Some(t) = first {
+                    n.add_branch(prog, t);
+                }
+            }
+        }
+    }
+
+    /// The top node ends an execution: classify it, detect races, record.
+    pub(super) fn end_execution(&mut self) {
+        let top = self.path.len() - 1;
+        if self.cfg.reduction == Reduction::Dpor && self.cfg.search == Search::Exhaustive {
+            self.reverse_races(top);
+        }
+        if self.belongs_to_earlier_task(top) {
+            self.stats.redundant += 1;
+            return;
+        }
+        self.stats.executions += 1;
+        if self.cfg.count_classes {
+            let form = canonical_form(&self.path[..top]);
+            self.classes.insert(form);
+        }
+        let schedule = self.schedule();
+        let failed = self.path[top].failed;
+        let by_state = self.cfg.reduction == Reduction::States;
+        for key in std::mem::take(&mut self.path[top].failures) {
+            if let Some(f) = self.findings.get_mut(&key)
+                && !by_state
+            {
+                f.count += 1;
+            }
+        }
+        // Races, over the whole execution (with state caching, at each state instead).
+        if !by_state {
+            self.record_races(top, &schedule);
+        }
+        self.record_lock_order(top);
+        if failed {
+            return;
+        }
+        self.record_ending(top, schedule);
+    }
+
+    /// Records the data races of the execution that ends at node `top`, each once.
+    fn record_races(&mut self, top: usize, schedule: &[Choice]) {
+        let prog = self.prog;
+        let mut det = RaceDetector::new(prog);
+        for (i, n) in self.path[..top].iter().enumerate() {
+            det.step(n.choice.unwrap().thread, i, &n.events);
+        }
+        let mut seen_here = std::collections::BTreeSet::new();
+        for r in std::mem::take(&mut det.races) {
+            let key = race_key(prog, &r);
+            if !seen_here.insert(key) {
+                continue; // counted once per execution
+            }
+            let sched = schedule[..=r.second.step].to_vec();
+            self.record_race(r, sched);
+        }
+    }
+
+    /// Adds the lock acquisitions of the path up to node `top` to the lock-order graph
+    /// (see lockorder.rs).
+    pub(super) fn record_lock_order(&mut self, top: usize) {
+        let steps = self.path[..top].iter();
+        let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
+        self.lock_order.execution(self.prog, steps);
+    }
+
+    /// Records how the execution `schedule`, which ends at node `top` without a failure
+    /// before, ended: its outcome, or the livelock or deadlock it ends in.
+    fn record_ending(&mut self, top: usize, schedule: Vec<Choice>) {
+        let state = &self.path[top].state;
+        let ending = state.ending(self.prog, self.cfg.max_steps);
+        match ending {
+            None | Some(Ending::Failed) => {}
+            Some(Ending::TooLong { message }) => {
+                let kind = FindingKind::Livelock;
+                self.record(kind, "max_steps".into(), message, schedule, None, true);
+            }
+            Some(Ending::Finished { check, values }) => {
+                // A completed execution has an outcome even when a final assertion fails.
+                if let Some(f) = check {
+                    self.record_failure(&f, schedule.clone(), true);
+                }
+                self.record_outcome(values, schedule);
+            }
+            Some(Ending::Stuck { kind, key, message }) => {
+                self.record(kind, key, message, schedule, None, true);
+            }
+        }
+    }
+
+    /// Counts an execution that ended with `values`, keeping the shortest schedule.
+    fn record_outcome(&mut self, values: Vec<Value>, schedule: Vec<Choice>) {
+        let e = self
+            .outcomes
+            .entry(values.clone())
+            .or_insert_with(|| RawOutcome {
+                values,
+                count: 0,
+                schedule: schedule.clone(),
+            });
+        e.count += 1;
+        if schedule.len() < e.schedule.len() {
+            e.schedule = schedule;
+        }
+    }
+}
+
+/// The threads that a step from `before` to `after` started.
+fn started_threads(nthreads: usize, before: &State, after: &State) -> Vec<ThreadId> {
+    (0..nthreads as ThreadId)
+        .filter(|x| {
+            before.threads[*x as usize].status == Status::NotStarted
+                && after.threads[*x as usize].status != Status::NotStarted
+        })
+        .collect()
+}
+
+/// A race's finding key: the variable and the two accesses' lines and kinds, in order.
+fn race_key(prog: &Program, r: &Race) -> String {
+    let (a, b) = (&r.first, &r.second);
+    let var = &prog.vars[prog.var_of_cell(r.cell) as usize].name;
+    let rw = |w: bool| if w { "write" } else { "read" };
+    let (lo, hi) = if (a.line, a.write) <= (b.line, b.write) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    format!(
+        "{var}:{}{}:{}{}",
+        lo.line,
+        rw(lo.write),
+        hi.line,
+        rw(hi.write)
+    )
+}
+
+/// The canonical representative of an execution's equivalence class: its steps
+/// reordered so that, among the steps whose dependencies have all run, the lowest thread
+/// always goes first. Two executions are equivalent exactly when their forms are equal.
+fn canonical_form(path: &[Node]) -> Vec<Choice> {
+    let n = path.len();
+    let mut preds = vec![0usize; n];
+    let mut succs: Vec<Vec<usize>> = vec![vec![]; n];
+    for j in 0..n {
+        let cj = path[j].choice.unwrap();
+        for i in 0..j {
+            let ci = path[i].choice.unwrap();
+            if ci.thread == cj.thread || dependent(&path[i].fp, &path[j].fp) {
+                preds[j] += 1;
+                succs[i].push(j);
+            }
+        }
+    }
+    let mut ready: std::collections::BTreeSet<(ThreadId, usize)> = (0..n)
+        .filter(|j| preds[*j] == 0)
+        .map(|j| (path[j].choice.unwrap().thread, j))
+        .collect();
+    let mut form = Vec::with_capacity(n);
+    while let Some((_, i)) = ready.pop_first() {
+        form.push(path[i].choice.unwrap());
+        for &j in &succs[i] {
+            preds[j] -= 1;
+            if preds[j] == 0 {
+                ready.insert((path[j].choice.unwrap().thread, j));
+            }
+        }
+    }
+    form
+}

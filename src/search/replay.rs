@@ -1,0 +1,82 @@
+//! Replay: runs a schedule from the initial state step by step, with the trace lines that
+//! the reports and their explanations, `simrace replay` and `simrace step` show, and says
+//! which choice is not possible when one is not.
+//!
+//! Pinned by tests/scenarios.rs (`every_finding_replays_to_itself`) and tests/search.rs.
+
+use crate::ir::{Program, ThreadId};
+use crate::machine::{Choice, Event, Failure, State};
+
+/// One step of a replayed execution, for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceStep {
+    pub thread: ThreadId,
+    pub line: u32,
+    pub op: String,
+    /// What the step printed.
+    pub output: Vec<String>,
+    /// What the step did, for the detectors.
+    pub events: Vec<Event>,
+}
+
+/// A replayed execution: its steps and how it ended.
+#[derive(Clone, Debug)]
+pub struct Replay {
+    pub steps: Vec<TraceStep>,
+    /// The first failure (assertion, error) with the step it happened in (`None`: before
+    /// the first step).
+    pub failure: Option<(Option<usize>, Failure)>,
+    pub state: State,
+}
+
+/// Replays `schedule` step by step with trace lines. Fails if a choice is not possible.
+pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
+    let (mut state, f0) = State::initial(prog);
+    let mut failure = f0.into_iter().next().map(|f| (None, f));
+    let mut steps = vec![];
+    for (i, c) in schedule.iter().enumerate() {
+        if c.thread as usize >= prog.threads.len() {
+            return Err(format!(
+                "step {}: there is no thread {} (threads are 0..{})",
+                i + 1,
+                c.thread,
+                prog.threads.len() - 1
+            ));
+        }
+        let alts = state.alternatives(prog, c.thread);
+        if alts == 0 {
+            return Err(format!(
+                "step {}: {} cannot move in this state",
+                i + 1,
+                prog.threads[c.thread as usize].name
+            ));
+        }
+        if c.alt >= alts {
+            return Err(format!(
+                "step {}: {} has {} alternative(s), not {}",
+                i + 1,
+                prog.threads[c.thread as usize].name,
+                alts,
+                c.alt + 1
+            ));
+        }
+        let out = state.step(prog, *c, true);
+        steps.push(TraceStep {
+            thread: c.thread,
+            line: out.line,
+            op: out.text.unwrap_or_default(),
+            output: out.prints,
+            events: out.events,
+        });
+        if let Some(f) = out.failure
+            && failure.is_none()
+        {
+            failure = Some((Some(i), f));
+        }
+    }
+    Ok(Replay {
+        steps,
+        failure,
+        state,
+    })
+}

@@ -1,0 +1,307 @@
+//! The DPOR search split into tasks (`Config::jobs`): the first steps are enumerated in
+//! full (with sleep sets) down to a fixed depth, and below every prefix a DPOR search runs
+//! on its own. Tasks run on `jobs` worker threads and are merged in depth-first order, so
+//! that the result does not depend on `jobs`.
+//!
+//! A task's search treats the threads that sleep because a sibling task starts with them
+//! as the owners of their classes (`Node::inherited`): a race reversal that such a thread
+//! can start is left to its task, and one that it merely commutes with is explored here.
+//! Race reversals at the split points themselves belong to the sibling tasks and are
+//! dropped. The differential tests check that this explores exactly one execution per
+//! class, as the single search does; an execution whose class an earlier task owns would
+//! be skipped (`belongs_to_earlier_task`).
+//!
+//! Pinned by tests/parallel.rs: the result does not depend on the number of workers, and
+//! it has the single search's executions, findings and outcomes.
+
+use crate::detect::lockorder::LockOrder;
+use crate::ir::{FindingKind, Program, ThreadId, Value};
+use crate::machine::{Choice, State, dependent};
+use crate::search::explorer::Explorer;
+use crate::search::wakeup::WakeupTree;
+use crate::search::{Config, Exploration, RawFinding, RawOutcome, Stats};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// What one subtree of a split search found, before merging.
+struct Part {
+    findings: BTreeMap<(FindingKind, String), RawFinding>,
+    outcomes: BTreeMap<Vec<Value>, RawOutcome>,
+    stats: Stats,
+    classes: std::collections::BTreeSet<Vec<Choice>>,
+    states: std::collections::HashSet<u64>,
+    lock_order: LockOrder,
+}
+
+/// One task of a split search: a path prefix whose every node is a split point. At a
+/// split point every thread that is awake gets a task of its own (each alternative of a
+/// `choose` too); the threads of the earlier siblings sleep in the later ones.
+struct Task {
+    prefix: Vec<Choice>,
+    /// For each node of the prefix, the threads of the sibling tasks that come before.
+    before: Vec<Vec<ThreadId>>,
+}
+
+/// How many tasks a split search aims at (a fixed number: the result must not depend on
+/// the number of workers), and how deep it splits at most to get them.
+const SPLIT_TASKS: usize = 32;
+const SPLIT_DEPTH: usize = 8;
+
+/// The search split into tasks, run on `jobs` worker threads and merged in depth-first
+/// order (see the module docs).
+///
+/// `start`: when the whole search began (its time limit and elapsed time count from
+/// there).
+pub(super) fn explore_split(
+    prog: &Program,
+    cfg: &Config,
+    jobs: usize,
+    start: Instant,
+) -> Exploration {
+    let (state, failures) = State::initial_with(prog, cfg.policy);
+    if !failures.is_empty() {
+        return Explorer::new(prog, cfg).run();
+    }
+    let tasks = split_tasks(prog, cfg, &state);
+    let parts = run_tasks(prog, cfg, jobs, start, &state, &tasks);
+    let mut merged = Part::empty();
+    for part in parts.into_iter().flatten() {
+        merged.merge(part);
+    }
+    merged.into_exploration(start)
+}
+
+/// Runs `tasks` from `state` on `jobs` worker threads; their parts, in the tasks' order.
+fn run_tasks(
+    prog: &Program,
+    cfg: &Config,
+    jobs: usize,
+    start: Instant,
+    state: &State,
+    tasks: &[Task],
+) -> Vec<Option<Part>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let parts: std::sync::Mutex<Vec<Option<Part>>> =
+        std::sync::Mutex::new((0..tasks.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(tasks.len()) {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if k >= tasks.len() {
+                        break;
+                    }
+                    // A time limit is for the whole search.
+                    let mut ex = Explorer::new(prog, cfg);
+                    ex.start = start;
+                    let part = ex.run_task(state, &tasks[k]);
+                    parts.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(part);
+                }
+            });
+        }
+    });
+    parts.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Part {
+    /// The merge of no parts.
+    fn empty() -> Part {
+        Part {
+            findings: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+            stats: Stats {
+                complete: true,
+                ..Stats::default()
+            },
+            classes: std::collections::BTreeSet::new(),
+            states: std::collections::HashSet::new(),
+            lock_order: LockOrder::default(),
+        }
+    }
+
+    /// Merges in the next part, in depth-first order: counts add up, and a finding or
+    /// outcome keeps the first of its shortest schedules.
+    fn merge(&mut self, part: Part) {
+        merge_findings(&mut self.findings, part.findings);
+        merge_outcomes(&mut self.outcomes, part.outcomes);
+        merge_stats(&mut self.stats, part.stats);
+        self.classes.extend(part.classes);
+        self.states.extend(part.states);
+        for (edge, sites) in part.lock_order.edges {
+            self.lock_order.edges.entry(edge).or_default().extend(sites);
+        }
+    }
+
+    /// The exploration that the merged parts make, for a search that began at `start`.
+    fn into_exploration(mut self, start: Instant) -> Exploration {
+        // A finding seen only in executions that other subtrees keep has no count here.
+        self.findings.retain(|_, f| f.count > 0);
+        self.stats.classes = self.classes.len() as u64;
+        self.stats.states = self.states.len() as u64;
+        self.stats.elapsed = start.elapsed();
+        Exploration {
+            findings: self.findings.into_values().collect(),
+            outcomes: self.outcomes.into_values().collect(),
+            stats: self.stats,
+            lock_order: self.lock_order,
+        }
+    }
+}
+
+fn merge_findings(
+    findings: &mut BTreeMap<(FindingKind, String), RawFinding>,
+    more: BTreeMap<(FindingKind, String), RawFinding>,
+) {
+    for (k, f) in more {
+        match findings.get_mut(&k) {
+            None => {
+                findings.insert(k, f);
+            }
+            Some(e) => {
+                e.count += f.count;
+                if f.schedule.len() < e.schedule.len() {
+                    e.schedule = f.schedule;
+                    e.message = f.message;
+                    e.race = f.race;
+                }
+            }
+        }
+    }
+}
+
+fn merge_outcomes(
+    outcomes: &mut BTreeMap<Vec<Value>, RawOutcome>,
+    more: BTreeMap<Vec<Value>, RawOutcome>,
+) {
+    for (k, o) in more {
+        match outcomes.get_mut(&k) {
+            None => {
+                outcomes.insert(k, o);
+            }
+            Some(e) => {
+                e.count += o.count;
+                if o.schedule.len() < e.schedule.len() {
+                    e.schedule = o.schedule;
+                }
+            }
+        }
+    }
+}
+
+fn merge_stats(stats: &mut Stats, s: Stats) {
+    stats.executions += s.executions;
+    stats.redundant += s.redundant;
+    stats.steps += s.steps;
+    stats.max_depth = stats.max_depth.max(s.max_depth);
+    stats.complete &= s.complete;
+    if stats.limit.is_none() {
+        stats.limit = s.limit;
+    }
+}
+
+/// The tasks of a split search, in depth-first order: split points are expanded level by
+/// level until there are `SPLIT_TASKS` tasks or `SPLIT_DEPTH` levels.
+fn split_tasks(prog: &Program, cfg: &Config, state: &State) -> Vec<Task> {
+    let mut tasks = vec![Task {
+        prefix: vec![],
+        before: vec![],
+    }];
+    for depth in 0..SPLIT_DEPTH {
+        if tasks.len() >= SPLIT_TASKS {
+            break;
+        }
+        let mut next = vec![];
+        let mut grew = false;
+        for task in tasks {
+            let awake = if task.prefix.len() < depth {
+                vec![] // ended above
+            } else {
+                let mut ex = Explorer::new(prog, cfg);
+                ex.push_prefix(state, &task);
+                let n = ex.path.last().unwrap();
+                if n.state.steps as u64 >= cfg.max_steps {
+                    vec![]
+                } else {
+                    let sleeps = |t: &ThreadId| n.sleep.iter().any(|s| s.0 == *t);
+                    n.enabled
+                        .iter()
+                        .filter(|e| !sleeps(&e.0))
+                        .copied()
+                        .collect::<Vec<_>>()
+                }
+            };
+            if awake.is_empty() {
+                next.push(task);
+                continue;
+            }
+            grew = true;
+            for (k, &(t, alts)) in awake.iter().enumerate() {
+                for alt in 0..alts {
+                    let mut prefix = task.prefix.clone();
+                    prefix.push(Choice { thread: t, alt });
+                    let mut before = task.before.clone();
+                    before.push(awake[..k].iter().map(|e| e.0).collect());
+                    next.push(Task { prefix, before });
+                }
+            }
+        }
+        tasks = next;
+        if !grew {
+            break;
+        }
+    }
+    tasks
+}
+
+impl Explorer<'_> {
+    /// Builds the path of a split-search task's prefix.
+    fn push_prefix(&mut self, state: &State, task: &Task) {
+        self.split_depth = task.prefix.len();
+        self.split_before = task.before.clone();
+        let root = self.new_node(state.clone(), vec![], false, WakeupTree::default());
+        self.path.push(root);
+        self.note_state();
+        for (l, c) in task.prefix.iter().enumerate() {
+            let n = &mut self.path[l];
+            for q in &task.before[l] {
+                let fp = n.state.footprint(self.prog, *q);
+                n.explored.push((*q, fp));
+                n.done[*q as usize] = true;
+            }
+            self.take(*c);
+            self.note_state();
+        }
+    }
+
+    /// One task of a split search: the DPOR search below its prefix.
+    fn run_task(mut self, state: &State, task: &Task) -> Part {
+        self.push_prefix(state, task);
+        // No race check at the prefix's nodes: it would only reverse races at split
+        // points, which belong to the sibling tasks.
+        self.visit_new();
+        self.stats.complete = self.run_exhaustive_loop();
+        Part {
+            findings: self.findings,
+            outcomes: self.outcomes,
+            stats: self.stats,
+            classes: self.classes,
+            states: self.states,
+            lock_order: self.lock_order,
+        }
+    }
+
+    /// In a split search: whether a thread of an earlier sibling task at some split point
+    /// can start the rest of the execution on the path from there (its step there depends
+    /// on no step before it), so that the earlier task explores the class.
+    pub(super) fn belongs_to_earlier_task(&self, top: usize) -> bool {
+        self.split_before.iter().enumerate().any(|(l, before)| {
+            let steps = &self.path[l..top];
+            before.iter().any(|t| {
+                steps
+                    .iter()
+                    .position(|n| n.choice.unwrap().thread == *t)
+                    .is_some_and(|m| !steps[..m].iter().any(|n| dependent(&n.fp, &steps[m].fp)))
+            })
+        })
+    }
+}
