@@ -79,6 +79,21 @@ impl LostWrites {
         }
     }
 
+    /// Adds what a later part of a split search saw (an earlier part's places win).
+    pub fn merge(&mut self, later: LostWrites) {
+        for (var, w) in later.writes {
+            self.writes.entry(var).or_insert(w);
+        }
+        for (var, rs) in later.reads {
+            let mine = self.reads.entry(var).or_default();
+            for r in rs {
+                if !mine.iter().any(|p| p.party == r.party) {
+                    mine.push(r);
+                }
+            }
+        }
+    }
+
     /// The warnings, in variable order.
     pub fn warnings(&self, prog: &Program) -> Vec<LostWrite> {
         let final_reads = final_reads(prog);

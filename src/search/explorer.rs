@@ -25,6 +25,7 @@
 //! and by the report snapshots of tests/scenarios.rs.
 
 use crate::detect::lockorder::LockOrder;
+use crate::detect::lost_writes::LostWrites;
 use crate::detect::races::{Race, RaceDetector};
 use crate::ir::{FindingKind, Program, ThreadId, Value};
 use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, dependent};
@@ -86,6 +87,7 @@ pub(super) struct Explorer<'p> {
     pub(super) outcomes: BTreeMap<Vec<Value>, RawOutcome>,
     pub(super) stats: Stats,
     pub(super) lock_order: LockOrder,
+    pub(super) lost_writes: LostWrites,
     pub(super) start: Instant,
     pub(super) nthreads: usize,
     pub(super) classes: std::collections::BTreeSet<Vec<Choice>>,
@@ -114,6 +116,7 @@ impl<'p> Explorer<'p> {
             outcomes: BTreeMap::new(),
             stats: Stats::default(),
             lock_order: LockOrder::default(),
+            lost_writes: LostWrites::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
             classes: std::collections::BTreeSet::new(),
@@ -278,6 +281,7 @@ impl<'p> Explorer<'p> {
             outcomes: self.outcomes.into_values().collect(),
             stats: self.stats,
             lock_order: self.lock_order,
+            lost_writes: self.lost_writes,
         }
     }
 
@@ -622,6 +626,9 @@ impl<'p> Explorer<'p> {
         let steps = self.path[..top].iter();
         let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
         self.lock_order.execution(self.prog, steps);
+        let steps = self.path[..top].iter();
+        let steps = steps.map(|n| (n.choice.unwrap().thread, &n.events[..]));
+        self.lost_writes.execution(self.prog, steps);
     }
 
     /// Records how the execution `schedule`, which ends at node `top` without a failure

@@ -33,6 +33,7 @@ pub use replay::{Replay, TraceStep, replay};
 pub use schedule::{format_schedule, parse_schedule};
 
 use crate::detect::lockorder::LockOrder;
+use crate::detect::lost_writes::LostWrites;
 use crate::detect::races::Race;
 use crate::ir::{FindingKind, Program, Value};
 use crate::machine::{Choice, Policy};
@@ -182,6 +183,8 @@ pub struct Exploration {
     pub stats: Stats,
     /// The lock-order graph over every explored execution.
     pub lock_order: LockOrder,
+    /// What processes wrote that others read, over every explored execution.
+    pub lost_writes: LostWrites,
 }
 
 /// Explores `prog` under `cfg`.

@@ -15,6 +15,7 @@
 //! it has the single search's executions, findings and outcomes.
 
 use crate::detect::lockorder::LockOrder;
+use crate::detect::lost_writes::LostWrites;
 use crate::ir::{FindingKind, Program, ThreadId, Value};
 use crate::machine::{Choice, State, dependent};
 use crate::search::explorer::Explorer;
@@ -31,6 +32,7 @@ struct Part {
     classes: std::collections::BTreeSet<Vec<Choice>>,
     states: std::collections::HashSet<u64>,
     lock_order: LockOrder,
+    lost_writes: LostWrites,
 }
 
 /// One task of a split search: a path prefix whose every node is a split point. At a
@@ -116,6 +118,7 @@ impl Part {
             classes: std::collections::BTreeSet::new(),
             states: std::collections::HashSet::new(),
             lock_order: LockOrder::default(),
+            lost_writes: LostWrites::default(),
         }
     }
 
@@ -130,6 +133,7 @@ impl Part {
         for (edge, sites) in part.lock_order.edges {
             self.lock_order.edges.entry(edge).or_default().extend(sites);
         }
+        self.lost_writes.merge(part.lost_writes);
     }
 
     /// The exploration that the merged parts make, for a search that began at `start`.
@@ -144,6 +148,7 @@ impl Part {
             outcomes: self.outcomes.into_values().collect(),
             stats: self.stats,
             lock_order: self.lock_order,
+            lost_writes: self.lost_writes,
         }
     }
 }
@@ -287,6 +292,7 @@ impl Explorer<'_> {
             classes: self.classes,
             states: self.states,
             lock_order: self.lock_order,
+            lost_writes: self.lost_writes,
         }
     }
 
