@@ -1,5 +1,5 @@
 //! Deadlock explanations (the wait-for graph, its JSON and DOT) and the lock-order
-//! graph's `potential_deadlock` warnings, on the fixtures in tests/detect/.
+//! graph's `potential_deadlock` warnings, on the fixtures in tests/fixtures/detect/.
 
 use serde_json::{Value, json};
 use simrace::ir::Program;
@@ -8,7 +8,10 @@ use simrace::search::{Config, Reduction, explore};
 use std::process::Command;
 
 fn path(name: &str) -> String {
-    format!("{}/tests/detect/{name}.toml", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/tests/fixtures/detect/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn load(name: &str) -> Program {
@@ -242,7 +245,7 @@ fn philosophers_give_one_cycle_through_every_fork() {
 
 #[test]
 fn the_reduction_sees_the_same_lock_order_as_naive_enumeration() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/detect");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/detect");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| {

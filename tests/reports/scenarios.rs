@@ -31,13 +31,13 @@ fn run(prog: &Program) -> report::RunReport {
 
 #[test]
 fn scenario_reports() {
-    insta::glob!("../scenarios", "**/*.toml", |path| {
+    insta::glob!("../../scenarios", "**/*.toml", |path| {
         let rel = relative(path);
         let prog = load(Path::new(&rel));
         let rep = run(&prog);
         let text = report::render_text(&rep);
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {
@@ -49,7 +49,7 @@ fn scenario_reports() {
 #[test]
 fn every_scenario_matches_its_expectation() {
     let mut wrong = vec![];
-    insta::glob!("../scenarios", "**/*.toml", |path| {
+    insta::glob!("../../scenarios", "**/*.toml", |path| {
         let rel = relative(path);
         let rep = run(&load(Path::new(&rel)));
         assert!(rep.stats.complete, "{rel}: exploration incomplete");
@@ -65,7 +65,7 @@ fn every_scenario_matches_its_expectation() {
 
 #[test]
 fn every_finding_replays_to_itself() {
-    insta::glob!("../scenarios", "**/*.toml", |path| {
+    insta::glob!("../../scenarios", "**/*.toml", |path| {
         let rel = relative(path);
         let prog = load(Path::new(&rel));
         let ex = explore(&prog, &Config::default());
@@ -132,7 +132,7 @@ fn every_finding_replays_to_itself() {
 
 #[test]
 fn output_is_deterministic() {
-    insta::glob!("../scenarios", "**/*.toml", |path| {
+    insta::glob!("../../scenarios", "**/*.toml", |path| {
         let rel = relative(path);
         let prog = load(Path::new(&rel));
         let a = serde_json::to_string(&run(&prog)).unwrap();

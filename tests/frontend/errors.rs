@@ -3,7 +3,7 @@
 
 #[test]
 fn bad_scenarios_are_rejected_with_a_clear_message() {
-    insta::glob!("bad", "*.toml", |path| {
+    insta::glob!("../bad", "*.toml", |path| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let rel = path
             .strip_prefix(root)
@@ -18,7 +18,7 @@ fn bad_scenarios_are_rejected_with_a_clear_message() {
         let first = err.render().lines().next().unwrap().to_string();
         assert!(first.starts_with(&format!("{rel}:")), "{first}");
         insta::with_settings!({
-            snapshot_path => "../snapshots/errors",
+            snapshot_path => "../../snapshots/errors",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {

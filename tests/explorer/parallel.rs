@@ -1,8 +1,7 @@
 //! The split search (`--jobs N`): its result does not depend on N, and it finds the same
 //! executions (one per class), findings and outcomes as the single search.
 
-mod common;
-use common::{exact, library_files};
+use crate::common::{exact, library_files};
 use simrace::ir::Program;
 use simrace::search::{Config, Exploration, explore};
 

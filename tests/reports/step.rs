@@ -45,7 +45,7 @@ fn abba_deadlock_is_won_and_the_transcript_is_pinned() {
     assert!(out.contains("t1 cannot move now: it waits to acquire b, held by t2."));
     assert!(out.ends_with("Bye. Schedule so far: 0,1\n"), "{out}");
     insta::with_settings!({
-        snapshot_path => "../snapshots",
+        snapshot_path => "../../snapshots",
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {

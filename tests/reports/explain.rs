@@ -20,7 +20,7 @@ fn story(file: &str, kind: &str) -> String {
 
 fn pin(name: &str, text: &str) {
     insta::with_settings!({
-        snapshot_path => "../snapshots",
+        snapshot_path => "../../snapshots",
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {

@@ -1,9 +1,10 @@
 //! Cross-check of the engines: on every scenario under scenarios/ (walked recursively)
-//! and under tests/engines/ (small cases for what the engines must choose: timeouts,
-//! `notify(n)`, spin loops, `max_steps`, errors, atomic blocks) that an engine can run, loom and shuttle must agree with the explorer on the
-//! `assertion`, `deadlock` and `error` verdicts, and native must never report a kind
-//! that the explorer rules out. Scenarios an engine cannot run (loom's thread limit,
-//! `[[process]]`) are skipped with the reason printed.
+//! and under tests/fixtures/engines/ (small cases for what the engines must choose:
+//! timeouts, `notify(n)`, spin loops, `max_steps`, errors, atomic blocks) that an engine
+//! can run, loom and shuttle must agree with the explorer on the `assertion`, `deadlock`
+//! and `error` verdicts, and native must never report a kind that the explorer rules out.
+//! Scenarios an engine cannot run (loom's thread limit, `[[process]]`) are skipped with the
+//! reason printed.
 //!
 //! Every engine runs bounded (30 native runs with `--stress`, a thousand shuttle
 //! executions with each of the random and PCT schedulers, loom with a preemption bound
@@ -33,7 +34,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every scenario under scenarios/ and tests/engines/ (or under `$SIMRACE_CROSSCHECK_DIR`,
+/// Every scenario under scenarios/ and tests/fixtures/engines/ (or under `$SIMRACE_CROSSCHECK_DIR`,
 /// to try others).
 fn scenarios() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -42,7 +43,7 @@ fn scenarios() -> Vec<String> {
         Ok(dir) => walk(Path::new(&dir), &mut v),
         Err(_) => {
             walk(&root.join("scenarios"), &mut v);
-            walk(&root.join("tests/engines"), &mut v);
+            walk(&root.join("tests/fixtures/engines"), &mut v);
         }
     }
     let mut v: Vec<String> = v

@@ -1,4 +1,4 @@
-//! The race detector against small fixtures in tests/detect/: for every happens-before
+//! The race detector against small fixtures in tests/fixtures/detect/: for every happens-before
 //! edge of SCENARIO.md a racy variant (`expect = ["data_race"]`) and an ordered one (no
 //! race), the `[atomics]` and `[ghost]` negatives, array elements named with their
 //! index, one finding per pair of program locations, and traces that end at the second
@@ -13,7 +13,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/detect"));
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/detect"
+    ));
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -32,7 +35,7 @@ fn load_path(p: &Path) -> Program {
 
 fn load(name: &str) -> Program {
     load_path(&PathBuf::from(format!(
-        "{}/tests/detect/{name}.toml",
+        "{}/tests/fixtures/detect/{name}.toml",
         env!("CARGO_MANIFEST_DIR")
     )))
 }
@@ -247,7 +250,7 @@ fn shortest_trace_is_shown() {
 fn the_cli_reports_races_in_json_and_their_schedules_replay() {
     let bin = env!("CARGO_BIN_EXE_simrace");
     let file = format!(
-        "{}/tests/detect/array_index.toml",
+        "{}/tests/fixtures/detect/array_index.toml",
         env!("CARGO_MANIFEST_DIR")
     );
     let out = std::process::Command::new(bin)

@@ -2,8 +2,7 @@
 //! sleep sets) must find exactly the verdict kinds, the distinct findings and the set of
 //! final outcomes that the naive enumeration of every interleaving finds.
 
-mod common;
-use common::{exact, library_files};
+use crate::common::{exact, library_files};
 use simrace::search::{Config, Exploration, Reduction, explore};
 use std::collections::BTreeSet;
 

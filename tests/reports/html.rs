@@ -107,7 +107,7 @@ fn the_page_is_deterministic_and_pinned() {
     let html = render(&[Section::Scenario(a)]);
     assert_eq!(html, render(&[Section::Scenario(b)]));
     insta::with_settings!({
-        snapshot_path => "../snapshots",
+        snapshot_path => "../../snapshots",
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {
