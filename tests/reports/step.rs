@@ -2,14 +2,14 @@
 //! must read moves line by line, announce the bug it reaches with a schedule that
 //! replays it, and end cleanly at the end of the input.
 
+use crate::common::simrace_command;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Runs `simrace step FILE` with `input` on stdin; returns (exit code, stdout).
 fn play(file: &str, input: &str) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simrace"))
+    let mut child = simrace_command()
         .args(["step", file])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
