@@ -1,102 +1,31 @@
-//! Differential test: on many small generated scenarios, the reduced explorer (DPOR with
-//! sleep sets) must find exactly the verdict kinds, the distinct findings and the set of
-//! final outcomes that the naive enumeration of every interleaving finds.
+//! Differential tests: the reduced explorer (DPOR with sleep sets and wakeup trees)
+//! against references that are slow but simple. On small generated scenarios (and the
+//! library), the naive enumeration of every interleaving: exactly the same verdict kinds,
+//! distinct findings and final outcomes, and one execution per class. On bigger ones,
+//! sleep sets alone: the same counts of everything. And state caching against DPOR.
+//!
+//! The generated scenarios come from proptest strategies (see [`generate`]) with a fixed
+//! seed, so every run checks the same cases; a failure is reported shrunk to a minimal
+//! scenario, printed as a scenario file.
 
-use crate::common::{exact, library_files};
+mod generate;
+
+use crate::common::{exact, library_files, load, program};
+use generate::{check, lock_nests, mixed};
+use proptest::prelude::*;
+use simrace::ir::Program;
 use simrace::search::{Config, Exploration, Reduction, explore};
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
-/// A small deterministic PRNG (xorshift64*), so every run generates the same cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
-
-const VARS: [&str; 3] = ["x", "y", "a[tid]"];
-
-/// One random statement (at most about two steps).
-fn stmt(r: &mut Rng, depth: u32, out: &mut Vec<String>, indent: &str) {
-    let v = r.pick(&VARS);
-    let w = r.pick(&VARS);
-    match r.below(if depth > 0 { 12 } else { 16 }) {
-        0 => out.push(format!("{indent}{v} = {}", r.below(3))),
-        1 => out.push(format!("{indent}{v} = {w} + 1")),
-        2 => out.push(format!("{indent}{v} += 1")),
-        3 => out.push(format!("{indent}t = {w}")),
-        4 => out.push(format!("{indent}ev.set()")),
-        5 => out.push(format!("{indent}ev.wait()")),
-        6 => out.push(format!("{indent}assert {w} != 2")),
-        7 => out.push(format!("{indent}sem.acquire()")),
-        8 => out.push(format!("{indent}sem.release()")),
-        9 => out.push(format!("{indent}q.put({})", r.below(3))),
-        10 => out.push(format!("{indent}{v} = q.get(block=False)")),
-        11 => out.push(format!("{indent}f = m.acquire(timeout=1)")),
-        12 => {
-            let lock = r.pick(&["m", "n"]);
-            out.push(format!("{indent}with {lock}:"));
-            let inner = format!("{indent}    ");
-            stmt(r, depth + 1, out, &inner);
-            if r.below(2) == 0 {
-                stmt(r, depth + 1, out, &inner);
-            }
-        }
-        13 => {
-            out.push(format!("{indent}if {w} == 1:"));
-            let inner = format!("{indent}    ");
-            stmt(r, depth + 1, out, &inner);
-        }
-        14 => {
-            // Dining philosophers: locks taken in a ring, a cycle of waits.
-            out.push(format!("{indent}with fork[ME]:"));
-            out.push(format!("{indent}    with fork[(ME + 1) % 3]:"));
-            let inner = format!("{indent}        ");
-            stmt(r, depth + 1, out, &inner);
-        }
-        _ => out.push(format!("{indent}c = choose(0, 1)\n{indent}x = c")),
-    }
-}
-
-fn scenario(seed: u64) -> String {
-    scenario_sized(seed, 2, 3)
-}
-
-/// A generated scenario with `min_threads` to `min_threads + 1` threads of up to
-/// `max_stmts` statements each (fewer with three threads or more).
-fn scenario_sized(seed: u64, min_threads: u64, max_stmts: u64) -> String {
-    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let threads = min_threads + r.below(2);
-    let mut text = String::from(
-        "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[objects]\nm = \"Lock\"\nn = \"Lock\"\nev = \"Event\"\nsem = { kind = \"Semaphore\", value = 1 }\nq = { kind = \"Queue\", maxsize = 1 }\nfork = { kind = \"Lock\", count = 3 }\n",
-    );
-    for i in 0..threads {
-        let mut lines = vec![];
-        let n = 1 + r.below(if threads >= 3 {
-            max_stmts - 1
-        } else {
-            max_stmts
-        });
-        for _ in 0..n {
-            stmt(&mut r, 0, &mut lines, "");
-        }
-        text.push_str(&format!(
-            "[[thread]]\nname = \"t{i}\"\ncode = \"\"\"\n{}\n\"\"\"\n",
-            lines.join("\n").replace("ME", &i.to_string())
-        ));
-    }
-    text
-}
+/// The seed of the small generated scenarios (two or three threads of up to three
+/// statements), against the naive enumeration and state caching.
+const SMALL: u64 = 1;
+/// The seed of the bigger ones (three or four threads of up to four statements), against
+/// sleep sets and state caching.
+const BIGGER: u64 = 2;
+/// The seed of the rings of nested locks.
+const NESTS: u64 = 3;
 
 fn summary(e: &Exploration) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
     let kinds = e.findings.iter().map(|f| f.kind.to_string()).collect();
@@ -116,82 +45,77 @@ fn summary(e: &Exploration) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<Str
 #[test]
 fn dpor_agrees_with_naive_enumeration() {
     let cases = 1000;
-    let mut compared = 0;
-    let mut reduced_total = 0u64;
-    let mut naive_total = 0u64;
-    let mut redundant_total = 0u64;
-    for seed in 0..cases {
-        let text = scenario(seed);
-        let s =
-            simrace::frontend::scenario::parse_scenario("gen.toml", &text).unwrap_or_else(|d| {
-                panic!(
-                    "generated scenario {seed} does not parse: {}\n{text}",
-                    d.render()
-                )
-            });
-        let prog = simrace::frontend::lower::lower(&s).unwrap_or_else(|d| {
-            panic!(
-                "generated scenario {seed} does not lower: {}\n{text}",
-                d.render()
-            )
-        });
+    let compared = Cell::new(0);
+    let reduced_total = Cell::new(0u64);
+    let naive_total = Cell::new(0u64);
+    let redundant_total = Cell::new(0u64);
+    check(cases, SMALL, mixed(2, 3), |prog| {
         let naive_cfg = Config {
             reduction: Reduction::None,
             max_executions: Some(50_000),
             count_classes: true,
             ..Config::default()
         };
-        let naive = explore(&prog, &naive_cfg);
+        let naive = explore(prog, &naive_cfg);
         if !naive.stats.complete {
-            continue;
+            return Ok(());
         }
-        let dpor = explore(&prog, &Config::default());
-        assert!(dpor.stats.complete);
-        assert!(
+        let dpor = explore(prog, &Config::default());
+        prop_assert!(dpor.stats.complete);
+        prop_assert!(
             dpor.stats.executions <= naive.stats.executions,
-            "seed {seed}: the reduction explored more than the naive search\n{text}"
+            "the reduction explored more than the naive search"
         );
         // One execution per class of equivalent interleavings: none missed, none twice.
-        assert_eq!(
-            dpor.stats.executions, naive.stats.classes,
-            "seed {seed}: DPOR explored {} executions for {} classes\n{text}",
-            dpor.stats.executions, naive.stats.classes
+        prop_assert_eq!(
+            dpor.stats.executions,
+            naive.stats.classes,
+            "DPOR explored {} executions for {} classes",
+            dpor.stats.executions,
+            naive.stats.classes
         );
-        redundant_total += dpor.stats.redundant;
         let (nk, nkeys, no) = summary(&naive);
         let (dk, dkeys, d_o) = summary(&dpor);
-        assert_eq!(nk, dk, "seed {seed}: verdict kinds differ\n{text}");
-        assert_eq!(no, d_o, "seed {seed}: outcome sets differ\n{text}");
-        assert_eq!(nkeys, dkeys, "seed {seed}: findings differ\n{text}");
+        prop_assert_eq!(&nk, &dk, "verdict kinds differ");
+        prop_assert_eq!(&no, &d_o, "outcome sets differ");
+        prop_assert_eq!(&nkeys, &dkeys, "findings differ");
         // The search split over workers explores the same classes.
         let split = explore(
-            &prog,
+            prog,
             &Config {
                 jobs: Some(2),
                 split_after: 0,
                 ..Config::default()
             },
         );
-        assert_eq!(
-            split.stats.executions, dpor.stats.executions,
-            "seed {seed}: split search\n{text}"
+        prop_assert_eq!(
+            split.stats.executions,
+            dpor.stats.executions,
+            "split search"
         );
-        assert_eq!(
-            summary(&split),
-            (dk, dkeys, d_o),
-            "seed {seed}: split\n{text}"
-        );
-        compared += 1;
-        reduced_total += dpor.stats.executions;
-        naive_total += naive.stats.executions;
-    }
+        prop_assert_eq!(summary(&split), (dk, dkeys, d_o), "split");
+        compared.set(compared.get() + 1);
+        redundant_total.set(redundant_total.get() + dpor.stats.redundant);
+        reduced_total.set(reduced_total.get() + dpor.stats.executions);
+        naive_total.set(naive_total.get() + naive.stats.executions);
+        Ok(())
+    });
+    let (compared, reduced_total, naive_total, redundant_total) = (
+        compared.get(),
+        reduced_total.get(),
+        naive_total.get(),
+        redundant_total.get(),
+    );
     assert!(
         compared >= 900,
         "only {compared} of {cases} cases were small enough to compare"
     );
     // Wakeup trees keep the reduction from starting executions that its sleep sets then
     // block; blocking operations can still cause a few.
-    eprintln!("dpor: {reduced_total} executions, {redundant_total} blocked; naive: {naive_total}");
+    eprintln!(
+        "dpor: {compared} compared, {reduced_total} executions, {redundant_total} blocked; \
+         naive: {naive_total}"
+    );
     assert!(
         redundant_total * 100 <= reduced_total * 3,
         "{redundant_total} blocked executions for {reduced_total} explored"
@@ -206,44 +130,13 @@ fn dpor_agrees_with_naive_enumeration() {
 /// Scenarios made of nested lock acquisitions (rings of forks, as in the dining
 /// philosophers), where the reduction meets blocked steps: a blocked acquisition races
 /// with the one that took the lock, and its reversal may not be able to run.
-fn lock_nest_scenario(seed: u64) -> String {
-    let mut r = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
-    let threads = 2 + r.below(2);
-    let mut text =
-        String::from("[shared]\nx = 0\n[objects]\nfork = { kind = \"Lock\", count = 3 }\n");
-    for i in 0..threads {
-        let mut lines = vec![];
-        let nests = if r.below(3) == 0 { 2 } else { 1 };
-        for _ in 0..nests {
-            let a = r.below(3);
-            let b = (a + 1 + r.below(2)) % 3;
-            lines.push(format!("with fork[{a}]:"));
-            lines.push(format!("    with fork[{b}]:"));
-            lines.push(format!(
-                "        {}",
-                r.pick(&["x = 1", "t = x", "work(1)"])
-            ));
-        }
-        text.push_str(&format!(
-            "[[thread]]\nname = \"t{i}\"\ncode = \"\"\"\n{}\n\"\"\"\n",
-            lines.join("\n")
-        ));
-    }
-    text
-}
-
 #[test]
 fn dpor_agrees_with_naive_enumeration_on_lock_nests() {
-    let mut deadlocks = 0;
-    let mut compared = 0;
-    for seed in 0..400 {
-        let text = lock_nest_scenario(seed);
-        let s = simrace::frontend::scenario::parse_scenario("gen.toml", &text)
-            .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
-        let prog = simrace::frontend::lower::lower(&s)
-            .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
+    let deadlocks = Cell::new(0);
+    let compared = Cell::new(0);
+    check(400, NESTS, lock_nests(), |prog| {
         let naive = explore(
-            &prog,
+            prog,
             &Config {
                 reduction: Reduction::None,
                 max_executions: Some(20_000),
@@ -252,31 +145,31 @@ fn dpor_agrees_with_naive_enumeration_on_lock_nests() {
             },
         );
         if !naive.stats.complete {
-            continue;
+            return Ok(());
         }
-        compared += 1;
         let dpor = explore(
-            &prog,
+            prog,
             &Config {
                 max_executions: Some(20_000),
                 ..Config::default()
             },
         );
-        assert!(
-            dpor.stats.complete,
-            "seed {seed}: DPOR did not finish\n{text}"
-        );
-        assert_eq!(
-            dpor.stats.executions, naive.stats.classes,
-            "seed {seed}: executions vs classes\n{text}"
+        prop_assert!(dpor.stats.complete, "DPOR did not finish");
+        prop_assert_eq!(
+            dpor.stats.executions,
+            naive.stats.classes,
+            "executions vs classes"
         );
         let (nk, nkeys, no) = summary(&naive);
         let (dk, dkeys, d_o) = summary(&dpor);
-        assert_eq!(nk, dk, "seed {seed}: verdict kinds differ\n{text}");
-        assert_eq!(no, d_o, "seed {seed}: outcome sets differ\n{text}");
-        assert_eq!(nkeys, dkeys, "seed {seed}: findings differ\n{text}");
-        deadlocks += u32::from(nk.contains("deadlock"));
-    }
+        prop_assert_eq!(&nk, &dk, "verdict kinds differ");
+        prop_assert_eq!(no, d_o, "outcome sets differ");
+        prop_assert_eq!(nkeys, dkeys, "findings differ");
+        compared.set(compared.get() + 1);
+        deadlocks.set(deadlocks.get() + u32::from(nk.contains("deadlock")));
+        Ok(())
+    });
+    let (compared, deadlocks) = (compared.get(), deadlocks.get());
     eprintln!("lock nests: {compared} compared, {deadlocks} with a deadlock");
     // The generator makes real lock-order deadlocks, and often.
     assert!(compared >= 250, "only {compared} cases small enough");
@@ -291,8 +184,7 @@ fn dpor_agrees_with_naive_enumeration_on_the_scenario_library() {
     let files = library_files();
     let mut compared = 0;
     for f in &files {
-        let s = simrace::frontend::scenario::load(f).unwrap();
-        let prog = simrace::frontend::lower::lower(&s).unwrap();
+        let prog = load(f);
         let naive = explore(
             &prog,
             &Config {
@@ -327,16 +219,11 @@ fn dpor_agrees_with_naive_enumeration_on_the_scenario_library() {
 /// bigger generated scenarios, with three or four threads of up to four statements.
 #[test]
 fn dpor_agrees_with_sleep_sets_on_bigger_scenarios() {
-    let mut compared = 0;
-    let mut total = 0;
-    for seed in 0..1000 {
-        let text = scenario_sized(10_000 + seed, 3, 5);
-        let s = simrace::frontend::scenario::parse_scenario("gen.toml", &text)
-            .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
-        let prog = simrace::frontend::lower::lower(&s)
-            .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
+    let compared = Cell::new(0);
+    let total = Cell::new(0);
+    check(1000, BIGGER, mixed(3, 5), |prog| {
         let sleep = explore(
-            &prog,
+            prog,
             &Config {
                 reduction: Reduction::Sleep,
                 max_executions: Some(5_000),
@@ -344,27 +231,25 @@ fn dpor_agrees_with_sleep_sets_on_bigger_scenarios() {
             },
         );
         if !sleep.stats.complete {
-            continue;
+            return Ok(());
         }
-        compared += 1;
-        total += sleep.stats.executions;
-        let dpor = explore(&prog, &Config::default());
-        assert_eq!(
-            exact(&dpor),
-            exact(&sleep),
-            "seed {seed}: DPOR vs sleep sets\n{text}"
-        );
+        let dpor = explore(prog, &Config::default());
+        prop_assert_eq!(exact(&dpor), exact(&sleep), "DPOR vs sleep sets");
         let split = Config {
             jobs: Some(2),
             split_after: 0,
             ..Config::default()
         };
-        assert_eq!(
-            exact(&explore(&prog, &split)),
+        prop_assert_eq!(
+            exact(&explore(prog, &split)),
             exact(&sleep),
-            "seed {seed}: split DPOR vs sleep sets\n{text}"
+            "split DPOR vs sleep sets"
         );
-    }
+        compared.set(compared.get() + 1);
+        total.set(total.get() + sleep.stats.executions);
+        Ok(())
+    });
+    let (compared, total) = (compared.get(), total.get());
     eprintln!("{compared} bigger scenarios compared, {total} classes");
     assert!(compared >= 200, "only {compared} cases small enough");
 }
@@ -378,8 +263,7 @@ fn dpor_agrees_with_sleep_sets_on_the_scenario_library() {
     let files = library_files();
     let mut compared = 0;
     for f in &files {
-        let s = simrace::frontend::scenario::load(f).unwrap();
-        let prog = simrace::frontend::lower::lower(&s).unwrap();
+        let prog = load(f);
         let sleep = explore(
             &prog,
             &Config {
@@ -437,8 +321,7 @@ turnstile.acquire()
 room_empty.acquire()
 """
 "#;
-    let s = simrace::frontend::scenario::parse_scenario("readers.toml", text).unwrap();
-    let prog = simrace::frontend::lower::lower(&s).unwrap();
+    let prog = program("readers.toml", text);
     for jobs in [None, Some(2)] {
         let dpor = explore(
             &prog,
@@ -459,64 +342,61 @@ room_empty.acquire()
     }
 }
 
+/// State caching and DPOR on `prog`: `Ok(false)` if either stops at its limit.
+fn states_agree_with_dpor(prog: &Program) -> Result<bool, TestCaseError> {
+    let states = explore(
+        prog,
+        &Config {
+            reduction: Reduction::States,
+            max_executions: Some(5_000),
+            ..Config::default()
+        },
+    );
+    let dpor = explore(
+        prog,
+        &Config {
+            max_executions: Some(20_000),
+            ..Config::default()
+        },
+    );
+    if !states.stats.complete || !dpor.stats.complete {
+        return Ok(false);
+    }
+    let (sk, skeys, so) = summary(&states);
+    let (dk, dkeys, d_o) = summary(&dpor);
+    prop_assert_eq!(sk, dk, "verdict kinds, states vs DPOR");
+    prop_assert_eq!(so, d_o, "outcomes, states vs DPOR");
+    // Every finding but races by its key. A race is found at a state where both
+    // accesses are next; a pair that happens-before leaves unordered only because an
+    // earlier race orders them (one thread reads what the other wrote without
+    // synchronization) is never next together, and is reported by that earlier race.
+    let races = |k: &String| k.starts_with("data_race|");
+    let (srace, sother): (BTreeSet<_>, BTreeSet<_>) = skeys.into_iter().partition(races);
+    let (drace, dother): (BTreeSet<_>, BTreeSet<_>) = dkeys.into_iter().partition(races);
+    prop_assert_eq!(sother, dother, "findings, states vs DPOR");
+    prop_assert!(srace.is_subset(&drace), "races, states vs DPOR");
+    Ok(true)
+}
+
 /// State caching (`--reduction states`) explores each distinct state once instead of one
 /// execution per class: the same verdict kinds, findings and outcome sets as DPOR, on the
 /// generated scenarios and on the library (its counts are of states, not executions).
 #[test]
 fn state_caching_agrees_with_dpor() {
-    let mut texts: Vec<(String, String)> = (0..1000)
-        .map(|seed| (format!("seed {seed}"), scenario(seed)))
-        .collect();
-    texts.extend((0..300).map(|seed| {
-        (
-            format!("bigger seed {seed}"),
-            scenario_sized(10_000 + seed, 3, 4),
-        )
-    }));
-    let mut compared = 0;
-    let mut check = |name: &str, prog: &simrace::ir::Program| {
-        let states = explore(
-            prog,
-            &Config {
-                reduction: Reduction::States,
-                max_executions: Some(5_000),
-                ..Config::default()
-            },
-        );
-        let dpor = explore(
-            prog,
-            &Config {
-                max_executions: Some(20_000),
-                ..Config::default()
-            },
-        );
-        if !states.stats.complete || !dpor.stats.complete {
-            return;
-        }
-        compared += 1;
-        let (sk, skeys, so) = summary(&states);
-        let (dk, dkeys, d_o) = summary(&dpor);
-        assert_eq!(sk, dk, "{name}: verdict kinds, states vs DPOR");
-        assert_eq!(so, d_o, "{name}: outcomes, states vs DPOR");
-        // Every finding but races by its key. A race is found at a state where both
-        // accesses are next; a pair that happens-before leaves unordered only because an
-        // earlier race orders them (one thread reads what the other wrote without
-        // synchronization) is never next together, and is reported by that earlier race.
-        let races = |k: &String| k.starts_with("data_race|");
-        let (srace, sother): (BTreeSet<_>, BTreeSet<_>) = skeys.into_iter().partition(races);
-        let (drace, dother): (BTreeSet<_>, BTreeSet<_>) = dkeys.into_iter().partition(races);
-        assert_eq!(sother, dother, "{name}: findings, states vs DPOR");
-        assert!(srace.is_subset(&drace), "{name}: races, states vs DPOR");
+    let compared = Cell::new(0);
+    let property = |prog: &Program| {
+        let agreed = states_agree_with_dpor(prog)?;
+        compared.set(compared.get() + u32::from(agreed));
+        Ok(())
     };
-    for (name, text) in &texts {
-        let s = simrace::frontend::scenario::parse_scenario("gen.toml", text).unwrap();
-        let prog = simrace::frontend::lower::lower(&s).unwrap();
-        check(&format!("{name}\n{text}"), &prog);
-    }
+    check(1000, SMALL, mixed(2, 3), property);
+    check(300, BIGGER, mixed(3, 4), property);
     for f in library_files() {
-        let s = simrace::frontend::scenario::load(&f).unwrap();
-        let prog = simrace::frontend::lower::lower(&s).unwrap();
-        check(&f, &prog);
+        match states_agree_with_dpor(&load(&f)) {
+            Ok(agreed) => compared.set(compared.get() + u32::from(agreed)),
+            Err(e) => panic!("{f}: {e}"),
+        }
     }
+    let compared = compared.get();
     assert!(compared >= 1000, "only {compared} compared");
 }
