@@ -7,28 +7,32 @@
 //! (small programs for the detectors) and `tests/fixtures/engines/` (cases for the
 //! engines). Snapshots live in `snapshots/`.
 
-// Helpers every module may use: loading and exploring scenarios, finding files, running
-// the `simrace` binary.
+// Helpers used by more than one module: finding files, loading and exploring scenarios,
+// running the `simrace` binary. A helper one module needs stays in that module.
 mod common;
 
-// The browser: the HTML report loaded in headless Chromium (needs /usr/bin/chromium).
+// Tests that need a real browser: the HTML report loaded in headless Chromium (needs
+// /usr/bin/chromium).
 mod browser;
-// The detectors: data races (one fixture per happens-before edge) and deadlocks (the
-// wait-for graph, the lock-order graph's warnings).
+// The detectors (src/detect) on small programs in tests/fixtures/detect/: data races (a
+// racy and an ordered fixture per happens-before edge), deadlock explanations and the
+// lock-order graph's warnings.
 mod detectors;
-// The explorer checked against references on scenarios it did not see before: generated
-// scenarios (proptest strategies, failures shrunk to a minimal scenario) and the library,
-// against the naive enumeration, sleep sets alone and state caching.
+// The explorer against slow but simple references (the naive enumeration, sleep sets
+// alone, state caching), on generated scenarios (proptest strategies; a failure is shrunk
+// to a minimal scenario) and on the library.
 mod differential;
-// The engines: loom, shuttle and native agree with the explorer on the library and
-// `tests/fixtures/engines/`.
+// The engines other than the explorer (native, loom, shuttle): they agree with it on the
+// library and on tests/fixtures/engines/; their own output.
 mod engines;
-// The explorer on pinned cases: execution counts (classic and published benchmarks),
-// bounded and random search, compare-and-swap, the split search, machine edge cases.
+// The explorer (src/search, src/machine) on pinned cases: execution counts of classic and
+// published benchmarks, bounded and random search, compare-and-swap, the split search,
+// edge cases of the machine.
 mod explorer;
-// The frontend: bad input is rejected with a clear message, and the JSON Schema agrees
-// with the parser.
+// The frontend (src/frontend): bad input is rejected with a clear message, and the JSON
+// Schema agrees with the parser.
 mod frontend;
-// What the user sees: the text reports of the library (snapshots), the HTML report,
-// `simrace explain`, `simrace step` and `simrace check`.
+// What the user sees (src/report and the commands): the text report of every library
+// scenario (snapshots), the HTML report, `simrace explain`, `simrace step` and
+// `simrace check`.
 mod reports;
