@@ -2,27 +2,13 @@
 //! Pinned counts and outcome sets; every finding replays by its schedule; the same seed
 //! gives the same result.
 
+use crate::common::{kinds, outcome_counts, root};
 use simrace::ir::FindingKind;
 use simrace::ir::Program;
 use simrace::search::{Config, Exploration, Search, explore, replay};
 
 fn load(name: &str) -> Program {
-    let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
-    let s = simrace::frontend::scenario::load(&path).unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
-}
-
-fn outcomes(e: &Exploration) -> Vec<(String, u64)> {
-    e.outcomes
-        .iter()
-        .map(|o| (format!("{:?}", o.values), o.count))
-        .collect()
-}
-
-fn kinds(e: &Exploration) -> Vec<FindingKind> {
-    let mut k: Vec<FindingKind> = e.findings.iter().map(|f| f.kind).collect();
-    k.dedup();
-    k
+    crate::common::load(root().join("scenarios").join(name))
 }
 
 /// Every finding's schedule replays to a failure of the same kind (or, for a race, to a
@@ -61,7 +47,7 @@ fn preemption_bound_zero_runs_each_thread_to_completion() {
     let e0 = explore(&prog, &cfg(0));
     assert_eq!(e0.stats.executions, 2);
     assert!(!e0.stats.complete);
-    assert_eq!(outcomes(&e0), vec![("[Int(2)]".to_string(), 2)]);
+    assert_eq!(outcome_counts(&e0), vec![("[Int(2)]".to_string(), 2)]);
     assert!(e0.findings.iter().all(|f| f.kind != FindingKind::Assertion));
     // One preemption is enough for the lost update.
     let e1 = explore(&prog, &cfg(1));
@@ -90,20 +76,20 @@ fn random_walks_are_seeded_and_replayable() {
     let b = explore(&prog, &cfg(7));
     assert_eq!(a.stats.executions, 200);
     assert!(!a.stats.complete);
-    assert_eq!(outcomes(&a), outcomes(&b));
+    assert_eq!(outcome_counts(&a), outcome_counts(&b));
     assert_eq!(
         a.findings.iter().map(|f| &f.schedule).collect::<Vec<_>>(),
         b.findings.iter().map(|f| &f.schedule).collect::<Vec<_>>()
     );
     // Both outcomes of the lost update show up in 200 walks, and they add up.
-    let o = outcomes(&a);
+    let o = outcome_counts(&a);
     assert_eq!(o.len(), 2);
     assert_eq!(o.iter().map(|x| x.1).sum::<u64>(), 200);
     assert!(kinds(&a).contains(&FindingKind::Assertion));
     assert_replays(&prog, &a);
     // Another seed samples differently.
     let c = explore(&prog, &cfg(8));
-    assert_ne!(outcomes(&a), outcomes(&c));
+    assert_ne!(outcome_counts(&a), outcome_counts(&c));
 }
 
 #[test]

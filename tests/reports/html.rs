@@ -1,20 +1,13 @@
 //! The HTML report without a browser: its structure for a deadlock and a racy counter,
 //! escaping, determinism, and a snapshot of one small page.
 
-use simrace::frontend::{lower, scenario};
-use simrace::report;
+use crate::common::{count, load, program, run_report};
 use simrace::report::html::{ScenarioPage, Section, render};
-use simrace::search::{Config, explore};
 
 fn page(file: &str) -> (ScenarioPage, usize) {
-    let s = scenario::load(file).unwrap_or_else(|d| panic!("{}", d.render()));
-    let prog = lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
-    let rep = report::build(&prog, &explore(&prog, &Config::default()), "explore", false);
+    let prog = load(file);
+    let rep = run_report(&prog);
     (ScenarioPage::from_report(&prog, &rep), prog.threads.len())
-}
-
-fn count(hay: &str, needle: &str) -> usize {
-    hay.matches(needle).count()
 }
 
 #[test]
@@ -76,9 +69,8 @@ if x < 1:
 [final]
 assert = ["x < 2"]
 "#;
-    let s = scenario::parse_scenario("esc.toml", text).unwrap();
-    let prog = lower::lower(&s).unwrap();
-    let rep = report::build(&prog, &explore(&prog, &Config::default()), "explore", false);
+    let prog = program("esc.toml", text);
+    let rep = run_report(&prog);
     let html = render(&[Section::Scenario(ScenarioPage::from_report(&prog, &rep))]);
     assert!(!html.contains("<b>bold"));
     assert!(html.contains("a &lt;b&gt;bold&lt;/b&gt; &amp; \"quoted\" claim"));
@@ -107,7 +99,7 @@ fn the_page_is_deterministic_and_pinned() {
     let html = render(&[Section::Scenario(a)]);
     assert_eq!(html, render(&[Section::Scenario(b)]));
     insta::with_settings!({
-        snapshot_path => "../snapshots",
+        snapshot_path => "../../snapshots",
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {

@@ -1,9 +1,10 @@
 //! Cross-check of the engines: on every scenario under scenarios/ (walked recursively)
-//! and under tests/engines/ (small cases for what the engines must choose: timeouts,
-//! `notify(n)`, spin loops, `max_steps`, errors, atomic blocks) that an engine can run, loom and shuttle must agree with the explorer on the
-//! `assertion`, `deadlock` and `error` verdicts, and native must never report a kind
-//! that the explorer rules out. Scenarios an engine cannot run (loom's thread limit,
-//! `[[process]]`) are skipped with the reason printed.
+//! and under tests/fixtures/engines/ (small cases for what the engines must choose:
+//! timeouts, `notify(n)`, spin loops, `max_steps`, errors, atomic blocks) that an engine
+//! can run, loom and shuttle must agree with the explorer on the `assertion`, `deadlock`
+//! and `error` verdicts, and native must never report a kind that the explorer rules out.
+//! Scenarios an engine cannot run (loom's thread limit, `[[process]]`) are skipped with the
+//! reason printed.
 //!
 //! Every engine runs bounded (30 native runs with `--stress`, a thousand shuttle
 //! executions with each of the random and PCT schedulers, loom with a preemption bound
@@ -11,49 +12,26 @@
 //! within about two minutes on two cores. loom and shuttle run through the `simrace`
 //! binary (loom needs its own process).
 
+use crate::common::{load, relative, root, simrace, stdout, toml_files};
 use simrace::engines::native::{self, NativeConfig};
 use simrace::ir::FindingKind;
 use simrace::search::{Config, explore};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
-
-/// Every scenario under scenarios/ and tests/engines/ (or under `$SIMRACE_CROSSCHECK_DIR`,
-/// to try others).
+/// Every scenario under scenarios/ and tests/fixtures/engines/ (or under
+/// `$SIMRACE_CROSSCHECK_DIR`, to try others).
 fn scenarios() -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut v = vec![];
-    match std::env::var("SIMRACE_CROSSCHECK_DIR") {
-        Ok(dir) => walk(Path::new(&dir), &mut v),
+    let files = match std::env::var("SIMRACE_CROSSCHECK_DIR") {
+        Ok(dir) => toml_files(Path::new(&dir)),
         Err(_) => {
-            walk(&root.join("scenarios"), &mut v);
-            walk(&root.join("tests/engines"), &mut v);
+            let mut v = toml_files(&root().join("scenarios"));
+            v.extend(toml_files(&root().join("tests/fixtures/engines")));
+            v
         }
-    }
-    let mut v: Vec<String> = v
-        .iter()
-        .map(|p| {
-            p.strip_prefix(root)
-                .unwrap_or(p)
-                .to_string_lossy()
-                .replace('\\', "/")
-        })
-        .collect();
+    };
+    let mut v: Vec<String> = files.iter().map(|p| relative(p)).collect();
     v.sort();
     v
 }
@@ -74,20 +52,17 @@ fn decided(kinds: &BTreeSet<FindingKind>) -> BTreeSet<FindingKind> {
 
 /// Runs `simrace run FILE --engine E ARGS --format json`: its kinds, or why it cannot.
 fn engine_kinds(file: &str, engine: &str, args: &[&str]) -> Result<BTreeSet<FindingKind>, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "run",
-            file,
-            "--engine",
-            engine,
-            "--format",
-            "json",
-            "--no-timing",
-        ])
-        .args(args)
-        .output()
-        .expect("run simrace");
+    let mut all = vec![
+        "run",
+        file,
+        "--engine",
+        engine,
+        "--format",
+        "json",
+        "--no-timing",
+    ];
+    all.extend(args);
+    let out = simrace(&all);
     if out.status.code() == Some(2) {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
@@ -214,10 +189,7 @@ fn loom_refuses_a_scenario_beyond_its_thread_limit() {
         "[shared]\nx = 0\n[[thread]]\nname = \"w\"\ncount = 6\ncode = \"x = tid\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
-        .args(["run", file.to_str().unwrap(), "--engine", "loom"])
-        .output()
-        .unwrap();
+    let out = simrace(&["run", file.to_str().unwrap(), "--engine", "loom"]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -227,29 +199,25 @@ fn loom_refuses_a_scenario_beyond_its_thread_limit() {
 
 #[test]
 fn default_run_shows_the_explorer_and_a_native_run() {
-    let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "run",
-            "scenarios/basics/counter.toml",
-            "--format",
-            "json",
-            "--runs",
-            "20",
-        ])
-        .output()
-        .unwrap();
+    let out = simrace(&[
+        "run",
+        "scenarios/basics/counter.toml",
+        "--format",
+        "json",
+        "--runs",
+        "20",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["stats"]["engine"], "explore");
     assert_eq!(v["kinds"], serde_json::json!(["assertion", "data_race"]));
     assert_eq!(v["engines"][0]["engine"], "native");
     assert_eq!(v["engines"][0]["executions"], 20);
-    let text = Command::new(env!("CARGO_BIN_EXE_simrace"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "scenarios/basics/counter.toml", "--runs", "20"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = stdout(&simrace(&[
+        "run",
+        "scenarios/basics/counter.toml",
+        "--runs",
+        "20",
+    ]));
     assert!(text.contains("\nexplore: 4 executions"), "{text}");
     assert!(text.contains("\nnative: 20 runs"), "{text}");
 }
@@ -257,18 +225,17 @@ fn default_run_shows_the_explorer_and_a_native_run() {
 #[test]
 fn a_shuttle_schedule_replays_its_finding() {
     let run = |args: &[&str]| -> serde_json::Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "run",
-                "scenarios/basics/counter.toml",
-                "--engine",
-                "shuttle",
-            ])
-            .args(["--format", "json", "--no-timing"])
-            .args(args)
-            .output()
-            .unwrap();
+        let mut all = vec![
+            "run",
+            "scenarios/basics/counter.toml",
+            "--engine",
+            "shuttle",
+            "--format",
+            "json",
+            "--no-timing",
+        ];
+        all.extend(args);
+        let out = simrace(&all);
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let v = run(&["--max-executions", "300"]);
@@ -286,10 +253,7 @@ fn a_shuttle_schedule_replays_its_finding() {
 
 #[test]
 fn a_native_deadlock_says_who_holds_and_who_waits() {
-    let prog = simrace::frontend::scenario::load("scenarios/locks/abba_deadlock.toml")
-        .and_then(|s| simrace::frontend::lower::lower(&s))
-        .map(Arc::new)
-        .unwrap();
+    let prog = Arc::new(load("scenarios/locks/abba_deadlock.toml"));
     let cfg = NativeConfig {
         runs: Some(500),
         stress: true,

@@ -1,32 +1,26 @@
 //! Deadlock explanations (the wait-for graph, its JSON and DOT) and the lock-order
-//! graph's `potential_deadlock` warnings, on the fixtures in tests/detect/.
+//! graph's `potential_deadlock` warnings, on the fixtures in tests/fixtures/detect/.
 
+use crate::common::{detect_fixture, load, root, run_report, simrace, toml_files};
 use serde_json::{Value, json};
 use simrace::ir::Program;
 use simrace::report;
 use simrace::search::{Config, Reduction, explore};
-use std::process::Command;
 
 fn path(name: &str) -> String {
-    format!("{}/tests/detect/{name}.toml", env!("CARGO_MANIFEST_DIR"))
+    detect_fixture(name).to_string_lossy().into_owned()
 }
 
-fn load(name: &str) -> Program {
-    let s =
-        simrace::frontend::scenario::load(&path(name)).unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+fn fixture(name: &str) -> Program {
+    load(detect_fixture(name))
 }
 
 fn json_of(name: &str) -> Value {
-    let prog = load(name);
-    let ex = explore(&prog, &Config::default());
-    serde_json::to_value(report::build(&prog, &ex, "explore", false)).unwrap()
+    serde_json::to_value(run_report(&fixture(name))).unwrap()
 }
 
 fn text_of(name: &str) -> String {
-    let prog = load(name);
-    let ex = explore(&prog, &Config::default());
-    report::render_text(&report::build(&prog, &ex, "explore", false))
+    report::render_text(&run_report(&fixture(name)))
 }
 
 fn deadlock(name: &str) -> Value {
@@ -90,13 +84,6 @@ fn a_lock_taken_twice_by_its_holder_is_a_cycle_of_one() {
     let d = deadlock("deadlock_self");
     assert_eq!(d["cycle"], json!(["t"]));
     assert_eq!(d["threads"][0]["held_by"], json!(["t"]));
-}
-
-fn simrace(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_simrace"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]
@@ -242,18 +229,12 @@ fn philosophers_give_one_cycle_through_every_fork() {
 
 #[test]
 fn the_reduction_sees_the_same_lock_order_as_naive_enumeration() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/detect");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            (p.extension()? == "toml")
-                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
-        })
+    let names: Vec<String> = toml_files(&root().join("tests/fixtures/detect"))
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    names.sort();
     for name in names.iter().map(String::as_str) {
-        let prog = load(name);
+        let prog = fixture(name);
         let naive = Config {
             reduction: Reduction::None,
             ..Config::default()

@@ -3,41 +3,21 @@
 //! finding must replay to the same finding, and the same input must give byte-identical
 //! output.
 
+use crate::common::{load, relative, run_report};
 use simrace::detect::races::RaceDetector;
 use simrace::ir::FindingKind;
-use simrace::ir::Program;
 use simrace::report;
 use simrace::search::{Config, explore, parse_schedule, replay};
-use std::path::Path;
-
-fn load(path: &Path) -> Program {
-    let p = path.to_string_lossy().replace('\\', "/");
-    let s = simrace::frontend::scenario::load(&p).unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
-}
-
-fn relative(path: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
-}
-
-fn run(prog: &Program) -> report::RunReport {
-    let ex = explore(prog, &Config::default());
-    report::build(prog, &ex, "explore", false)
-}
 
 #[test]
 fn scenario_reports() {
-    insta::glob!("../scenarios", "**/*.toml", |path| {
+    insta::glob!("../../scenarios", "**/*.toml", |path| {
         let rel = relative(path);
-        let prog = load(Path::new(&rel));
-        let rep = run(&prog);
+        let prog = load(&rel);
+        let rep = run_report(&prog);
         let text = report::render_text(&rep);
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {
@@ -49,9 +29,9 @@ fn scenario_reports() {
 #[test]
 fn every_scenario_matches_its_expectation() {
     let mut wrong = vec![];
-    insta::glob!("../scenarios", "**/*.toml", |path| {
+    insta::glob!("../../scenarios", "**/*.toml", |path| {
         let rel = relative(path);
-        let rep = run(&load(Path::new(&rel)));
+        let rep = run_report(&load(&rel));
         assert!(rep.stats.complete, "{rel}: exploration incomplete");
         if !rep.matches_expectation {
             wrong.push(format!(
@@ -65,9 +45,9 @@ fn every_scenario_matches_its_expectation() {
 
 #[test]
 fn every_finding_replays_to_itself() {
-    insta::glob!("../scenarios", "**/*.toml", |path| {
+    insta::glob!("../../scenarios", "**/*.toml", |path| {
         let rel = relative(path);
-        let prog = load(Path::new(&rel));
+        let prog = load(&rel);
         let ex = explore(&prog, &Config::default());
         for f in &ex.findings {
             let text = simrace::search::format_schedule(&f.schedule);
@@ -132,15 +112,15 @@ fn every_finding_replays_to_itself() {
 
 #[test]
 fn output_is_deterministic() {
-    insta::glob!("../scenarios", "**/*.toml", |path| {
+    insta::glob!("../../scenarios", "**/*.toml", |path| {
         let rel = relative(path);
-        let prog = load(Path::new(&rel));
-        let a = serde_json::to_string(&run(&prog)).unwrap();
-        let b = serde_json::to_string(&run(&prog)).unwrap();
+        let prog = load(&rel);
+        let a = serde_json::to_string(&run_report(&prog)).unwrap();
+        let b = serde_json::to_string(&run_report(&prog)).unwrap();
         assert_eq!(a, b, "{rel}: two runs differ");
         assert_eq!(
-            report::render_text(&run(&prog)),
-            report::render_text(&run(&prog))
+            report::render_text(&run_report(&prog)),
+            report::render_text(&run_report(&prog))
         );
     });
 }

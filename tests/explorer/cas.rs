@@ -2,15 +2,13 @@
 //! see README.md): its result and effect, its footprint for the reduction (a read, plus a
 //! write only when it succeeds), and its happens-before on `[atomics]` and `[shared]`.
 
-use simrace::ir::Program;
-use simrace::ir::{FindingKind, Value};
+use crate::common::{explore_text, kinds};
+use simrace::ir::{FindingKind, Program, Value};
 use simrace::machine::{State, Touch};
 use simrace::search::{Config, Exploration, Reduction, explore, replay};
 
 fn program(text: &str) -> Program {
-    let s = simrace::frontend::scenario::parse_scenario("cas.toml", text)
-        .unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+    crate::common::program("cas.toml", text)
 }
 
 fn run_with(text: &str, reduction: Reduction) -> Exploration {
@@ -18,20 +16,11 @@ fn run_with(text: &str, reduction: Reduction) -> Exploration {
         reduction,
         ..Config::default()
     };
-    let e = explore(&program(text), &cfg);
-    assert!(e.stats.complete);
-    e
+    explore_text(text, &cfg)
 }
 
 fn run(text: &str) -> Exploration {
     run_with(text, Reduction::Dpor)
-}
-
-fn kinds(e: &Exploration) -> Vec<FindingKind> {
-    let mut k: Vec<FindingKind> = e.findings.iter().map(|f| f.kind).collect();
-    k.sort();
-    k.dedup();
-    k
 }
 
 fn outcomes(e: &Exploration) -> Vec<Vec<Value>> {

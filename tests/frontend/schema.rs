@@ -3,12 +3,8 @@
 //! object kind validates, and structurally wrong scenarios (unknown tables and keys,
 //! wrong types, bad kinds) are rejected by both.
 
+use crate::common::{root, toml_files};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(root().join("schema/scenario.schema.json")).unwrap();
@@ -30,17 +26,6 @@ fn errors(v: &jsonschema::Validator, text: &str) -> Vec<String> {
         .collect()
 }
 
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            toml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn the_schema_is_a_valid_draft_2020_12_schema() {
     let schema: Value = serde_json::from_str(simrace::frontend::schema::SCENARIO_SCHEMA).unwrap();
@@ -56,8 +41,7 @@ fn the_schema_is_a_valid_draft_2020_12_schema() {
 #[test]
 fn every_scenario_in_the_library_validates() {
     let v = validator();
-    let mut files = vec![];
-    toml_files(&root().join("scenarios"), &mut files);
+    let files = toml_files(&root().join("scenarios"));
     assert!(!files.is_empty());
     let mut wrong = vec![];
     for f in &files {
@@ -333,8 +317,7 @@ fn draft_7_validators_read_the_schema_the_same_way() {
     const VALID: &str = "[[thread]]\nname = \"w\"\ncode = \"pass\"\n";
     let mut texts: Vec<String> = vec![EVERYTHING.to_string()];
     texts.extend(WRONG.iter().map(|(_, change)| format!("{change}\n{VALID}")));
-    let mut files = vec![];
-    toml_files(&root().join("scenarios"), &mut files);
+    let files = toml_files(&root().join("scenarios"));
     texts.extend(files.iter().map(|f| std::fs::read_to_string(f).unwrap()));
     for text in &texts {
         let json = as_json(text);

@@ -6,6 +6,7 @@
 //! Needs Debian's chromium (`.ci/run` installs it); without it this test fails, it does
 //! not skip.
 
+use crate::common::{count, simrace_command};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -69,10 +70,6 @@ fn dump_dom(page: &Path, profile: &Path) -> String {
     reader.join().unwrap().expect("read chromium's output")
 }
 
-fn count(hay: &str, needle: &str) -> usize {
-    hay.matches(needle).count()
-}
-
 #[test]
 fn the_report_page_shows_lanes_graph_and_outcomes_in_chromium() {
     let dir =
@@ -80,7 +77,7 @@ fn the_report_page_shows_lanes_graph_and_outcomes_in_chromium() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let page = dir.join("report.html");
-    let status = Command::new(env!("CARGO_BIN_EXE_simrace"))
+    let status = simrace_command()
         .args([
             "run",
             "scenarios/locks/abba_deadlock.toml",
@@ -89,7 +86,6 @@ fn the_report_page_shows_lanes_graph_and_outcomes_in_chromium() {
             "--html",
         ])
         .arg(&page)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
         .status()
         .unwrap();

@@ -1,46 +1,26 @@
-//! The race detector against small fixtures in tests/detect/: for every happens-before
+//! The race detector against small fixtures in tests/fixtures/detect/: for every happens-before
 //! edge of SCENARIO.md a racy variant (`expect = ["data_race"]`) and an ordered one (no
 //! race), the `[atomics]` and `[ghost]` negatives, array elements named with their
 //! index, one finding per pair of program locations, and traces that end at the second
 //! access.
 
+use crate::common::{detect_fixture, explore_and_report, load, root, simrace, toml_files};
 use simrace::detect::races::RaceDetector;
 use simrace::ir::FindingKind;
 use simrace::ir::Program;
 use simrace::report;
-use simrace::search::{Config, Exploration, Reduction, explore, replay};
+use simrace::search::{Config, Reduction, explore, replay};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/detect"));
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    v.sort();
+    let v = toml_files(&root().join("tests/fixtures/detect"));
     assert!(v.len() >= 30, "fixtures missing");
     v
 }
 
-fn load_path(p: &Path) -> Program {
-    let s = simrace::frontend::scenario::load(&p.to_string_lossy())
-        .unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
-}
-
-fn load(name: &str) -> Program {
-    load_path(&PathBuf::from(format!(
-        "{}/tests/detect/{name}.toml",
-        env!("CARGO_MANIFEST_DIR")
-    )))
-}
-
-fn run(prog: &Program) -> (Exploration, report::RunReport) {
-    let ex = explore(prog, &Config::default());
-    let rep = report::build(prog, &ex, "explore", false);
-    (ex, rep)
+fn fixture(name: &str) -> Program {
+    load(detect_fixture(name))
 }
 
 fn races(rep: &report::RunReport) -> Vec<&report::FindingReport> {
@@ -54,8 +34,8 @@ fn races(rep: &report::RunReport) -> Vec<&report::FindingReport> {
 fn every_fixture_has_exactly_its_expected_verdict() {
     let mut wrong = vec![];
     for p in fixtures() {
-        let prog = load_path(&p);
-        let (_, rep) = run(&prog);
+        let prog = load(&p);
+        let (_, rep) = explore_and_report(&prog);
         assert!(rep.stats.complete);
         if !rep.matches_expectation {
             let msgs: Vec<&str> = rep.findings.iter().map(|f| f.message.as_str()).collect();
@@ -110,7 +90,7 @@ fn every_edge_has_a_racy_and_an_ordered_fixture() {
 #[test]
 fn reduction_finds_the_same_races_as_naive_enumeration() {
     for p in fixtures() {
-        let prog = load_path(&p);
+        let prog = load(&p);
         let keys = |r: Reduction| -> BTreeSet<String> {
             let cfg = Config {
                 reduction: r,
@@ -135,8 +115,8 @@ fn reduction_finds_the_same_races_as_naive_enumeration() {
 #[test]
 fn race_traces_end_at_the_second_access_and_replay_the_race() {
     for p in fixtures() {
-        let prog = load_path(&p);
-        let (ex, rep) = run(&prog);
+        let prog = load(&p);
+        let (ex, rep) = explore_and_report(&prog);
         for (f, fr) in ex.findings.iter().zip(&rep.findings) {
             if f.kind != FindingKind::DataRace {
                 continue;
@@ -166,7 +146,7 @@ fn race_traces_end_at_the_second_access_and_replay_the_race() {
 
 #[test]
 fn races_name_array_elements_with_their_index() {
-    let (_, rep) = run(&load("array_index"));
+    let (_, rep) = explore_and_report(&fixture("array_index"));
     let rs = races(&rep);
     assert_eq!(rs.len(), 1, "{:#?}", rs);
     let f = rs[0];
@@ -189,7 +169,7 @@ fn races_name_array_elements_with_their_index() {
 
 #[test]
 fn one_finding_per_pair_of_program_locations() {
-    let (_, rep) = run(&load("dedupe"));
+    let (_, rep) = explore_and_report(&fixture("dedupe"));
     let rs = races(&rep);
     // Locations: the read (line 10) and the write (line 11) of the one code; pairs with
     // a write: read/write and write/write.
@@ -220,7 +200,7 @@ fn one_finding_per_pair_of_program_locations() {
 #[test]
 fn shortest_trace_is_shown() {
     // Both workers race on their first access; the shortest trace is four steps.
-    let (ex, rep) = run(&load("dedupe"));
+    let (ex, rep) = explore_and_report(&fixture("dedupe"));
     let ww = ex
         .findings
         .iter()
@@ -234,7 +214,7 @@ fn shortest_trace_is_shown() {
     );
     // The report keeps only the steps the second access depends on: here the two
     // accesses alone, though every explored execution runs other threads first.
-    let (_, rep2) = run(&load("array_index"));
+    let (_, rep2) = explore_and_report(&fixture("array_index"));
     let f = races(&rep2)[0];
     assert_eq!(f.schedule, "3,2");
     assert_eq!(f.trace.len(), 2);
@@ -245,25 +225,15 @@ fn shortest_trace_is_shown() {
 
 #[test]
 fn the_cli_reports_races_in_json_and_their_schedules_replay() {
-    let bin = env!("CARGO_BIN_EXE_simrace");
-    let file = format!(
-        "{}/tests/detect/array_index.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let out = std::process::Command::new(bin)
-        .args(["run", &file, "--format", "json", "--no-timing"])
-        .output()
-        .unwrap();
+    let file = detect_fixture("array_index").to_string_lossy().into_owned();
+    let out = simrace(&["run", &file, "--format", "json", "--no-timing"]);
     assert_eq!(out.status.code(), Some(0), "matches its expect");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["kinds"], serde_json::json!(["data_race"]));
     let f = &v["findings"][0];
     assert_eq!(f["race"]["variable"], "a[2]");
     let schedule = f["schedule"].as_str().unwrap();
-    let out = std::process::Command::new(bin)
-        .args(["replay", &file, "--schedule", schedule, "--format", "json"])
-        .output()
-        .unwrap();
+    let out = simrace(&["replay", &file, "--schedule", schedule, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let trace = r["trace"].as_array().unwrap();
@@ -273,8 +243,8 @@ fn the_cli_reports_races_in_json_and_their_schedules_replay() {
 
 #[test]
 fn failure_traces_keep_only_what_the_failure_depends_on() {
-    let prog = load("short_assertion_trace");
-    let (ex, rep) = run(&prog);
+    let prog = fixture("short_assertion_trace");
+    let (ex, rep) = explore_and_report(&prog);
     let raw = ex
         .findings
         .iter()

@@ -1,8 +1,7 @@
 //! The split search (`--jobs N`): its result does not depend on N, and it finds the same
 //! executions (one per class), findings and outcomes as the single search.
 
-mod common;
-use common::{exact, library_files};
+use crate::common::{exact, library_files, load, root};
 use simrace::ir::Program;
 use simrace::search::{Config, Exploration, explore};
 
@@ -16,8 +15,7 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
     let files = library_files();
     assert!(files.len() >= 30);
     for f in &files {
-        let s = simrace::frontend::scenario::load(f).unwrap();
-        let prog = simrace::frontend::lower::lower(&s).unwrap();
+        let prog = load(f);
         let single = explore(&prog, &Config::default());
         // Split even the smallest searches (by default they run alone).
         let jobs = |n| Config {
@@ -44,13 +42,11 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
 /// counts, findings and outcomes.
 #[test]
 fn a_small_search_runs_alone_and_a_big_one_is_split() {
-    let dir = env!("CARGO_MANIFEST_DIR");
     for (file, split) in [
         ("scenarios/basics/counter.toml", false),
         ("benches/scenarios/lastzero10.toml", true),
     ] {
-        let s = simrace::frontend::scenario::load(&format!("{dir}/{file}")).unwrap();
-        let prog = simrace::frontend::lower::lower(&s).unwrap();
+        let prog = load(root().join(file));
         let single = explore(&prog, &Config::default());
         let two = explore(
             &prog,
@@ -74,10 +70,7 @@ fn a_small_search_runs_alone_and_a_big_one_is_split() {
 /// `--timeout` bounds the whole split search, not each task, and the report names it.
 #[test]
 fn the_time_limit_is_for_the_whole_split_search() {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let s = simrace::frontend::scenario::load(&format!("{dir}/benches/scenarios/indexer15.toml"))
-        .unwrap();
-    let prog = simrace::frontend::lower::lower(&s).unwrap();
+    let prog = load(root().join("benches/scenarios/indexer15.toml"));
     let cfg = Config {
         jobs: Some(2),
         split_after: 0,

@@ -1,15 +1,12 @@
 //! `simrace explain`: the story of a finding, pinned for an assertion (a lost update), a
 //! data race and a deadlock, and the command's exit codes.
 
-use simrace::frontend::{lower, scenario};
-use simrace::report::{self, explain};
-use simrace::search::{Config, explore};
-use std::process::Command;
+use crate::common::{load, program, run_report, simrace, stderr, stdout};
+use simrace::report::explain;
 
 fn story(file: &str, kind: &str) -> String {
-    let s = scenario::load(file).unwrap_or_else(|d| panic!("{}", d.render()));
-    let prog = lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
-    let rep = report::build(&prog, &explore(&prog, &Config::default()), "explore", false);
+    let prog = load(file);
+    let rep = run_report(&prog);
     let i = rep
         .findings
         .iter()
@@ -20,7 +17,7 @@ fn story(file: &str, kind: &str) -> String {
 
 fn pin(name: &str, text: &str) {
     insta::with_settings!({
-        snapshot_path => "../snapshots",
+        snapshot_path => "../../snapshots",
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {
@@ -73,16 +70,8 @@ fn a_self_deadlock_and_a_lost_wakeup_are_told_too() {
 #[test]
 fn the_command_picks_a_finding_and_refuses_a_missing_one() {
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
+        let out = simrace(args);
+        (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
     };
     let (code, out, _) = run(&["explain", "scenarios/basics/counter.toml", "--finding", "2"]);
     assert_eq!(code, 0);
@@ -114,9 +103,8 @@ code = """
 assert x == 0, "x changed"
 """
 "#;
-    let s = scenario::parse_scenario("two_failures.toml", text).unwrap();
-    let prog = lower::lower(&s).unwrap();
-    let rep = report::build(&prog, &explore(&prog, &Config::default()), "explore", false);
+    let prog = program("two_failures.toml", text);
+    let rep = run_report(&prog);
     let kinds: Vec<&str> = rep.findings.iter().map(|f| f.kind).collect();
     assert_eq!(kinds, ["assertion", "data_race", "error"]);
     let assertion = explain::explain(&prog, &rep, 0).unwrap();

@@ -2,14 +2,14 @@
 //! must read moves line by line, announce the bug it reaches with a schedule that
 //! replays it, and end cleanly at the end of the input.
 
+use crate::common::simrace_command;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Runs `simrace step FILE` with `input` on stdin; returns (exit code, stdout).
 fn play(file: &str, input: &str) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simrace"))
+    let mut child = simrace_command()
         .args(["step", file])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -45,7 +45,7 @@ fn abba_deadlock_is_won_and_the_transcript_is_pinned() {
     assert!(out.contains("t1 cannot move now: it waits to acquire b, held by t2."));
     assert!(out.ends_with("Bye. Schedule so far: 0,1\n"), "{out}");
     insta::with_settings!({
-        snapshot_path => "../snapshots",
+        snapshot_path => "../../snapshots",
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {

@@ -2,15 +2,11 @@
 //! execution per class of equivalent interleavings on these classic benchmarks
 //! (the optimal counts published for GenMC, Nidhugg and Concuerror, ../shared/DESIGN.md).
 
-use simrace::search::{Config, Exploration, explore};
+use crate::common::{explore_text, outcome_counts, root};
+use simrace::search::{Config, Exploration};
 
 fn run(text: &str) -> Exploration {
-    let s = simrace::frontend::scenario::parse_scenario("bench.toml", text)
-        .unwrap_or_else(|d| panic!("{}", d.render()));
-    let p = simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
-    let e = explore(&p, &Config::default());
-    assert!(e.stats.complete);
-    e
+    explore_text(text, &Config::default())
 }
 
 fn lockinc(n: u32) -> String {
@@ -34,20 +30,11 @@ fn lastzero(n: u32) -> String {
 
 #[test]
 fn counter_has_four_classes_and_two_outcomes() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/basics/counter.toml"
-    ))
-    .unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/basics/counter.toml")).unwrap();
     let e = run(&text);
     assert_eq!(e.stats.executions, 4);
-    let outcomes: Vec<(String, u64)> = e
-        .outcomes
-        .iter()
-        .map(|o| (format!("{:?}", o.values), o.count))
-        .collect();
     assert_eq!(
-        outcomes,
+        outcome_counts(&e),
         vec![("[Int(1)]".to_string(), 2), ("[Int(2)]".to_string(), 2)]
     );
 }

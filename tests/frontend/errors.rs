@@ -1,15 +1,12 @@
 //! Bad input: every file in tests/bad/ must be rejected with a message naming file, line
 //! and column (pinned as a snapshot), and never a panic.
 
+use crate::common::relative;
+
 #[test]
 fn bad_scenarios_are_rejected_with_a_clear_message() {
-    insta::glob!("bad", "*.toml", |path| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let rel = path
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+    insta::glob!("../bad", "*.toml", |path| {
+        let rel = relative(path);
         let text = std::fs::read_to_string(path).unwrap();
         let err = simrace::frontend::scenario::parse_scenario(&rel, &text)
             .and_then(|s| simrace::frontend::lower::lower(&s).map(|_| ()))
@@ -18,7 +15,7 @@ fn bad_scenarios_are_rejected_with_a_clear_message() {
         let first = err.render().lines().next().unwrap().to_string();
         assert!(first.starts_with(&format!("{rel}:")), "{first}");
         insta::with_settings!({
-            snapshot_path => "../snapshots/errors",
+            snapshot_path => "../../snapshots/errors",
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {

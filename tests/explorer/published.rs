@@ -7,18 +7,13 @@
 //! in the test profile, most of it in sleep-set-blocked explorations) still runs by
 //! default: the whole file takes 7 to 30 s, depending on the load of the machine.
 
+use crate::common::{load, root};
 use simrace::search::{Config, explore};
-use std::path::Path;
 
 /// Explores benches/scenarios/`name`.toml and returns its execution count, after checking
 /// that the exploration is complete and finds nothing.
 fn executions(name: &str) -> u64 {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("benches/scenarios")
-        .join(format!("{name}.toml"));
-    let s = simrace::frontend::scenario::load(&path.to_string_lossy())
-        .unwrap_or_else(|d| panic!("{}", d.render()));
-    let p = simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
+    let p = load(root().join(format!("benches/scenarios/{name}.toml")));
     let e = explore(&p, &Config::default());
     assert!(e.stats.complete, "{name}: incomplete");
     assert!(e.findings.is_empty(), "{name}: {:?}", e.findings);

@@ -2,11 +2,10 @@
 //! passes, one whose `expect` is wrong and one that is invalid; its lines, summary and
 //! exit codes, the JUnit XML (parsed back with quick-xml) and the JSON.
 
+use crate::common::{root, simrace_in, stderr, stdout};
 use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Output};
 
 const COUNTER: &str = r#"[scenario]
 description = "Two workers increment a shared counter without a lock."
@@ -72,26 +71,10 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
-fn simrace(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simrace"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run simrace")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
 #[test]
 fn lines_summary_and_exit_codes() {
     let dir = fixture();
-    let o = simrace(dir.path(), &["check", "scen"]);
+    let o = simrace_in(dir.path(), &["check", "scen"]);
     assert_eq!(
         stdout(&o),
         "ERROR scen/bad.toml:2:5: unknown object kind \"Lok\"\n\
@@ -109,7 +92,7 @@ fn lines_summary_and_exit_codes() {
     assert!(err.contains("did you mean \"Lock\"?"), "{err}");
 
     // Without the invalid file: a mismatch is exit 1.
-    let o = simrace(dir.path(), &["check", "scen/locks"]);
+    let o = simrace_in(dir.path(), &["check", "scen/locks"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stdout(&o).ends_with("2 scenarios: 1 as expected, 1 mismatched, 0 invalid\n"),
@@ -119,7 +102,7 @@ fn lines_summary_and_exit_codes() {
 
     // Files may be named one by one, in any order; the order given is kept, and a file
     // named twice is checked once.
-    let o = simrace(
+    let o = simrace_in(
         dir.path(),
         &[
             "check",
@@ -138,20 +121,20 @@ fn lines_summary_and_exit_codes() {
 #[test]
 fn output_does_not_depend_on_jobs() {
     let dir = fixture();
-    let one = simrace(dir.path(), &["check", "scen", "--jobs", "1"]);
-    let many = simrace(dir.path(), &["check", "scen", "--jobs", "8"]);
+    let one = simrace_in(dir.path(), &["check", "scen", "--jobs", "1"]);
+    let many = simrace_in(dir.path(), &["check", "scen", "--jobs", "8"]);
     assert_eq!(stdout(&one), stdout(&many));
-    let one = simrace(
+    let one = simrace_in(
         dir.path(),
         &["check", "scen", "--jobs", "1", "--format", "json"],
     );
-    let many = simrace(
+    let many = simrace_in(
         dir.path(),
         &["check", "scen", "--jobs", "3", "--format", "json"],
     );
     assert_eq!(stdout(&one), stdout(&many));
     // --jobs 0 is a wrong flag.
-    let o = simrace(dir.path(), &["check", "scen", "--jobs", "0"]);
+    let o = simrace_in(dir.path(), &["check", "scen", "--jobs", "0"]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -159,7 +142,7 @@ fn output_does_not_depend_on_jobs() {
 fn missing_paths_and_empty_folders_are_errors() {
     let dir = fixture();
     std::fs::create_dir_all(dir.path().join("empty")).unwrap();
-    let o = simrace(
+    let o = simrace_in(
         dir.path(),
         &["check", "nope.toml", "empty", "scen/locks/counter.toml"],
     );
@@ -187,7 +170,7 @@ fn missing_paths_and_empty_folders_are_errors() {
 #[test]
 fn limits_are_passed_on_and_an_incomplete_exploration_shows() {
     let dir = fixture();
-    let o = simrace(
+    let o = simrace_in(
         dir.path(),
         &["check", "scen/locks/counter.toml", "--max-executions", "1"],
     );
@@ -269,11 +252,11 @@ fn children<'e>(e: &'e Element, name: &str) -> Vec<&'e Element> {
 fn junit_has_one_case_per_scenario_with_failures_and_errors() {
     let dir = fixture();
     std::fs::write(dir.path().join("scen/locks/locked.toml"), LOCKED).unwrap();
-    let o = simrace(dir.path(), &["check", "scen", "--junit", "out/report.xml"]);
+    let o = simrace_in(dir.path(), &["check", "scen", "--junit", "out/report.xml"]);
     assert_eq!(o.status.code(), Some(2), "the folder out/ does not exist");
     assert!(stderr(&o).contains("cannot write the JUnit report out/report.xml"));
 
-    let o = simrace(dir.path(), &["check", "scen", "--junit", "report.xml"]);
+    let o = simrace_in(dir.path(), &["check", "scen", "--junit", "report.xml"]);
     assert_eq!(o.status.code(), Some(2));
     let xml = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
@@ -380,7 +363,7 @@ fn junit_escapes_what_it_must() {
     let scen = dir.path().join("a&b <c>");
     std::fs::create_dir_all(&scen).unwrap();
     std::fs::write(scen.join("q\"uote.toml"), mismatching()).unwrap();
-    let o = simrace(dir.path(), &["check", "a&b <c>", "--junit", "r.xml"]);
+    let o = simrace_in(dir.path(), &["check", "a&b <c>", "--junit", "r.xml"]);
     assert_eq!(o.status.code(), Some(1));
     let doc = parse_xml(&std::fs::read_to_string(dir.path().join("r.xml")).unwrap());
     let suite = children(children(&doc, "testsuites")[0], "testsuite")[0];
@@ -397,7 +380,7 @@ fn junit_escapes_what_it_must() {
 #[test]
 fn json_has_every_result_as_run_gives_it_and_a_summary() {
     let dir = fixture();
-    let o = simrace(dir.path(), &["check", "scen", "--format", "json"]);
+    let o = simrace_in(dir.path(), &["check", "scen", "--format", "json"]);
     assert_eq!(o.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(
@@ -413,7 +396,7 @@ fn json_has_every_result_as_run_gives_it_and_a_summary() {
     ]) {
         assert_eq!(r["file"], file);
         // The same object `simrace run --engine explore --format json` gives for it.
-        let run = simrace(
+        let run = simrace_in(
             dir.path(),
             &[
                 "run",
@@ -445,9 +428,9 @@ fn json_has_every_result_as_run_gives_it_and_a_summary() {
 #[test]
 fn schema_prints_the_checked_in_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let o = simrace(dir.path(), &["schema"]);
+    let o = simrace_in(dir.path(), &["schema"]);
     assert_eq!(o.status.code(), Some(0));
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/scenario.schema.json");
+    let file = root().join("schema/scenario.schema.json");
     assert_eq!(stdout(&o), std::fs::read_to_string(file).unwrap());
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
@@ -456,7 +439,7 @@ fn schema_prints_the_checked_in_schema() {
 #[test]
 fn timing_is_shown_only_when_asked() {
     let dir = fixture();
-    let o = simrace(
+    let o = simrace_in(
         dir.path(),
         &["check", "scen/locks", "--timing", "--junit", "r.xml"],
     );

@@ -1,0 +1,236 @@
+//! Generated scenarios, as proptest strategies, and the runner that checks a property on
+//! them: a fixed seed (every run checks the same cases), no regression files, and a
+//! failure shrunk to a minimal scenario that is printed as scenario text, ready to save
+//! as a file and run with `simrace run`.
+//!
+//! Shrinking drops whole threads and statements, and turns a statement into an earlier
+//! kind of the lists below (a block into a simple statement; `x = 0` is the simplest).
+//! The scenarios generated are not affected: every one has all its threads.
+
+use proptest::collection::vec;
+use proptest::option;
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::strategy::{NewTree, ValueTree};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
+use simrace::ir::Program;
+use std::fmt;
+
+/// A generated scenario: its declarations, and each thread's code (`None` for a thread
+/// that shrinking dropped). Displayed as the scenario file.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    header: &'static str,
+    threads: Vec<Option<Vec<String>>>,
+}
+
+impl fmt::Display for Generated {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.header)?;
+        for (i, code) in self.threads.iter().enumerate() {
+            // A thread keeps its number (its name, and its forks in a ring) when another
+            // is dropped.
+            if let Some(code) = code {
+                let code = code.join("\n").replace("ME", &i.to_string());
+                write!(
+                    f,
+                    "[[thread]]\nname = \"t{i}\"\ncode = \"\"\"\n{code}\n\"\"\"\n"
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The declarations of the generated scenarios with statements of every kind.
+const MIXED: &str = "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[objects]\nm = \"Lock\"\nn = \"Lock\"\nev = \"Event\"\nsem = { kind = \"Semaphore\", value = 1 }\nq = { kind = \"Queue\", maxsize = 1 }\nfork = { kind = \"Lock\", count = 3 }\n";
+
+/// The declarations of the generated rings of nested locks.
+const FORKS: &str = "[shared]\nx = 0\n[objects]\nfork = { kind = \"Lock\", count = 3 }\n";
+
+const VARS: [&str; 3] = ["x", "y", "a[tid]"];
+
+fn var() -> impl Strategy<Value = &'static str> {
+    select(&VARS[..])
+}
+
+/// One of the twelve simple statements (a step, or two), equally likely.
+fn simple() -> BoxedStrategy<String> {
+    prop_oneof![
+        (var(), 0..3u32).prop_map(|(v, k)| format!("{v} = {k}")),
+        (var(), var()).prop_map(|(v, w)| format!("{v} = {w} + 1")),
+        var().prop_map(|v| format!("{v} += 1")),
+        var().prop_map(|w| format!("t = {w}")),
+        Just("ev.set()".to_string()),
+        Just("ev.wait()".to_string()),
+        var().prop_map(|w| format!("assert {w} != 2")),
+        Just("sem.acquire()".to_string()),
+        Just("sem.release()".to_string()),
+        (0..3u32).prop_map(|k| format!("q.put({k})")),
+        var().prop_map(|v| format!("{v} = q.get(block=False)")),
+        Just("f = m.acquire(timeout=1)".to_string()),
+    ]
+    .boxed()
+}
+
+/// One statement (at most about two steps): of 16 equally likely kinds, the 12 simple
+/// ones, a `with` block of one or two simple statements, an `if`, two forks taken in a
+/// ring (as the dining philosophers do, so cycles of waits) and a `choose`.
+fn statement() -> BoxedStrategy<String> {
+    prop_oneof![
+        12 => simple(),
+        1 => (select(&["m", "n"][..]), vec(simple(), 1..=2))
+            .prop_map(|(lock, body)| format!("with {lock}:\n    {}", body.join("\n    "))),
+        1 => (var(), simple()).prop_map(|(w, s)| format!("if {w} == 1:\n    {s}")),
+        1 => simple().prop_map(|s| format!("with fork[ME]:\n    with fork[(ME + 1) % 3]:\n        {s}")),
+        1 => Just("c = choose(0, 1)\nx = c".to_string()),
+    ]
+    .boxed()
+}
+
+/// Scenarios of `min_threads` or `min_threads + 1` threads (equally likely), each of 1 to
+/// `max_statements` statements (one fewer with three threads or more), over [`MIXED`].
+pub fn mixed(min_threads: usize, max_statements: usize) -> impl Strategy<Value = Generated> {
+    // Not `prop_flat_map` from the number of threads: to shrink to fewer threads, it
+    // would generate new ones and run the property on them, up to once per case. Threads
+    // are dropped one by one instead.
+    let threads = move |n: usize| {
+        let most = if n >= 3 {
+            max_statements - 1
+        } else {
+            max_statements
+        };
+        vec(droppable(vec(statement(), 1..=most)), n).prop_map(|threads| Generated {
+            header: MIXED,
+            threads,
+        })
+    };
+    prop_oneof![threads(min_threads), threads(min_threads + 1)]
+}
+
+/// One nest: `with fork[a]:` then `with fork[b]:` (b one or two after a, in the ring of
+/// three forks) around a write, a read or some work.
+fn nest() -> impl Strategy<Value = String> {
+    (
+        0..3u32,
+        1..=2u32,
+        select(&["x = 1", "t = x", "work(1)"][..]),
+    )
+        .prop_map(|(a, step, body)| {
+            let b = (a + step) % 3;
+            format!("with fork[{a}]:\n    with fork[{b}]:\n        {body}")
+        })
+}
+
+/// Rings of nested lock acquisitions: two or three threads, each of one nest or (one time
+/// in three) two, over [`FORKS`].
+pub fn lock_nests() -> impl Strategy<Value = Generated> {
+    let thread = (nest(), option::weighted(1.0 / 3.0, nest()))
+        .prop_map(|(first, second)| std::iter::once(first).chain(second).collect());
+    vec(droppable(thread), 2..=3).prop_map(|threads| Generated {
+        header: FORKS,
+        threads,
+    })
+}
+
+/// Always `Some` of the inner value, but shrinking tries `None` first: a thread that the
+/// failure does not need is dropped, though the generated scenarios are not changed.
+fn droppable<S: Strategy>(inner: S) -> Droppable<S> {
+    Droppable(inner)
+}
+
+#[derive(Debug)]
+struct Droppable<S>(S);
+
+impl<S: Strategy> Strategy for Droppable<S> {
+    type Tree = DroppableTree<S::Tree>;
+    type Value = Option<S::Value>;
+
+    fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
+        Ok(DroppableTree {
+            inner: self.0.new_tree(runner)?,
+            state: Dropping::Untried,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Dropping {
+    /// Not tried yet: the value is the inner one.
+    Untried,
+    /// The value is `None`, for one try.
+    Dropped,
+    /// Needed: the value is the inner one, shrunk by the inner tree.
+    Kept,
+}
+
+#[derive(Clone, Debug)]
+struct DroppableTree<T> {
+    inner: T,
+    state: Dropping,
+}
+
+impl<T: ValueTree> ValueTree for DroppableTree<T> {
+    type Value = Option<T::Value>;
+
+    fn current(&self) -> Option<T::Value> {
+        (self.state != Dropping::Dropped).then(|| self.inner.current())
+    }
+
+    fn simplify(&mut self) -> bool {
+        match self.state {
+            Dropping::Untried => {
+                self.state = Dropping::Dropped;
+                true
+            }
+            Dropping::Dropped => false,
+            Dropping::Kept => self.inner.simplify(),
+        }
+    }
+
+    fn complicate(&mut self) -> bool {
+        match self.state {
+            Dropping::Untried => false,
+            Dropping::Dropped => {
+                self.state = Dropping::Kept;
+                true
+            }
+            Dropping::Kept => self.inner.complicate(),
+        }
+    }
+}
+
+/// Checks `property` on `cases` scenarios from `strategy`, drawn from the fixed `seed`;
+/// a failing case is shrunk, and the test panics with its message and the minimal
+/// scenario. A scenario that does not parse or lower fails too (the generator is wrong).
+pub fn check<S: Strategy<Value = Generated>>(
+    cases: u32,
+    seed: u64,
+    strategy: S,
+    property: impl Fn(&Program) -> Result<(), TestCaseError>,
+) {
+    let config = Config {
+        cases,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let result = TestRunner::new(config).run(&strategy, |g| {
+        if g.threads.iter().all(Option::is_none) {
+            // Shrinking went too far: a scenario needs a thread.
+            return Err(TestCaseError::reject("no thread left"));
+        }
+        let text = g.to_string();
+        let prog = simrace::frontend::scenario::parse_scenario("gen.toml", &text)
+            .and_then(|s| simrace::frontend::lower::lower(&s))
+            .map_err(|d| TestCaseError::fail(format!("does not load: {}", d.render())))?;
+        property(&prog)
+    });
+    match result {
+        Ok(()) => {}
+        Err(TestError::Fail(why, minimal)) => {
+            panic!("{why}\nminimal failing scenario (seed {seed}):\n{minimal}")
+        }
+        Err(TestError::Abort(why)) => panic!("aborted: {why}"),
+    }
+}

@@ -1,0 +1,12 @@
+//! What the user sees: reports and the commands that print them.
+
+// `simrace check`: its lines, exit codes, JUnit XML and JSON.
+mod check;
+// `simrace explain`: the story of a finding.
+mod explain;
+// The HTML report, without a browser.
+mod html;
+// The text report of every library scenario, pinned; verdicts, replays, determinism.
+mod scenarios;
+// `simrace step`, the game, driven through a pipe.
+mod step;
