@@ -1,44 +1,47 @@
 //! Regression tests for bugs users hit, each with the scenario that showed it (in
-//! tests/regressions/): the explorer, `check` and every engine must give the expected
+//! tests/fixtures/regressions/): the explorer, `check` and every engine must give the expected
 //! verdict, never a panic.
 
-use simrace::frontend::{lower, scenario};
+use crate::common::{load, root};
 use simrace::search::{Config, explore};
 use std::process::Command;
 
-fn root() -> &'static str {
-    env!("CARGO_MANIFEST_DIR")
-}
-
 fn kinds(file: &str) -> Vec<String> {
-    let prog = scenario::load(&format!("{}/{file}", root()))
-        .and_then(|s| lower::lower(&s))
-        .unwrap();
+    let prog = load(root().join(file));
     let e = explore(&prog, &Config::default());
-    let mut k: Vec<String> = e.findings.iter().map(|f| f.kind.to_string()).collect();
-    k.sort();
-    k.dedup();
-    k
+    crate::common::kinds(&e)
+        .iter()
+        .map(|k| k.to_string())
+        .collect()
 }
 
 /// A thread whose code fails before its first step used to panic the explorer
 /// ("entered unreachable code: local instruction at a step").
 #[test]
 fn a_failure_before_the_first_step_is_a_finding() {
-    assert_eq!(kinds("tests/regressions/prelude_division.toml"), ["error"]);
     assert_eq!(
-        kinds("tests/regressions/prelude_assert.toml"),
+        kinds("tests/fixtures/regressions/prelude_division.toml"),
+        ["error"]
+    );
+    assert_eq!(
+        kinds("tests/fixtures/regressions/prelude_assert.toml"),
         ["assertion"]
     );
-    assert_eq!(kinds("tests/regressions/mistyped_shared.toml"), ["error"]);
-    assert_eq!(kinds("tests/regressions/one_branch_local.toml"), ["error"]);
+    assert_eq!(
+        kinds("tests/fixtures/regressions/mistyped_shared.toml"),
+        ["error"]
+    );
+    assert_eq!(
+        kinds("tests/fixtures/regressions/one_branch_local.toml"),
+        ["error"]
+    );
 }
 
 /// `worker.join()` from inside a worker joins itself: a RuntimeError, not a deadlock.
 #[test]
 fn a_thread_that_joins_itself_raises() {
     assert_eq!(
-        kinds("tests/regressions/self_join.toml"),
+        kinds("tests/fixtures/regressions/self_join.toml"),
         ["data_race", "error"]
     );
 }
@@ -48,7 +51,7 @@ fn a_thread_that_joins_itself_raises() {
 fn check_and_the_engines_agree() {
     let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
         .current_dir(root())
-        .args(["check", "tests/regressions"])
+        .args(["check", "tests/fixtures/regressions"])
         .output()
         .unwrap();
     assert_eq!(
@@ -61,7 +64,7 @@ fn check_and_the_engines_agree() {
         for engine in ["native", "shuttle", "loom"] {
             let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
                 .current_dir(root())
-                .args(["run", &format!("tests/regressions/{file}.toml")])
+                .args(["run", &format!("tests/fixtures/regressions/{file}.toml")])
                 .args(["--engine", engine, "--format", "json", "--no-timing"])
                 .args(["--max-executions", "200", "--runs", "50"])
                 .output()

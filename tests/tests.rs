@@ -32,6 +32,9 @@ mod explorer;
 // The frontend (src/frontend): bad input is rejected with a clear message, and the JSON
 // Schema agrees with the parser.
 mod frontend;
+// Bugs users hit, each with the scenario that showed it (tests/fixtures/regressions/):
+// every engine gives the expected verdict, never a panic.
+mod regressions;
 // What the user sees (src/report and the commands): the text report of every library
 // scenario (snapshots), the HTML report, `simrace explain`, `simrace step` and
 // `simrace check`.

@@ -9,6 +9,7 @@
 //! scenario, printed as a scenario file.
 
 mod generate;
+mod policies;
 
 use crate::common::{exact, library_files, load, program};
 use generate::{check, lock_nests, mixed};

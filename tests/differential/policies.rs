@@ -4,11 +4,9 @@
 //! same set of outcomes, on every library scenario and on generated scenarios that wait
 //! on and notify conditions (with and without timeouts, `notify(n)`, `notify_all`).
 
-mod common;
-use common::library_files;
+use crate::common::{library_files, load, program};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PropConfig, RngSeed, TestRunner};
-use simrace::frontend::{lower, scenario};
 use simrace::machine::{Policy, WakePolicy};
 use simrace::search::{Config, Exploration, explore};
 use std::collections::BTreeSet;
@@ -42,8 +40,7 @@ fn under(prog: &simrace::ir::Program, wake: WakePolicy) -> Exploration {
 /// Both policies on one scenario text: `Err` says how they differ; `Ok(false)`: too big
 /// to explore whole here.
 fn compare(text: &str) -> Result<bool, String> {
-    let sc = scenario::parse_scenario("generated.toml", text).map_err(|d| d.render())?;
-    let prog = lower::lower(&sc).map_err(|d| d.render())?;
+    let prog = program("generated.toml", text);
     let (c, r) = (
         under(&prog, WakePolicy::Choose),
         under(&prog, WakePolicy::Race),
@@ -63,9 +60,7 @@ fn compare(text: &str) -> Result<bool, String> {
 fn both_wake_policies_agree_on_the_library() {
     let mut problems = vec![];
     for file in library_files() {
-        let prog = scenario::load(&file)
-            .and_then(|s| lower::lower(&s))
-            .unwrap();
+        let prog = load(&file);
         let (c, r) = (
             under(&prog, WakePolicy::Choose),
             under(&prog, WakePolicy::Race),
