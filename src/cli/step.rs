@@ -14,6 +14,8 @@
 //! Every state is rebuilt by replaying the schedule from the start (the schedule is
 //! the whole truth, as everywhere in simrace), so undo is exact.
 
+use super::args::StepArgs;
+use super::load_or_print;
 use crate::detect::races::RaceDetector;
 use crate::detect::waitfor::WaitFor;
 use crate::ir::{FindingKind, Value};
@@ -493,5 +495,24 @@ pub fn play(
         g.schedule.push(Choice { thread: t, alt });
         g.rebuild();
         redraw = true;
+    }
+}
+
+/// `simrace step FILE`: plays on stdin and stdout, echoing the moves when stdin is not a
+/// terminal.
+pub(super) fn step(a: &StepArgs) -> u8 {
+    let prog = match load_or_print(&a.file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    let echo = !stdin.is_terminal();
+    match play(&prog, stdin.lock(), std::io::stdout().lock(), echo) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("simrace: {e}");
+            2
+        }
     }
 }
