@@ -7,14 +7,17 @@
 //! - `build.rs`: a [`RunReport`] from an exploration or another engine's tally;
 //! - `text.rs`: the text report and the trace table;
 //! - `html.rs`: one self-contained HTML page over several reports;
-//! - `explain.rs`: a finding told step by step in plain words.
+//! - `explain.rs`: a finding told step by step in plain words;
+//! - `junit.rs`: `simrace check`'s results as JUnit XML.
 
 mod build;
 pub mod explain;
 pub mod html;
+pub mod junit;
 mod text;
 
 pub use build::{build, engine_report, from_engine, trace_entries};
+pub(crate) use text::plural;
 pub use text::{
     TEXT_TRACE_LINES, outcome_table, render_engine, render_engine_text, render_text, write_trace,
     write_trace_marked,

@@ -90,7 +90,7 @@ fn kinds_text(k: &[&str]) -> String {
     }
 }
 
-fn plural(n: u64, one: &str) -> String {
+pub(crate) fn plural(n: u64, one: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
