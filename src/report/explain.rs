@@ -1,7 +1,7 @@
 //! `simrace explain`: one finding told step by step in plain words, for a student.
 //!
 //! The finding's schedule is replayed; each step becomes a numbered sentence with the
-//! line it runs ("1. worker[0] reads counter and sees 0 (line 13: tmp = counter)."), and
+//! line it runs (`1. worker[0] reads counter and sees 0 (line 13: tmp = counter).`), and
 //! the story ends with why the last state is a bug: the accesses of a data race and why
 //! nothing orders them, who holds what and who waits for whom in a deadlock, and for a
 //! failed assertion the values it saw and any update that another thread's write
