@@ -20,10 +20,8 @@
 //! ```
 
 use crate::frontend::diag::Diagnostic;
-use crate::report::{self, FindingReport, RunReport};
+use crate::report::{self, FindingReport, RunReport, plural};
 use crate::search::{self, Config, Reduction};
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesText, Event};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -31,6 +29,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
+
+// The JUnit XML of a check lives with the other renderings, in the report module.
+pub use crate::report::junit::write_junit;
 
 /// One thing to check: a scenario file, or a path that cannot give one.
 #[derive(Clone, Debug)]
@@ -151,14 +152,6 @@ pub struct CheckResult {
 
 fn kinds_list(k: &[&str]) -> String {
     format!("[{}]", k.join(", "))
-}
-
-fn plural(n: u64, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
 }
 
 impl CheckResult {
@@ -497,263 +490,9 @@ pub fn json(results: &[CheckResult]) -> serde_json::Value {
     })
 }
 
-/// `scenarios/locks` for `scenarios/locks/counter.toml` as a JUnit class name:
-/// `scenarios.locks` (`simrace` for a file in the current folder).
-fn classname(file: &str) -> String {
-    let parts: Vec<String> = Path::new(file)
-        .parent()
-        .map(|p| {
-            p.components()
-                .filter_map(|c| match c {
-                    std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if parts.is_empty() {
-        "simrace".to_string()
-    } else {
-        parts.join(".")
-    }
-}
-
-/// The file's stem: the JUnit test case name.
-fn case_name(file: &str) -> String {
-    Path::new(file)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| file.to_string())
-}
-
-/// Characters XML 1.0 cannot carry at all (most control characters) become U+FFFD;
-/// escaping of the rest is quick-xml's.
-fn xml_chars(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\t' | '\n' | '\r' => c,
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
-}
-
-/// Element text, made of characters XML can carry and escaped by quick-xml (`<`, `>` and `&`: quotes need no escaping in
-/// text, and reports quote a lot).
-fn xml_text(s: &str) -> BytesText<'static> {
-    BytesText::from_escaped(quick_xml::escape::partial_escape(xml_chars(s)).into_owned())
-}
-
-/// One line for an attribute value (parsers turn newlines in attributes into spaces).
-fn attr(s: &str) -> String {
-    xml_chars(&s.replace(['\n', '\r'], " "))
-}
-
-/// The `message` of a mismatch: expected and got, and the first unexpected finding with
-/// its schedule.
-fn failure_message(r: &CheckResult) -> String {
-    let mut m = r.expected_got().unwrap_or_default();
-    if let Some(f) = r.first_unexpected() {
-        let _ = write!(m, "; {}: {} (schedule {})", f.kind, f.message, f.schedule);
-    } else {
-        let missing = r.missing();
-        if !missing.is_empty() {
-            let _ = write!(m, "; not found: {}", missing.join(", "));
-        }
-    }
-    m
-}
-
-/// The body of a mismatch: the first unexpected finding with its replay command and
-/// trace, or the expected kinds that were not found.
-fn failure_body(r: &CheckResult) -> String {
-    let Some(rep) = r.report() else {
-        return String::new();
-    };
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", r.expected_got().unwrap_or_default());
-    if let Some(f) = r.first_unexpected() {
-        let _ = writeln!(out, "{}: {}", f.kind, f.message);
-        let _ = writeln!(
-            out,
-            "  reached in {} of {}",
-            plural(f.count, "execution"),
-            rep.stats.executions
-        );
-        let _ = writeln!(
-            out,
-            "  replay: simrace replay {} --schedule {}",
-            rep.file, f.schedule
-        );
-        report::write_trace(&mut out, &f.trace, &f.output, "  ");
-    }
-    let missing = r.missing();
-    if !missing.is_empty() {
-        let how = if rep.stats.complete {
-            "every execution was explored"
-        } else {
-            "the exploration was INCOMPLETE"
-        };
-        let _ = writeln!(
-            out,
-            "not found: {} (in {}; {how})",
-            missing.join(", "),
-            plural(rep.stats.executions, "execution")
-        );
-    }
-    out
-}
-
-/// Writes the results as JUnit XML: one `<testsuite>` for the whole check, one
-/// `<testcase>` per result (class name from its folder, name from its file), with a
-/// `<failure>` for a mismatch and an `<error>` for an invalid input. `timing`: give
-/// each test case and the suite a `time` (the reports' elapsed times).
-pub fn write_junit<W: std::io::Write>(
-    results: &[CheckResult],
-    timing: bool,
-    out: W,
-) -> std::io::Result<()> {
-    let summary = Summary::of(results);
-    let seconds = |ms: f64| format!("{:.3}", ms / 1000.0);
-    let total_ms: f64 = results
-        .iter()
-        .filter_map(CheckResult::report)
-        .map(|r| r.stats.elapsed_ms)
-        .sum();
-    let (tests, failures, errors) = (
-        summary.scenarios.to_string(),
-        summary.mismatched.to_string(),
-        summary.invalid.to_string(),
-    );
-    let mut w = Writer::new_with_indent(out, b' ', 2);
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let mut suites = w
-        .create_element("testsuites")
-        .with_attribute(("name", "simrace check"))
-        .with_attribute(("tests", tests.as_str()))
-        .with_attribute(("failures", failures.as_str()))
-        .with_attribute(("errors", errors.as_str()));
-    if timing {
-        suites = suites.with_attribute(("time", seconds(total_ms).as_str()));
-    }
-    suites.write_inner_content(|w| {
-        let mut suite = w
-            .create_element("testsuite")
-            .with_attribute(("name", "simrace check"))
-            .with_attribute(("tests", tests.as_str()))
-            .with_attribute(("failures", failures.as_str()))
-            .with_attribute(("errors", errors.as_str()))
-            .with_attribute(("skipped", "0"));
-        if timing {
-            suite = suite.with_attribute(("time", seconds(total_ms).as_str()));
-        }
-        suite.write_inner_content(|w| {
-            for r in results {
-                write_case(
-                    w,
-                    r,
-                    timing.then(|| seconds(r.report().map_or(0.0, |x| x.stats.elapsed_ms))),
-                )?;
-            }
-            Ok(())
-        })?;
-        Ok(())
-    })?;
-    let mut out = w.into_inner();
-    out.write_all(b"\n")?;
-    out.flush()
-}
-
-fn write_case<W: std::io::Write>(
-    w: &mut Writer<W>,
-    r: &CheckResult,
-    time: Option<String>,
-) -> std::io::Result<()> {
-    let (classname, name, file) = (
-        attr(&classname(&r.file)),
-        attr(&case_name(&r.file)),
-        attr(&r.file),
-    );
-    let mut case = w
-        .create_element("testcase")
-        .with_attribute(("classname", classname.as_str()))
-        .with_attribute(("name", name.as_str()))
-        .with_attribute(("file", file.as_str()));
-    if let Some(t) = &time {
-        case = case.with_attribute(("time", t.as_str()));
-    }
-    let incomplete = r.report().filter(|x| !x.stats.complete).map(|x| {
-        format!(
-            "INCOMPLETE: {} ({})",
-            x.stats.limit.as_deref().unwrap_or("a limit was hit"),
-            plural(x.stats.executions, "execution")
-        )
-    });
-    match (&r.outcome, r.status()) {
-        (Outcome::Invalid(d), _) => {
-            let message = attr(&format!(
-                "{}:{}:{}: {}",
-                d.path, d.line, d.column, d.message
-            ));
-            let body = d.render();
-            case.write_inner_content(|w| {
-                w.create_element("error")
-                    .with_attribute(("message", message.as_str()))
-                    .with_attribute(("type", "invalid"))
-                    .write_text_content(xml_text(&body))?;
-                Ok(())
-            })?;
-        }
-        (Outcome::Ran(_), Status::Fail) => {
-            let message = attr(&failure_message(r));
-            let body = failure_body(r);
-            case.write_inner_content(|w| {
-                w.create_element("failure")
-                    .with_attribute(("message", message.as_str()))
-                    .with_attribute(("type", "mismatch"))
-                    .write_text_content(xml_text(&body))?;
-                if let Some(text) = &incomplete {
-                    w.create_element("system-out")
-                        .write_text_content(xml_text(text))?;
-                }
-                Ok(())
-            })?;
-        }
-        (Outcome::Ran(_), _) => match &incomplete {
-            Some(text) => {
-                case.write_inner_content(|w| {
-                    w.create_element("system-out")
-                        .write_text_content(xml_text(text))?;
-                    Ok(())
-                })?;
-            }
-            None => {
-                case.write_empty()?;
-            }
-        },
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn class_and_case_names_come_from_the_path() {
-        assert_eq!(classname("scenarios/locks/counter.toml"), "scenarios.locks");
-        assert_eq!(classname("./scenarios/counter.toml"), "scenarios");
-        assert_eq!(classname("counter.toml"), "simrace");
-        assert_eq!(classname("/tmp/x/a.toml"), "tmp.x");
-        assert_eq!(case_name("scenarios/locks/counter.toml"), "counter");
-    }
-
-    #[test]
-    fn xml_chars_replaces_what_xml_cannot_carry() {
-        assert_eq!(xml_chars("a\u{1b}b\tc\n"), "a\u{FFFD}b\tc\n");
-        assert_eq!(attr("a\nb"), "a b");
-    }
 
     #[test]
     fn results_come_in_input_order_whatever_the_jobs() {

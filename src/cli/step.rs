@@ -14,6 +14,8 @@
 //! Every state is rebuilt by replaying the schedule from the start (the schedule is
 //! the whole truth, as everywhere in simrace), so undo is exact.
 
+use super::args::StepArgs;
+use super::load_or_print;
 use crate::detect::races::RaceDetector;
 use crate::detect::waitfor::WaitFor;
 use crate::ir::{FindingKind, Value};
@@ -55,6 +57,128 @@ fn source_line(prog: &Program, line: u32) -> &str {
         .unwrap_or("")
 }
 
+/// The first data race of the replayed execution.
+fn race_bug(prog: &Program, r: &Replay) -> Option<Bug> {
+    let mut det = RaceDetector::new(prog);
+    for (i, s) in r.steps.iter().enumerate() {
+        det.step(s.thread, i, &s.events);
+    }
+    let race = det.races.first()?;
+    let acc = |a: &crate::detect::races::Access| {
+        format!(
+            "{} by {} (line {}, step {})",
+            if a.write { "write" } else { "read" },
+            thread_name(prog, a.thread),
+            a.line,
+            a.step + 1
+        )
+    };
+    Some(Bug {
+        kind: FindingKind::DataRace,
+        text: format!(
+            "data race on {}: {} and {} are not ordered by happens-before",
+            prog.cell_name(race.cell),
+            acc(&race.first),
+            acc(&race.second)
+        ),
+    })
+}
+
+/// Every failure on the way: the thread that fails stops, the others go on.
+fn failure_bugs(prog: &Program, r: &Replay, schedule: &[Choice]) -> Vec<Bug> {
+    let before = r.failure.iter().filter(|(at, _)| at.is_none());
+    let during = crate::report::explain::step_failures(prog, schedule);
+    before
+        .map(|(_, f)| f)
+        .chain(during.iter().flatten())
+        .map(|f| {
+            let who = f
+                .thread
+                .map(|t| format!("{} (line {})", thread_name(prog, t), f.line))
+                .unwrap_or_else(|| format!("line {}", f.line));
+            Bug {
+                kind: f.kind,
+                text: format!("{}: {who}: {}", f.kind, f.message),
+            }
+        })
+        .collect()
+}
+
+/// When nothing can move (and nothing failed on the way): the final assertion that
+/// does not hold, or the deadlock (a livelock when every unfinished thread spins).
+fn end_bug(prog: &Program, r: &Replay) -> Option<Bug> {
+    let s = &r.state;
+    if r.failure.is_some() || !s.enabled(prog).is_empty() {
+        return None;
+    }
+    if s.all_finished() {
+        let f = s.check_final(prog)?;
+        return Some(Bug {
+            kind: f.kind,
+            text: format!("{}: line {}: {}", f.kind, f.line, f.message),
+        });
+    }
+    let wf = WaitFor::of(prog, s);
+    let all_spin = s
+        .unfinished()
+        .iter()
+        .all(|t| matches!(s.threads[*t as usize].status, Status::SpinBlocked { .. }));
+    let parts: Vec<String> = wf
+        .threads
+        .iter()
+        .map(|w| {
+            format!(
+                "{} (line {}) {}",
+                thread_name(prog, w.thread),
+                w.line,
+                w.why
+            )
+        })
+        .collect();
+    let kind = if all_spin {
+        FindingKind::Livelock
+    } else {
+        FindingKind::Deadlock
+    };
+    Some(Bug {
+        kind,
+        text: format!("{kind}: {}", parts.join("; ")),
+    })
+}
+
+/// One thread's row in the table of threads.
+struct ThreadRow<'p> {
+    name: &'p str,
+    /// `line N: source`, or nothing before it starts and after it finishes.
+    at: String,
+    /// What its next step would do, or why it cannot move.
+    what: String,
+    /// `    locals: ...`, or nothing.
+    locals: String,
+}
+
+/// Each shared variable with its value (`a = [1, 2]` for an array).
+fn shared_values(prog: &Program, s: &State) -> Vec<String> {
+    prog.vars
+        .iter()
+        .map(|v| {
+            let cells = &s.cells[v.first_cell as usize..][..v.init.len()];
+            match v.len {
+                None => format!("{} = {}", v.name, cells[0]),
+                Some(_) => format!(
+                    "{} = [{}]",
+                    v.name,
+                    cells
+                        .iter()
+                        .map(Value::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        })
+        .collect()
+}
+
 impl<'p> Game<'p> {
     fn new(prog: &'p Program) -> Game<'p> {
         let mut g = Game {
@@ -72,82 +196,9 @@ impl<'p> Game<'p> {
         let prog = self.prog;
         self.replay = replay(prog, &self.schedule).expect("moves are checked before they are made");
         let r = &self.replay;
-        let mut bugs = vec![];
-        let mut det = RaceDetector::new(prog);
-        for (i, s) in r.steps.iter().enumerate() {
-            det.step(s.thread, i, &s.events);
-        }
-        if let Some(race) = det.races.first() {
-            let acc = |a: &crate::detect::races::Access| {
-                format!(
-                    "{} by {} (line {}, step {})",
-                    if a.write { "write" } else { "read" },
-                    thread_name(prog, a.thread),
-                    a.line,
-                    a.step + 1
-                )
-            };
-            bugs.push(Bug {
-                kind: FindingKind::DataRace,
-                text: format!(
-                    "data race on {}: {} and {} are not ordered by happens-before",
-                    prog.cell_name(race.cell),
-                    acc(&race.first),
-                    acc(&race.second)
-                ),
-            });
-        }
-        // Every failure on the way: the thread that fails stops, the others go on.
-        let before = r.failure.iter().filter(|(at, _)| at.is_none());
-        let during = crate::report::explain::step_failures(prog, &self.schedule);
-        for f in before.map(|(_, f)| f).chain(during.iter().flatten()) {
-            let who = f
-                .thread
-                .map(|t| format!("{} (line {})", thread_name(prog, t), f.line))
-                .unwrap_or_else(|| format!("line {}", f.line));
-            bugs.push(Bug {
-                kind: f.kind,
-                text: format!("{}: {who}: {}", f.kind, f.message),
-            });
-        }
-        let s = &r.state;
-        if r.failure.is_none() && s.enabled(prog).is_empty() {
-            if s.all_finished() {
-                if let Some(f) = s.check_final(prog) {
-                    bugs.push(Bug {
-                        kind: f.kind,
-                        text: format!("{}: line {}: {}", f.kind, f.line, f.message),
-                    });
-                }
-            } else {
-                let wf = WaitFor::of(prog, s);
-                let all_spin = s
-                    .unfinished()
-                    .iter()
-                    .all(|t| matches!(s.threads[*t as usize].status, Status::SpinBlocked { .. }));
-                let parts: Vec<String> = wf
-                    .threads
-                    .iter()
-                    .map(|w| {
-                        format!(
-                            "{} (line {}) {}",
-                            thread_name(prog, w.thread),
-                            w.line,
-                            w.why
-                        )
-                    })
-                    .collect();
-                let kind = if all_spin {
-                    FindingKind::Livelock
-                } else {
-                    FindingKind::Deadlock
-                };
-                bugs.push(Bug {
-                    kind,
-                    text: format!("{kind}: {}", parts.join("; ")),
-                });
-            }
-        }
+        let mut bugs: Vec<Bug> = race_bug(prog, r).into_iter().collect();
+        bugs.extend(failure_bugs(prog, r, &self.schedule));
+        bugs.extend(end_bug(prog, r));
         self.bugs = bugs;
     }
 
@@ -168,7 +219,6 @@ impl<'p> Game<'p> {
 
     fn show(&self, w: &mut dyn Write) -> io::Result<()> {
         let prog = self.prog;
-        let s = self.state();
         writeln!(w)?;
         writeln!(w, "--- after {} step(s) ---", self.schedule.len())?;
         if let Some(last) = self.replay.steps.last() {
@@ -184,65 +234,16 @@ impl<'p> Game<'p> {
         }
         writeln!(w, "threads:")?;
         let width = prog.threads.iter().map(|t| t.name.len()).max().unwrap_or(0);
-        let mut rows = vec![];
-        for (i, info) in prog.threads.iter().enumerate() {
-            let t = i as ThreadId;
-            let th = &s.threads[i];
-            let alts = s.alternatives(prog, t);
-            let line = info.code.lines.get(th.pc as usize).copied().unwrap_or(0);
-            let at = match th.status {
-                Status::NotStarted | Status::Finished => String::new(),
-                _ if matches!(info.code.instrs.get(th.pc as usize), Some(Instr::End)) => {
-                    "at the end of its code".to_string()
-                }
-                _ => format!("line {line}: {}", source_line(prog, line)),
-            };
-            let what = match &th.status {
-                Status::NotStarted => "not started".to_string(),
-                Status::Finished => "finished".to_string(),
-                _ if alts == 1 => format!("next: {}", self.preview(t, 0)),
-                _ if alts > 1 => format!("next: one of {alts} ways (you choose)"),
-                _ => format!("blocked: {}", s.waits_for(prog, t).0),
-            };
-            let locals: Vec<String> = info
-                .code
-                .local_names
-                .iter()
-                .enumerate()
-                .filter_map(|(j, n)| th.locals.get(j).copied().flatten().map(|v| (n, v)))
-                .map(|(n, v)| format!("{n} = {v}"))
-                .collect();
-            let locals = if locals.is_empty() || th.status == Status::Finished {
-                String::new()
-            } else {
-                format!("    locals: {}", locals.join(", "))
-            };
-            rows.push((info.name.as_str(), at, what, locals));
-        }
-        let at_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
-        for (i, (name, at, what, locals)) in rows.iter().enumerate() {
+        let rows: Vec<ThreadRow> = (0..prog.threads.len())
+            .map(|i| self.thread_row(i))
+            .collect();
+        let at_width = rows.iter().map(|r| r.at.chars().count()).max().unwrap_or(0);
+        for (i, r) in rows.iter().enumerate() {
+            let (name, at, what, locals) = (r.name, &r.at, &r.what, &r.locals);
             let line = format!("  {i:>2}  {name:<width$}  {at:<at_width$}  {what}{locals}");
             writeln!(w, "{}", line.trim_end())?;
         }
-        let vars: Vec<String> = prog
-            .vars
-            .iter()
-            .map(|v| {
-                let cells = &s.cells[v.first_cell as usize..][..v.init.len()];
-                match v.len {
-                    None => format!("{} = {}", v.name, cells[0]),
-                    Some(_) => format!(
-                        "{} = [{}]",
-                        v.name,
-                        cells
-                            .iter()
-                            .map(Value::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                }
-            })
-            .collect();
+        let vars = shared_values(prog, self.state());
         if !vars.is_empty() {
             writeln!(w, "shared: {}", vars.join(", "))?;
         }
@@ -253,6 +254,49 @@ impl<'p> Game<'p> {
             }
         }
         Ok(())
+    }
+
+    /// Thread `i`'s row: where it is, what it would do next, its locals.
+    fn thread_row(&self, i: usize) -> ThreadRow<'p> {
+        let (prog, s) = (self.prog, self.state());
+        let info = &prog.threads[i];
+        let t = i as ThreadId;
+        let th = &s.threads[i];
+        let alts = s.alternatives(prog, t);
+        let line = info.code.lines.get(th.pc as usize).copied().unwrap_or(0);
+        let at = match th.status {
+            Status::NotStarted | Status::Finished => String::new(),
+            _ if matches!(info.code.instrs.get(th.pc as usize), Some(Instr::End)) => {
+                "at the end of its code".to_string()
+            }
+            _ => format!("line {line}: {}", source_line(prog, line)),
+        };
+        let what = match &th.status {
+            Status::NotStarted => "not started".to_string(),
+            Status::Finished => "finished".to_string(),
+            _ if alts == 1 => format!("next: {}", self.preview(t, 0)),
+            _ if alts > 1 => format!("next: one of {alts} ways (you choose)"),
+            _ => format!("blocked: {}", s.waits_for(prog, t).0),
+        };
+        let locals: Vec<String> = info
+            .code
+            .local_names
+            .iter()
+            .enumerate()
+            .filter_map(|(j, n)| th.locals.get(j).copied().flatten().map(|v| (n, v)))
+            .map(|(n, v)| format!("{n} = {v}"))
+            .collect();
+        let locals = if locals.is_empty() || th.status == Status::Finished {
+            String::new()
+        } else {
+            format!("    locals: {}", locals.join(", "))
+        };
+        ThreadRow {
+            name: info.name.as_str(),
+            at,
+            what,
+            locals,
+        }
     }
 
     fn object_text(&self, i: usize) -> String {
@@ -363,135 +407,217 @@ pub fn play(
          fail: a failed assertion, an error, a deadlock or a data race."
     )?;
     write!(out, "{HELP}")?;
-    let mut g = Game::new(prog);
-    let mut announced: Vec<Bug> = vec![];
-    let mut redraw = true;
+    let mut session = Session {
+        game: Game::new(prog),
+        input,
+        out,
+        echo,
+        announced: vec![],
+        redraw: true,
+    };
     loop {
-        if std::mem::replace(&mut redraw, false) {
-            for b in &g.bugs {
-                if !announced.contains(b) {
-                    writeln!(out)?;
-                    writeln!(out, "*** You win! {} ***", b.text)?;
-                    writeln!(out, "Schedule: {}", g.schedule_text())?;
-                    writeln!(out, "Replay it: {}", g.replay_command())?;
-                    announced.push(b.clone());
-                }
-            }
-            g.show(out)?;
-            g.show_moves(out)?;
+        if std::mem::replace(&mut session.redraw, false) {
+            session.draw()?;
         }
-        write!(out, "> ")?;
-        let Some(cmd) = read_line(input, out, echo)? else {
-            writeln!(out)?;
-            writeln!(out, "(end of input) Schedule so far: {}", g.schedule_text())?;
-            return Ok(());
+        write!(session.out, "> ")?;
+        let flow = match session.read()? {
+            Some(cmd) => session.command(&cmd)?,
+            None => session.end_of_input()?,
         };
-        match cmd.as_str() {
-            "" => continue,
+        if flow == Flow::Stop {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether the game goes on after a line of input.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Go,
+    Stop,
+}
+
+/// A game being played: the game, the terminal, and what has been said.
+struct Session<'p, 'io> {
+    game: Game<'p>,
+    input: &'io mut dyn BufRead,
+    out: &'io mut dyn Write,
+    echo: bool,
+    /// The bugs announced so far (an undo that leaves one lets it be won again).
+    announced: Vec<Bug>,
+    /// Show the state before the next prompt.
+    redraw: bool,
+}
+
+impl Session<'_, '_> {
+    fn read(&mut self) -> io::Result<Option<String>> {
+        read_line(self.input, self.out, self.echo)
+    }
+
+    /// Announces the bugs not announced yet, then shows the state and who can move.
+    fn draw(&mut self) -> io::Result<()> {
+        let g = &self.game;
+        for b in &g.bugs {
+            if !self.announced.contains(b) {
+                writeln!(self.out)?;
+                writeln!(self.out, "*** You win! {} ***", b.text)?;
+                writeln!(self.out, "Schedule: {}", g.schedule_text())?;
+                writeln!(self.out, "Replay it: {}", g.replay_command())?;
+                self.announced.push(b.clone());
+            }
+        }
+        g.show(self.out)?;
+        g.show_moves(self.out)
+    }
+
+    fn end_of_input(&mut self) -> io::Result<Flow> {
+        writeln!(self.out)?;
+        let schedule = self.game.schedule_text();
+        writeln!(self.out, "(end of input) Schedule so far: {schedule}")?;
+        Ok(Flow::Stop)
+    }
+
+    /// Carries out one line of input: a command, or a move.
+    fn command(&mut self, cmd: &str) -> io::Result<Flow> {
+        let g = &mut self.game;
+        match cmd {
+            "" => {}
             "q" | "quit" | "exit" => {
-                writeln!(out, "Bye. Schedule so far: {}", g.schedule_text())?;
-                return Ok(());
+                writeln!(self.out, "Bye. Schedule so far: {}", g.schedule_text())?;
+                return Ok(Flow::Stop);
             }
-            "h" | "help" | "?" => {
-                write!(out, "{HELP}")?;
-                continue;
-            }
+            "h" | "help" | "?" => write!(self.out, "{HELP}")?,
             "u" | "undo" => {
                 if g.schedule.pop().is_none() {
-                    writeln!(out, "Nothing to undo.")?;
+                    writeln!(self.out, "Nothing to undo.")?;
                 }
                 g.rebuild();
-                announced.retain(|b| g.bugs.contains(b));
-                redraw = true;
-                continue;
+                self.announced.retain(|b| g.bugs.contains(b));
+                self.redraw = true;
             }
             "r" | "restart" => {
                 g.schedule.clear();
                 g.rebuild();
-                announced.clear();
-                writeln!(out, "Restarted.")?;
-                redraw = true;
-                continue;
+                self.announced.clear();
+                writeln!(self.out, "Restarted.")?;
+                self.redraw = true;
             }
             "s" | "schedule" => {
-                writeln!(out, "Schedule so far: {}", g.schedule_text())?;
+                writeln!(self.out, "Schedule so far: {}", g.schedule_text())?;
                 if !g.schedule.is_empty() {
-                    writeln!(out, "Replay it: {}", g.replay_command())?;
+                    writeln!(self.out, "Replay it: {}", g.replay_command())?;
                 }
-                continue;
             }
-            _ => {}
+            _ => return self.make_move(cmd),
         }
+        Ok(Flow::Go)
+    }
+
+    /// `thread` or `thread/alternative`: moves the thread if it can, or says why not.
+    fn make_move(&mut self, cmd: &str) -> io::Result<Flow> {
+        let prog = self.game.prog;
         let (word, alt) = match cmd.split_once('/') {
             Some((w, a)) => match a.trim().parse::<u32>() {
                 Ok(a) => (w.trim(), Some(a)),
                 Err(_) => {
-                    writeln!(out, "`{a}` is not a number.")?;
-                    continue;
+                    writeln!(self.out, "`{a}` is not a number.")?;
+                    return Ok(Flow::Go);
                 }
             },
-            None => (cmd.as_str(), None),
+            None => (cmd, None),
         };
         let Some(t) = parse_thread(prog, word) else {
             if word.parse::<usize>().is_ok() {
                 writeln!(
-                    out,
+                    self.out,
                     "There is no thread {word}: they are numbered 0 to {}.",
                     prog.threads.len() - 1
                 )?;
             } else {
                 writeln!(
-                    out,
+                    self.out,
                     "I don't know `{cmd}`: type a thread's number or name, or h for help."
                 )?;
             }
-            continue;
+            return Ok(Flow::Go);
         };
-        let alts = g.state().alternatives(prog, t);
+        let alts = self.game.state().alternatives(prog, t);
         if alts == 0 {
-            let s = g.state();
+            let s = self.game.state();
             let why = match s.threads[t as usize].status {
                 Status::NotStarted => "it has not been started".to_string(),
                 Status::Finished => "it has finished".to_string(),
                 _ => format!("it {}", s.waits_for(prog, t).0),
             };
-            writeln!(out, "{} cannot move now: {why}.", thread_name(prog, t))?;
-            continue;
+            writeln!(self.out, "{} cannot move now: {why}.", thread_name(prog, t))?;
+            return Ok(Flow::Go);
         }
-        let alt = match alt {
-            Some(a) if a < alts => a,
+        let alt = match self.alternative(t, alt, alts)? {
+            Ok(a) => a,
+            Err(flow) => return Ok(flow),
+        };
+        self.game.schedule.push(Choice { thread: t, alt });
+        self.game.rebuild();
+        self.redraw = true;
+        Ok(Flow::Go)
+    }
+
+    /// Which of thread `t`'s `alts` ways to take: the one given, the only one, or the
+    /// player's answer to a question. `Err`: no move (said why), or the input ended.
+    fn alternative(
+        &mut self,
+        t: ThreadId,
+        alt: Option<u32>,
+        alts: u32,
+    ) -> io::Result<Result<u32, Flow>> {
+        let name = thread_name(self.game.prog, t);
+        match alt {
+            Some(a) if a < alts => Ok(Ok(a)),
             Some(a) => {
                 writeln!(
-                    out,
-                    "{} has {alts} way(s) to go, numbered 0 to {}; not {a}.",
-                    thread_name(prog, t),
+                    self.out,
+                    "{name} has {alts} way(s) to go, numbered 0 to {}; not {a}.",
                     alts - 1
                 )?;
-                continue;
+                Ok(Err(Flow::Go))
             }
-            None if alts == 1 => 0,
+            None if alts == 1 => Ok(Ok(0)),
             None => {
-                writeln!(out, "{} can go {alts} ways:", thread_name(prog, t))?;
+                writeln!(self.out, "{name} can go {alts} ways:")?;
                 for a in 0..alts {
-                    writeln!(out, "  {a}: {}", g.preview(t, a))?;
+                    writeln!(self.out, "  {a}: {}", self.game.preview(t, a))?;
                 }
-                write!(out, "which? ")?;
-                let Some(ans) = read_line(input, out, echo)? else {
-                    writeln!(out)?;
-                    writeln!(out, "(end of input) Schedule so far: {}", g.schedule_text())?;
-                    return Ok(());
+                write!(self.out, "which? ")?;
+                let Some(ans) = self.read()? else {
+                    return self.end_of_input().map(Err);
                 };
                 match ans.parse::<u32>() {
-                    Ok(a) if a < alts => a,
+                    Ok(a) if a < alts => Ok(Ok(a)),
                     _ => {
-                        writeln!(out, "Not one of 0 to {}: no move made.", alts - 1)?;
-                        continue;
+                        writeln!(self.out, "Not one of 0 to {}: no move made.", alts - 1)?;
+                        Ok(Err(Flow::Go))
                     }
                 }
             }
-        };
-        g.schedule.push(Choice { thread: t, alt });
-        g.rebuild();
-        redraw = true;
+        }
+    }
+}
+
+/// `simrace step FILE`: plays on stdin and stdout, echoing the moves when stdin is not a
+/// terminal.
+pub(super) fn step(a: &StepArgs) -> u8 {
+    let prog = match load_or_print(&a.file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    let echo = !stdin.is_terminal();
+    match play(&prog, stdin.lock(), std::io::stdout().lock(), echo) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("simrace: {e}");
+            2
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `simrace explain`: one finding told step by step in plain words, for a student.
 //!
 //! The finding's schedule is replayed; each step becomes a numbered sentence with the
-//! line it runs ("1. worker[0] reads counter and sees 0 (line 13: tmp = counter)."), and
+//! line it runs (`1. worker[0] reads counter and sees 0 (line 13: tmp = counter).`), and
 //! the story ends with why the last state is a bug: the accesses of a data race and why
 //! nothing orders them, who holds what and who waits for whom in a deadlock, and for a
 //! failed assertion the values it saw and any update that another thread's write
@@ -103,62 +103,17 @@ fn names_list(names: &[String]) -> String {
 /// `prog`. Fails when there is no such finding or its schedule does not replay.
 pub fn explain(prog: &Program, rep: &RunReport, index: usize) -> Result<String, String> {
     let Some(f) = rep.findings.get(index) else {
-        return Err(if rep.findings.is_empty() {
-            format!(
-                "{}: nothing to explain: no explored execution fails",
-                prog.name
-            )
-        } else {
-            format!(
-                "{}: there is no finding {} (there are {})",
-                prog.name,
-                index + 1,
-                rep.findings.len()
-            )
-        });
+        return Err(no_such_finding(prog, rep, index));
     };
     let schedule = parse_schedule(&f.schedule)?;
     let r = replay(prog, &schedule)?;
     let mut out = String::new();
-    let what = match FindingKind::parse(f.kind) {
-        Some(FindingKind::Assertion) => "an assertion fails",
-        Some(FindingKind::DataRace) => "a data race",
-        Some(FindingKind::Deadlock) => "a deadlock",
-        Some(FindingKind::Error) => "an error",
-        Some(FindingKind::Livelock) => "a livelock",
-        None => "a finding",
-    };
-    let _ = writeln!(out, "{} ({}): {what}, step by step", prog.name, prog.path);
-    if f.message.starts_with(&format!("{}:", f.kind)) {
-        let _ = writeln!(out, "simrace found: {}", f.message);
-    } else {
-        let _ = writeln!(out, "simrace found: {}: {}", f.kind, f.message);
-    }
+    headline(&mut out, prog, f);
     let _ = writeln!(out);
     intro(&mut out, prog);
     let _ = writeln!(out);
     let failures = step_failures(prog, &schedule);
-    for (i, s) in r.steps.iter().enumerate() {
-        let who = &prog.threads[s.thread as usize].name;
-        let ctx = if s.op == "end" {
-            String::new()
-        } else {
-            at_line(prog, s.line)
-        };
-        let failed = failures.get(i).cloned().flatten();
-        let what = match (&failed, s.op.is_empty()) {
-            (Some(f), true) => format!("fails with {}", f.message),
-            (Some(f), false) => format!("{}, and fails with {}", phrase(&s.op), f.message),
-            (None, _) => phrase(&s.op),
-        };
-        let _ = writeln!(out, "{}. {who} {what}{ctx}.", i + 1);
-        for p in &s.output {
-            let _ = writeln!(out, "   It prints: {p}");
-        }
-    }
-    if r.steps.is_empty() {
-        let _ = writeln!(out, "(It goes wrong before any thread takes a step.)");
-    }
+    steps(&mut out, prog, &r, &failures);
     let _ = writeln!(out);
     let _ = writeln!(out, "Why this is a bug:");
     match FindingKind::parse(f.kind) {
@@ -188,6 +143,66 @@ pub fn explain(prog: &Program, rep: &RunReport, index: usize) -> Result<String, 
         let _ = writeln!(out, "About this scenario: {}", prog.description.trim());
     }
     Ok(out)
+}
+
+/// Why finding number `index` (0-based) cannot be explained.
+fn no_such_finding(prog: &Program, rep: &RunReport, index: usize) -> String {
+    if rep.findings.is_empty() {
+        format!(
+            "{}: nothing to explain: no explored execution fails",
+            prog.name
+        )
+    } else {
+        format!(
+            "{}: there is no finding {} (there are {})",
+            prog.name,
+            index + 1,
+            rep.findings.len()
+        )
+    }
+}
+
+/// The first two lines: the scenario, what kind of bug, and what simrace found.
+fn headline(out: &mut String, prog: &Program, f: &FindingReport) {
+    let what = match FindingKind::parse(f.kind) {
+        Some(FindingKind::Assertion) => "an assertion fails",
+        Some(FindingKind::DataRace) => "a data race",
+        Some(FindingKind::Deadlock) => "a deadlock",
+        Some(FindingKind::Error) => "an error",
+        Some(FindingKind::Livelock) => "a livelock",
+        None => "a finding",
+    };
+    let _ = writeln!(out, "{} ({}): {what}, step by step", prog.name, prog.path);
+    if f.message.starts_with(&format!("{}:", f.kind)) {
+        let _ = writeln!(out, "simrace found: {}", f.message);
+    } else {
+        let _ = writeln!(out, "simrace found: {}: {}", f.kind, f.message);
+    }
+}
+
+/// The replayed steps, numbered, each in words with where it is and what it printed.
+fn steps(out: &mut String, prog: &Program, r: &Replay, failures: &[Option<Failure>]) {
+    for (i, s) in r.steps.iter().enumerate() {
+        let who = &prog.threads[s.thread as usize].name;
+        let ctx = if s.op == "end" {
+            String::new()
+        } else {
+            at_line(prog, s.line)
+        };
+        let failed = failures.get(i).cloned().flatten();
+        let what = match (&failed, s.op.is_empty()) {
+            (Some(f), true) => format!("fails with {}", f.message),
+            (Some(f), false) => format!("{}, and fails with {}", phrase(&s.op), f.message),
+            (None, _) => phrase(&s.op),
+        };
+        let _ = writeln!(out, "{}. {who} {what}{ctx}.", i + 1);
+        for p in &s.output {
+            let _ = writeln!(out, "   It prints: {p}");
+        }
+    }
+    if r.steps.is_empty() {
+        let _ = writeln!(out, "(It goes wrong before any thread takes a step.)");
+    }
 }
 
 /// Who takes part and what the shared state is at the start.

@@ -35,7 +35,7 @@
 //! ```
 
 use crate::ir::Program;
-use crate::report::RunReport;
+use crate::report::{RunReport, plural};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -112,14 +112,6 @@ fn py(v: &Value) -> String {
         Value::Bool(false) => "False".into(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-fn plural(n: u64, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
     }
 }
 
@@ -373,18 +365,26 @@ pub const HTML_TRACE_ROWS: usize = 1000;
 fn lanes(out: &mut String, f: &Value, p: &ScenarioPage, lines: &[&str]) {
     let trace = arr(f, "trace");
     let n = p.threads.len();
-    let lane_of = |t: &str| p.threads.iter().position(|x| x == t);
-    let race_steps: Vec<(u64, &str)> = f
-        .get("race")
-        .map(|r| {
-            ["first", "second"]
-                .iter()
-                .filter_map(|k| r.get(*k))
-                .map(|a| (u_of(a, "step"), s_of(a, "thread")))
-                .collect()
-        })
-        .unwrap_or_default();
-    let kind = s_of(f, "kind");
+    lanes_head(out, p);
+    let last = trace.len();
+    let skip = last.saturating_sub(HTML_TRACE_ROWS);
+    if skip > 0 {
+        let _ = writeln!(
+            out,
+            "<tr class=\"skipped\"><td class=\"step\">...</td><td colspan=\"{}\">{skip} earlier steps not shown; the JSON report has them all</td></tr>",
+            n.max(1)
+        );
+    }
+    let race_steps = race_steps(f);
+    for (i, s) in trace.iter().enumerate().skip(skip) {
+        trace_row(out, f, p, lines, &race_steps, s, i + 1 == last);
+    }
+    lanes_end(out, f, p, lines);
+    out.push_str("</tbody>\n</table>\n</div>\n");
+}
+
+/// The table's opening and its header: one colored column per thread.
+fn lanes_head(out: &mut String, p: &ScenarioPage) {
     out.push_str("<div class=\"lanes-wrap\">\n<table class=\"lanes\">\n<thead><tr><th class=\"step\">step</th>");
     for (i, t) in p.threads.iter().enumerate() {
         let hue = (i * 137 + 215) % 360;
@@ -396,80 +396,105 @@ fn lanes(out: &mut String, f: &Value, p: &ScenarioPage, lines: &[&str]) {
         );
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    let last = trace.len();
-    let skip = last.saturating_sub(HTML_TRACE_ROWS);
-    if skip > 0 {
-        let _ = writeln!(
-            out,
-            "<tr class=\"skipped\"><td class=\"step\">...</td><td colspan=\"{}\">{skip} earlier steps not shown; the JSON report has them all</td></tr>",
-            n.max(1)
-        );
+}
+
+/// The step and thread of each of a data race's two accesses.
+fn race_steps(f: &Value) -> Vec<(u64, &str)> {
+    f.get("race")
+        .map(|r| {
+            ["first", "second"]
+                .iter()
+                .filter_map(|k| r.get(*k))
+                .map(|a| (u_of(a, "step"), s_of(a, "thread")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One step of the trace: a row with the step in its thread's lane. `last`: the
+/// trace's last step (where an assertion or error fails).
+fn trace_row(
+    out: &mut String,
+    f: &Value,
+    p: &ScenarioPage,
+    lines: &[&str],
+    race_steps: &[(u64, &str)],
+    s: &Value,
+    last: bool,
+) {
+    let n = p.threads.len();
+    let step = u_of(s, "step");
+    let thread = s_of(s, "thread");
+    let is_race = race_steps
+        .iter()
+        .any(|(st, th)| *st == step && *th == thread);
+    let failed = last
+        && matches!(s_of(f, "kind"), "assertion" | "error")
+        && s_of(f, "message").starts_with(thread)
+        && !thread.is_empty();
+    let mut class = vec![];
+    if is_race {
+        class.push("race");
     }
-    for (i, s) in trace.iter().enumerate().skip(skip) {
-        let step = u_of(s, "step");
-        let thread = s_of(s, "thread");
-        let is_race = race_steps
-            .iter()
-            .any(|(st, th)| *st == step && *th == thread);
-        let failed = i + 1 == last
-            && matches!(kind, "assertion" | "error")
-            && s_of(f, "message").starts_with(thread)
-            && !thread.is_empty();
-        let mut class = vec![];
-        if is_race {
-            class.push("race");
+    if failed {
+        class.push("failed");
+    }
+    let _ = write!(
+        out,
+        "<tr class=\"{}\" data-step=\"{step}\"><td class=\"step\">{step}</td>",
+        class.join(" ")
+    );
+    let lane = p.threads.iter().position(|x| x == thread);
+    for l in 0..n {
+        if Some(l) == lane {
+            step_cell(out, s, lines, is_race);
+        } else {
+            out.push_str("<td></td>");
         }
-        if failed {
-            class.push("failed");
-        }
+    }
+    if lane.is_none() {
+        // A step of a thread without a lane (should not happen): say so in a row.
         let _ = write!(
             out,
-            "<tr class=\"{}\" data-step=\"{step}\"><td class=\"step\">{step}</td>",
-            class.join(" ")
+            "<td colspan=\"{n}\">{}: {}</td>",
+            text(thread),
+            text(s_of(s, "op"))
         );
-        let lane = lane_of(thread);
-        for l in 0..n {
-            if Some(l) != lane {
-                out.push_str("<td></td>");
-                continue;
-            }
-            let line = u_of(s, "line");
-            let op = match s_of(s, "op") {
-                "" => "(raises)",
-                op => op,
-            };
-            let src = if op == "end" {
-                ""
-            } else {
-                source_line(lines, line)
-            };
-            // A thread's end has no line of its own (it points at the declaration).
-            let ln = if op == "end" {
-                String::new()
-            } else {
-                format!("<span class=\"ln\">line {line}</span> ")
-            };
-            let _ = write!(
-                out,
-                "<td class=\"cell{}\" data-thread=\"{}\">{ln}<code class=\"src\">{}</code><span class=\"op\">{}</span></td>",
-                if is_race { " race-access" } else { "" },
-                attr(thread),
-                text(src),
-                text(op)
-            );
-        }
-        if lane.is_none() {
-            // A step of a thread without a lane (should not happen): say so in a row.
-            let _ = write!(
-                out,
-                "<td colspan=\"{n}\">{}: {}</td>",
-                text(thread),
-                text(s_of(s, "op"))
-            );
-        }
-        out.push_str("</tr>\n");
     }
-    // How it ends.
+    out.push_str("</tr>\n");
+}
+
+/// The cell of one step in its thread's lane: line number, source line, operation.
+fn step_cell(out: &mut String, s: &Value, lines: &[&str], is_race: bool) {
+    let line = u_of(s, "line");
+    let op = match s_of(s, "op") {
+        "" => "(raises)",
+        op => op,
+    };
+    let src = if op == "end" {
+        ""
+    } else {
+        source_line(lines, line)
+    };
+    // A thread's end has no line of its own (it points at the declaration).
+    let ln = if op == "end" {
+        String::new()
+    } else {
+        format!("<span class=\"ln\">line {line}</span> ")
+    };
+    let _ = write!(
+        out,
+        "<td class=\"cell{}\" data-thread=\"{}\">{ln}<code class=\"src\">{}</code><span class=\"op\">{}</span></td>",
+        if is_race { " race-access" } else { "" },
+        attr(s_of(s, "thread")),
+        text(src),
+        text(op)
+    );
+}
+
+/// How it ends: a deadlock's row of stuck threads, or the message (not for a data
+/// race, whose accesses are marked in the rows).
+fn lanes_end(out: &mut String, f: &Value, p: &ScenarioPage, lines: &[&str]) {
     if let Some(dl) = f.get("deadlock") {
         out.push_str("<tr class=\"stuck\"><td class=\"step\">stuck</td>");
         let stuck = arr(dl, "threads");
@@ -489,15 +514,14 @@ fn lanes(out: &mut String, f: &Value, p: &ScenarioPage, lines: &[&str]) {
             }
         }
         out.push_str("</tr>\n");
-    } else if kind != "data_race" {
+    } else if s_of(f, "kind") != "data_race" {
         let _ = writeln!(
             out,
             "<tr class=\"end\"><td class=\"step\">end</td><td colspan=\"{}\">{}</td></tr>",
-            n.max(1),
+            p.threads.len().max(1),
             text(s_of(f, "message"))
         );
     }
-    out.push_str("</tbody>\n</table>\n</div>\n");
 }
 
 /// A node of the wait-for graph.
@@ -507,115 +531,218 @@ struct Node {
     in_cycle: bool,
 }
 
-/// The wait-for graph as SVG: threads as ellipses, what they wait for as boxes, an edge
-/// from a thread to what it waits for and from a held resource to its holder; the cycle
-/// in red. Nodes sit on a circle, the cycle first, so the ring reads as a ring.
-fn wait_for_svg(dl: &Value, id: &str) -> String {
-    let stuck = arr(dl, "threads");
-    let cycle: Vec<&str> = arr(dl, "cycle").iter().filter_map(Value::as_str).collect();
-    let held: Vec<&str> = stuck
-        .iter()
-        .flat_map(|s| arr(s, "holds").iter().filter_map(Value::as_str))
-        .collect();
-    // The resource node a thread waits for: the held lock's name if `waits_for` ends
-    // with one (`lock b` and a holder of `b`), else the words themselves.
-    let resource = |s: &Value| -> String {
+/// An edge of the wait-for graph: from a thread to what it waits for ("waits for"), or
+/// from a resource to a thread that holds it ("held by").
+struct Edge {
+    from: usize,
+    to: usize,
+    label: &'static str,
+    in_cycle: bool,
+}
+
+/// A deadlock's wait-for graph, read from its JSON.
+#[derive(Default)]
+struct Graph {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+}
+
+/// The stuck threads of a deadlock's JSON, with its cycle and the locks held.
+struct Stuck<'a> {
+    threads: &'a [Value],
+    cycle: Vec<&'a str>,
+    held: Vec<&'a str>,
+}
+
+impl<'a> Stuck<'a> {
+    fn of(dl: &'a Value) -> Stuck<'a> {
+        let threads = arr(dl, "threads");
+        Stuck {
+            threads,
+            cycle: arr(dl, "cycle").iter().filter_map(Value::as_str).collect(),
+            held: threads
+                .iter()
+                .flat_map(|s| arr(s, "holds").iter().filter_map(Value::as_str))
+                .collect(),
+        }
+    }
+
+    /// The resource node a thread waits for: the held lock's name if `waits_for` ends
+    /// with one (`lock b` and a holder of `b`), else the words themselves.
+    fn resource(&self, s: &Value) -> String {
         let w = s_of(s, "waits_for");
         match w.rsplit(' ').next() {
-            Some(last) if held.contains(&last) => last.to_string(),
+            Some(last) if self.held.contains(&last) => last.to_string(),
             _ => w.to_string(),
         }
-    };
-    let mut nodes: Vec<Node> = vec![];
-    let mut edges: Vec<(usize, usize, &str, bool)> = vec![];
-    fn node(nodes: &mut Vec<Node>, label: &str, thread: bool) -> usize {
-        if let Some(i) = nodes
+    }
+
+    /// The thread after `t` in the cycle, if `t` is in it.
+    fn next_in_cycle(&self, t: &str) -> Option<&'a str> {
+        let i = self.cycle.iter().position(|x| *x == t)?;
+        Some(self.cycle[(i + 1) % self.cycle.len()])
+    }
+
+    /// Cycle threads first, in ring order, then the others.
+    fn order(&self) -> Vec<&'a Value> {
+        let mut order: Vec<&Value> = self
+            .cycle
+            .iter()
+            .filter_map(|c| self.threads.iter().find(|s| s_of(s, "thread") == *c))
+            .collect();
+        for s in self.threads {
+            if !self.cycle.contains(&s_of(s, "thread")) {
+                order.push(s);
+            }
+        }
+        order
+    }
+}
+
+impl Graph {
+    /// The graph of a deadlock: each thread followed by what it waits for, then the
+    /// holders of what is waited for, then what else the threads hold.
+    fn of(dl: &Value) -> Graph {
+        let stuck = Stuck::of(dl);
+        let order = stuck.order();
+        let mut g = Graph::default();
+        for s in &order {
+            g.add_wait(&stuck, s);
+        }
+        for s in &order {
+            g.add_holders(&stuck, s);
+        }
+        for s in &order {
+            g.add_holds(s);
+        }
+        g
+    }
+
+    /// The node with this label and kind, added if new.
+    fn node(&mut self, label: &str, thread: bool) -> usize {
+        if let Some(i) = self
+            .nodes
             .iter()
             .position(|n| n.label == label && n.thread == thread)
         {
             return i;
         }
-        nodes.push(Node {
+        self.nodes.push(Node {
             label: label.to_string(),
             thread,
             in_cycle: false,
         });
-        nodes.len() - 1
+        self.nodes.len() - 1
     }
-    let next_in_cycle = |t: &str| -> Option<&str> {
-        let i = cycle.iter().position(|x| *x == t)?;
-        Some(cycle[(i + 1) % cycle.len()])
-    };
-    // Cycle threads first, in ring order, each followed by what it waits for.
-    let mut order: Vec<&Value> = cycle
-        .iter()
-        .filter_map(|c| stuck.iter().find(|s| s_of(s, "thread") == *c))
-        .collect();
-    for s in stuck {
-        if !cycle.contains(&s_of(s, "thread")) {
-            order.push(s);
-        }
+
+    fn has_edge(&self, from: usize, to: usize) -> bool {
+        self.edges.iter().any(|e| e.from == from && e.to == to)
     }
-    for s in &order {
+
+    /// The thread's node and its "waits for" edge (in the cycle when the resource's
+    /// holder is the next thread of the cycle).
+    fn add_wait(&mut self, stuck: &Stuck, s: &Value) {
         let t = s_of(s, "thread");
-        let tn = node(&mut nodes, t, true);
+        let tn = self.node(t, true);
         if s_of(s, "waits_for").is_empty() {
-            continue;
+            return;
         }
-        let rn = node(&mut nodes, &resource(s), false);
+        let rn = self.node(&stuck.resource(s), false);
         let holders: Vec<&str> = arr(s, "held_by").iter().filter_map(Value::as_str).collect();
-        let next = next_in_cycle(t);
-        let in_cycle = next.is_some_and(|n| holders.contains(&n));
+        let in_cycle = stuck.next_in_cycle(t).is_some_and(|n| holders.contains(&n));
         if in_cycle {
-            nodes[tn].in_cycle = true;
-            nodes[rn].in_cycle = true;
+            self.nodes[tn].in_cycle = true;
+            self.nodes[rn].in_cycle = true;
         }
-        edges.push((tn, rn, "waits for", in_cycle));
+        self.edges.push(Edge {
+            from: tn,
+            to: rn,
+            label: "waits for",
+            in_cycle,
+        });
     }
-    for s in &order {
+
+    /// "held by" edges from what the thread waits for to its holders.
+    fn add_holders(&mut self, stuck: &Stuck, s: &Value) {
         if s_of(s, "waits_for").is_empty() {
-            continue;
+            return;
         }
         let t = s_of(s, "thread");
-        let rn = node(&mut nodes, &resource(s), false);
+        let rn = self.node(&stuck.resource(s), false);
         for h in arr(s, "held_by").iter().filter_map(Value::as_str) {
-            let hn = node(&mut nodes, h, true);
-            let in_cycle = next_in_cycle(t) == Some(h);
-            if !edges.iter().any(|e| e.0 == rn && e.1 == hn) {
-                edges.push((rn, hn, "held by", in_cycle));
+            let hn = self.node(h, true);
+            let in_cycle = stuck.next_in_cycle(t) == Some(h);
+            if !self.has_edge(rn, hn) {
+                self.edges.push(Edge {
+                    from: rn,
+                    to: hn,
+                    label: "held by",
+                    in_cycle,
+                });
             }
         }
     }
-    for s in &order {
-        let tn = node(&mut nodes, s_of(s, "thread"), true);
+
+    /// "held by" edges from what the thread holds to it.
+    fn add_holds(&mut self, s: &Value) {
+        let tn = self.node(s_of(s, "thread"), true);
         for h in arr(s, "holds").iter().filter_map(Value::as_str) {
-            let rn = node(&mut nodes, h, false);
-            if !edges.iter().any(|e| e.0 == rn && e.1 == tn) {
-                edges.push((rn, tn, "held by", false));
+            let rn = self.node(h, false);
+            if !self.has_edge(rn, tn) {
+                self.edges.push(Edge {
+                    from: rn,
+                    to: tn,
+                    label: "held by",
+                    in_cycle: false,
+                });
             }
         }
     }
-    // Layout on a circle.
-    let n = nodes.len().max(1);
-    let size = |nd: &Node| -> (f64, f64) {
-        let w = (nd.label.chars().count() as f64 * 8.0 + 24.0).max(56.0);
-        (w / 2.0, 17.0)
-    };
-    let max_rx = nodes.iter().map(|nd| size(nd).0).fold(28.0, f64::max);
-    let radius = if n <= 1 {
-        0.0
-    } else {
-        (n as f64 * 34.0).max(90.0)
-    };
-    let width = 2.0 * radius + 2.0 * max_rx + 40.0;
-    let height = 2.0 * radius + 90.0;
-    let (cx, cy) = (width / 2.0, height / 2.0);
-    let pos: Vec<(f64, f64)> = (0..nodes.len())
-        .map(|i| {
-            let a = -std::f64::consts::FRAC_PI_2 + 2.0 * std::f64::consts::PI * i as f64 / n as f64;
-            (cx + radius * a.cos(), cy + radius * a.sin())
-        })
-        .collect();
+}
+
+/// A node's half width and half height.
+fn node_size(nd: &Node) -> (f64, f64) {
+    let w = (nd.label.chars().count() as f64 * 8.0 + 24.0).max(56.0);
+    (w / 2.0, 17.0)
+}
+
+/// Where the nodes sit: on a circle, in order, the first at the top.
+struct Layout {
+    width: f64,
+    height: f64,
+    pos: Vec<(f64, f64)>,
+}
+
+impl Layout {
+    fn of(nodes: &[Node]) -> Layout {
+        let n = nodes.len().max(1);
+        let max_rx = nodes.iter().map(|nd| node_size(nd).0).fold(28.0, f64::max);
+        let radius = if n <= 1 {
+            0.0
+        } else {
+            (n as f64 * 34.0).max(90.0)
+        };
+        let width = 2.0 * radius + 2.0 * max_rx + 40.0;
+        let height = 2.0 * radius + 90.0;
+        let (cx, cy) = (width / 2.0, height / 2.0);
+        let pos = (0..nodes.len())
+            .map(|i| {
+                let a =
+                    -std::f64::consts::FRAC_PI_2 + 2.0 * std::f64::consts::PI * i as f64 / n as f64;
+                (cx + radius * a.cos(), cy + radius * a.sin())
+            })
+            .collect();
+        Layout { width, height, pos }
+    }
+}
+
+/// The wait-for graph as SVG: threads as ellipses, what they wait for as boxes, an edge
+/// from a thread to what it waits for and from a held resource to its holder; the cycle
+/// in red. Nodes sit on a circle, the cycle first, so the ring reads as a ring.
+fn wait_for_svg(dl: &Value, id: &str) -> String {
+    let g = Graph::of(dl);
+    let layout = Layout::of(&g.nodes);
+    let (width, height) = (layout.width, layout.height);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -629,94 +756,104 @@ fn wait_for_svg(dl: &Value, id: &str) -> String {
         );
     }
     s.push_str("</defs>\n");
-    // Edges: a gentle curve, so that two opposite edges between one pair do not overlap.
-    let boundary = |(rx, ry): (f64, f64), ux: f64, uy: f64| -> f64 {
-        1.0 / ((ux / rx).powi(2) + (uy / ry).powi(2)).sqrt()
-    };
-    for (a, b, label, cyc) in &edges {
-        let (p1, p2) = (pos[*a], pos[*b]);
-        let (dx, dy) = (p2.0 - p1.0, p2.1 - p1.1);
-        let len = (dx * dx + dy * dy).sqrt().max(1e-6);
-        let (px, py) = (-dy / len, dx / len);
-        let bend = if a == b { 0.0 } else { 22.0 };
-        let c = (
-            (p1.0 + p2.0) / 2.0 + px * bend,
-            (p1.1 + p2.1) / 2.0 + py * bend,
-        );
-        let unit = |from: (f64, f64), to: (f64, f64)| {
-            let (x, y) = (to.0 - from.0, to.1 - from.1);
-            let l = (x * x + y * y).sqrt().max(1e-6);
-            (x / l, y / l)
-        };
-        let (u1x, u1y) = unit(p1, c);
-        let t1 = boundary(size(&nodes[*a]), u1x, u1y);
-        let start = (p1.0 + u1x * t1, p1.1 + u1y * t1);
-        let (u2x, u2y) = unit(p2, c);
-        let t2 = boundary(size(&nodes[*b]), u2x, u2y) + 2.0;
-        let end = (p2.0 + u2x * t2, p2.1 + u2y * t2);
-        let class = if *cyc { "edge in-cycle" } else { "edge" };
-        let marker = if *cyc { "arrow-cycle" } else { "arrow" };
-        let _ = writeln!(
-            s,
-            "<path class=\"{class}\" d=\"M{:.1},{:.1} Q{:.1},{:.1} {:.1},{:.1}\" marker-end=\"url(#{marker}-{id})\" data-from=\"{}\" data-to=\"{}\"/>",
-            start.0,
-            start.1,
-            c.0,
-            c.1,
-            end.0,
-            end.1,
-            attr(&nodes[*a].label),
-            attr(&nodes[*b].label)
-        );
-        let mid = (
-            0.25 * p1.0 + 0.5 * c.0 + 0.25 * p2.0,
-            0.25 * p1.1 + 0.5 * c.1 + 0.25 * p2.1,
-        );
-        let _ = writeln!(
-            s,
-            "<text class=\"edge-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            mid.0 + px * 10.0,
-            mid.1 + py * 10.0,
-            text(label)
-        );
+    for e in &g.edges {
+        edge_svg(&mut s, &g.nodes, &layout.pos, e, id);
     }
-    for (i, nd) in nodes.iter().enumerate() {
-        let (x, y) = pos[i];
-        let (rx, ry) = size(nd);
-        let class = format!(
-            "node {}{}",
-            if nd.thread { "thread" } else { "resource" },
-            if nd.in_cycle { " in-cycle" } else { "" }
-        );
-        let _ = write!(
-            s,
-            "<g class=\"{class}\" data-label=\"{}\">",
-            attr(&nd.label)
-        );
-        if nd.thread {
-            let _ = write!(
-                s,
-                "<ellipse cx=\"{x:.1}\" cy=\"{y:.1}\" rx=\"{rx:.1}\" ry=\"{ry:.1}\"/>"
-            );
-        } else {
-            let _ = write!(
-                s,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"4\"/>",
-                x - rx,
-                y - ry,
-                2.0 * rx,
-                2.0 * ry
-            );
-        }
-        let _ = writeln!(
-            s,
-            "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
-            y + 4.5,
-            text(&nd.label)
-        );
+    for (nd, pos) in g.nodes.iter().zip(&layout.pos) {
+        node_svg(&mut s, nd, *pos);
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// An edge with its label: a gentle curve, so that two opposite edges between one pair
+/// do not overlap, from the boundary of one node to the boundary of the other.
+fn edge_svg(s: &mut String, nodes: &[Node], pos: &[(f64, f64)], e: &Edge, id: &str) {
+    let boundary = |(rx, ry): (f64, f64), ux: f64, uy: f64| -> f64 {
+        1.0 / ((ux / rx).powi(2) + (uy / ry).powi(2)).sqrt()
+    };
+    let (a, b) = (e.from, e.to);
+    let (p1, p2) = (pos[a], pos[b]);
+    let (dx, dy) = (p2.0 - p1.0, p2.1 - p1.1);
+    let len = (dx * dx + dy * dy).sqrt().max(1e-6);
+    let (px, py) = (-dy / len, dx / len);
+    let bend = if a == b { 0.0 } else { 22.0 };
+    let c = (
+        (p1.0 + p2.0) / 2.0 + px * bend,
+        (p1.1 + p2.1) / 2.0 + py * bend,
+    );
+    let unit = |from: (f64, f64), to: (f64, f64)| {
+        let (x, y) = (to.0 - from.0, to.1 - from.1);
+        let l = (x * x + y * y).sqrt().max(1e-6);
+        (x / l, y / l)
+    };
+    let (u1x, u1y) = unit(p1, c);
+    let t1 = boundary(node_size(&nodes[a]), u1x, u1y);
+    let start = (p1.0 + u1x * t1, p1.1 + u1y * t1);
+    let (u2x, u2y) = unit(p2, c);
+    let t2 = boundary(node_size(&nodes[b]), u2x, u2y) + 2.0;
+    let end = (p2.0 + u2x * t2, p2.1 + u2y * t2);
+    let class = if e.in_cycle { "edge in-cycle" } else { "edge" };
+    let marker = if e.in_cycle { "arrow-cycle" } else { "arrow" };
+    let _ = writeln!(
+        s,
+        "<path class=\"{class}\" d=\"M{:.1},{:.1} Q{:.1},{:.1} {:.1},{:.1}\" marker-end=\"url(#{marker}-{id})\" data-from=\"{}\" data-to=\"{}\"/>",
+        start.0,
+        start.1,
+        c.0,
+        c.1,
+        end.0,
+        end.1,
+        attr(&nodes[a].label),
+        attr(&nodes[b].label)
+    );
+    let mid = (
+        0.25 * p1.0 + 0.5 * c.0 + 0.25 * p2.0,
+        0.25 * p1.1 + 0.5 * c.1 + 0.25 * p2.1,
+    );
+    let _ = writeln!(
+        s,
+        "<text class=\"edge-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+        mid.0 + px * 10.0,
+        mid.1 + py * 10.0,
+        text(e.label)
+    );
+}
+
+/// A node: an ellipse for a thread, a box for a resource, with its label.
+fn node_svg(s: &mut String, nd: &Node, (x, y): (f64, f64)) {
+    let (rx, ry) = node_size(nd);
+    let class = format!(
+        "node {}{}",
+        if nd.thread { "thread" } else { "resource" },
+        if nd.in_cycle { " in-cycle" } else { "" }
+    );
+    let _ = write!(
+        s,
+        "<g class=\"{class}\" data-label=\"{}\">",
+        attr(&nd.label)
+    );
+    if nd.thread {
+        let _ = write!(
+            s,
+            "<ellipse cx=\"{x:.1}\" cy=\"{y:.1}\" rx=\"{rx:.1}\" ry=\"{ry:.1}\"/>"
+        );
+    } else {
+        let _ = write!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"4\"/>",
+            x - rx,
+            y - ry,
+            2.0 * rx,
+            2.0 * ry
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>",
+        y + 4.5,
+        text(&nd.label)
+    );
 }
 
 fn outcomes(out: &mut String, r: &Value) {

@@ -1,0 +1,216 @@
+//! The raw flags: clap's definitions of every command, flag, help text and default, and
+//! nothing else. Turning them into the library's configurations is `config.rs`'s work;
+//! checking what clap cannot (a flag that needs another) is each command's.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "simrace",
+    version,
+    about = "A concurrency scenario simulator and race detector"
+)]
+pub(super) struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum Engine {
+    /// Exhaustive exploration with partial-order reduction.
+    Explore,
+    Random,
+    Pct,
+    Native,
+    Loom,
+    Shuttle,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum ReductionFlag {
+    /// Dynamic partial-order reduction with sleep sets (default).
+    Dpor,
+    /// Every interleaving (slow: for checking the reduction).
+    None,
+    /// Sleep sets alone: one execution per class, like DPOR, by a simpler argument and
+    /// with more executions cut short (for checking DPOR on bigger scenarios).
+    Sleep,
+    /// State caching: each distinct state once; counts are of states, not executions.
+    States,
+}
+
+#[derive(clap::Args, Clone)]
+pub(super) struct Limits {
+    /// Steps in one execution before it counts as a livelock.
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
+    /// Stop exploring after N executions (the report says it is incomplete).
+    #[arg(long, value_name = "N")]
+    pub max_executions: Option<u64>,
+    /// Stop exploring after this many seconds (the report says it is incomplete).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Seed for the randomized engines.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The explorer's reduction.
+    #[arg(long, value_enum, default_value = "dpor")]
+    pub reduction: ReductionFlag,
+    /// Leave the elapsed time out (elapsed_ms is 0), for byte-identical reports.
+    #[arg(long)]
+    pub no_timing: bool,
+    /// PCT's bug depth d (`--engine pct`): d - 1 priority change points per execution.
+    #[arg(long, value_name = "D", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub depth: u32,
+    /// Explore only executions with at most N preemptions (`--engine explore`; plain
+    /// enumeration, reported as incomplete when the bound cut anything off).
+    #[arg(long, value_name = "N")]
+    pub preemption_bound: Option<u32>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum SchedulerFlag {
+    /// Random scheduling (shuttle's `check_random`).
+    Random,
+    /// Probabilistic concurrency testing (shuttle's `check_pct`).
+    Pct,
+    /// Depth-first enumeration (shuttle's `check_dfs`).
+    Dfs,
+}
+
+#[derive(clap::Args, Clone)]
+pub(super) struct EngineOpts {
+    /// Explorer: split the exhaustive search into tasks run by N worker threads (the
+    /// counts, findings and outcomes do not depend on N and equal the single search's).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Native runs (default: as many as fit in about a second, at least 10).
+    #[arg(long, value_name = "N")]
+    pub runs: Option<u64>,
+    /// Native: seeded random yields and short sleeps between steps, so that the OS
+    /// switches threads at bad moments (the default; kept for old scripts).
+    #[arg(long, hide = true, conflicts_with = "no_stress")]
+    pub stress: bool,
+    /// Native: run the threads unperturbed (no injected yields or sleeps).
+    #[arg(long)]
+    pub no_stress: bool,
+    /// The shuttle scheduler.
+    #[arg(long, value_enum, default_value = "random")]
+    pub scheduler: SchedulerFlag,
+    /// shuttle: replay this failing schedule (from a shuttle report) instead of searching.
+    #[arg(long, value_name = "SCHEDULE")]
+    pub shuttle_schedule: Option<String>,
+    /// loom: the preemption bound (default 2; also LOOM_MAX_PREEMPTIONS).
+    #[arg(long, value_name = "N")]
+    pub max_preemptions: Option<usize>,
+}
+
+// The doc comment of each variant is its command's help; the structs below carry no doc
+// comment of their own, so that none of them replaces it.
+#[derive(Subcommand)]
+pub(super) enum Command {
+    /// Run scenarios and report what can go wrong.
+    Run(RunArgs),
+    /// Internal: run a scenario under loom or shuttle in this child process and print the
+    /// result as one JSON line (loom aborts the process on some failures).
+    #[command(name = "__engine-child", hide = true)]
+    EngineChild(EngineChildArgs),
+    /// Run every scenario under the paths and compare each with its `expect`.
+    Check(CheckArgs),
+    /// Print the JSON Schema of the scenario format (for editors: taplo, Even Better TOML).
+    Schema,
+    /// Replay one execution step by step.
+    Replay(ReplayArgs),
+    /// Tell a finding step by step in plain words.
+    Explain(ExplainArgs),
+    /// Play a scenario: pick which thread moves next until you reach the bug.
+    Step(StepArgs),
+}
+
+// `simrace run`.
+#[derive(clap::Args)]
+pub(super) struct RunArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also write an HTML report (one self-contained page) to this file.
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<String>,
+    /// Write the wait-for graph of every deadlock found to FILE (Graphviz DOT).
+    #[arg(long, value_name = "FILE")]
+    pub dot: Option<String>,
+    #[command(flatten)]
+    pub limits: Limits,
+    #[command(flatten)]
+    pub engine_opts: EngineOpts,
+}
+
+// `simrace __engine-child`.
+#[derive(clap::Args)]
+pub(super) struct EngineChildArgs {
+    pub engine: String,
+    pub file: String,
+    /// The engine's settings, as JSON.
+    pub settings: String,
+}
+
+// `simrace check`.
+#[derive(clap::Args)]
+pub(super) struct CheckArgs {
+    /// Scenario files, or folders searched recursively for `*.toml`.
+    #[arg(required = true, value_name = "DIR|FILE")]
+    pub paths: Vec<String>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Scenarios explored at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Show each scenario's elapsed time (off: output is identical from run to run).
+    #[arg(long, conflicts_with = "no_timing")]
+    pub timing: bool,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+// `simrace replay`.
+#[derive(clap::Args)]
+pub(super) struct ReplayArgs {
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// The schedule from a report (for example `0,0,1/2,1*3`).
+    #[arg(long)]
+    pub schedule: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+// `simrace explain`.
+#[derive(clap::Args)]
+pub(super) struct ExplainArgs {
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Which finding, counting from 1 in the report's order.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub finding: usize,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+// `simrace step`.
+#[derive(clap::Args)]
+pub(super) struct StepArgs {
+    #[arg(value_name = "FILE")]
+    pub file: String,
+}

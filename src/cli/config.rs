@@ -1,0 +1,166 @@
+//! Raw flags to validated library configurations: the explorer's [`Config`], the native
+//! engine's [`NativeConfig`], loom's and shuttle's [`ModelSettings`] and `simrace check`'s
+//! [`Checker`]. A limit given as a flag wins over the scenario's `[limits]`, which wins
+//! over the default.
+
+use super::args::{CheckArgs, Engine, EngineOpts, Limits, ReductionFlag, SchedulerFlag};
+use crate::check::Checker;
+use crate::engines::child::ModelSettings;
+use crate::engines::native::NativeConfig;
+use crate::ir::Program;
+use crate::search::{self, Config, Progress, Reduction, Search};
+use std::time::Duration;
+
+/// Steps in one execution before it counts as a livelock, when neither a flag nor the
+/// scenario says.
+const DEFAULT_MAX_STEPS: u64 = 10_000;
+
+/// The limits of one scenario's run: the flags over the scenario's `[limits]`.
+struct ScenarioLimits {
+    max_steps: u64,
+    max_executions: Option<u64>,
+    /// Seconds.
+    timeout: Option<u64>,
+    seed: u64,
+}
+
+fn scenario_limits(prog: &Program, l: &Limits) -> ScenarioLimits {
+    ScenarioLimits {
+        max_steps: l.max_steps.or(prog.max_steps).unwrap_or(DEFAULT_MAX_STEPS),
+        max_executions: l.max_executions.or(prog.max_executions),
+        timeout: l.timeout.or(prog.timeout),
+        seed: l.seed.unwrap_or(0),
+    }
+}
+
+/// True when the engine is the explorer (exhaustive, random or PCT); `None` is the
+/// default run, the explorer and then the native engine.
+pub(super) fn is_explorer(engine: Option<Engine>) -> bool {
+    matches!(
+        engine,
+        None | Some(Engine::Explore | Engine::Random | Engine::Pct)
+    )
+}
+
+/// The explorer's name in reports.
+pub(super) fn explorer_name(engine: Option<Engine>) -> &'static str {
+    match engine {
+        Some(Engine::Random) => "random",
+        Some(Engine::Pct) => "pct",
+        _ => "explore",
+    }
+}
+
+pub(super) fn reduction(flag: ReductionFlag) -> Reduction {
+    match flag {
+        ReductionFlag::Dpor => Reduction::Dpor,
+        ReductionFlag::None => Reduction::None,
+        ReductionFlag::Sleep => Reduction::Sleep,
+        ReductionFlag::States => Reduction::States,
+    }
+}
+
+/// The explorer's configuration for `prog` (one worker; see [`explorer_config`]).
+pub(super) fn config(prog: &Program, l: &Limits, engine: Option<Engine>) -> Config {
+    let s = scenario_limits(prog, l);
+    Config {
+        search: match engine {
+            Some(Engine::Random) => Search::Random { seed: s.seed },
+            Some(Engine::Pct) => Search::Pct {
+                seed: s.seed,
+                depth: l.depth,
+            },
+            _ => Search::Exhaustive,
+        },
+        preemption_bound: l.preemption_bound,
+        progress: progress_bar(),
+        max_steps: s.max_steps,
+        max_executions: s.max_executions,
+        timeout: s.timeout.map(Duration::from_secs),
+        reduction: reduction(l.reduction),
+        ..Config::default()
+    }
+}
+
+/// The explorer's configuration for `simrace run`, with its `--jobs`.
+pub(super) fn explorer_config(
+    prog: &Program,
+    l: &Limits,
+    engine: Option<Engine>,
+    o: &EngineOpts,
+) -> Config {
+    Config {
+        jobs: o.jobs.map(|j| j as usize),
+        ..config(prog, l, engine)
+    }
+}
+
+/// A spinner on stderr with the search's statistics, for runs longer than a moment;
+/// nothing when stderr is not a terminal.
+fn progress_bar() -> Option<Progress> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let done = bar.clone();
+    let progress = Progress(std::sync::Arc::new(move |s: &search::Stats| {
+        bar.set_message(format!(
+            "{} executions, {} states, {} steps",
+            s.executions, s.states, s.steps
+        ));
+        bar.tick();
+    }));
+    // The spinner is cleared when the last handle (the config's) goes.
+    drop(done);
+    Some(progress)
+}
+
+pub(super) fn native_config(prog: &Program, l: &Limits, o: &EngineOpts) -> NativeConfig {
+    let s = scenario_limits(prog, l);
+    NativeConfig {
+        runs: o.runs,
+        stress: !o.no_stress,
+        seed: s.seed,
+        max_steps: s.max_steps,
+        timeout: s.timeout.map(Duration::from_secs),
+        ..NativeConfig::default()
+    }
+}
+
+pub(super) fn model_settings(prog: &Program, l: &Limits, o: &EngineOpts) -> ModelSettings {
+    let s = scenario_limits(prog, l);
+    ModelSettings {
+        max_steps: s.max_steps,
+        max_executions: s.max_executions,
+        timeout: s.timeout,
+        seed: s.seed,
+        scheduler: match o.scheduler {
+            SchedulerFlag::Random => "random",
+            SchedulerFlag::Pct => "pct",
+            SchedulerFlag::Dfs => "dfs",
+        }
+        .to_string(),
+        max_preemptions: o.max_preemptions,
+    }
+}
+
+/// `simrace check`'s checker: the flags' limits (each scenario's `[limits]` fill in the
+/// rest when it runs), jobs and timing.
+pub(super) fn checker(a: &CheckArgs) -> Checker {
+    let l = &a.limits;
+    let checker = Checker::new()
+        .max_steps(l.max_steps)
+        .max_executions(l.max_executions)
+        .timeout(l.timeout)
+        .reduction(reduction(l.reduction))
+        .timing(a.timing);
+    match a.jobs {
+        Some(j) => checker.jobs(j as usize),
+        None => checker,
+    }
+}

@@ -1,0 +1,98 @@
+//! `simrace replay`: one execution of a scenario, driven by a schedule from a report, as
+//! a trace and how it ended.
+
+use super::args::{Format, ReplayArgs};
+use super::{load_or_print, print_out};
+use crate::ir::Program;
+use crate::report;
+use crate::search;
+
+pub(super) fn replay(a: &ReplayArgs) -> u8 {
+    let (file, schedule) = (&a.file, &a.schedule);
+    let prog = match load_or_print(file) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let choices = match search::parse_schedule(schedule) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("simrace: bad --schedule: {e}");
+            return 2;
+        }
+    };
+    let r = match search::replay(&prog, &choices) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("simrace: the schedule does not fit {file}: {e}");
+            return 2;
+        }
+    };
+    let ended = ending(&prog, &r);
+    let trace = report::trace_entries(&prog, &r.steps);
+    let output: Vec<String> = r.steps.iter().flat_map(|s| s.output.clone()).collect();
+    match a.format {
+        Format::Text => {
+            let mut out = format!("{} ({}): replay of {}\n", prog.name, prog.path, schedule);
+            report::write_trace(&mut out, &trace, &output, "  ");
+            out.push_str(&format!("{ended}\n"));
+            print_out(&out);
+        }
+        Format::Json => {
+            let v = serde_json::json!({
+                "scenario": prog.name, "file": prog.path, "schedule": schedule,
+                "trace": trace, "output": output, "result": ended,
+            });
+            print_out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&v).expect("json")
+            ));
+        }
+    }
+    0
+}
+
+/// How a replayed execution ended, in words.
+fn ending(prog: &Program, r: &search::Replay) -> String {
+    if let Some((at, f)) = &r.failure {
+        let who = f
+            .thread
+            .map(|t| prog.threads[t as usize].name.clone())
+            .unwrap_or_else(|| "check".into());
+        let at = at
+            .map(|i| format!("at step {}", i + 1))
+            .unwrap_or_else(|| "before the first step".into());
+        return format!("{}: {who} (line {}) {at}: {}", f.kind, f.line, f.message);
+    }
+    let s = &r.state;
+    if !s.enabled(prog).is_empty() {
+        return "the schedule ends here; the execution could go on".to_string();
+    }
+    if !s.all_finished() {
+        return stuck(prog, s);
+    }
+    if let Some(f) = s.check_final(prog) {
+        return format!("{}: line {}: {}", f.kind, f.line, f.message);
+    }
+    let vals: Vec<String> = prog
+        .observe
+        .iter()
+        .map(|(n, c)| format!("{n} = {}", s.cells[*c as usize]))
+        .collect();
+    format!("finished: {}", vals.join(", "))
+}
+
+/// `stuck: ` and what each unfinished thread waits for.
+fn stuck(prog: &Program, s: &crate::machine::State) -> String {
+    let parts: Vec<String> = s
+        .unfinished()
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {}",
+                prog.threads[*t as usize].name,
+                s.waits_for(prog, *t).0
+            )
+        })
+        .collect();
+    format!("stuck: {}", parts.join("; "))
+}
