@@ -300,14 +300,14 @@ impl State {
             Instr::Read { var, index, .. } => {
                 let cell = self.cell(c, *var, *index)?;
                 let v = self.read_cell(c, cell, out);
-                say!(out, "read {} = {v}", c.prog.cell_name(cell));
+                say!(out, "read {} = {v}", cell_label(c, cell));
                 Ok(Outcome::Done(v))
             }
             Instr::Write { var, index, value } => {
                 let v = self.operand(c, *value)?;
                 let cell = self.cell(c, *var, *index)?;
                 self.write_visible(c, cell, v, out);
-                say!(out, "write {} = {v}", c.prog.cell_name(cell));
+                say!(out, "write {} = {v}", cell_label(c, cell));
                 Ok(Outcome::Done(Value::None))
             }
             Instr::Cas {
@@ -320,7 +320,7 @@ impl State {
                 let cell = self.cell(c, *var, *index)?;
                 let (ok, old) = self.cas(c, cell, *expected, *new, out)?;
                 let now = self.cells[cell as usize];
-                let name = c.prog.cell_name(cell);
+                let name = cell_label(c, cell);
                 if ok {
                     say!(out, "cas {name} = {old} -> {now} (True)");
                 } else {
@@ -499,7 +499,7 @@ impl State {
                 let v = self.read_cell(c, cell, out);
                 self.set_local(t, *dst, v);
                 if let Some(o) = out.text.as_mut() {
-                    let _ = write!(o, " read {} = {v};", c.prog.cell_name(cell));
+                    let _ = write!(o, " read {} = {v};", cell_label(c, cell));
                 }
             }
             Instr::Write { var, index, value } => {
@@ -507,7 +507,7 @@ impl State {
                 let cell = self.cell(c, *var, *index)?;
                 self.write_visible(c, cell, v, out);
                 if let Some(o) = out.text.as_mut() {
-                    let _ = write!(o, " write {} = {v};", c.prog.cell_name(cell));
+                    let _ = write!(o, " write {} = {v};", cell_label(c, cell));
                 }
             }
             Instr::Cas {
@@ -521,7 +521,7 @@ impl State {
                 let (ok, old) = self.cas(c, cell, *expected, *new, out)?;
                 self.set_local(t, *dst, Value::Bool(ok));
                 if let Some(o) = out.text.as_mut() {
-                    let name = c.prog.cell_name(cell);
+                    let name = cell_label(c, cell);
                     let _ = write!(o, " cas {name} = {old}: {};", Value::Bool(ok));
                 }
             }
@@ -624,6 +624,18 @@ impl State {
                 group: head,
             })
         })
+    }
+}
+
+/// A cell as a trace names it: a process's own copy says so (`results[0] (own copy)`),
+/// so that a reader sees why another party never sees the write.
+fn cell_label(c: &Ctx, address: u32) -> String {
+    let name = c.prog.cell_name(address);
+    let mem = c.prog.locate(address).0;
+    if mem != 0 && mem != c.prog.memories {
+        format!("{name} (own copy)")
+    } else {
+        name
     }
 }
 

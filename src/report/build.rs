@@ -110,17 +110,19 @@ fn stats_report(s: &search::Stats, engine: &'static str, timing: bool) -> StatsR
     }
 }
 
-/// The lock-order graph's potential deadlocks.
+/// The lock-order graph's potential deadlocks, then the writes processes lose.
 fn warnings(prog: &Program, ex: &Exploration) -> Vec<WarningReport> {
-    ex.lock_order
-        .warnings(prog)
-        .into_iter()
-        .map(|w| WarningReport {
-            kind: "potential_deadlock",
-            message: w.message,
-            cycle: Some(w.cycle),
-        })
-        .collect()
+    let deadlocks = ex.lock_order.warnings(prog).into_iter().map(|w| WarningReport {
+        kind: "potential_deadlock",
+        message: w.message,
+        cycle: Some(w.cycle),
+    });
+    let lost = ex.lost_writes.warnings(prog).into_iter().map(|w| WarningReport {
+        kind: "process_write_lost",
+        message: w.message,
+        cycle: None,
+    });
+    deadlocks.chain(lost).collect()
 }
 
 /// One finding of the explorer, with its trace rebuilt by replaying its schedule.
