@@ -173,19 +173,18 @@ fn simrace(name: &str) -> u64 {
 }
 
 /// Explores benches/scenarios/`name`.toml, split over `jobs` workers if given.
-fn explore_file(name: &str, jobs: Option<usize>) -> simrace::search::Exploration {
+fn explore_file(name: &str, jobs: Option<usize>) -> simrace::Exploration {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/scenarios")
         .join(format!("{name}.toml"));
     let text = std::fs::read_to_string(&path).unwrap();
-    let s = simrace::frontend::scenario::parse_scenario(&format!("{name}.toml"), &text)
-        .unwrap_or_else(|d| panic!("{}", d.render()));
-    let p = simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()));
-    let cfg = simrace::search::Config {
+    let p =
+        simrace::parse(&format!("{name}.toml"), &text).unwrap_or_else(|d| panic!("{}", d.render()));
+    let cfg = simrace::Config {
         jobs,
-        ..simrace::search::Config::default()
+        ..simrace::Config::default()
     };
-    let e = simrace::search::explore(&p, &cfg);
+    let e = simrace::explore(&p, &cfg);
     assert!(e.stats.complete && e.findings.is_empty(), "{name}");
     e
 }

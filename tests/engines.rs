@@ -13,9 +13,9 @@
 //! binary (loom needs its own process).
 
 use crate::common::{load, relative, root, simrace, stdout, toml_files};
-use simrace::engines::native::{self, NativeConfig};
-use simrace::ir::FindingKind;
-use simrace::search::{Config, explore};
+use simrace::FindingKind;
+use simrace::{Config, explore};
+use simrace::{NativeConfig, run_native};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -86,9 +86,7 @@ fn engines_agree_with_the_explorer() {
     assert!(!files.is_empty(), "no scenarios found");
     let mut problems = vec![];
     for file in &files {
-        let prog = match simrace::frontend::scenario::load(file)
-            .and_then(|s| simrace::frontend::lower::lower(&s))
-        {
+        let prog = match simrace::load(file) {
             Ok(p) => Arc::new(p),
             Err(d) => {
                 println!("skip {file}: it does not load: {}", d.headline());
@@ -107,7 +105,7 @@ fn engines_agree_with_the_explorer() {
             run_budget: std::time::Duration::from_secs(20),
             ..NativeConfig::default()
         };
-        match native::run(&prog, &cfg) {
+        match run_native(&prog, &cfg) {
             Ok(t) => {
                 for k in t.kinds() {
                     if !explorer.contains(&k) {
@@ -260,7 +258,7 @@ fn a_native_deadlock_says_who_holds_and_who_waits() {
         seed: 3,
         ..NativeConfig::default()
     };
-    let t = native::run(&prog, &cfg).unwrap();
+    let t = run_native(&prog, &cfg).unwrap();
     assert_eq!(t.executions, 500);
     assert!(t.kinds().iter().all(|k| *k == FindingKind::Deadlock));
     // Counts vary from run to run; the explanation's form does not.

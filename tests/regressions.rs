@@ -3,7 +3,7 @@
 //! verdict, never a panic.
 
 use crate::common::{load, root};
-use simrace::search::{Config, explore};
+use simrace::{Config, explore};
 use std::process::Command;
 
 fn kinds(file: &str) -> Vec<String> {

@@ -290,6 +290,15 @@ pub fn races_at(
     races
 }
 
+/// The data races of one replayed execution, in the order they are found.
+pub fn races_in(prog: &Program, steps: &[crate::search::TraceStep]) -> Vec<Race> {
+    let mut det = RaceDetector::new(prog);
+    for (i, s) in steps.iter().enumerate() {
+        det.step(s.thread, i, &s.events);
+    }
+    det.races
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

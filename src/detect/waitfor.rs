@@ -430,9 +430,4 @@ impl WaitFor {
             cycle: cycle(&graph(prog, state)),
         }
     }
-
-    /// The unfinished thread `t`, if it is one.
-    pub fn get(&self, t: ThreadId) -> Option<&Stuck> {
-        self.threads.iter().find(|s| s.thread == t)
-    }
 }

@@ -140,6 +140,7 @@ pub struct ObjectDecl {
     /// `count = N`: an array of N objects; `None`: a single object.
     pub count: Option<u32>,
     /// The span of the whole value (`"Lock"` or the inline table), for messages.
+    #[allow(dead_code)] // kept with the tree for the messages about object declarations
     pub span: Span,
 }
 

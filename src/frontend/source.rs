@@ -63,6 +63,7 @@ impl<'a> CodeSource<'a> {
 
     /// Code that is the file's text from `range` verbatim.
     /// (A range that is not in the file gives empty code at its start.)
+    #[cfg(test)]
     pub fn verbatim(path: &'a str, file: &'a str, range: Range<usize>) -> CodeSource<'a> {
         let content = file.get(range.clone()).unwrap_or("");
         let start = range.start.min(file.len());
@@ -70,6 +71,7 @@ impl<'a> CodeSource<'a> {
     }
 
     /// Code that is the whole file (for tests and command-line expressions).
+    #[cfg(test)]
     pub fn whole(path: &'a str, text: &'a str) -> CodeSource<'a> {
         CodeSource::verbatim(path, text, 0..text.len())
     }

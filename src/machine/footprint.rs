@@ -217,3 +217,53 @@ fn start_footprint(prog: &Program, mem: u32, x: ThreadId, fp: &mut Footprint) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed compare-and-swap is a read, as in Nidhugg and GenMC: two CAS on different
+    /// slots, or two failing ones on the same slot, are independent.
+    #[test]
+    fn footprint_reads_and_writes_only_on_success() {
+        let text = r#"
+    [atomics]
+    a = [0, 4]
+    [[thread]]
+    name = "win"
+    code = "cas(a[0], 0, 1)"
+    [[thread]]
+    name = "lose"
+    code = "cas(a[1], 0, 1)"
+    "#;
+        let p = crate::frontend::lower::lower(
+            &crate::frontend::scenario::parse_scenario("cas.toml", text).unwrap(),
+        )
+        .unwrap();
+        let (s, f) = State::initial(&p);
+        assert!(f.is_empty());
+        let cell0 = p.vars[0].first_cell;
+        let win: Vec<Touch> = s.footprint(&p, 0).to_vec();
+        let lose: Vec<Touch> = s.footprint(&p, 1).to_vec();
+        assert_eq!(
+            win,
+            vec![
+                Touch::Cell {
+                    cell: cell0,
+                    write: false
+                },
+                Touch::Cell {
+                    cell: cell0,
+                    write: true
+                }
+            ]
+        );
+        assert_eq!(
+            lose,
+            vec![Touch::Cell {
+                cell: cell0 + 1,
+                write: false
+            }]
+        );
+    }
+}

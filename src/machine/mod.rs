@@ -40,13 +40,8 @@ mod value;
 mod waiting;
 
 pub use ending::Ending;
-pub use eval::LOCAL_BUDGET;
 pub use events::{Chan, Event};
-pub use exception::{ExcKind, PyException};
 pub use footprint::{Footprint, Touch, dependent};
-pub use objects::BarrierWait;
-pub use objects::{Blocked, CondState, CondWait, EventWait, ObjState, Wait, WaitTarget, lock_of};
+pub use objects::WaitTarget;
 pub use spin::Loc;
-pub use state::{Choice, Failure, Policy, State, Status, ThreadState, WakePolicy};
-pub use step::{MAX_CHOOSE, StepOut};
-pub use value::{binary, compare, unary};
+pub use state::{Choice, Failure, Policy, State, Status, WakePolicy};

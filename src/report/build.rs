@@ -112,16 +112,24 @@ fn stats_report(s: &search::Stats, engine: &'static str, timing: bool) -> StatsR
 
 /// The lock-order graph's potential deadlocks, then the writes processes lose.
 fn warnings(prog: &Program, ex: &Exploration) -> Vec<WarningReport> {
-    let deadlocks = ex.lock_order.warnings(prog).into_iter().map(|w| WarningReport {
-        kind: "potential_deadlock",
-        message: w.message,
-        cycle: Some(w.cycle),
-    });
-    let lost = ex.lost_writes.warnings(prog).into_iter().map(|w| WarningReport {
-        kind: "process_write_lost",
-        message: w.message,
-        cycle: None,
-    });
+    let deadlocks = ex
+        .lock_order
+        .warnings(prog)
+        .into_iter()
+        .map(|w| WarningReport {
+            kind: "potential_deadlock",
+            message: w.message,
+            cycle: Some(w.cycle),
+        });
+    let lost = ex
+        .lost_writes
+        .warnings(prog)
+        .into_iter()
+        .map(|w| WarningReport {
+            kind: "process_write_lost",
+            message: w.message,
+            cycle: None,
+        });
     deadlocks.chain(lost).collect()
 }
 

@@ -14,9 +14,7 @@
 //! the input (no dates, no hash-map order), so a report can be snapshot-tested.
 //!
 //! ```
-//! use simrace::frontend::{lower, scenario};
 //! use simrace::report::{self, html};
-//! use simrace::search as explore;
 //! let text = r#"
 //! [shared]
 //! x = 0
@@ -25,9 +23,8 @@
 //! count = 2
 //! code = "x = x + 1"
 //! "#;
-//! let s = scenario::parse_scenario("demo.toml", text).unwrap();
-//! let prog = lower::lower(&s).unwrap();
-//! let ex = explore::explore(&prog, &explore::Config::default());
+//! let prog = simrace::parse("demo.toml", text).unwrap();
+//! let ex = simrace::explore(&prog, &simrace::Config::default());
 //! let rep = report::build(&prog, &ex, "explore", false);
 //! let page = html::render(&[html::Section::Scenario(html::ScenarioPage::from_report(&prog, &rep))]);
 //! assert!(page.starts_with("<!DOCTYPE html>"));

@@ -1,9 +1,9 @@
 //! Helpers shared by the integration tests: finding files, loading and exploring
 //! scenarios, and running the `simrace` binary.
 
-use simrace::ir::{FindingKind, Program};
 use simrace::report::{self, RunReport};
-use simrace::search::{Config, Exploration, explore};
+use simrace::{Config, Exploration, explore};
+use simrace::{FindingKind, Program};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -61,16 +61,13 @@ pub fn detect_fixture(name: &str) -> PathBuf {
 /// absolute; the reports name it as given), panicking with the diagnostic.
 pub fn load(path: impl AsRef<Path>) -> Program {
     let path = path.as_ref().to_string_lossy().replace('\\', "/");
-    let s = simrace::frontend::scenario::load(&path).unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+    simrace::load(&path).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
 /// Parses and lowers scenario `text` as if read from the file `name`, panicking with the
 /// diagnostic.
 pub fn program(name: &str, text: &str) -> Program {
-    let s = simrace::frontend::scenario::parse_scenario(name, text)
-        .unwrap_or_else(|d| panic!("{}", d.render()));
-    simrace::frontend::lower::lower(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+    simrace::parse(name, text).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
 /// Explores scenario `text` with `cfg` and checks that the exploration is complete.

@@ -3,9 +3,9 @@
 
 use crate::common::{detect_fixture, load, root, run_report, simrace, toml_files};
 use serde_json::{Value, json};
-use simrace::ir::Program;
+use simrace::Program;
 use simrace::report;
-use simrace::search::{Config, Reduction, explore};
+use simrace::{Config, Reduction, explore};
 
 fn path(name: &str) -> String {
     detect_fixture(name).to_string_lossy().into_owned()

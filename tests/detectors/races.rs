@@ -5,11 +5,10 @@
 //! access.
 
 use crate::common::{detect_fixture, explore_and_report, load, root, simrace, toml_files};
-use simrace::detect::races::RaceDetector;
-use simrace::ir::FindingKind;
-use simrace::ir::Program;
+use simrace::FindingKind;
+use simrace::Program;
 use simrace::report;
-use simrace::search::{Config, Reduction, explore, replay};
+use simrace::{Config, Reduction, explore, replay};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -129,11 +128,8 @@ fn race_traces_end_at_the_second_access_and_replay_the_race() {
             assert_eq!(last.thread, race.second.thread);
             // (A `with atomic:` step has the block's line; the access, its own.)
             assert!(last_op.contains(&prog.cell_name(race.cell)), "{last_op}");
-            let mut det = RaceDetector::new(&prog);
-            for (i, s) in r.steps.iter().enumerate() {
-                det.step(s.thread, i, &s.events);
-            }
-            assert!(det.races.contains(race), "{}: {}", p.display(), f.message);
+            let races = simrace::races_in(&prog, &r.steps);
+            assert!(races.contains(race), "{}: {}", p.display(), f.message);
             // The report's trace is the replayed one.
             let rr = fr.race.as_ref().unwrap();
             assert_eq!(rr.second.step, fr.trace.len());
@@ -210,7 +206,7 @@ fn shortest_trace_is_shown() {
         ww.schedule.len(),
         4,
         "{}",
-        simrace::search::format_schedule(&ww.schedule)
+        simrace::format_schedule(&ww.schedule)
     );
     // The report keeps only the steps the second access depends on: here the two
     // accesses alone, though every explored execution runs other threads first.
@@ -256,11 +252,7 @@ fn failure_traces_keep_only_what_the_failure_depends_on() {
     let ops: Vec<&str> = f.trace.iter().map(|t| t.op.as_str()).collect();
     assert_eq!(ops, ["write x = 1", "read x = 1"]);
     // It replays to the same failure at its last step.
-    let r = replay(
-        &prog,
-        &simrace::search::parse_schedule(&f.schedule).unwrap(),
-    )
-    .unwrap();
+    let r = replay(&prog, &simrace::parse_schedule(&f.schedule).unwrap()).unwrap();
     let (at, fl) = r.failure.unwrap();
     assert_eq!(at, Some(1));
     assert!(f.message.contains(&fl.message));

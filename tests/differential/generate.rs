@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::{NewTree, ValueTree};
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
-use simrace::ir::Program;
+use simrace::Program;
 use std::fmt;
 
 /// A generated scenario: its declarations, and each thread's code (`None` for a thread
@@ -221,8 +221,7 @@ pub fn check<S: Strategy<Value = Generated>>(
             return Err(TestCaseError::reject("no thread left"));
         }
         let text = g.to_string();
-        let prog = simrace::frontend::scenario::parse_scenario("gen.toml", &text)
-            .and_then(|s| simrace::frontend::lower::lower(&s))
+        let prog = simrace::parse("gen.toml", &text)
             .map_err(|d| TestCaseError::fail(format!("does not load: {}", d.render())))?;
         property(&prog)
     });

@@ -14,8 +14,8 @@ mod policies;
 use crate::common::{exact, library_files, load, program};
 use generate::{check, lock_nests, mixed};
 use proptest::prelude::*;
-use simrace::ir::Program;
-use simrace::search::{Config, Exploration, Reduction, explore};
+use simrace::Program;
+use simrace::{Config, Exploration, Reduction, explore};
 use std::cell::Cell;
 use std::collections::BTreeSet;
 

@@ -7,8 +7,8 @@
 use crate::common::{library_files, load, program};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PropConfig, RngSeed, TestRunner};
-use simrace::machine::{Policy, WakePolicy};
-use simrace::search::{Config, Exploration, explore};
+use simrace::{Config, Exploration, explore};
+use simrace::{Policy, WakePolicy};
 use std::collections::BTreeSet;
 
 type Summary = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
@@ -28,7 +28,7 @@ fn summary(e: &Exploration) -> Summary {
     (kinds, keys, outcomes)
 }
 
-fn under(prog: &simrace::ir::Program, wake: WakePolicy) -> Exploration {
+fn under(prog: &simrace::Program, wake: WakePolicy) -> Exploration {
     let cfg = Config {
         policy: Policy { wake },
         max_executions: Some(20_000),

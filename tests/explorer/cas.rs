@@ -3,9 +3,8 @@
 //! write only when it succeeds), and its happens-before on `[atomics]` and `[shared]`.
 
 use crate::common::{explore_text, kinds};
-use simrace::ir::{FindingKind, Program, Value};
-use simrace::machine::{State, Touch};
-use simrace::search::{Config, Exploration, Reduction, explore, replay};
+use simrace::{Config, Exploration, Reduction, explore, replay};
+use simrace::{FindingKind, Program, Value};
 
 fn program(text: &str) -> Program {
     crate::common::program("cas.toml", text)
@@ -145,46 +144,6 @@ observe = ["x"]
     assert_eq!(outcomes(&e), vec![vec![Value::Int(0)], vec![Value::Int(1)]]);
 }
 
-#[test]
-fn footprint_reads_and_writes_only_on_success() {
-    let text = r#"
-[atomics]
-a = [0, 4]
-[[thread]]
-name = "win"
-code = "cas(a[0], 0, 1)"
-[[thread]]
-name = "lose"
-code = "cas(a[1], 0, 1)"
-"#;
-    let p = program(text);
-    let (s, f) = State::initial(&p);
-    assert!(f.is_empty());
-    let cell0 = p.vars[0].first_cell;
-    let win: Vec<Touch> = s.footprint(&p, 0).to_vec();
-    let lose: Vec<Touch> = s.footprint(&p, 1).to_vec();
-    assert_eq!(
-        win,
-        vec![
-            Touch::Cell {
-                cell: cell0,
-                write: false
-            },
-            Touch::Cell {
-                cell: cell0,
-                write: true
-            }
-        ]
-    );
-    assert_eq!(
-        lose,
-        vec![Touch::Cell {
-            cell: cell0 + 1,
-            write: false
-        }]
-    );
-}
-
 const ATOMIC_LOCK: &str = "[atomics]\nlock = 0\n[shared]\ncounter = 0";
 
 #[test]
@@ -265,8 +224,7 @@ code = "cas(a[2], 0, 1)"
 fn cas_is_rejected_where_it_cannot_mean_anything() {
     let bad = |code: &str, decl: &str| {
         let text = format!("{decl}\n[[thread]]\nname = \"t\"\ncode = \"{code}\"\n");
-        let s = simrace::frontend::scenario::parse_scenario("cas.toml", &text).unwrap();
-        simrace::frontend::lower::lower(&s).err().unwrap().render()
+        simrace::parse("cas.toml", &text).err().unwrap().render()
     };
     assert!(bad("cas(g, 0, 1)", "[ghost]\ng = 0").contains("[ghost]"));
     assert!(bad("cas(x, 0)", "[atomics]\nx = 0").contains("three arguments"));
@@ -275,8 +233,7 @@ fn cas_is_rejected_where_it_cannot_mean_anything() {
     assert!(bad("cas(nope, 0, 1)", "[atomics]\nx = 0").contains("unknown name"));
     // A name that is not a function elsewhere stays free: `cas` may still name a variable.
     let text = "[shared]\ncas = 1\n[[thread]]\nname = \"t\"\ncode = \"cas = 2\"\n";
-    let s = simrace::frontend::scenario::parse_scenario("cas.toml", text).unwrap();
-    assert!(simrace::frontend::lower::lower(&s).is_ok());
+    assert!(simrace::parse("cas.toml", text).is_ok());
 }
 
 #[test]

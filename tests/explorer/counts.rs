@@ -3,7 +3,7 @@
 //! (the optimal counts published for GenMC, Nidhugg and Concuerror, ../shared/DESIGN.md).
 
 use crate::common::{explore_text, outcome_counts, root};
-use simrace::search::{Config, Exploration};
+use simrace::{Config, Exploration};
 
 fn run(text: &str) -> Exploration {
     explore_text(text, &Config::default())

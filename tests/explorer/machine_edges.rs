@@ -1,8 +1,8 @@
 //! Edge cases of the machine's arithmetic that must give Python's error, not a panic.
 
 use crate::common::program;
-use simrace::ir::FindingKind;
-use simrace::search::{Config, explore};
+use simrace::FindingKind;
+use simrace::{Config, explore};
 
 #[test]
 fn releasing_a_bounded_semaphore_by_a_huge_n_is_a_value_error() {

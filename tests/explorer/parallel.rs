@@ -2,8 +2,8 @@
 //! executions (one per class), findings and outcomes as the single search.
 
 use crate::common::{exact, library_files, load, root};
-use simrace::ir::Program;
-use simrace::search::{Config, Exploration, explore};
+use simrace::Program;
+use simrace::{Config, Exploration, explore};
 
 fn report(prog: &Program, e: &Exploration) -> String {
     let r = simrace::report::build(prog, e, "explore", false);

@@ -8,7 +8,7 @@
 //! default: the whole file takes 7 to 30 s, depending on the load of the machine.
 
 use crate::common::{load, root};
-use simrace::search::{Config, explore};
+use simrace::{Config, explore};
 
 /// Explores benches/scenarios/`name`.toml and returns its execution count, after checking
 /// that the exploration is complete and finds nothing.

@@ -3,9 +3,9 @@
 //! gives the same result.
 
 use crate::common::{kinds, outcome_counts, root};
-use simrace::ir::FindingKind;
-use simrace::ir::Program;
-use simrace::search::{Config, Exploration, Search, explore, replay};
+use simrace::FindingKind;
+use simrace::Program;
+use simrace::{Config, Exploration, Search, explore, replay};
 
 fn load(name: &str) -> Program {
     crate::common::load(root().join("scenarios").join(name))

@@ -8,8 +8,8 @@ fn bad_scenarios_are_rejected_with_a_clear_message() {
     insta::glob!("../bad", "*.toml", |path| {
         let rel = relative(path);
         let text = std::fs::read_to_string(path).unwrap();
-        let err = simrace::frontend::scenario::parse_scenario(&rel, &text)
-            .and_then(|s| simrace::frontend::lower::lower(&s).map(|_| ()))
+        let err = simrace::parse(&rel, &text)
+            .map(|_| ())
             .err()
             .unwrap_or_else(|| panic!("{rel} was accepted"));
         let first = err.render().lines().next().unwrap().to_string();

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 fn validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(root().join("schema/scenario.schema.json")).unwrap();
-    assert_eq!(text, simrace::frontend::schema::SCENARIO_SCHEMA);
+    assert_eq!(text, simrace::SCENARIO_SCHEMA);
     let schema: Value = serde_json::from_str(&text).unwrap();
     jsonschema::validator_for(&schema).expect("the schema compiles")
 }
@@ -28,7 +28,7 @@ fn errors(v: &jsonschema::Validator, text: &str) -> Vec<String> {
 
 #[test]
 fn the_schema_is_a_valid_draft_2020_12_schema() {
-    let schema: Value = serde_json::from_str(simrace::frontend::schema::SCENARIO_SCHEMA).unwrap();
+    let schema: Value = serde_json::from_str(simrace::SCENARIO_SCHEMA).unwrap();
     assert_eq!(
         schema["$schema"],
         "https://json-schema.org/draft/2020-12/schema"
@@ -120,8 +120,7 @@ timeout = 30
 fn a_scenario_with_every_table_validates_and_parses() {
     let v = validator();
     assert_eq!(errors(&v, EVERYTHING), Vec::<String>::new());
-    simrace::frontend::scenario::parse_scenario("everything.toml", EVERYTHING)
-        .unwrap_or_else(|d| panic!("{}", d.render()));
+    simrace::parse("everything.toml", EVERYTHING).unwrap_or_else(|d| panic!("{}", d.render()));
     // The other spellings the parser accepts.
     for text in [
         "[scenario]\nexpect = \"pass\"\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n",
@@ -132,8 +131,7 @@ fn a_scenario_with_every_table_validates_and_parses() {
         "[final]\nassert = []\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n",
     ] {
         assert_eq!(errors(&v, text), Vec::<String>::new(), "{text}");
-        simrace::frontend::scenario::parse_scenario("ok.toml", text)
-            .unwrap_or_else(|d| panic!("{}", d.render()));
+        simrace::parse("ok.toml", text).unwrap_or_else(|d| panic!("{}", d.render()));
     }
 }
 
@@ -275,7 +273,7 @@ fn structurally_wrong_scenarios_are_rejected_by_parser_and_schema() {
     for (what, change) in WRONG {
         let text = format!("{change}\n{VALID}");
         assert!(
-            simrace::frontend::scenario::parse_scenario("wrong.toml", &text).is_err(),
+            simrace::parse("wrong.toml", &text).is_err(),
             "{what}: the parser accepts\n{text}"
         );
         if v.is_valid(&as_json(&text)) {
@@ -292,7 +290,7 @@ fn structurally_wrong_scenarios_are_rejected_by_parser_and_schema() {
         "[shared]\nx = 0\n",
         "[thread]\nname = \"u\"\ncode = \"pass\"\n",
     ] {
-        assert!(simrace::frontend::scenario::parse_scenario("wrong.toml", text).is_err());
+        assert!(simrace::parse("wrong.toml", text).is_err());
         assert!(!v.is_valid(&as_json(text)), "the schema accepts\n{text}");
     }
 }
@@ -311,7 +309,7 @@ fn structural_files_in_tests_bad_are_rejected_by_the_schema() {
 fn draft_7_validators_read_the_schema_the_same_way() {
     // Editors' validators often implement older drafts (taplo's among them): the schema
     // sticks to keywords that mean the same there.
-    let schema: Value = serde_json::from_str(simrace::frontend::schema::SCENARIO_SCHEMA).unwrap();
+    let schema: Value = serde_json::from_str(simrace::SCENARIO_SCHEMA).unwrap();
     let new = validator();
     let old = jsonschema::draft7::new(&schema).expect("compiles as draft 7");
     const VALID: &str = "[[thread]]\nname = \"w\"\ncode = \"pass\"\n";

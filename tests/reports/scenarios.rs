@@ -4,10 +4,9 @@
 //! output.
 
 use crate::common::{load, relative, run_report};
-use simrace::detect::races::RaceDetector;
-use simrace::ir::FindingKind;
+use simrace::FindingKind;
 use simrace::report;
-use simrace::search::{Config, explore, parse_schedule, replay};
+use simrace::{Config, explore, parse_schedule, replay};
 
 #[test]
 fn scenario_reports() {
@@ -50,7 +49,7 @@ fn every_finding_replays_to_itself() {
         let prog = load(&rel);
         let ex = explore(&prog, &Config::default());
         for f in &ex.findings {
-            let text = simrace::search::format_schedule(&f.schedule);
+            let text = simrace::format_schedule(&f.schedule);
             let schedule = parse_schedule(&text).unwrap();
             assert_eq!(schedule, f.schedule, "{rel}: schedule round trip");
             let r = replay(&prog, &schedule).unwrap_or_else(|e| panic!("{rel}: {e}"));
@@ -90,12 +89,9 @@ fn every_finding_replays_to_itself() {
                 }
                 FindingKind::DataRace => {
                     let race = f.race.as_ref().unwrap();
-                    let mut det = RaceDetector::new(&prog);
-                    for (i, s) in r.steps.iter().enumerate() {
-                        det.step(s.thread, i, &s.events);
-                    }
+                    let races = simrace::races_in(&prog, &r.steps);
                     assert!(
-                        det.races.iter().any(|x| x == race),
+                        races.iter().any(|x| x == race),
                         "{rel}: the race {} does not replay",
                         f.message
                     );
