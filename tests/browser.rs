@@ -81,7 +81,7 @@ fn the_report_page_shows_lanes_graph_and_outcomes_in_chromium() {
         .args([
             "run",
             "scenarios/locks/abba_deadlock.toml",
-            "scenarios/basics/counter.toml",
+            "scenarios/counter.toml",
             "--no-timing",
             "--html",
         ])

@@ -199,7 +199,7 @@ fn loom_refuses_a_scenario_beyond_its_thread_limit() {
 fn default_run_shows_the_explorer_and_a_native_run() {
     let out = simrace(&[
         "run",
-        "scenarios/basics/counter.toml",
+        "scenarios/counter.toml",
         "--format",
         "json",
         "--runs",
@@ -212,7 +212,7 @@ fn default_run_shows_the_explorer_and_a_native_run() {
     assert_eq!(v["engines"][0]["executions"], 20);
     let text = stdout(&simrace(&[
         "run",
-        "scenarios/basics/counter.toml",
+        "scenarios/counter.toml",
         "--runs",
         "20",
     ]));
@@ -225,7 +225,7 @@ fn a_shuttle_schedule_replays_its_finding() {
     let run = |args: &[&str]| -> serde_json::Value {
         let mut all = vec![
             "run",
-            "scenarios/basics/counter.toml",
+            "scenarios/counter.toml",
             "--engine",
             "shuttle",
             "--format",

@@ -30,7 +30,7 @@ fn lastzero(n: u32) -> String {
 
 #[test]
 fn counter_has_four_classes_and_two_outcomes() {
-    let text = std::fs::read_to_string(root().join("scenarios/basics/counter.toml")).unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/counter.toml")).unwrap();
     let e = run(&text);
     assert_eq!(e.stats.executions, 4);
     assert_eq!(

@@ -43,7 +43,7 @@ fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_se
 #[test]
 fn a_small_search_runs_alone_and_a_big_one_is_split() {
     for (file, split) in [
-        ("scenarios/basics/counter.toml", false),
+        ("scenarios/counter.toml", false),
         ("benches/scenarios/lastzero10.toml", true),
     ] {
         let prog = load(root().join(file));

@@ -38,7 +38,7 @@ fn assert_replays(prog: &Program, e: &Exploration) {
 
 #[test]
 fn preemption_bound_zero_runs_each_thread_to_completion() {
-    let prog = load("basics/counter.toml");
+    let prog = load("counter.toml");
     let cfg = |b| Config {
         preemption_bound: Some(b),
         ..Config::default()
@@ -66,7 +66,7 @@ fn preemption_bound_zero_runs_each_thread_to_completion() {
 
 #[test]
 fn random_walks_are_seeded_and_replayable() {
-    let prog = load("basics/counter.toml");
+    let prog = load("counter.toml");
     let cfg = |seed| Config {
         search: Search::Random { seed },
         max_executions: Some(200),

@@ -27,7 +27,7 @@ fn pin(name: &str, text: &str) {
 
 #[test]
 fn an_assertion_is_told_with_its_lost_update() {
-    let text = story("scenarios/basics/counter.toml", "assertion");
+    let text = story("scenarios/counter.toml", "assertion");
     assert!(text.contains("1. worker[0] reads counter and sees 0 (line 13: tmp = counter)."));
     assert!(text.contains(
         "worker[1]'s write of 1 to counter (step 5) overwrote worker[0]'s write of 1 (step 3)"
@@ -73,10 +73,10 @@ fn the_command_picks_a_finding_and_refuses_a_missing_one() {
         let out = simrace(args);
         (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
     };
-    let (code, out, _) = run(&["explain", "scenarios/basics/counter.toml", "--finding", "2"]);
+    let (code, out, _) = run(&["explain", "scenarios/counter.toml", "--finding", "2"]);
     assert_eq!(code, 0);
     assert!(out.contains("a data race, step by step"), "{out}");
-    let (code, _, err) = run(&["explain", "scenarios/basics/counter.toml", "--finding", "9"]);
+    let (code, _, err) = run(&["explain", "scenarios/counter.toml", "--finding", "9"]);
     assert_eq!(code, 2);
     assert!(err.contains("there is no finding 9 (there are 3)"), "{err}");
     let (code, out, _) = run(&["explain", "scenarios/basics/locked_counter.toml"]);

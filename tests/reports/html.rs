@@ -39,7 +39,7 @@ fn deadlock_page_has_lanes_source_and_a_wait_for_graph() {
 
 #[test]
 fn counter_page_has_races_highlighted_and_the_outcome_table() {
-    let (p, threads) = page("scenarios/basics/counter.toml");
+    let (p, threads) = page("scenarios/counter.toml");
     let html = render(&[Section::Scenario(p)]);
     // One lane header per thread for each of the three findings.
     assert_eq!(count(&html, "<th class=\"lane\""), 3 * threads);

@@ -56,7 +56,7 @@ fn abba_deadlock_is_won_and_the_transcript_is_pinned() {
 #[test]
 fn counter_reaches_the_race_then_the_lost_update_by_thread_names() {
     let (code, out) = play(
-        "scenarios/basics/counter.toml",
+        "scenarios/counter.toml",
         "worker[0]\nworker[1]\n0\n0\n1\n1\n",
     );
     assert_eq!(code, 0);
@@ -79,7 +79,7 @@ fn counter_reaches_the_race_then_the_lost_update_by_thread_names() {
 #[test]
 fn restart_undo_and_bad_input_are_handled() {
     let (code, out) = play(
-        "scenarios/basics/counter.toml",
+        "scenarios/counter.toml",
         "7\nnobody\nu\n0\nr\n1\ns\n",
     );
     assert_eq!(code, 0);
