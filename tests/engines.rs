@@ -210,12 +210,7 @@ fn default_run_shows_the_explorer_and_a_native_run() {
     assert_eq!(v["kinds"], serde_json::json!(["assertion", "data_race"]));
     assert_eq!(v["engines"][0]["engine"], "native");
     assert_eq!(v["engines"][0]["executions"], 20);
-    let text = stdout(&simrace(&[
-        "run",
-        "scenarios/counter.toml",
-        "--runs",
-        "20",
-    ]));
+    let text = stdout(&simrace(&["run", "scenarios/counter.toml", "--runs", "20"]));
     assert!(text.contains("\nexplore: 4 executions"), "{text}");
     assert!(text.contains("\nnative: 20 runs"), "{text}");
 }

@@ -78,10 +78,7 @@ fn counter_reaches_the_race_then_the_lost_update_by_thread_names() {
 
 #[test]
 fn restart_undo_and_bad_input_are_handled() {
-    let (code, out) = play(
-        "scenarios/counter.toml",
-        "7\nnobody\nu\n0\nr\n1\ns\n",
-    );
+    let (code, out) = play("scenarios/counter.toml", "7\nnobody\nu\n0\nr\n1\ns\n");
     assert_eq!(code, 0);
     assert!(out.contains("There is no thread 7: they are numbered 0 to 1."));
     assert!(out.contains("I don't know `nobody`"));
