@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
-mod objects;
+pub(crate) mod objects;
 
 /// What `observe` may list.
 const OBSERVE_HELP: &str = "`observe` lists names declared in [shared], [atomics] or [ghost], \

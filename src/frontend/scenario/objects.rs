@@ -18,7 +18,8 @@ use crate::frontend::names::is_identifier;
 use crate::ir::Value;
 use toml::de::{DeTable, DeValue};
 
-pub(super) const OBJECT_KINDS: &[&str] = &[
+/// The object kinds of `[objects]`, in the order messages list them.
+pub(crate) const OBJECT_KINDS: &[&str] = &[
     "Lock",
     "RLock",
     "Condition",
