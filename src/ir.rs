@@ -102,7 +102,9 @@ pub struct Program {
     pub thread_groups: Vec<Group>,
     pub final_asserts: Vec<Check>,
     pub invariants: Vec<Check>,
-    /// The observed cells in display order: (display name, cell).
+    /// The observed cells in display order: (display name, the cell's address in the
+    /// main program's view, [`Program::address`]`(0, cell)`; the cell itself but for
+    /// the cells of `Value` and `Array` objects).
     pub observe: Vec<(String, u32)>,
     /// True for every cell that an invariant reads.
     pub invariant_cells: Vec<bool>,

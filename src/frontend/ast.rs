@@ -6,7 +6,7 @@
 //! the file a user wrote. Nothing here is checked beyond syntax: names are not resolved
 //! and methods are not matched to object kinds; [`crate::frontend::lower`] does that.
 
-use crate::ir::{FindingKind, Value};
+use crate::ir::{FindingKind, StartMethod, Value};
 
 /// Byte offsets `start..end` into the scenario file's text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -48,10 +48,11 @@ pub struct Scenario {
     pub vars: Vec<VarDecl>,
     /// `[objects]` in file order.
     pub objects: Vec<ObjectDecl>,
-    /// `[[thread]]` in file order.
-    pub threads: Vec<ThreadDecl>,
-    /// `[[process]]` in file order (same fields as threads).
-    pub processes: Vec<ThreadDecl>,
+    /// Every `[[thread]]` and `[[process]]` table, in file order across both (the order
+    /// of the thread numbering, which the timing model's tie-break follows).
+    pub parties: Vec<ThreadDecl>,
+    /// `[scenario] start_method`: how a started process gets its memory.
+    pub start_method: StartMethod,
     /// `[final] assert`.
     pub final_asserts: Vec<Expr>,
     /// `[final] observe`; `None` when absent (default: every shared and atomic name).
@@ -116,6 +117,36 @@ pub enum ObjectKind {
     Queue {
         maxsize: i64,
     },
+    /// `multiprocessing.JoinableQueue`: a Queue.
+    JoinableQueue {
+        maxsize: i64,
+    },
+    /// `multiprocessing.SimpleQueue`: `put`, `get` and `empty` only.
+    SimpleQueue,
+    /// `multiprocessing.Value`: one cell of memory shared by every party; `lock`: it
+    /// comes with an RLock (`get_lock()`).
+    Value {
+        value: Value,
+        lock: bool,
+    },
+    /// `multiprocessing.Array`: cells shared by every party, with an RLock unless `lock`
+    /// is false.
+    Array {
+        values: Vec<Value>,
+        lock: bool,
+    },
+    /// `multiprocessing.Pipe(duplex)`: two connections, `p[0]` and `p[1]`.
+    Pipe {
+        duplex: bool,
+    },
+    /// `Manager().dict()` with its initial items.
+    ManagerDict {
+        items: Vec<(Value, Value)>,
+    },
+    /// `Manager().list()` with its initial values.
+    ManagerList {
+        values: Vec<Value>,
+    },
 }
 
 impl ObjectKind {
@@ -129,6 +160,13 @@ impl ObjectKind {
             ObjectKind::Event => "Event",
             ObjectKind::Barrier { .. } => "Barrier",
             ObjectKind::Queue { .. } => "Queue",
+            ObjectKind::JoinableQueue { .. } => "JoinableQueue",
+            ObjectKind::SimpleQueue => "SimpleQueue",
+            ObjectKind::Value { .. } => "Value",
+            ObjectKind::Array { .. } => "Array",
+            ObjectKind::Pipe { .. } => "Pipe",
+            ObjectKind::ManagerDict { .. } => "ManagerDict",
+            ObjectKind::ManagerList { .. } => "ManagerList",
         }
     }
 }
@@ -147,6 +185,10 @@ pub struct ObjectDecl {
 #[derive(Clone, Debug)]
 pub struct ThreadDecl {
     pub name: Ident,
+    /// A `[[process]]` (its own memory), not a `[[thread]]` of the main program.
+    pub process: bool,
+    /// `daemon = true`: stopped, not waited for, once every non-daemon party has finished.
+    pub daemon: bool,
     /// `count = N`: instances name[0]..name[N-1]; `None`: one instance called `name`.
     pub count: Option<u32>,
     pub start: bool,
@@ -217,19 +259,24 @@ pub enum WithItem {
     Object(ObjRef),
 }
 
-/// A reference to an object or thread: `m` or `fork[i]`.
+/// A reference to an object or thread: `m` or `fork[i]`; or the object that a method
+/// without arguments gives, `v.get_lock()`.
 #[derive(Clone, Debug)]
 pub struct ObjRef {
     pub name: Ident,
     pub index: Option<Box<Expr>>,
+    /// `v.get_lock()`: the method (called without arguments) whose result is the object.
+    pub getter: Option<Ident>,
     pub span: Span,
 }
 
-/// The left side of an assignment: `x` or `a[i]`.
+/// The left side of an assignment: `x`, `a[i]` or `v.value`.
 #[derive(Clone, Debug)]
 pub struct Target {
     pub name: Ident,
     pub index: Option<Expr>,
+    /// `v.value`: the attribute assigned.
+    pub attr: Option<Ident>,
     pub span: Span,
 }
 
@@ -313,7 +360,7 @@ pub enum ExprKind {
     Name(String),
     /// `tid`: this instance's index.
     Tid,
-    /// `a[i]`.
+    /// `a[i]`: an element of an array, of an `Array` object or of a manager proxy.
     Index {
         name: Ident,
         index: Box<Expr>,
@@ -348,10 +395,16 @@ pub enum ExprKind {
         func: Ident,
         args: Vec<Arg>,
     },
-    /// `obj.method(args)`, `fork[i].acquire()`, `worker.start()`.
+    /// `obj.method(args)`, `fork[i].acquire()`, `worker.start()`,
+    /// `v.get_lock().acquire()`.
     Method {
         receiver: ObjRef,
         method: Ident,
         args: Vec<Arg>,
+    },
+    /// An attribute: `p.exitcode`, `p[i].exitcode`, `v.value`.
+    Attr {
+        receiver: ObjRef,
+        attr: Ident,
     },
 }

@@ -4,7 +4,12 @@
 //!
 //! Evaluation order follows CPython: operands left to right, `and`/`or` and chained
 //! comparisons short-circuit (a skipped read is not a step), `x += e` reads `x` before
-//! it evaluates `e`, and `a[i] += e` evaluates `i` once.
+//! it evaluates `e`, and `a[i] += e` (or `d[k] += e`) evaluates `i` once.
+//!
+//! The parts: `declare` lays out variables, objects and locks; `places` resolves what a
+//! name, element or attribute stands for; `ops` lowers the methods of objects, and
+//! `parties` those of threads and processes. The `[[thread]]` and `[[process]]` tables
+//! are numbered in file order; each process instance gets a memory of its own.
 
 use crate::frontend::ast::*;
 use crate::frontend::diag::Diagnostic;
@@ -15,26 +20,44 @@ use crate::ir::{
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+mod declare;
+mod ops;
+mod parties;
+mod places;
+#[cfg(test)]
+mod tests;
+
 /// Lowers a scenario to a program, or says what in it is wrong.
 pub fn lower(s: &Scenario) -> Result<ir::Program, Diagnostic> {
     Lowerer::new(s).run()
 }
 
+/// What a declared name stands for.
 #[derive(Clone, Copy)]
 enum Sym {
+    /// A `[shared]`, `[atomics]` or `[ghost]` variable.
     Var(u32),
+    /// An object group of `[objects]`.
     Objects(u32),
+    /// A `[[thread]]` or `[[process]]` (its group; the declaration has the same index).
     Threads(u32),
+    /// A `Value` or `Array` object: its variable (cells shared by every party), and the
+    /// group of its lock (`None` with `lock = false`).
+    Memory { var: u32, lock: Option<u32> },
 }
 
 struct Lowerer<'a> {
     s: &'a Scenario,
     syms: HashMap<String, Sym>,
     vars: Vec<ir::VarInfo>,
+    /// The cells of one memory, so far.
+    cells: u32,
     objects: Vec<ir::ObjInfo>,
     object_groups: Vec<Group>,
-    /// The object kind of each group (all elements share it).
+    /// The object kind of each group (all elements share it, but for a Pipe's two ends).
     group_kinds: Vec<ObjKind>,
+    /// The `[objects]` declaration of each group (a Value's lock: the Value's).
+    group_decls: Vec<usize>,
     thread_groups: Vec<Group>,
 }
 
@@ -44,9 +67,11 @@ impl<'a> Lowerer<'a> {
             s,
             syms: HashMap::new(),
             vars: vec![],
+            cells: 0,
             objects: vec![],
             object_groups: vec![],
             group_kinds: vec![],
+            group_decls: vec![],
             thread_groups: vec![],
         }
     }
@@ -60,7 +85,7 @@ impl<'a> Lowerer<'a> {
             return Err(self
                 .err(id.span, format!("`{}` is declared twice", id.name))
                 .with_help(
-                    "names are unique across [shared], [atomics], [ghost], [objects] and threads",
+                    "names are unique across [shared], [atomics], [ghost], [objects], threads and processes",
                 ));
         }
         Ok(())
@@ -68,8 +93,9 @@ impl<'a> Lowerer<'a> {
 
     fn run(mut self) -> Result<ir::Program, Diagnostic> {
         let s = self.s;
-        let cells = self.declare_vars()?;
+        self.declare_vars()?;
         self.declare_objects()?;
+        let cells = self.cells;
         self.resolve_condition_locks()?;
         let threads = self.lower_threads()?;
         let mut final_asserts = vec![];
@@ -79,7 +105,7 @@ impl<'a> Lowerer<'a> {
         let (invariants, invariant_cells) = self.lower_invariants(cells)?;
         let observe = self.observed()?;
         let memories = 1 + threads.iter().filter(|t| t.process).count() as u32;
-        Ok(ir::Program {
+        let mut program = ir::Program {
             name: s.name.clone(),
             path: s.path.clone(),
             description: s.description.clone(),
@@ -88,164 +114,35 @@ impl<'a> Lowerer<'a> {
             vars: self.vars,
             cells,
             memories,
-            start_method: ir::StartMethod::Fork,
+            start_method: s.start_method,
             objects: self.objects,
             object_groups: self.object_groups,
             threads,
             thread_groups: self.thread_groups,
             final_asserts,
             invariants,
-            observe,
+            observe: vec![],
             invariant_cells,
             max_steps: s.limits.max_steps,
             max_executions: s.limits.max_executions,
             timeout: s.limits.timeout,
-        })
-    }
-
-    /// Declares the variables and lays out their cells; returns the number of cells.
-    fn declare_vars(&mut self) -> Result<u32, Diagnostic> {
-        let mut cells = 0u32;
-        for v in &self.s.vars {
-            let (len, init) = match &v.init {
-                InitValue::Scalar(x) => (None, vec![*x]),
-                InitValue::Array(xs) => (Some(xs.len() as u32), xs.clone()),
-            };
-            let id = self.vars.len() as u32;
-            self.declare(&v.name, Sym::Var(id))?;
-            self.vars.push(ir::VarInfo {
-                name: v.name.name.clone(),
-                class: v.class,
-                len,
-                first_cell: cells,
-                init,
-                global: false,
-            });
-            cells += len.unwrap_or(1);
-        }
-        Ok(cells)
-    }
-
-    /// Declares the objects: a first pass gives every group an id, so that conditions can
-    /// name their locks whatever the order; the second makes each group's objects.
-    fn declare_objects(&mut self) -> Result<(), Diagnostic> {
-        let s = self.s;
-        for o in &s.objects {
-            let g = self.object_groups.len() as u32;
-            self.declare(&o.name, Sym::Objects(g))?;
-            self.object_groups.push(Group {
-                name: o.name.name.clone(),
-                first: 0,
-                len: o.count,
-            });
-            self.group_kinds.push(ObjKind::Lock);
-        }
-        for (g, o) in s.objects.iter().enumerate() {
-            let count = o.count.unwrap_or(1);
-            let first = self.objects.len() as u32;
-            self.object_groups[g].first = first;
-            let kind = obj_kind(&o.kind);
-            self.group_kinds[g] = kind;
-            for i in 0..count {
-                let name = match o.count {
-                    None => o.name.name.clone(),
-                    Some(_) => format!("{}[{}]", o.name.name, i),
-                };
-                self.objects.push(ir::ObjInfo {
-                    name,
-                    kind,
-                    items: vec![],
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives each condition its lock, now that every group has its objects; a condition
-    /// without a lock gets a hidden RLock of its own.
-    fn resolve_condition_locks(&mut self) -> Result<(), Diagnostic> {
-        let s = self.s;
-        for (g, o) in s.objects.iter().enumerate() {
-            let ObjectKind::Condition { lock } = &o.kind else {
-                continue;
-            };
-            let group = &self.object_groups[g];
-            let (first, count, len) = (group.first, group.count(), group.len);
-            for i in 0..count {
-                let lock_obj = match lock {
-                    Some(l) => self.condition_lock(l, &o.name, len, i)?,
-                    None => self.hidden_lock(first + i),
-                };
-                self.objects[(first + i) as usize].kind = ObjKind::Condition { lock: lock_obj };
-            }
-            self.group_kinds[g] = ObjKind::Condition { lock: 0 };
-        }
-        Ok(())
-    }
-
-    /// The lock `l` that element `i` of the condition group `cond` (of length `cond_len`)
-    /// names.
-    fn condition_lock(
-        &self,
-        l: &Ident,
-        cond: &Ident,
-        cond_len: Option<u32>,
-        i: u32,
-    ) -> Result<u32, Diagnostic> {
-        let Some(Sym::Objects(lg)) = self.syms.get(&l.name).copied() else {
-            return Err(self
-                .err(
-                    l.span,
-                    format!(
-                        "the lock `{}` of condition `{}` is not an object",
-                        l.name, cond.name
-                    ),
-                )
-                .with_help("expected the name of a Lock or RLock in [objects]"));
         };
-        let lgroup = &self.object_groups[lg as usize];
-        if !matches!(
-            self.group_kinds[lg as usize],
-            ObjKind::Lock | ObjKind::RLock
-        ) {
-            return Err(self
-                .err(l.span, format!("`{}` is not a Lock or RLock", l.name))
-                .with_help("a Condition's lock is a Lock or an RLock"));
-        }
-        // An array of conditions over an array of locks pairs them up.
-        match lgroup.len {
-            None => Ok(lgroup.first),
-            Some(n) if Some(n) == cond_len => Ok(lgroup.first + i),
-            Some(_) => Err(self
-                .err(l.span, format!("`{}` is an array of locks", l.name))
-                .with_help("name a single lock, or give the condition the same count")),
-        }
+        // The outcome shows the main program's view: a Value's or Array's cells are
+        // read where every party shares them.
+        program.observe = observe
+            .into_iter()
+            .map(|(name, cell)| (name, program.address(0, cell)))
+            .collect();
+        Ok(program)
     }
 
-    /// A new RLock for the condition object `cond`, which names no lock.
-    fn hidden_lock(&mut self, cond: u32) -> u32 {
-        let id = self.objects.len() as u32;
-        let name = format!("{}.lock", self.objects[cond as usize].name);
-        self.objects.push(ir::ObjInfo {
-            name,
-            kind: ObjKind::RLock,
-            items: vec![],
-        });
-        id
-    }
-
-    /// Declares the thread groups, then lowers each group's code (once) and makes its
-    /// instances.
+    /// Declares the thread groups (the `[[thread]]` and `[[process]]` tables, in file
+    /// order), then lowers each group's code (once) and makes its instances; each process
+    /// instance gets a memory of its own.
     fn lower_threads(&mut self) -> Result<Vec<ir::ThreadInfo>, Diagnostic> {
         let s = self.s;
         let mut threads: Vec<ir::ThreadInfo> = vec![];
-        let all: Vec<(&ThreadDecl, bool)> = s
-            .threads
-            .iter()
-            .map(|t| (t, false))
-            .chain(s.processes.iter().map(|t| (t, true)))
-            .collect();
-        for (t, _) in &all {
+        for t in &s.parties {
             let g = self.thread_groups.len() as u32;
             self.declare(&t.name, Sym::Threads(g))?;
             self.thread_groups.push(Group {
@@ -254,7 +151,8 @@ impl<'a> Lowerer<'a> {
                 len: t.count,
             });
         }
-        for (g, (t, process)) in all.iter().enumerate() {
+        let mut memories = 1;
+        for (g, t) in s.parties.iter().enumerate() {
             let code = Arc::new(self.lower_thread(t)?);
             self.thread_groups[g].first = threads.len() as u32;
             for i in 0..t.count.unwrap_or(1) {
@@ -262,15 +160,16 @@ impl<'a> Lowerer<'a> {
                     None => t.name.name.clone(),
                     Some(_) => format!("{}[{}]", t.name.name, i),
                 };
-                let processes = threads.iter().filter(|t| t.process).count() as u32;
+                let memory = if t.process { memories } else { 0 };
+                memories += u32::from(t.process);
                 threads.push(ir::ThreadInfo {
                     name,
                     tid: i as i64,
                     start: t.start,
                     code: code.clone(),
-                    process: *process,
-                    daemon: false,
-                    memory: if *process { 1 + processes } else { 0 },
+                    process: t.process,
+                    daemon: t.daemon,
+                    memory,
                 });
             }
         }
@@ -299,7 +198,8 @@ impl<'a> Lowerer<'a> {
         Ok((invariants, invariant_cells))
     }
 
-    /// The cells that `[final] observe` names; by default every variable but ghosts.
+    /// The cells that `[final] observe` names (`x`, an Array `a`, a Value's `v.value`); by
+    /// default every variable but ghosts, Values' and Arrays' included.
     fn observed(&self) -> Result<Vec<(String, u32)>, Diagnostic> {
         let mut observe = vec![];
         match &self.s.observe {
@@ -312,12 +212,17 @@ impl<'a> Lowerer<'a> {
             }
             Some(names) => {
                 for n in names {
-                    match self.syms.get(&n.name) {
-                        Some(Sym::Var(v)) => observed_cells(&self.vars[*v as usize], &mut observe),
+                    let base = n.name.strip_suffix(".value").unwrap_or(&n.name);
+                    match self.syms.get(base) {
+                        Some(Sym::Var(var) | Sym::Memory { var, .. })
+                            if self.vars[*var as usize].name == n.name =>
+                        {
+                            observed_cells(&self.vars[*var as usize], &mut observe)
+                        }
                         _ => {
                             return Err(self
                                 .err(n.span, format!("`{}` is not a variable", n.name))
-                                .with_help("observe names from [shared], [atomics] or [ghost]"));
+                                .with_help("observe names from [shared], [atomics] or [ghost], an Array `a` or a Value's `v.value`"));
                         }
                     }
                 }
@@ -330,6 +235,7 @@ impl<'a> Lowerer<'a> {
         let mut locals = BTreeSet::new();
         collect_locals(&t.code, &self.syms, &mut locals);
         let mut b = Builder::new(self, false);
+        b.in_process = t.process;
         for name in &locals {
             b.local_slot(name);
         }
@@ -452,30 +358,6 @@ fn check_vars(code: &Code) -> Vec<u32> {
         .collect()
 }
 
-/// The object kind of a declaration; a condition's lock is resolved later.
-fn obj_kind(kind: &ObjectKind) -> ObjKind {
-    match kind {
-        ObjectKind::Lock => ObjKind::Lock,
-        ObjectKind::RLock => ObjKind::RLock,
-        ObjectKind::Condition { .. } => ObjKind::Condition { lock: 0 },
-        ObjectKind::Semaphore { value } => ObjKind::Semaphore {
-            initial: *value,
-            bounded: false,
-        },
-        ObjectKind::BoundedSemaphore { value } => ObjKind::Semaphore {
-            initial: *value,
-            bounded: true,
-        },
-        ObjectKind::Event => ObjKind::Event,
-        ObjectKind::Barrier { parties } => ObjKind::Barrier {
-            parties: (*parties).clamp(1, u32::MAX as i64) as u32,
-        },
-        ObjectKind::Queue { maxsize } => ObjKind::Queue {
-            maxsize: (*maxsize).clamp(0, u32::MAX as i64) as u32,
-        },
-    }
-}
-
 /// Appends the observed names and cells of the variable `v`: one, or one per element.
 fn observed_cells(v: &ir::VarInfo, out: &mut Vec<(String, u32)>) {
     match v.len {
@@ -493,7 +375,9 @@ fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSe
     for s in stmts {
         match &s.kind {
             StmtKind::Assign { target, .. } | StmtKind::AugAssign { target, .. }
-                if target.index.is_none() && !syms.contains_key(&target.name.name) =>
+                if target.index.is_none()
+                    && target.attr.is_none()
+                    && !syms.contains_key(&target.name.name) =>
             {
                 out.insert(target.name.name.clone());
             }
@@ -547,6 +431,8 @@ struct Builder<'l, 'a> {
     l: &'l Lowerer<'a>,
     /// Lowering a `[final]`/`[invariant]` check: every read is local, no steps, no locals.
     check: bool,
+    /// Lowering the code of a `[[process]]`.
+    in_process: bool,
     instrs: Vec<Instr>,
     spans: Vec<Span>,
     local_ids: HashMap<String, u32>,
@@ -563,6 +449,7 @@ impl<'l, 'a> Builder<'l, 'a> {
         Builder {
             l,
             check,
+            in_process: false,
             instrs: vec![],
             spans: vec![],
             local_ids: HashMap::new(),
@@ -846,6 +733,7 @@ impl<'l, 'a> Builder<'l, 'a> {
         let target = Target {
             name: var.clone(),
             index: None,
+            attr: None,
             span: var.span,
         };
         self.store(&target, Operand::Local(k), var.span)?;
@@ -989,6 +877,12 @@ impl<'l, 'a> Builder<'l, 'a> {
 
     /// `with m:` or `with m[i]:`: acquire, the body, release.
     fn with_object(&mut self, r: &ObjRef, body: &[Stmt], span: Span) -> Result<(), Diagnostic> {
+        if r.getter.is_some() && !matches!(self.l.syms.get(&r.name.name), Some(Sym::Memory { .. }))
+        {
+            return Err(self
+                .err(r.span, "`with` takes an object, not a call")
+                .with_help("write `with m:` (it acquires and releases `m`)"));
+        }
         let (sel, kind) = self.obj_sel(r)?;
         if !matches!(
             kind,
@@ -1000,11 +894,11 @@ impl<'l, 'a> Builder<'l, 'a> {
                     format!(
                         "`with` needs a lock, condition or semaphore; `{}` is {}",
                         r.name.name,
-                        kind_name(kind)
+                        self.group_label(sel.group)
                     ),
                 )
                 .with_help(
-                    "`with` works on Lock, RLock, Condition, Semaphore and BoundedSemaphore",
+                    "`with` works on Lock, RLock, Condition, Semaphore, BoundedSemaphore and a Value's or Array's `get_lock()`",
                 ));
         }
         self.in_atomic_check(r.span, "`with` on an object")?;
@@ -1118,8 +1012,12 @@ impl<'l, 'a> Builder<'l, 'a> {
                 }
                 self.emit(Instr::Print { args: out }, e.span);
             }
-            ExprKind::Method { .. } => {
-                self.method(e, false)?;
+            ExprKind::Method {
+                receiver,
+                method,
+                args,
+            } => {
+                self.method(receiver, method, args, e.span, false)?;
             }
             _ => {
                 // Any other expression is evaluated for its steps and discarded, as Python does.
@@ -1127,121 +1025,6 @@ impl<'l, 'a> Builder<'l, 'a> {
             }
         }
         Ok(())
-    }
-
-    fn load_target(&mut self, t: &Target, index: Option<Operand>) -> Result<Operand, Diagnostic> {
-        match self.l.syms.get(&t.name.name).copied() {
-            Some(Sym::Var(v)) => {
-                self.check_indexing(v, t.index.is_some(), t.span)?;
-                Ok(self.read_var(v, index, t.span))
-            }
-            Some(_) => Err(self.not_assignable(&t.name)),
-            None => {
-                if t.index.is_some() {
-                    return Err(self
-                        .err(t.name.span, format!("`{}` is not an array", t.name.name))
-                        .with_help(
-                            "index only arrays declared in [shared], [atomics] or [ghost]",
-                        ));
-                }
-                let id = self.local_slot(&t.name.name);
-                Ok(Operand::Local(id))
-            }
-        }
-    }
-
-    fn not_assignable(&self, name: &Ident) -> Diagnostic {
-        self.err(
-            name.span,
-            format!(
-                "cannot assign to `{}`: it is an object or a thread",
-                name.name
-            ),
-        )
-        .with_help("assign to a variable or a local")
-    }
-
-    fn store(&mut self, t: &Target, v: Operand, span: Span) -> Result<(), Diagnostic> {
-        let index = match &t.index {
-            Some(i) => Some(self.expr(i)?),
-            None => None,
-        };
-        self.store_with_index(t, index, v, span)
-    }
-
-    fn store_with_index(
-        &mut self,
-        t: &Target,
-        index: Option<Operand>,
-        v: Operand,
-        span: Span,
-    ) -> Result<(), Diagnostic> {
-        if self.check {
-            return Err(self.err(span, "a check cannot assign"));
-        }
-        match self.l.syms.get(&t.name.name).copied() {
-            Some(Sym::Var(var)) => {
-                self.check_indexing(var, t.index.is_some(), t.span)?;
-                let class = self.l.vars[var as usize].class;
-                if class == VarClass::Ghost {
-                    self.emit(
-                        Instr::GhostWrite {
-                            var,
-                            index,
-                            value: v,
-                        },
-                        span,
-                    );
-                } else {
-                    self.emit(
-                        Instr::Write {
-                            var,
-                            index,
-                            value: v,
-                        },
-                        span,
-                    );
-                }
-                Ok(())
-            }
-            Some(_) => Err(self.not_assignable(&t.name)),
-            None => {
-                if t.index.is_some() {
-                    return Err(self
-                        .err(t.name.span, format!("`{}` is not an array", t.name.name))
-                        .with_help(
-                            "index only arrays declared in [shared], [atomics] or [ghost]",
-                        ));
-                }
-                let id = self.local_slot(&t.name.name);
-                self.emit(Instr::Move { dst: id, src: v }, span);
-                Ok(())
-            }
-        }
-    }
-
-    fn check_indexing(&self, var: u32, indexed: bool, span: Span) -> Result<(), Diagnostic> {
-        let info = &self.l.vars[var as usize];
-        match (info.len.is_some(), indexed) {
-            (true, false) => Err(self
-                .err(span, format!("`{}` is an array", info.name))
-                .with_help(format!("index it: `{}[i]`", info.name))),
-            (false, true) => Err(self
-                .err(span, format!("`{}` is not an array", info.name))
-                .with_help(format!("use `{}` without an index", info.name))),
-            _ => Ok(()),
-        }
-    }
-
-    fn read_var(&mut self, var: u32, index: Option<Operand>, span: Span) -> Operand {
-        let dst = self.temp();
-        let class = self.l.vars[var as usize].class;
-        if self.check || class == VarClass::Ghost {
-            self.emit(Instr::GhostRead { dst, var, index }, span);
-        } else {
-            self.emit(Instr::Read { dst, var, index }, span);
-        }
-        Operand::Local(dst)
     }
 
     fn unknown_name(&self, name: &str, span: Span) -> Diagnostic {
@@ -1287,7 +1070,10 @@ impl<'l, 'a> Builder<'l, 'a> {
                     )
                     .with_help("values are integers, booleans and None"));
             }
-            ExprKind::Name(n) => self.name_value(n, e.span)?,
+            ExprKind::Name(n) => self.name_value(&Ident {
+                name: n.clone(),
+                span: e.span,
+            })?,
             ExprKind::Index { name, index } => self.element_value(name, index, e.span)?,
             ExprKind::Unary { op, operand } => {
                 let a = self.expr(operand)?;
@@ -1306,60 +1092,13 @@ impl<'l, 'a> Builder<'l, 'a> {
             ExprKind::BoolOp { op, values } => self.bool_op(*op, values)?,
             ExprKind::IfExp { cond, then, orelse } => self.if_exp(cond, then, orelse, e.span)?,
             ExprKind::Call { func, args } => self.call_value(e, func, args)?,
-            ExprKind::Method { .. } => match self.method(e, true)? {
-                Some(o) => o,
-                None => unreachable!("method() returns a value when asked"),
-            },
+            ExprKind::Method {
+                receiver,
+                method,
+                args,
+            } => self.method(receiver, method, args, e.span, true)?,
+            ExprKind::Attr { receiver, attr } => self.attr_value(receiver, attr, e.span)?,
         })
-    }
-
-    /// The value of the name `n`: a variable's (a step, unless it is a ghost) or a
-    /// local's.
-    fn name_value(&mut self, n: &str, span: Span) -> Result<Operand, Diagnostic> {
-        match self.l.syms.get(n).copied() {
-            Some(Sym::Var(v)) => {
-                self.check_indexing(v, false, span)?;
-                Ok(self.read_var(v, None, span))
-            }
-            Some(Sym::Objects(_)) | Some(Sym::Threads(_)) => Err(self
-                .err(span, format!("`{n}` is an object or a thread, not a value"))
-                .with_help(format!(
-                    "call one of its methods, for example `{n}.locked()`"
-                ))),
-            None => match self.local_ids.get(n) {
-                Some(id) if !self.check => Ok(Operand::Local(*id)),
-                _ => Err(self.unknown_name(n, span)),
-            },
-        }
-    }
-
-    /// The value of the array element `name[index]`.
-    fn element_value(
-        &mut self,
-        name: &Ident,
-        index: &Expr,
-        span: Span,
-    ) -> Result<Operand, Diagnostic> {
-        match self.l.syms.get(&name.name).copied() {
-            Some(Sym::Var(v)) => {
-                self.check_indexing(v, true, span)?;
-                let i = self.expr(index)?;
-                Ok(self.read_var(v, Some(i), span))
-            }
-            Some(_) => Err(self
-                .err(
-                    span,
-                    format!(
-                        "`{}` is an array of objects or threads, not of values",
-                        name.name
-                    ),
-                )
-                .with_help(format!(
-                    "call a method on an element: `{}[i].method()`",
-                    name.name
-                ))),
-            None => Err(self.unknown_name(&name.name, name.span)),
-        }
     }
 
     /// A comparison chain `a < b <= c`: it stops at the first false link, and evaluates
@@ -1477,6 +1216,8 @@ impl<'l, 'a> Builder<'l, 'a> {
             // An extension of SCENARIO.md (see README.md). `cas` is not reserved:
             // it means compare-and-swap only where it is called.
             "cas" => self.cas(e, args),
+            // `len` is not reserved either.
+            "len" => self.len_value(e, args),
             "sleep" | "work" | "print" => Err(self
                 .err(
                     func.span,
@@ -1486,7 +1227,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             other => Err(self
                 .err(func.span, format!("unknown function `{other}`"))
                 .with_help(
-                    "the functions are choose(lo, hi), cas(x, expected, new), sleep(n), work(n) and print(...)",
+                    "the functions are choose(lo, hi), cas(x, expected, new), len(x), sleep(n), work(n) and print(...)",
                 )),
         }
     }
@@ -1571,393 +1312,6 @@ impl<'l, 'a> Builder<'l, 'a> {
             e.span,
         );
         Ok(Operand::Local(dst))
-    }
-
-    fn obj_sel(&mut self, r: &ObjRef) -> Result<(ObjSel, ObjKind), Diagnostic> {
-        let g = match self.l.syms.get(&r.name.name).copied() {
-            Some(Sym::Objects(g)) => g,
-            Some(_) => {
-                return Err(self
-                    .err(r.name.span, format!("`{}` is not an object", r.name.name))
-                    .with_help("declare it in [objects]"));
-            }
-            None => return Err(self.unknown_name(&r.name.name, r.name.span)),
-        };
-        let index = self.group_index(&self.l.object_groups[g as usize].clone(), r)?;
-        Ok((ObjSel { group: g, index }, self.l.group_kinds[g as usize]))
-    }
-
-    fn group_index(&mut self, group: &Group, r: &ObjRef) -> Result<Option<Operand>, Diagnostic> {
-        match (&r.index, group.len) {
-            (Some(i), Some(_)) => Ok(Some(self.expr(i)?)),
-            (None, None) => Ok(None),
-            (Some(_), None) => Err(self
-                .err(r.span, format!("`{}` is not an array", group.name))
-                .with_help(format!("use `{}` without an index", group.name))),
-            (None, Some(_)) => Err(self
-                .err(r.span, format!("`{}` is an array", group.name))
-                .with_help(format!("pick an element: `{}[i]`", group.name))),
-        }
-    }
-
-    /// Lowers a method call; returns its value when `want_value`.
-    fn method(&mut self, e: &Expr, want_value: bool) -> Result<Option<Operand>, Diagnostic> {
-        let ExprKind::Method {
-            receiver,
-            method,
-            args,
-        } = &e.kind
-        else {
-            unreachable!()
-        };
-        if self.check {
-            return Err(self
-                .err(e.span, "a check cannot call methods")
-                .with_help("a check only reads variables"));
-        }
-        if let Some(Sym::Threads(g)) = self.l.syms.get(&receiver.name.name).copied() {
-            return self.thread_method(g, receiver, method, args, e.span, want_value);
-        }
-        let m = method.name.as_str();
-        let (sel, kind) = self.obj_sel(receiver)?;
-        let op = match kind {
-            ObjKind::Queue { .. } => self.queue_op(m, args, method, e.span)?,
-            _ => self.sync_op(kind, m, args, method)?,
-        };
-        let Some(op) = op else {
-            let kname = kind_name(kind);
-            return Err(self
-                .err(method.span, format!("{kname} has no method `{m}`"))
-                .with_help(format!("{kname} has {}", methods_of(kind))));
-        };
-        let blocking_kind = matches!(
-            op,
-            Op::Acquire { .. } | Op::Wait { .. } | Op::Put { .. } | Op::Get { .. } | Op::QJoin
-        );
-        if blocking_kind {
-            self.in_atomic_check(method.span, &format!("`{m}()`"))?;
-        }
-        let dst = if want_value { Some(self.temp()) } else { None };
-        self.emit(Instr::Call { dst, obj: sel, op }, e.span);
-        Ok(dst.map(Operand::Local))
-    }
-
-    /// A method call on the thread group `g` (or one of its threads): `start()`, `join()`
-    /// or `is_alive()`.
-    fn thread_method(
-        &mut self,
-        g: u32,
-        receiver: &ObjRef,
-        method: &Ident,
-        args: &[Arg],
-        span: Span,
-        want_value: bool,
-    ) -> Result<Option<Operand>, Diagnostic> {
-        let m = method.name.as_str();
-        let group = self.l.thread_groups[g as usize].clone();
-        let index = match (&receiver.index, group.len) {
-            (Some(i), Some(_)) => Some(self.expr(i)?),
-            (Some(_), None) => {
-                return Err(self
-                    .err(
-                        receiver.span,
-                        format!("`{}` is a single thread", group.name),
-                    )
-                    .with_help(format!("use `{}` without an index", group.name)));
-            }
-            (None, _) => None,
-        };
-        let sel = ir::ThreadSel { group: g, index };
-        self.expect_args(args, &[], method)?;
-        self.in_atomic_check(method.span, &format!("`{m}()`"))?;
-        let dst = if want_value { Some(self.temp()) } else { None };
-        match m {
-            "start" => self.emit(Instr::Start { thread: sel }, span),
-            "join" => self.emit(
-                Instr::Join {
-                    thread: sel,
-                    timeout: None,
-                },
-                span,
-            ),
-            "is_alive" => {
-                if index.is_none() && group.len.is_some() {
-                    return Err(self
-                        .err(
-                            receiver.span,
-                            format!("`{}` is an array of threads", group.name),
-                        )
-                        .with_help(format!("ask one: `{}[i].is_alive()`", group.name)));
-                }
-                let d = dst.unwrap_or_else(|| self.temp());
-                self.emit(
-                    Instr::IsAlive {
-                        dst: d,
-                        thread: sel,
-                    },
-                    span,
-                );
-                return Ok(Some(Operand::Local(d)));
-            }
-            _ => {
-                return Err(self
-                    .err(method.span, format!("a thread has no method `{m}`"))
-                    .with_help("a thread has start(), join() and is_alive()"));
-            }
-        };
-        if let Some(d) = dst {
-            self.emit(
-                Instr::Move {
-                    dst: d,
-                    src: Operand::Const(Value::None),
-                },
-                span,
-            );
-        }
-        Ok(dst.map(Operand::Local))
-    }
-
-    /// The operation of method `m` on a lock, condition, semaphore, event or barrier of
-    /// kind `kind`; `None` if it has no such method.
-    fn sync_op(
-        &mut self,
-        kind: ObjKind,
-        m: &str,
-        args: &[Arg],
-        method: &Ident,
-    ) -> Result<Option<Op>, Diagnostic> {
-        Ok(Some(match (kind, m) {
-            (
-                ObjKind::Lock
-                | ObjKind::RLock
-                | ObjKind::Semaphore { .. }
-                | ObjKind::Condition { .. },
-                "acquire",
-            ) => {
-                let a = self.args(args, &["blocking", "timeout"], method)?;
-                Op::Acquire {
-                    blocking: a[0],
-                    timeout: a[1],
-                }
-            }
-            (ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. }, "release") => {
-                self.args(args, &[], method)?;
-                Op::Release { n: None }
-            }
-            (ObjKind::Semaphore { .. }, "release") => {
-                let a = self.args(args, &["n"], method)?;
-                Op::Release { n: a[0] }
-            }
-            (ObjKind::Lock, "locked") => {
-                self.args(args, &[], method)?;
-                Op::Locked
-            }
-            (ObjKind::Condition { .. }, "wait") | (ObjKind::Event, "wait") => {
-                let a = self.args(args, &["timeout"], method)?;
-                Op::Wait { timeout: a[0] }
-            }
-            (ObjKind::Barrier { .. }, "wait") => {
-                self.args(args, &[], method)?;
-                Op::Wait { timeout: None }
-            }
-            (ObjKind::Condition { .. }, "notify") => {
-                let a = self.args(args, &["n"], method)?;
-                Op::Notify { n: a[0] }
-            }
-            (ObjKind::Condition { .. }, "notify_all" | "notifyAll") => {
-                self.args(args, &[], method)?;
-                Op::NotifyAll
-            }
-            (ObjKind::Event, "set") => {
-                self.args(args, &[], method)?;
-                Op::Set
-            }
-            (ObjKind::Event, "clear") => {
-                self.args(args, &[], method)?;
-                Op::Clear
-            }
-            (ObjKind::Event, "is_set" | "isSet") => {
-                self.args(args, &[], method)?;
-                Op::IsSet
-            }
-            _ => return Ok(None),
-        }))
-    }
-
-    /// The operation of method `m` on a queue (the call is at `span`); `None` if a queue
-    /// has no such method.
-    fn queue_op(
-        &mut self,
-        m: &str,
-        args: &[Arg],
-        method: &Ident,
-        span: Span,
-    ) -> Result<Option<Op>, Diagnostic> {
-        Ok(Some(match m {
-            "put" => {
-                let a = self.args(args, &["item", "block", "timeout"], method)?;
-                let Some(value) = a[0] else {
-                    return Err(self
-                        .err(span, "put() needs the item to put")
-                        .with_help("write `q.put(value)`"));
-                };
-                Op::Put {
-                    value,
-                    block: a[1],
-                    timeout: a[2],
-                }
-            }
-            "put_nowait" => {
-                let a = self.args(args, &["item"], method)?;
-                let Some(value) = a[0] else {
-                    return Err(self
-                        .err(span, "put_nowait() needs the item to put")
-                        .with_help("write `q.put_nowait(value)`"));
-                };
-                Op::Put {
-                    value,
-                    block: Some(Operand::Const(Value::Bool(false))),
-                    timeout: None,
-                }
-            }
-            "get" => {
-                let a = self.args(args, &["block", "timeout"], method)?;
-                Op::Get {
-                    block: a[0],
-                    timeout: a[1],
-                }
-            }
-            "get_nowait" => {
-                self.args(args, &[], method)?;
-                Op::Get {
-                    block: Some(Operand::Const(Value::Bool(false))),
-                    timeout: None,
-                }
-            }
-            "task_done" => {
-                self.args(args, &[], method)?;
-                Op::TaskDone
-            }
-            "join" => {
-                self.args(args, &[], method)?;
-                Op::QJoin
-            }
-            "qsize" => {
-                self.args(args, &[], method)?;
-                Op::QSize
-            }
-            "empty" => {
-                self.args(args, &[], method)?;
-                Op::Empty
-            }
-            "full" => {
-                self.args(args, &[], method)?;
-                Op::Full
-            }
-            _ => return Ok(None),
-        }))
-    }
-
-    fn expect_args(
-        &mut self,
-        args: &[Arg],
-        names: &[&str],
-        method: &Ident,
-    ) -> Result<(), Diagnostic> {
-        self.args(args, names, method).map(|_| ())
-    }
-
-    /// Matches positional and keyword arguments to `names`, as Python would.
-    fn args(
-        &mut self,
-        args: &[Arg],
-        names: &[&str],
-        method: &Ident,
-    ) -> Result<Vec<Option<Operand>>, Diagnostic> {
-        let sig = if names.is_empty() {
-            format!("{}()", method.name)
-        } else {
-            format!("{}({})", method.name, names.join(", "))
-        };
-        let mut slots: Vec<Option<&Expr>> = vec![None; names.len()];
-        let mut seen_kw = false;
-        for (i, a) in args.iter().enumerate() {
-            match &a.keyword {
-                None => {
-                    if seen_kw {
-                        return Err(self
-                            .err(a.value.span, "positional argument after a keyword argument")
-                            .with_help(format!("the signature is {sig}")));
-                    }
-                    if i >= names.len() {
-                        return Err(self
-                            .err(
-                                a.value.span,
-                                format!("too many arguments to `{}`", method.name),
-                            )
-                            .with_help(format!("the signature is {sig}")));
-                    }
-                    slots[i] = Some(&a.value);
-                }
-                Some(k) => {
-                    seen_kw = true;
-                    let Some(pos) = names.iter().position(|n| *n == k.name) else {
-                        return Err(self
-                            .err(
-                                k.span,
-                                format!("`{}` has no argument `{}`", method.name, k.name),
-                            )
-                            .with_help(format!("the signature is {sig}")));
-                    };
-                    if slots[pos].is_some() {
-                        return Err(self
-                            .err(k.span, format!("argument `{}` given twice", k.name))
-                            .with_help(format!("the signature is {sig}")));
-                    }
-                    slots[pos] = Some(&a.value);
-                }
-            }
-        }
-        let mut out = vec![];
-        for s in slots {
-            out.push(match s {
-                Some(e) => Some(self.expr(e)?),
-                None => None,
-            });
-        }
-        Ok(out)
-    }
-}
-
-fn kind_name(k: ObjKind) -> &'static str {
-    match k {
-        ObjKind::Lock => "a Lock",
-        ObjKind::RLock => "an RLock",
-        ObjKind::Condition { .. } => "a Condition",
-        ObjKind::Semaphore { .. } => "a Semaphore",
-        ObjKind::Event => "an Event",
-        ObjKind::Barrier { .. } => "a Barrier",
-        ObjKind::Queue { .. } => "a Queue",
-        ObjKind::Connection { .. } => "a Pipe connection",
-        ObjKind::ManagerDict => "a Manager dict",
-        ObjKind::ManagerList => "a Manager list",
-    }
-}
-
-fn methods_of(k: ObjKind) -> &'static str {
-    match k {
-        ObjKind::Lock => "acquire(blocking, timeout), release(), locked()",
-        ObjKind::RLock => "acquire(blocking, timeout), release()",
-        ObjKind::Condition { .. } => "acquire(), release(), wait(timeout), notify(n), notify_all()",
-        ObjKind::Semaphore { .. } => "acquire(blocking, timeout), release(n)",
-        ObjKind::Event => "set(), clear(), is_set(), wait(timeout)",
-        ObjKind::Barrier { .. } => "wait()",
-        ObjKind::Queue { .. } => {
-            "put(item, block, timeout), get(block, timeout), task_done(), join(), qsize(), empty(), full()"
-        }
-        ObjKind::Connection { .. } => "send(v), recv(), poll(timeout), close()",
-        ObjKind::ManagerDict => "d[k], d[k] = v, get(k, default), pop(k, default), len(d)",
-        ObjKind::ManagerList => "l[i], l[i] = v, append(v), pop(), len(l)",
     }
 }
 

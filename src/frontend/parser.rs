@@ -8,7 +8,11 @@
 //! recursive-descent parser over them, one function per grammar rule.
 //!
 //! Choices a user may notice (none of them break Python code that runs):
-//! - `a[i] += e` is accepted (as well as `x += e`); other augmented targets are errors.
+//! - `a[i] += e` and `v.value += e` are accepted (as well as `x += e`); other augmented
+//!   targets are errors.
+//! - Attributes (`p.exitcode`, `v.value`) are read on a name or `name[i]`, and a method
+//!   called without arguments may be followed by another (`v.get_lock().acquire()`,
+//!   `with v.get_lock():`); which attributes and methods exist is lowering's business.
 //! - `with a, b:` becomes two nested `With` statements, both spanning the header line.
 //! - An empty code string (only blank lines and comments) is an error: write `pass`.
 //! - Nesting (blocks, or expressions) deeper than [`MAX_NESTING`] levels is an error; each
@@ -626,45 +630,39 @@ impl<'s, 'a> Parser<'s, 'a> {
         Ok(())
     }
 
-    /// The left side of `=` or `op=` (at `op_span`).
+    /// The left side of `=` or `op=`: a name, `name[index]` or `name.attr`.
     fn to_target(&self, e: Expr, op: &str) -> PResult<Target> {
-        let what = match &e.kind {
+        let span = e.span;
+        let comparison = matches!(e.kind, ExprKind::Compare { .. });
+        let what = match e.kind {
             ExprKind::Name(n) => {
-                self.check_assignable(n, e.span)?;
-                return Ok(Target {
-                    name: Ident {
-                        name: n.clone(),
-                        span: e.span,
-                    },
-                    index: None,
-                    span: e.span,
-                });
+                self.check_assignable(&n, span)?;
+                let name = Ident { name: n, span };
+                return Ok(target(name, None, None, span));
             }
-            ExprKind::Index { name, .. } => {
+            ExprKind::Index { name, index } => {
                 self.check_assignable(&name.name, name.span)?;
-                let ExprKind::Index { name, index } = e.kind else {
-                    unreachable!()
-                };
-                return Ok(Target {
-                    name,
-                    index: Some(*index),
-                    span: e.span,
-                });
+                return Ok(target(name, Some(*index), None, span));
+            }
+            ExprKind::Attr { receiver, attr } if receiver.getter.is_none() => {
+                self.check_assignable(&receiver.name.name, receiver.name.span)?;
+                let index = receiver.index.map(|i| *i);
+                return Ok(target(receiver.name, index, Some(attr), span));
             }
             ExprKind::Tid => "`tid` (this instance's index)".to_string(),
-            ExprKind::Bool(b) => format!("`{}`, a constant", if *b { "True" } else { "False" }),
+            ExprKind::Bool(b) => format!("`{}`, a constant", if b { "True" } else { "False" }),
             ExprKind::None => "`None`, a constant".into(),
             ExprKind::Int(_) | ExprKind::Str(_) => "a literal".into(),
             ExprKind::Call { .. } | ExprKind::Method { .. } => "a function call".into(),
             ExprKind::Compare { .. } => "a comparison".into(),
             _ => "an expression".into(),
         };
-        let help = if matches!(e.kind, ExprKind::Compare { .. }) && op == "=" {
+        let help = if comparison && op == "=" {
             "to compare, use `==`".to_string()
         } else {
-            format!("the left side of `{op}` is a name or `name[index]`")
+            format!("the left side of `{op}` is a name, `name[index]` or `name.attribute`")
         };
-        Err(self.err(e.span, format!("cannot assign to {what}"), help))
+        Err(self.err(span, format!("cannot assign to {what}"), help))
     }
 
     /// After a compound statement's `:`: a block, or simple statements on the same line.
@@ -986,6 +984,7 @@ impl<'s, 'a> Parser<'s, 'a> {
                     span: e.span,
                 },
                 index: None,
+                getter: None,
                 span: e.span,
             })),
             ExprKind::Index { name, .. } if name.name == "atomic" => {
@@ -994,7 +993,18 @@ impl<'s, 'a> Parser<'s, 'a> {
             ExprKind::Index { name, index } => Ok(WithItem::Object(ObjRef {
                 name,
                 index: Some(index),
+                getter: None,
                 span: e.span,
+            })),
+            // `with v.get_lock():`: lowering checks that the call gives a lock.
+            ExprKind::Method {
+                receiver,
+                method,
+                args,
+            } if args.is_empty() && receiver.getter.is_none() => Ok(WithItem::Object(ObjRef {
+                getter: Some(method),
+                span: e.span,
+                ..receiver
             })),
             ExprKind::Method { .. } | ExprKind::Call { .. } => Err(self.err(
                 e.span,
@@ -1440,48 +1450,78 @@ impl<'s, 'a> Parser<'s, 'a> {
         Ok((Box::new(i), close))
     }
 
-    /// `.m(args)` after `name`, or after `name[i]` when `index` holds the index and the
-    /// span of its `]`.
+    /// `.m(args)` or `.attr` after `name`, or after `name[i]` when `index` holds the
+    /// index and the span of its `]`; also `name.m().n(args)`, where `m` (called without
+    /// arguments, as in `v.get_lock()`) gives the object of `n`.
     fn method_call(&mut self, name: Ident, index: Option<(Box<Expr>, Span)>) -> PResult<Expr> {
-        let dot = self.bump().span;
-        let Tok::Name(m) = self.peek().clone() else {
-            return Err(self.err(
-                self.span(),
-                "expected a method name after `.`",
-                "write `obj.method(...)`",
-            ));
-        };
-        let mspan = self.bump().span;
-        if !self.is_op("(") {
-            return Err(self.err(
-                dot.to(mspan),
-                format!("attribute access (`.{m}` without a call) is not supported"),
-                format!("only method calls are supported: `{}.{m}(...)`", name.name),
-            ));
-        }
-        let (args, close) = self.args()?;
-        let rspan = index.as_ref().map_or(name.span, |(_, c)| name.span.to(*c));
-        let receiver = ObjRef {
+        let span = index.as_ref().map_or(name.span, |(_, c)| name.span.to(*c));
+        let mut receiver = ObjRef {
             name,
             index: index.map(|(i, _)| i),
-            span: rspan,
-        };
-        let span = rspan.to(close);
-        let e = Expr {
-            kind: ExprKind::Method {
-                receiver,
-                method: Ident {
-                    name: m,
-                    span: mspan,
-                },
-                args,
-            },
+            getter: None,
             span,
         };
-        self.no_more_trailers(e, "a method call's result")
+        let (mut member, mut call) = self.member()?;
+        if let Some((args, close)) = &call
+            && args.is_empty()
+            && self.is_op(".")
+        {
+            receiver.span = receiver.span.to(*close);
+            receiver.getter = Some(member);
+            (member, call) = self.member()?;
+        }
+        let (e, what) = match call {
+            Some((args, close)) => (
+                Expr {
+                    span: receiver.span.to(close),
+                    kind: ExprKind::Method {
+                        receiver,
+                        method: member,
+                        args,
+                    },
+                },
+                "a method call's result",
+            ),
+            None => (
+                Expr {
+                    span: receiver.span.to(member.span),
+                    kind: ExprKind::Attr {
+                        receiver,
+                        attr: member,
+                    },
+                },
+                "an attribute",
+            ),
+        };
+        self.no_more_trailers(e, what)
     }
 
-    /// `name[index]`, whose `]` is at `close`: only a method call may follow it.
+    /// `.m(args)` or `.attr`, at the `.`: the member's name, and for a call its arguments
+    /// and the span of its `)`.
+    #[allow(clippy::type_complexity)]
+    fn member(&mut self) -> PResult<(Ident, Option<(Vec<Arg>, Span)>)> {
+        self.bump();
+        let m = match self.peek() {
+            Tok::Name(m) if !is_keyword(m) => m.clone(),
+            _ => {
+                return Err(self.err(
+                    self.span(),
+                    "expected a method or attribute name after `.`",
+                    "write `obj.method(...)` or an attribute such as `p.exitcode`",
+                ));
+            }
+        };
+        let span = self.bump().span;
+        let call = if self.is_op("(") {
+            Some(self.args()?)
+        } else {
+            None
+        };
+        Ok((Ident { name: m, span }, call))
+    }
+
+    /// `name[index]`, whose `]` is at `close`: only a method call or an attribute may
+    /// follow it.
     fn element(&self, name: Ident, index: Box<Expr>, close: Span) -> PResult<Expr> {
         let span = name.span.to(close);
         let e = Expr {
@@ -1583,6 +1623,15 @@ impl<'s, 'a> Parser<'s, 'a> {
     }
 }
 
+fn target(name: Ident, index: Option<Expr>, attr: Option<Ident>, span: Span) -> Target {
+    Target {
+        name,
+        index,
+        attr,
+        span,
+    }
+}
+
 fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
     let span = lhs.span.to(rhs.span);
     Expr {
@@ -1621,10 +1670,7 @@ pub(crate) mod tests {
                 })
                 .collect::<String>()
         };
-        let obj = |r: &ObjRef| match &r.index {
-            Some(i) => format!("{}[{}]", r.name.name, sx_expr(i)),
-            None => r.name.name.clone(),
-        };
+        let obj = sx_obj;
         match &e.kind {
             ExprKind::Int(i) => i.to_string(),
             ExprKind::Bool(b) => if *b { "True" } else { "False" }.into(),
@@ -1670,6 +1716,19 @@ pub(crate) mod tests {
                 method,
                 args: a,
             } => format!("(method {}.{}{})", obj(receiver), method.name, args(a)),
+            ExprKind::Attr { receiver, attr } => format!("(attr {}.{})", obj(receiver), attr.name),
+        }
+    }
+
+    /// `m`, `fork[i]` or `v.get_lock()`.
+    fn sx_obj(r: &ObjRef) -> String {
+        let base = match &r.index {
+            Some(i) => format!("{}[{}]", r.name.name, sx_expr(i)),
+            None => r.name.name.clone(),
+        };
+        match &r.getter {
+            Some(g) => format!("{base}.{}()", g.name),
+            None => base,
         }
     }
 
@@ -1679,9 +1738,13 @@ pub(crate) mod tests {
     }
 
     fn sx_target(t: &Target) -> String {
-        match &t.index {
+        let base = match &t.index {
             Some(i) => format!("{}[{}]", t.name.name, sx_expr(i)),
             None => t.name.name.clone(),
+        };
+        match &t.attr {
+            Some(a) => format!("{base}.{}", a.name),
+            None => base,
         }
     }
 
@@ -1731,10 +1794,7 @@ pub(crate) mod tests {
             StmtKind::With { item, body } => {
                 let i = match item {
                     WithItem::Atomic(_) => "atomic".to_string(),
-                    WithItem::Object(r) => match &r.index {
-                        Some(i) => format!("{}[{}]", r.name.name, sx_expr(i)),
-                        None => r.name.name.clone(),
-                    },
+                    WithItem::Object(r) => sx_obj(r),
                 };
                 format!("(with {i} {})", sx_block(body))
             }
@@ -1838,6 +1898,76 @@ global a, b
              (method worker.start) (method worker[0].join) \
              (call sleep 1) (call work 2) (call print \"x =\" x end) (global a b)]"
         );
+    }
+
+    /// Processes (version 2): attributes, subscripts of objects, getter chains, `len`.
+    #[test]
+    fn process_forms() {
+        let code = "\
+x = p.exitcode
+y = p[i + 1].exitcode
+v.value = v.value + 1
+v.value += 1
+a[2] = len(a)
+d[k] += 1
+z = d.get(k, 0) + l[0]
+with v.get_lock():
+    pass
+v.get_lock().acquire()
+ok = a.get_lock().acquire(blocking=False)
+p.join(timeout=1); p.join(2); p.terminate()
+c[0].send(1); m = c[1].recv()
+";
+        assert_eq!(
+            sx(code),
+            "[(= x (attr p.exitcode)) (= y (attr p[(+ i 1)].exitcode)) \
+             (= v.value (+ (attr v.value) 1)) (+= v.value 1) (= a[2] (call len a)) \
+             (+= d[k] 1) (= z (+ (method d.get k 0) l[0])) \
+             (with v.get_lock() [pass]) (method v.get_lock().acquire) \
+             (= ok (method a.get_lock().acquire blocking=False)) \
+             (method p.join timeout=1) (method p.join 2) (method p.terminate) \
+             (method c[0].send 1) (= m (method c[1].recv))]"
+        );
+        assert_eq!(
+            ex("p[0].exitcode == -15"),
+            "(cmp (attr p[0].exitcode) == (neg 15))"
+        );
+        // Spans cover the whole chain; a target's, the target.
+        let b = block("x = v.get_lock().acquire()\nv.value += 2").unwrap();
+        let StmtKind::Assign { value, target } = &b[0].kind else {
+            panic!("{:?}", b[0].kind)
+        };
+        assert_eq!(
+            (value.span, target.span),
+            (Span::new(4, 26), Span::new(0, 1))
+        );
+        let StmtKind::AugAssign { target, .. } = &b[1].kind else {
+            panic!("{:?}", b[1].kind)
+        };
+        assert_eq!(target.span, Span::new(27, 34));
+        // What the parser still refuses.
+        fails_with("x = v.value.real", 1, 12, "an attribute cannot be called");
+        fails_with("x = v.value[0]", 1, 12, "an attribute cannot be called");
+        fails_with(
+            "x = q.get(1).put(2)",
+            1,
+            13,
+            "a method call's result cannot",
+        );
+        fails_with(
+            "x = v.get_lock().a().b()",
+            1,
+            21,
+            "a method call's result cannot",
+        );
+        fails_with("x = p.if", 1, 7, "expected a method or attribute name");
+        fails_with(
+            "with q.get(1):\n    pass",
+            1,
+            6,
+            "`with` takes an object, not a call",
+        );
+        fails_with("v.get_lock() = 1", 1, 1, "cannot assign to a function call");
     }
 
     #[test]
@@ -1981,7 +2111,7 @@ global a, b
             "function definitions (`def`) are not supported",
         );
         fails_with("a, b = 1, 2", 1, 2, "tuples are not supported");
-        fails_with("x = a.b", 1, 6, "attribute access");
+        fails_with("x = a.b.c", 1, 8, "an attribute cannot be called");
         fails_with(
             "for i in items: pass",
             1,

@@ -11,7 +11,9 @@
 //! - Arrays of initial values are non-empty, flat, and all integers or all booleans.
 //! - `count` is at most 64 for threads and processes, at most 1024 for objects.
 //! - `[final] assert` and `[invariant] assert` also accept a single string.
-//! - `[final] observe` names must be declared in [shared], [atomics] or [ghost].
+//! - `[final] observe` names must be declared in [shared], [atomics] or [ghost], or be
+//!   an Array object (`a`) or a Value object's `v.value`.
+//! - `[[thread]]` and `[[process]]` tables keep their order in the file, across both.
 //! - A file needs at least one `[[thread]]` (or `[[process]]`).
 //! - Threads may also be written as an inline array of tables (`thread = [{...}]`); objects
 //!   may be written as sub-tables (`[objects.m]`): TOML means the same by both.
@@ -20,17 +22,22 @@
 // the error path.
 
 use crate::frontend::ast::{
-    self, Ident, InitValue, Limits, ObjectDecl, ObjectKind, Scenario, Span, ThreadDecl, VarClass,
-    VarDecl,
+    self, Ident, InitValue, Limits, ObjectKind, Scenario, Span, ThreadDecl, VarClass, VarDecl,
 };
 use crate::frontend::diag::Diagnostic;
 use crate::frontend::names::{is_identifier, is_keyword, is_reserved};
 use crate::frontend::parser;
 use crate::frontend::source::CodeSource;
-use crate::ir::{FindingKind, Value};
+use crate::ir::{FindingKind, StartMethod, Value};
 use std::collections::HashMap;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
+
+pub(crate) mod objects;
+
+/// What `observe` may list.
+const OBSERVE_HELP: &str = "`observe` lists names declared in [shared], [atomics] or [ghost], \
+                            Arrays (`a`) and Values (`v.value`)";
 
 /// The most instances one `[[thread]]` or `[[process]]` may have.
 pub const MAX_THREAD_COUNT: i64 = 64;
@@ -48,17 +55,6 @@ const TABLES: &[&str] = &[
     "final",
     "invariant",
     "limits",
-];
-
-const OBJECT_KINDS: &[&str] = &[
-    "Lock",
-    "RLock",
-    "Condition",
-    "Semaphore",
-    "BoundedSemaphore",
-    "Event",
-    "Barrier",
-    "Queue",
 ];
 
 /// Reads and parses the scenario file at `path`.
@@ -101,8 +97,8 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
             expect: Vec::new(),
             vars: Vec::new(),
             objects: Vec::new(),
-            threads: Vec::new(),
-            processes: Vec::new(),
+            parties: Vec::new(),
+            start_method: StartMethod::Fork,
             final_asserts: Vec::new(),
             observe: None,
             invariants: Vec::new(),
@@ -137,9 +133,11 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
             }
         }
     }
+    // `[[thread]]` and `[[process]]` tables are two arrays: put them back in file order.
+    r.sc.parties.sort_by_key(|t| t.span.start);
     r.check_unique_names()?;
     r.check_observe()?;
-    if r.sc.threads.is_empty() && r.sc.processes.is_empty() {
+    if r.sc.parties.is_empty() {
         return Err(r
             .diag(0..0, "the scenario has no threads")
             .with_help("add a `[[thread]]` table with `name` and `code`"));
@@ -413,16 +411,37 @@ impl<'t> Reader<'t> {
                 }
                 "description" => self.sc.description = self.string(v, "description")?.to_string(),
                 "expect" => self.sc.expect = self.expect(v)?,
+                "start_method" => self.sc.start_method = self.start_method(v)?,
                 _ => {
                     return Err(self.unknown_key(
                         k,
                         "[scenario]",
-                        &["name", "description", "expect"],
+                        &["name", "description", "expect", "start_method"],
                     ));
                 }
             }
         }
         Ok(())
+    }
+
+    /// `start_method = "fork"` or `"spawn"`.
+    fn start_method(&self, value: &Val) -> Result<StartMethod, Diagnostic> {
+        let s = self.string(value, "start_method")?;
+        match s {
+            "fork" => return Ok(StartMethod::Fork),
+            "spawn" => return Ok(StartMethod::Spawn),
+            _ => {}
+        }
+        let help = match s {
+            "forkserver" => "simrace has \"fork\" and \"spawn\"; a forkserver child starts from the file's values, as with \"spawn\"".to_string(),
+            _ => match suggest(s, &["fork", "spawn"]) {
+                Some(m) => format!("did you mean \"{m}\"?"),
+                None => "write \"fork\" (the default: a process starts with a copy of its starter's memory) or \"spawn\" (from the file's values)".to_string(),
+            },
+        };
+        Err(self
+            .diag(value.span(), format!("unknown start method \"{s}\""))
+            .with_help(help))
     }
 
     fn expect(&self, value: &Val) -> Result<Vec<FindingKind>, Diagnostic> {
@@ -590,217 +609,16 @@ impl<'t> Reader<'t> {
         }
     }
 
-    // -- [objects] -----------------------------------------------------------------------
-
-    fn objects(&mut self, value: &Val) -> Result<(), Diagnostic> {
-        let t = self.table(value, "objects")?;
-        let mut locks: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-        for (k, v) in t.iter() {
-            let name = self.key_ident(k, "[objects]")?;
-            let span = Span::new(v.span().start, v.span().end);
-            let (kind, count, lock_span) = match v.get_ref() {
-                DeValue::String(s) => (self.object_kind(v, s)?, None, None),
-                DeValue::Table(t) => self.object_table(v, t, &name.name)?,
-                other => {
-                    return Err(self
-                        .diag(v.span(), format!("`{}` must be an object kind, found {}", name.name, type_name(other)))
-                        .with_help("write `m = \"Lock\"` or a table such as `sem = { kind = \"Semaphore\", value = 2 }`"));
-                }
-            };
-            if let Some(ls) = lock_span {
-                locks.push((self.sc.objects.len(), ls));
-            }
-            self.sc.objects.push(ObjectDecl {
-                name,
-                kind,
-                count,
-                span,
-            });
-        }
-        // A Condition's lock must be a single Lock or RLock of [objects].
-        for (i, span) in locks {
-            let ObjectKind::Condition { lock: Some(lock) } = &self.sc.objects[i].kind else {
-                continue;
-            };
-            let help = "a Condition's `lock` names a Lock or RLock declared in [objects]";
-            match self.sc.objects.iter().find(|o| o.name.name == lock.name) {
-                None => {
-                    return Err(self
-                        .diag(
-                            span,
-                            format!("no object named `{}` in [objects]", lock.name),
-                        )
-                        .with_help(help));
-                }
-                Some(o) if !matches!(o.kind, ObjectKind::Lock | ObjectKind::RLock) => {
-                    return Err(self
-                        .diag(
-                            span,
-                            format!(
-                                "`{}` is a {}, not a Lock or RLock",
-                                lock.name,
-                                o.kind.name()
-                            ),
-                        )
-                        .with_help(help));
-                }
-                Some(o) if o.count.is_some() => {
-                    return Err(self
-                        .diag(
-                            span,
-                            format!(
-                                "`{}` is an array of {}s, not a single lock",
-                                lock.name,
-                                o.kind.name()
-                            ),
-                        )
-                        .with_help(help));
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// A kind name (`"Lock"`) with the default settings.
-    fn object_kind(&self, v: &Val, s: &str) -> Result<ObjectKind, Diagnostic> {
-        Ok(match s {
-            "Lock" => ObjectKind::Lock,
-            "RLock" => ObjectKind::RLock,
-            "Condition" => ObjectKind::Condition { lock: None },
-            "Semaphore" => ObjectKind::Semaphore { value: 1 },
-            "BoundedSemaphore" => ObjectKind::BoundedSemaphore { value: 1 },
-            "Event" => ObjectKind::Event,
-            "Barrier" => {
-                return Err(self
-                    .diag(v.span(), "a Barrier needs `parties`")
-                    .with_help("write `{ kind = \"Barrier\", parties = 3 }`"));
-            }
-            "Queue" => ObjectKind::Queue { maxsize: 0 },
-            _ => {
-                let stripped = s
-                    .strip_prefix("threading.")
-                    .or_else(|| s.strip_prefix("queue."))
-                    .or_else(|| s.strip_prefix("multiprocessing."));
-                let help = match stripped.filter(|k| OBJECT_KINDS.contains(k)) {
-                    Some(k) => format!("write just \"{k}\""),
-                    None => match suggest(s, OBJECT_KINDS) {
-                        Some(k) => format!("did you mean \"{k}\"?"),
-                        None => format!("expected one of {}", OBJECT_KINDS.join(", ")),
-                    },
-                };
-                return Err(self
-                    .diag(v.span(), format!("unknown object kind \"{s}\""))
-                    .with_help(help));
-            }
-        })
-    }
-
-    /// `{ kind = "...", ... }`: the kind, `count`, and the span of `lock` if any.
-    #[allow(clippy::type_complexity)]
-    fn object_table(
-        &self,
-        v: &Val,
-        t: &DeTable,
-        name: &str,
-    ) -> Result<(ObjectKind, Option<u32>, Option<std::ops::Range<usize>>), Diagnostic> {
-        let Some(kv) = t.get("kind") else {
-            return Err(self
-                .diag(v.span(), format!("the object `{name}` has no `kind`"))
-                .with_help(format!(
-                    "add `kind = \"Lock\"` (one of {})",
-                    OBJECT_KINDS.join(", ")
-                )));
-        };
-        let ks = self.string(kv, "kind")?;
-        let mut kind = if ks == "Barrier" {
-            ObjectKind::Barrier { parties: 0 }
-        } else {
-            self.object_kind(kv, ks)?
-        };
-        let allowed: &[&str] = match kind {
-            ObjectKind::Condition { .. } => &["kind", "count", "lock"],
-            ObjectKind::Semaphore { .. } | ObjectKind::BoundedSemaphore { .. } => {
-                &["kind", "count", "value"]
-            }
-            ObjectKind::Barrier { .. } => &["kind", "count", "parties"],
-            ObjectKind::Queue { .. } => &["kind", "count", "maxsize"],
-            _ => &["kind", "count"],
-        };
-        let mut count = None;
-        let mut lock_span = None;
-        let mut has_parties = false;
-        for (k, val) in t.iter() {
-            let key: &str = k.get_ref();
-            if !allowed.contains(&key) {
-                let help = match suggest(key, allowed) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("a {} takes: {}", kind.name(), allowed.join(", ")),
-                };
-                return Err(self
-                    .diag(
-                        k.span(),
-                        format!("unknown key `{key}` for a {}", kind.name()),
-                    )
-                    .with_help(help));
-            }
-            match (key, &mut kind) {
-                ("kind", _) => {}
-                ("count", _) => {
-                    count = Some(self.int_in(val, "count", 1, MAX_OBJECT_COUNT)? as u32)
-                }
-                ("lock", ObjectKind::Condition { lock }) => {
-                    let s = self.string(val, "lock")?;
-                    let span = self.string_inner_span(val, s);
-                    if !is_identifier(s) {
-                        return Err(self
-                            .diag(val.span(), format!("`{s}` is not a valid name"))
-                            .with_help("`lock` names a Lock or RLock declared in [objects]"));
-                    }
-                    *lock = Some(Ident {
-                        name: s.to_string(),
-                        span,
-                    });
-                    lock_span = Some(val.span());
-                }
-                (
-                    "value",
-                    ObjectKind::Semaphore { value } | ObjectKind::BoundedSemaphore { value },
-                ) => {
-                    *value = self.int_in(val, "value", 0, i64::MAX)?;
-                }
-                ("parties", ObjectKind::Barrier { parties }) => {
-                    *parties = self.int_in(val, "parties", 1, i64::MAX)?;
-                    has_parties = true;
-                }
-                ("maxsize", ObjectKind::Queue { maxsize }) => {
-                    *maxsize = self.int_in(val, "maxsize", 0, i64::MAX)?;
-                }
-                _ => {}
-            }
-        }
-        if matches!(kind, ObjectKind::Barrier { .. }) && !has_parties {
-            return Err(self
-                .diag(v.span(), format!("the Barrier `{name}` needs `parties`"))
-                .with_help("add `parties = N`: how many threads meet at the barrier"));
-        }
-        Ok((kind, count, lock_span))
-    }
-
     // -- [[thread]], [[process]] ---------------------------------------------------------
 
     fn threads(&mut self, value: &Val, process: bool) -> Result<(), Diagnostic> {
         let what = if process { "process" } else { "thread" };
         for item in self.thread_items(value, what)?.iter() {
-            let decl = self.thread_decl(item, what)?;
+            let decl = self.thread_decl(item, process)?;
             let label = if process { "[[process]]" } else { "[[thread]]" };
             self.names
                 .push((decl.name.name.clone(), decl.name.span, label));
-            if process {
-                self.sc.processes.push(decl);
-            } else {
-                self.sc.threads.push(decl);
-            }
+            self.sc.parties.push(decl);
         }
         Ok(())
     }
@@ -834,8 +652,9 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// One `[[thread]]` (or `[[process]]`, as `what` says) table, its code parsed.
-    fn thread_decl(&self, item: &Val, what: &str) -> Result<ThreadDecl, Diagnostic> {
+    /// One `[[thread]]` (or `[[process]]`) table, its code parsed.
+    fn thread_decl(&self, item: &Val, process: bool) -> Result<ThreadDecl, Diagnostic> {
+        let what = if process { "process" } else { "thread" };
         let header = format!("[[{what}]]");
         let DeValue::Table(t) = item.get_ref() else {
             return Err(self
@@ -852,6 +671,7 @@ impl<'t> Reader<'t> {
         let mut name = None;
         let mut count = None;
         let mut start = true;
+        let mut daemon = false;
         let mut code = None;
         for (k, v) in t.iter() {
             match k.get_ref().as_ref() {
@@ -866,13 +686,18 @@ impl<'t> Reader<'t> {
                 }
                 "count" => count = Some(self.int_in(v, "count", 1, MAX_THREAD_COUNT)? as u32),
                 "start" => start = self.bool(v, "start")?,
+                "daemon" => daemon = self.bool(v, "daemon")?,
                 "code" => {
                     let s = self.string(v, "code")?;
                     let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
                     code = Some(parser::parse_block(&src)?);
                 }
                 _ => {
-                    return Err(self.unknown_key(k, &header, &["name", "count", "start", "code"]));
+                    return Err(self.unknown_key(
+                        k,
+                        &header,
+                        &["name", "count", "start", "daemon", "code"],
+                    ));
                 }
             }
         }
@@ -891,6 +716,8 @@ impl<'t> Reader<'t> {
         };
         Ok(ThreadDecl {
             name,
+            process,
+            daemon,
             count,
             start,
             code,
@@ -936,52 +763,56 @@ impl<'t> Reader<'t> {
         for (k, v) in t.iter() {
             match k.get_ref().as_ref() {
                 "assert" => self.sc.final_asserts = self.asserts(v, "[final]")?,
-                "observe" => {
-                    let DeValue::Array(items) = v.get_ref() else {
-                        return Err(self
-                            .diag(
-                                v.span(),
-                                format!(
-                                    "`observe` must be an array of names, found {}",
-                                    type_name(v.get_ref())
-                                ),
-                            )
-                            .with_help("write `observe = [\"counter\"]`"));
-                    };
-                    let mut names: Vec<Ident> = Vec::new();
-                    for item in items.iter() {
-                        let DeValue::String(s) = item.get_ref() else {
-                            return Err(self
-                                .diag(
-                                    item.span(),
-                                    format!(
-                                        "`observe` lists names as strings, found {}",
-                                        type_name(item.get_ref())
-                                    ),
-                                )
-                                .with_help("write `observe = [\"counter\"]`"));
-                        };
-                        if !is_identifier(s) {
-                            return Err(self
-                                .diag(item.span(), format!("`{s}` is not a valid name"))
-                                .with_help("`observe` lists names declared in [shared], [atomics] or [ghost]"));
-                        }
-                        if names.iter().any(|n| n.name == **s) {
-                            return Err(self
-                                .diag(item.span(), format!("`{s}` is listed twice in `observe`"))
-                                .with_help("list each name once"));
-                        }
-                        names.push(Ident {
-                            name: s.to_string(),
-                            span: self.string_inner_span(item, s),
-                        });
-                    }
-                    self.sc.observe = Some(names);
-                }
+                "observe" => self.sc.observe = Some(self.observe_names(v)?),
                 _ => return Err(self.unknown_key(k, "[final]", &["assert", "observe"])),
             }
         }
         Ok(())
+    }
+
+    /// `observe = [...]`: names of variables, `a` of an Array or `v.value` of a Value.
+    fn observe_names(&self, v: &Val) -> Result<Vec<Ident>, Diagnostic> {
+        let DeValue::Array(items) = v.get_ref() else {
+            return Err(self
+                .diag(
+                    v.span(),
+                    format!(
+                        "`observe` must be an array of names, found {}",
+                        type_name(v.get_ref())
+                    ),
+                )
+                .with_help("write `observe = [\"counter\"]`"));
+        };
+        let mut names: Vec<Ident> = Vec::new();
+        for item in items.iter() {
+            let DeValue::String(s) = item.get_ref() else {
+                return Err(self
+                    .diag(
+                        item.span(),
+                        format!(
+                            "`observe` lists names as strings, found {}",
+                            type_name(item.get_ref())
+                        ),
+                    )
+                    .with_help("write `observe = [\"counter\"]`"));
+            };
+            let base = s.strip_suffix(".value").unwrap_or(s);
+            if !is_identifier(base) {
+                return Err(self
+                    .diag(item.span(), format!("`{s}` is not a valid name"))
+                    .with_help(OBSERVE_HELP));
+            }
+            if names.iter().any(|n| n.name == **s) {
+                return Err(self
+                    .diag(item.span(), format!("`{s}` is listed twice in `observe`"))
+                    .with_help("list each name once"));
+            }
+            names.push(Ident {
+                name: s.to_string(),
+                span: self.string_inner_span(item, s),
+            });
+        }
+        Ok(names)
     }
 
     fn invariant_table(&mut self, value: &Val) -> Result<(), Diagnostic> {
@@ -1059,19 +890,29 @@ impl<'t> Reader<'t> {
             return Ok(());
         };
         for n in observe {
-            if !self.sc.vars.iter().any(|v| v.name.name == n.name) {
-                let what = if self.sc.objects.iter().any(|o| o.name.name == n.name) {
-                    format!("`{}` is an object; `observe` lists variables", n.name)
-                } else {
-                    format!(
-                        "`{}` is not declared in [shared], [atomics] or [ghost]",
-                        n.name
-                    )
-                };
-                return Err(self.diag(n.span.start..n.span.end, what).with_help(
-                    "`observe` lists names declared in [shared], [atomics] or [ghost]",
-                ));
-            }
+            let (base, dot_value) = match n.name.strip_suffix(".value") {
+                Some(base) => (base, true),
+                None => (n.name.as_str(), false),
+            };
+            let object = self.sc.objects.iter().find(|o| o.name.name == base);
+            let what = match (object.map(|o| &o.kind), dot_value) {
+                (Some(ObjectKind::Value { .. }), true)
+                | (Some(ObjectKind::Array { .. }), false) => {
+                    continue;
+                }
+                (Some(ObjectKind::Value { .. }), false) => {
+                    format!("`{base}` is a Value: observe `{base}.value`")
+                }
+                (None, false) if self.sc.vars.iter().any(|v| v.name.name == base) => continue,
+                (Some(_), false) => format!("`{base}` is an object; `observe` lists variables"),
+                (_, true) => format!("`{}`: `{base}` is not a Value", n.name),
+                (None, false) => {
+                    format!("`{base}` is not declared in [shared], [atomics] or [ghost]")
+                }
+            };
+            return Err(self
+                .diag(n.span.start..n.span.end, what)
+                .with_help(OBSERVE_HELP));
         }
         Ok(())
     }
@@ -1242,8 +1083,8 @@ timeout = 30
 
     /// The example's [[thread]] and [[process]] tables, their code parsed.
     fn example_threads(sc: &Scenario) {
-        assert_eq!(sc.threads.len(), 2);
-        let w = &sc.threads[0];
+        assert_eq!(sc.parties.len(), 3);
+        let w = &sc.parties[0];
         assert_eq!(
             (w.name.name.as_str(), w.count, w.start),
             ("worker", Some(2), true)
@@ -1254,7 +1095,7 @@ timeout = 30
         // Code spans are file offsets.
         let s0 = w.code[1].span;
         assert_eq!(&EXAMPLE[s0.start..s0.end], "counter = tmp + 1");
-        let h = &sc.threads[1];
+        let h = &sc.parties[1];
         assert_eq!(
             (h.name.name.as_str(), h.count, h.start),
             ("helper", None, false)
@@ -1265,8 +1106,10 @@ timeout = 30
         );
         let wait = &h.code[0];
         assert_eq!(&EXAMPLE[wait.span.start..wait.span.end], "with m:");
-        assert_eq!(sc.processes.len(), 1);
-        assert_eq!(sx_block(&sc.processes[0].code), "[pass]");
+        let p = &sc.parties[2];
+        assert!(p.process && !w.process && !h.process);
+        assert!(!p.daemon && !w.daemon);
+        assert_eq!(sx_block(&p.code), "[pass]");
     }
 
     /// The example's [final], [invariant] and [limits].
@@ -1308,7 +1151,8 @@ timeout = 30
         let sc = parse("[[thread]]\nname = \"t\"\ncode = \"pass\"\n").unwrap();
         assert_eq!(sc.name, "example");
         assert!(sc.expect.is_empty() && sc.vars.is_empty() && sc.objects.is_empty());
-        assert_eq!((sc.threads[0].count, sc.threads[0].start), (None, true));
+        assert_eq!((sc.parties[0].count, sc.parties[0].start), (None, true));
+        assert_eq!(sc.start_method, StartMethod::Fork);
         assert!(sc.observe.is_none() && sc.final_asserts.is_empty() && sc.invariants.is_empty());
         assert_eq!(sc.limits, Limits::default());
         let sc =
@@ -1326,9 +1170,93 @@ timeout = 30
         let sc =
             parse("thread = [{ name = \"t\", code = \"pass\" }]\n[objects.m]\nkind = \"RLock\"\n")
                 .unwrap();
-        assert_eq!(sc.threads[0].name.name, "t");
+        assert_eq!(sc.parties[0].name.name, "t");
         assert_eq!(sc.objects[0].kind, ObjectKind::RLock);
         assert_eq!(default_name("a/b/c.toml"), "c");
+    }
+
+    /// Processes (version 2): `start_method`, `daemon`, the parties in file order, and
+    /// the new object kinds with their defaults.
+    #[test]
+    fn process_tables() {
+        let sc = parse(
+            "[scenario]\nstart_method = \"spawn\"\n\
+             [objects]\njq = { kind = \"JoinableQueue\", maxsize = 3, count = 2 }\nsq = \"SimpleQueue\"\n\
+             v = \"Value\"\nw = { kind = \"Value\", value = true, lock = false }\n\
+             a = { kind = \"Array\", value = [1, 2] }\np = \"Pipe\"\nr = { kind = \"Pipe\", duplex = false }\n\
+             d = \"ManagerDict\"\ne = { kind = \"ManagerDict\", items = [[1, true]] }\n\
+             l = \"ManagerList\"\nm = { kind = \"ManagerList\", value = [1, false] }\n\
+             [[process]]\nname = \"first\"\ndaemon = true\ncode = \"pass\"\n\
+             [[thread]]\nname = \"second\"\ncode = \"pass\"\n\
+             [[process]]\nname = \"third\"\ncode = \"pass\"\n\
+             [[thread]]\nname = \"fourth\"\ndaemon = false\ncode = \"pass\"\n",
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+        assert_eq!(sc.start_method, StartMethod::Spawn);
+        let parties: Vec<(&str, bool, bool)> = sc
+            .parties
+            .iter()
+            .map(|t| (t.name.name.as_str(), t.process, t.daemon))
+            .collect();
+        assert_eq!(
+            parties,
+            [
+                ("first", true, true),
+                ("second", false, false),
+                ("third", true, false),
+                ("fourth", false, false)
+            ]
+        );
+        use Value::{Bool, Int};
+        let kinds: Vec<(ObjectKind, Option<u32>)> = sc
+            .objects
+            .iter()
+            .map(|o| (o.kind.clone(), o.count))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (ObjectKind::JoinableQueue { maxsize: 3 }, Some(2)),
+                (ObjectKind::SimpleQueue, None),
+                (
+                    ObjectKind::Value {
+                        value: Int(0),
+                        lock: true
+                    },
+                    None
+                ),
+                (
+                    ObjectKind::Value {
+                        value: Bool(true),
+                        lock: false
+                    },
+                    None
+                ),
+                (
+                    ObjectKind::Array {
+                        values: vec![Int(1), Int(2)],
+                        lock: true
+                    },
+                    None
+                ),
+                (ObjectKind::Pipe { duplex: true }, None),
+                (ObjectKind::Pipe { duplex: false }, None),
+                (ObjectKind::ManagerDict { items: vec![] }, None),
+                (
+                    ObjectKind::ManagerDict {
+                        items: vec![(Int(1), Bool(true))]
+                    },
+                    None
+                ),
+                (ObjectKind::ManagerList { values: vec![] }, None),
+                (
+                    ObjectKind::ManagerList {
+                        values: vec![Int(1), Bool(false)]
+                    },
+                    None
+                ),
+            ]
+        );
     }
 
     /// (line, column) of the error `text` gives, after checking its message.
@@ -1364,8 +1292,8 @@ timeout = 30
         let t =
             "[[thread]]\nname = \"w\"\ncode = '''\n    x = 1\n    if x:\n        y = 2 ** 3\n'''\n";
         fails_at(t, 6, 15, "`**` (power) is not supported");
-        let t = "[[thread]]\nname = \"w\"\ncode = '''  x = a.b'''\n";
-        fails_at(t, 3, 18, "attribute access");
+        let t = "[[thread]]\nname = \"w\"\ncode = '''  x = a.(b)'''\n";
+        fails_at(t, 3, 19, "expected a method or attribute name after `.`");
         // A basic string with escapes.
         let t = "[[thread]]\nname = \"w\"\ncode = \"x = \\\"s\\\"\\nif x:\\n\\ty = 1 / 2\"\n";
         fails_at(t, 3, 35, "integer division");

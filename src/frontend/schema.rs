@@ -58,6 +58,29 @@ mod tests {
     }
 
     #[test]
+    fn object_kinds_are_the_parsers() {
+        let s = schema();
+        let mut kinds: Vec<String> = vec![];
+        for form in s["$defs"]["object"]["oneOf"].as_array().unwrap() {
+            let kind = &form["properties"]["kind"];
+            match (&form["enum"], &kind["enum"], &kind["const"]) {
+                (Value::Array(_), _, _) => kinds.extend(strings(&form["enum"])),
+                (_, Value::Array(_), _) => kinds.extend(strings(&kind["enum"])),
+                (_, _, Value::String(k)) => kinds.push(k.clone()),
+                _ => panic!("an object form without kinds: {form}"),
+            }
+        }
+        kinds.sort();
+        kinds.dedup();
+        let mut want: Vec<String> = crate::frontend::scenario::objects::OBJECT_KINDS
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        want.sort();
+        assert_eq!(kinds, want);
+    }
+
+    #[test]
     fn tables_are_the_parsers() {
         let s = schema();
         let tables: Vec<&String> = s["properties"].as_object().unwrap().keys().collect();

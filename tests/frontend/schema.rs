@@ -1,7 +1,7 @@
 //! The JSON Schema of the scenario format (schema/scenario.schema.json) against the
 //! parser: every scenario under scenarios/ validates, a scenario using every table and
 //! object kind validates, and structurally wrong scenarios (unknown tables and keys,
-//! wrong types, bad kinds) are rejected by both.
+//! wrong types, bad kinds, `count` where a kind takes none) are rejected by both.
 
 use crate::common::{root, toml_files};
 use serde_json::Value;
@@ -59,6 +59,7 @@ const EVERYTHING: &str = r#"
 name = "everything"
 description = "Uses every table."
 expect = ["assertion", "data_race"]
+start_method = "spawn"
 
 [shared]
 counter = 0
@@ -85,6 +86,19 @@ bar  = { kind = "Barrier", parties = 2 }
 q    = { kind = "Queue", maxsize = 2 }
 q0   = "Queue"
 fork = { kind = "Lock", count = 5 }
+jq   = { kind = "JoinableQueue", maxsize = 2, count = 2 }
+jq0  = "JoinableQueue"
+sq   = "SimpleQueue"
+sq2  = { kind = "SimpleQueue", count = 2 }
+v0   = "Value"
+v    = { kind = "Value", value = true, lock = false }
+arr  = { kind = "Array", value = [1, 2], lock = true }
+p0   = "Pipe"
+p    = { kind = "Pipe", duplex = false }
+d0   = "ManagerDict"
+d    = { kind = "ManagerDict", items = [[1, 10], [true, false]] }
+l0   = "ManagerList"
+l    = { kind = "ManagerList", value = [1, true] }
 
 [objects.sub]
 kind = "RLock"
@@ -101,11 +115,19 @@ counter = tmp + 1
 [[thread]]
 name = "late"
 start = false
+daemon = false
+code = "pass"
+
+[[process]]
+name = "child"
+count = 2
+start = false
+daemon = true
 code = "pass"
 
 [final]
 assert = ["counter == 2"]
-observe = ["counter", "in_cs"]
+observe = ["counter", "in_cs", "arr", "v.value"]
 
 [invariant]
 assert = "in_cs <= 1"
@@ -263,6 +285,77 @@ const WRONG: &[(&str, &str)] = &[
     // Required parts.
     ("a thread without code", "[[thread]]\nname = \"u\""),
     ("a thread without a name", "[[thread]]\ncode = \"pass\""),
+    // Processes (version 2).
+    (
+        "unknown start method",
+        "[scenario]\nstart_method = \"spwan\"",
+    ),
+    (
+        "daemon a string",
+        "[[process]]\nname = \"u\"\ndaemon = \"true\"\ncode = \"pass\"",
+    ),
+    ("a Pool", "[objects]\npool = \"Pool\""),
+    (
+        "a module-qualified Value",
+        "[objects]\nv = \"multiprocessing.Value\"",
+    ),
+    ("a bare Array", "[objects]\na = \"Array\""),
+    (
+        "an Array without value",
+        "[objects]\na = { kind = \"Array\" }",
+    ),
+    (
+        "an empty Array",
+        "[objects]\na = { kind = \"Array\", value = [] }",
+    ),
+    (
+        "an Array's length",
+        "[objects]\na = { kind = \"Array\", value = 3 }",
+    ),
+    (
+        "a Value of a list",
+        "[objects]\nv = { kind = \"Value\", value = [1] }",
+    ),
+    (
+        "a Value with count",
+        "[objects]\nv = { kind = \"Value\", count = 2 }",
+    ),
+    (
+        "an Array with count",
+        "[objects]\na = { kind = \"Array\", value = [0], count = 2 }",
+    ),
+    (
+        "a Pipe with count",
+        "[objects]\np = { kind = \"Pipe\", count = 2 }",
+    ),
+    (
+        "a ManagerList with count",
+        "[objects]\nl = { kind = \"ManagerList\", count = 2 }",
+    ),
+    (
+        "a lock string",
+        "[objects]\nv = { kind = \"Value\", lock = \"no\" }",
+    ),
+    (
+        "duplex a string",
+        "[objects]\np = { kind = \"Pipe\", duplex = \"no\" }",
+    ),
+    (
+        "unknown key for a Value",
+        "[objects]\nv = { kind = \"Value\", maxsize = 1 }",
+    ),
+    (
+        "dict items not pairs",
+        "[objects]\nd = { kind = \"ManagerDict\", items = [[1, 2, 3]] }",
+    ),
+    (
+        "a float in a list",
+        "[objects]\nl = { kind = \"ManagerList\", value = [1.5] }",
+    ),
+    (
+        "observe an attribute",
+        "[final]\nobserve = [\"x.real\"]\n[shared]\nx = 0",
+    ),
 ];
 
 #[test]
@@ -298,7 +391,15 @@ fn structurally_wrong_scenarios_are_rejected_by_parser_and_schema() {
 #[test]
 fn structural_files_in_tests_bad_are_rejected_by_the_schema() {
     let v = validator();
-    for name in ["unknown_table", "unknown_kind", "bad_expect", "no_threads"] {
+    for name in [
+        "unknown_table",
+        "unknown_kind",
+        "bad_expect",
+        "no_threads",
+        "count_on_value",
+        "pool_kind",
+        "unknown_start_method",
+    ] {
         let path = root().join(format!("tests/bad/{name}.toml"));
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!v.is_valid(&as_json(&text)), "{name} validates");
