@@ -108,6 +108,10 @@ pub struct Program {
     pub observe: Vec<(String, u32)>,
     /// True for every cell that an invariant reads.
     pub invariant_cells: Vec<bool>,
+    /// Does some code ask whether a party is still running without waiting for its end
+    /// (`is_alive()`, `exitcode`, `join(timeout)`, `terminate()`, `kill()`)? Then a step
+    /// after which a process fails, and so ends, depends on that question.
+    pub liveness_observed: bool,
     pub max_steps: Option<u64>,
     pub max_executions: Option<u64>,
     pub timeout: Option<u64>,
