@@ -143,9 +143,11 @@ impl Program {
     pub fn locate(&self, address: u32) -> (u32, u32) {
         (address / self.cells.max(1), address % self.cells.max(1))
     }
-    /// All the machine's cells: every memory's, then the global ones.
+    /// All the machine's cells: every memory's, then the global ones (a memory's worth,
+    /// only when there are global cells).
     pub fn addresses(&self) -> u32 {
-        (self.memories + 1) * self.cells
+        let global = self.vars.iter().any(|v| v.global);
+        (self.memories + u32::from(global)) * self.cells
     }
     pub fn cell_is_global(&self, cell: u32) -> bool {
         self.vars[self.var_of_cell(cell) as usize].global
