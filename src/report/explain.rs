@@ -364,6 +364,61 @@ fn lost_updates(prog: &Program, r: &Replay) -> Vec<String> {
     out
 }
 
+/// The reads that could not see a process's write, because the process wrote its own
+/// copy of memory (SCENARIO.md: a process works on a copy of `[shared]`, `[atomics]` and
+/// `[ghost]`): each said once per writer, reader and variable. `final_reads`: a failed
+/// `[final]` assertion read the main program's copy after the trace.
+fn lost_to_copies(prog: &Program, r: &Replay, final_reads: bool) -> Vec<String> {
+    // (step, thread, address, write, value)
+    let mut acc = vec![];
+    for (i, s) in r.steps.iter().enumerate() {
+        for e in &s.events {
+            if let Event::Access {
+                cell, write, value, ..
+            } = e
+            {
+                acc.push((i + 1, s.thread, *cell, *write, *value));
+            }
+        }
+    }
+    let why = "a process works on a copy of the [shared] and [atomics] variables, taken when it starts, and never sees another party's copy";
+    let mut out: Vec<String> = vec![];
+    for (j, &(sw, a, addr, write, v)) in acc.iter().enumerate() {
+        let (mem, cell) = prog.locate(addr);
+        if !write || mem == 0 || mem == prog.memories || !prog.threads[a as usize].process {
+            continue;
+        }
+        let (an, name) = (&prog.threads[a as usize].name, prog.cell_name(addr));
+        let reads = acc[j + 1..]
+            .iter()
+            .filter(|x| !x.3 && x.1 != a && prog.locate(x.2).1 == cell);
+        let mut said = false;
+        for &(sr, b, raddr, _, seen) in reads {
+            if prog.locate(raddr).0 == mem {
+                continue;
+            }
+            let bn = &prog.threads[b as usize].name;
+            let line = format!(
+                "{bn} reads {name} at step {sr} and sees {seen}, not the {v} that {an} wrote at step {sw}: {an} is a process and wrote its own copy; {why}. Hand the value back through a Queue, a Pipe, a Value or Array, or a Manager."
+            );
+            said = true;
+            if !out.contains(&line) {
+                out.push(line);
+            }
+            break;
+        }
+        if !said && final_reads {
+            let line = format!(
+                "{an} wrote {v} to {name} at step {sw}, but in its own copy: the [final] checks read the main program's copy; {why}. Hand the value back through a Queue, a Pipe, a Value or Array, or a Manager."
+            );
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
+    out
+}
+
 /// The failure each step of `schedule` causes, if any (as [`replay`] runs it: a thread
 /// that fails stops, the others go on).
 pub fn step_failures(prog: &Program, schedule: &[Choice]) -> Vec<Option<Failure>> {
@@ -387,6 +442,9 @@ fn why_failure(
     failure: Option<Failure>,
 ) {
     for l in lost_updates(prog, r) {
+        let _ = writeln!(out, "{l}");
+    }
+    for l in lost_to_copies(prog, r, failure.is_none()) {
         let _ = writeln!(out, "{l}");
     }
     match &failure {

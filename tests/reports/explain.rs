@@ -124,3 +124,23 @@ assert x == 0, "x changed"
         "{error}"
     );
 }
+
+/// A process's write to its own copy is told where the parent reads its own copy, and
+/// where a `[final]` check reads the main program's: a student learns why the parent's
+/// results stayed 0.
+#[test]
+fn a_write_lost_to_a_process_copy_is_told() {
+    let text = story("scenarios/processes/child_writes_results.toml", "assertion");
+    assert!(text.contains(
+        "main reads results[0] at step 7 and sees 0, not the 10 that worker[0] wrote at step 2: worker[0] is a process and wrote its own copy"
+    ));
+    pin("explain_child_writes_results", &text);
+    let text = "[shared]\ncount = 0\n[[process]]\nname = \"p\"\ncode = \"count += 1\"\n[final]\nassert = [\"count == 1\"]\n";
+    let prog = program("final_copy.toml", text);
+    let rep = run_report(&prog);
+    let told = explain::explain(&prog, &rep, 0).unwrap();
+    assert!(
+        told.contains("p wrote 1 to count at step 2, but in its own copy: the [final] checks read the main program's copy"),
+        "{told}"
+    );
+}
