@@ -380,6 +380,13 @@ impl Checker {
         }
     }
 
+    /// Explores an already lowered scenario with these limits (each filled in from the
+    /// scenario's `[limits]` where no flag gives one) and builds its report.
+    pub fn report(&self, prog: &crate::ir::Program) -> RunReport {
+        let ex = search::explore(prog, &self.config(prog));
+        report::build(prog, &ex, "explore", self.timing)
+    }
+
     /// Checks one input.
     pub fn check_one(&self, input: &Input) -> CheckResult {
         let path = match input {

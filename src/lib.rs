@@ -40,6 +40,7 @@ pub mod cli;
 mod detect;
 mod engines;
 mod frontend;
+mod grade;
 mod ir;
 mod machine;
 pub mod report;

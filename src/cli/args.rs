@@ -123,6 +123,9 @@ pub(super) enum Command {
     EngineChild(EngineChildArgs),
     /// Run every scenario under the paths and compare each with its `expect`.
     Check(CheckArgs),
+    /// Grade submissions against an exercise: its goal, checks, limits, objects and
+    /// parties apply to every submission; only the code is the student's.
+    Grade(GradeArgs),
     /// Print the JSON Schema of the scenario format (for editors: taplo, Even Better TOML).
     Schema,
     /// Replay one execution step by step.
@@ -161,6 +164,27 @@ pub(super) struct EngineChildArgs {
     pub file: String,
     /// The engine's settings, as JSON.
     pub settings: String,
+}
+
+// `simrace grade`.
+#[derive(clap::Args)]
+pub(super) struct GradeArgs {
+    /// The exercise: the scenario as the teacher wrote it.
+    #[arg(value_name = "EXERCISE")]
+    pub exercise: String,
+    /// The students' scenario files.
+    #[arg(required = true, value_name = "SUBMISSION")]
+    pub submissions: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also write the grades as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<String>,
+    /// Submissions explored at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 // `simrace check`.

@@ -3,7 +3,7 @@
 //! [`Checker`]. A limit given as a flag wins over the scenario's `[limits]`, which wins
 //! over the default.
 
-use super::args::{CheckArgs, Engine, EngineOpts, Limits, ReductionFlag, SchedulerFlag};
+use super::args::{CheckArgs, Engine, EngineOpts, GradeArgs, Limits, ReductionFlag, SchedulerFlag};
 use crate::check::Checker;
 use crate::engines::child::ModelSettings;
 use crate::engines::native::NativeConfig;
@@ -151,6 +151,16 @@ pub(super) fn model_settings(prog: &Program, l: &Limits, o: &EngineOpts) -> Mode
 
 /// `simrace check`'s checker: the flags' limits (each scenario's `[limits]` fill in the
 /// rest when it runs), jobs and timing.
+/// The explorer's limits for grading: the flags, then each exercise's `[limits]`.
+pub(super) fn grader(a: &GradeArgs) -> Checker {
+    let l = &a.limits;
+    Checker::new()
+        .max_steps(l.max_steps)
+        .max_executions(l.max_executions)
+        .timeout(l.timeout)
+        .reduction(reduction(l.reduction))
+}
+
 pub(super) fn checker(a: &CheckArgs) -> Checker {
     let l = &a.limits;
     let checker = Checker::new()

@@ -4,6 +4,8 @@
 mod check;
 // `simrace explain`: the story of a finding.
 mod explain;
+// `simrace grade`: an exercise against submissions, cheats included.
+mod grade;
 // The HTML report, without a browser.
 mod html;
 // The text report of every library scenario, pinned; verdicts, replays, determinism.

@@ -1,0 +1,315 @@
+//! `simrace grade`: a teacher's exercise against students' submissions.
+//!
+//! The exercise is a scenario as the teacher wrote it. Its `expect` (the goal, usually a
+//! pass), `[final]`, `[invariant]`, `[limits]`, `start_method`, the `[shared]` and
+//! `[atomics]` variables with their initial values, the objects and the parties (names,
+//! thread or process, counts, `start`, `daemon`) apply to every submission, whatever the
+//! submission's own tables say. A submission may change the code, and add `[ghost]`
+//! variables and objects (a lock that fixes the bug); anything else that differs from the
+//! exercise is a reason to fail, said plainly. Then the submission is explored (the
+//! explorer: deterministic and exhaustive), and it passes when what it finds is exactly
+//! the exercise's `expect` and the exploration was complete.
+//!
+//! A submission is compared with the exercise table by table, so the reasons name what
+//! was changed ("the [final] assertion `balance == 200` was removed") rather than only
+//! that the behaviour is wrong; a grade never depends on which of the two checks fails
+//! first. The score is one point for keeping the exercise's rules and one for the
+//! behaviour it asks for.
+
+use crate::check::Checker;
+use crate::frontend::ast::{Expr, Scenario, VarClass};
+use crate::frontend::diag::Diagnostic;
+use crate::frontend::{lower, scenario};
+use crate::ir::FindingKind;
+use crate::report::RunReport;
+use serde::Serialize;
+
+/// The points a submission can score: the exercise's rules kept, the behaviour asked for.
+pub const MAX_SCORE: u32 = 2;
+
+/// The grade of one submission.
+#[derive(Clone, Debug, Serialize)]
+pub struct Grade {
+    pub file: String,
+    pub passed: bool,
+    pub score: u32,
+    pub max_score: u32,
+    /// Why it did not pass (empty when it passed).
+    pub reasons: Vec<String>,
+}
+
+/// Grades `submissions` against `exercise` (already loaded and checked to lower), each
+/// with `checker`'s limits where neither file gives one.
+pub fn grade_all(exercise: &Scenario, submissions: &[String], checker: &Checker) -> Vec<Grade> {
+    submissions
+        .iter()
+        .map(|file| grade_one(exercise, file, checker))
+        .collect()
+}
+
+/// Grades one submission file.
+pub fn grade_one(exercise: &Scenario, file: &str, checker: &Checker) -> Grade {
+    let invalid = |d: Diagnostic| Grade {
+        file: file.to_string(),
+        passed: false,
+        score: 0,
+        max_score: MAX_SCORE,
+        reasons: vec![format!(
+            "the submission is not a valid scenario: {}:{}:{}: {}",
+            d.path, d.line, d.column, d.message
+        )],
+    };
+    let sub = match scenario::load(file) {
+        Ok(s) => s,
+        Err(d) => return invalid(d),
+    };
+    let mut prog = match lower::lower(&sub) {
+        Ok(p) => p,
+        Err(d) => return invalid(d),
+    };
+    let broken = rules_broken(exercise, &sub);
+    // The exercise's goal and limits apply, whatever the submission's tables say.
+    prog.expect = exercise.expect.clone();
+    prog.max_steps = exercise.limits.max_steps;
+    prog.max_executions = exercise.limits.max_executions;
+    prog.timeout = exercise.limits.timeout;
+    let report = checker.report(&prog);
+    let mut reasons = broken.clone();
+    let behaves = report.matches_expectation && report.stats.complete;
+    if !report.matches_expectation {
+        reasons.push(format!(
+            "the exercise expects {}, and the submission has {}",
+            kinds_text(&exercise.expect),
+            found_text(&report),
+        ));
+    }
+    if !report.stats.complete {
+        reasons.push(format!(
+            "the exploration stopped at a limit ({}), so a bug may be missing: make the program smaller or faster to finish",
+            report.stats.limit.clone().unwrap_or_else(|| "a limit".into())
+        ));
+    }
+    let score = u32::from(broken.is_empty()) + u32::from(behaves);
+    Grade {
+        file: file.to_string(),
+        passed: score == MAX_SCORE,
+        score,
+        max_score: MAX_SCORE,
+        reasons,
+    }
+}
+
+fn kinds_text(kinds: &[FindingKind]) -> String {
+    if kinds.is_empty() {
+        "no bug (pass)".into()
+    } else {
+        let k: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        k.join(", ")
+    }
+}
+
+fn found_text(r: &RunReport) -> String {
+    if r.kinds.is_empty() {
+        return "none".into();
+    }
+    let first: Vec<String> = r
+        .findings
+        .iter()
+        .filter(|f| !r.expected.contains(&f.kind))
+        .take(1)
+        .map(|f| format!(" (first: {}: {})", f.kind, f.message))
+        .collect();
+    format!("{}{}", r.kinds.join(", "), first.concat())
+}
+
+/// What the submission changed of what the exercise fixes, one sentence each.
+pub fn rules_broken(ex: &Scenario, sub: &Scenario) -> Vec<String> {
+    let mut out = vec![];
+    if ex.expect != sub.expect {
+        out.push(format!(
+            "`expect` was changed to {}: the exercise's {} applies",
+            kinds_text(&sub.expect),
+            kinds_text(&ex.expect)
+        ));
+    }
+    if ex.start_method != sub.start_method {
+        out.push("`start_method` was changed".into());
+    }
+    checks_kept(
+        ex,
+        sub,
+        "[final] assertion",
+        &ex.final_asserts,
+        &sub.final_asserts,
+        &mut out,
+    );
+    checks_kept(
+        ex,
+        sub,
+        "[invariant]",
+        &ex.invariants,
+        &sub.invariants,
+        &mut out,
+    );
+    if ex.limits != sub.limits {
+        out.push("[limits] was changed".into());
+    }
+    let observe = |s: &Scenario| {
+        s.observe
+            .as_ref()
+            .map(|o| o.iter().map(|i| i.name.clone()).collect::<Vec<_>>())
+    };
+    if observe(ex) != observe(sub) {
+        out.push("[final] observe was changed".into());
+    }
+    vars_kept(ex, sub, &mut out);
+    objects_kept(ex, sub, &mut out);
+    parties_kept(ex, sub, &mut out);
+    out
+}
+
+/// An expression as written, with its white space folded.
+fn expr_text(s: &Scenario, e: &Expr) -> String {
+    let text = s.source.get(e.span.start..e.span.end).unwrap_or("");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn checks_kept(
+    ex: &Scenario,
+    sub: &Scenario,
+    what: &str,
+    theirs: &[Expr],
+    mine: &[Expr],
+    out: &mut Vec<String>,
+) {
+    let kept: Vec<String> = mine.iter().map(|e| expr_text(sub, e)).collect();
+    for e in theirs {
+        let t = expr_text(ex, e);
+        if !kept.contains(&t) {
+            out.push(format!("the {what} `{t}` was removed or changed"));
+        }
+    }
+    let asked: Vec<String> = theirs.iter().map(|e| expr_text(ex, e)).collect();
+    for t in kept.iter().filter(|t| !asked.contains(t)) {
+        out.push(format!(
+            "the {what} `{t}` is not the exercise's (checks are the exercise's to set)"
+        ));
+    }
+}
+
+fn class_name(c: VarClass) -> &'static str {
+    match c {
+        VarClass::Shared => "[shared]",
+        VarClass::Atomic => "[atomics]",
+        VarClass::Ghost => "[ghost]",
+    }
+}
+
+fn vars_kept(ex: &Scenario, sub: &Scenario, out: &mut Vec<String>) {
+    for v in ex.vars.iter().filter(|v| v.class != VarClass::Ghost) {
+        match sub.vars.iter().find(|w| w.name.name == v.name.name) {
+            None => out.push(format!(
+                "the {} variable `{}` was removed",
+                class_name(v.class),
+                v.name.name
+            )),
+            Some(w) if w.class != v.class => out.push(format!(
+                "`{}` was moved from {} to {}",
+                v.name.name,
+                class_name(v.class),
+                class_name(w.class)
+            )),
+            Some(w) if w.init != v.init => out.push(format!(
+                "the initial value of `{}` was changed",
+                v.name.name
+            )),
+            Some(_) => {}
+        }
+    }
+    for w in sub.vars.iter().filter(|w| w.class != VarClass::Ghost) {
+        if !ex.vars.iter().any(|v| v.name.name == w.name.name) {
+            out.push(format!(
+                "the {} variable `{}` is new: only [ghost] variables and objects may be added",
+                class_name(w.class),
+                w.name.name
+            ));
+        }
+    }
+}
+
+/// A value's debug form without its source positions, to compare declarations made in
+/// two files.
+fn without_spans(text: String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("span: Span {") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        rest = rest.find('}').map_or("", |j| &rest[j + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+fn objects_kept(ex: &Scenario, sub: &Scenario, out: &mut Vec<String>) {
+    for o in &ex.objects {
+        match sub.objects.iter().find(|p| p.name.name == o.name.name) {
+            None => out.push(format!("the object `{}` was removed", o.name.name)),
+            Some(p) => {
+                let same = without_spans(format!("{:?}", o.kind))
+                    == without_spans(format!("{:?}", p.kind))
+                    && o.count == p.count;
+                if !same {
+                    out.push(format!(
+                        "the object `{}` was changed (its kind, size or count)",
+                        o.name.name
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn parties_kept(ex: &Scenario, sub: &Scenario, out: &mut Vec<String>) {
+    for t in &ex.parties {
+        let what = if t.process { "process" } else { "thread" };
+        let Some(u) = sub.parties.iter().find(|u| u.name.name == t.name.name) else {
+            out.push(format!("the {what} `{}` was removed", t.name.name));
+            continue;
+        };
+        let count = |c: Option<u32>| c.unwrap_or(1);
+        if count(t.count) != count(u.count) {
+            out.push(format!(
+                "the {what} `{}` runs {} instance(s) in the exercise, {} here",
+                t.name.name,
+                count(t.count),
+                count(u.count)
+            ));
+        }
+        if t.process != u.process {
+            out.push(format!(
+                "`{}` was changed between [[thread]] and [[process]]",
+                t.name.name
+            ));
+        }
+        if t.start != u.start || t.daemon != u.daemon {
+            out.push(format!(
+                "`start` or `daemon` of `{}` was changed",
+                t.name.name
+            ));
+        }
+    }
+    for u in &sub.parties {
+        if !ex.parties.iter().any(|t| t.name.name == u.name.name) {
+            out.push(format!(
+                "`{}` is a party the exercise does not have",
+                u.name.name
+            ));
+        }
+    }
+}
+
+/// The JSON of a grading run: `{"exercise", "submissions": [...]}`.
+pub fn json(exercise: &str, grades: &[Grade]) -> serde_json::Value {
+    serde_json::json!({ "exercise": exercise, "submissions": grades })
+}
