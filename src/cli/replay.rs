@@ -1,9 +1,15 @@
 //! `simrace replay`: one execution of a scenario, driven by a schedule from a report, as
-//! a trace and how it ended.
+//! a trace and how it ended. Threads are given by number or by name (`worker[1]`). The
+//! exit status says whether the execution reaches a finding (1) or not (0): a failure,
+//! a deadlock or livelock, a failed `[final]` assertion, or a data race between two of
+//! its steps; 2 for a bad file or schedule. The JSON's `finding` is that finding's
+//! `kind` and `message`, or null.
 
 use super::args::{Format, ReplayArgs};
 use super::{load_or_print, print_out};
-use crate::ir::Program;
+use crate::detect::races::races_in;
+use crate::ir::{FindingKind, Program};
+use crate::machine::Ending;
 use crate::report;
 use crate::search;
 
@@ -13,7 +19,13 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let choices = match search::parse_schedule(schedule) {
+    let by_name = |t: &str| {
+        t.parse::<u32>().ok().or_else(|| {
+            let i = prog.threads.iter().position(|th| th.name == t)?;
+            Some(i as u32)
+        })
+    };
+    let choices = match search::parse_schedule_with(schedule, by_name) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("simrace: bad --schedule: {e}");
@@ -28,6 +40,7 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
         }
     };
     let ended = ending(&prog, &r);
+    let found = finding(&prog, &r);
     let trace = report::trace_entries(&prog, &r.steps);
     let output: Vec<String> = r.steps.iter().flat_map(|s| s.output.clone()).collect();
     match a.format {
@@ -35,12 +48,19 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
             let mut out = format!("{} ({}): replay of {}\n", prog.name, prog.path, schedule);
             report::write_trace(&mut out, &trace, &output, "  ");
             out.push_str(&format!("{ended}\n"));
+            // The ending names every other finding; a race is between two steps.
+            if let Some((FindingKind::DataRace, message)) = &found {
+                out.push_str(&format!("data_race: {message}\n"));
+            }
             print_out(&out);
         }
         Format::Json => {
             let v = serde_json::json!({
                 "scenario": prog.name, "file": prog.path, "schedule": schedule,
                 "trace": trace, "output": output, "result": ended,
+                "finding": found.as_ref().map(|(kind, message)| serde_json::json!({
+                    "kind": kind.as_str(), "message": message,
+                })),
             });
             print_out(&format!(
                 "{}\n",
@@ -48,7 +68,27 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
             ));
         }
     }
-    0
+    u8::from(found.is_some())
+}
+
+/// The finding this execution reaches, if any: its failure, a deadlock or livelock at its
+/// end, a failed `[final]` assertion, or else a data race between two of its steps.
+fn finding(prog: &Program, r: &search::Replay) -> Option<(FindingKind, String)> {
+    if let Some((_, f)) = &r.failure {
+        return Some((f.kind, f.message.clone()));
+    }
+    let s = &r.state;
+    if s.enabled(prog).is_empty() {
+        if !s.all_finished() {
+            if let Ending::Stuck { kind, message, .. } = s.stuck(prog) {
+                return Some((kind, message));
+            }
+        } else if let Some(f) = s.check_final(prog) {
+            return Some((f.kind, f.message));
+        }
+    }
+    let race = races_in(prog, &r.steps).into_iter().next()?;
+    Some((FindingKind::DataRace, race.message(prog)))
 }
 
 /// How a replayed execution ended, in words.

@@ -57,6 +57,25 @@ pub struct Race {
     pub second: Access,
 }
 
+impl Race {
+    /// The race as reports say it: the variable, then each access (read or write, the
+    /// thread, the line).
+    pub fn message(&self, prog: &Program) -> String {
+        let rw = |w: bool| if w { "write" } else { "read" };
+        let (a, b) = (&self.first, &self.second);
+        format!(
+            "data race on {}: {} by {} (line {}) and {} by {} (line {}) are not ordered by happens-before",
+            prog.cell_name(self.cell),
+            rw(a.write),
+            prog.threads[a.thread as usize].name,
+            a.line,
+            rw(b.write),
+            prog.threads[b.thread as usize].name,
+            b.line
+        )
+    }
+}
+
 /// Incremental happens-before tracking over one execution.
 pub struct RaceDetector {
     clocks: Vec<Clock>,

@@ -179,18 +179,7 @@ impl<'p> Explorer<'p> {
     /// access), and counts it.
     pub(super) fn record_race(&mut self, r: Race, schedule: Vec<Choice>) {
         let prog = self.prog;
-        let (a, b) = (&r.first, &r.second);
-        let rw = |w: bool| if w { "write" } else { "read" };
-        let message = format!(
-            "data race on {}: {} by {} (line {}) and {} by {} (line {}) are not ordered by happens-before",
-            prog.cell_name(r.cell),
-            rw(a.write),
-            prog.threads[a.thread as usize].name,
-            a.line,
-            rw(b.write),
-            prog.threads[b.thread as usize].name,
-            b.line
-        );
+        let message = r.message(prog);
         let key = race_key(prog, &r);
         self.record(FindingKind::DataRace, key, message, schedule, Some(r), true);
     }

@@ -30,7 +30,7 @@ mod states;
 pub mod wakeup;
 
 pub use replay::{Replay, TraceStep, replay};
-pub use schedule::{format_schedule, parse_schedule};
+pub use schedule::{format_schedule, parse_schedule, parse_schedule_with};
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;

@@ -31,6 +31,15 @@ pub fn format_schedule(s: &[Choice]) -> String {
 
 /// Parses a schedule written by [`format_schedule`].
 pub fn parse_schedule(text: &str) -> Result<Vec<Choice>, String> {
+    parse_schedule_with(text, |t| t.parse::<u32>().ok())
+}
+
+/// Parses a schedule whose threads may also be written by name (`worker[1]*2,main`):
+/// `thread` turns a token into a thread number, or says it names none.
+pub fn parse_schedule_with(
+    text: &str,
+    thread: impl Fn(&str) -> Option<u32>,
+) -> Result<Vec<Choice>, String> {
     let mut out = vec![];
     for tok in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (choice, rep) = match tok.split_once('*') {
@@ -49,9 +58,8 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Choice>, String> {
             ),
             None => (choice, 0),
         };
-        let thread = t
-            .parse::<u32>()
-            .map_err(|_| format!("bad thread number in `{tok}`"))?;
+        let thread =
+            thread(t.trim()).ok_or_else(|| format!("no thread `{}` in `{tok}`", t.trim()))?;
         if rep > 1_000_000 {
             return Err(format!("repeat count too large in `{tok}`"));
         }

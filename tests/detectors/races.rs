@@ -230,8 +230,10 @@ fn the_cli_reports_races_in_json_and_their_schedules_replay() {
     assert_eq!(f["race"]["variable"], "a[2]");
     let schedule = f["schedule"].as_str().unwrap();
     let out = simrace(&["replay", &file, "--schedule", schedule, "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1), "the schedule reaches the race");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["finding"]["kind"], "data_race");
+    assert_eq!(r["finding"]["message"], f["message"]);
     let trace = r["trace"].as_array().unwrap();
     assert_eq!(trace.len(), f["trace"].as_array().unwrap().len());
     assert_eq!(trace.last().unwrap()["op"], "write a[2] = 3");

@@ -8,6 +8,8 @@ mod explain;
 mod grade;
 // The HTML report, without a browser.
 mod html;
+// `simrace replay`: exit status, the finding reached, threads by name.
+mod replay;
 // The text report of every library scenario, pinned; verdicts, replays, determinism.
 mod scenarios;
 // `simrace step`, the game, driven through a pipe.
