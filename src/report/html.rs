@@ -183,7 +183,7 @@ pub fn render(sections: &[Section]) -> String {
         let (name, verdict) = match s {
             Section::Scenario(p) => (
                 s_of(&p.report, "scenario").to_string(),
-                s_of(&p.report, "verdict").to_string(),
+                as_expected(&p.report).to_string(),
             ),
             Section::Error { file, .. } => (file.clone(), "invalid".to_string()),
         };
@@ -214,9 +214,19 @@ pub fn render(sections: &[Section]) -> String {
     out
 }
 
+/// The verdict people read, the same word as `simrace check`'s: `pass` when the
+/// scenario found exactly what its `expect` says (the JSON's `matches_expectation`).
+fn as_expected(r: &Value) -> &'static str {
+    if r["matches_expectation"].as_bool() == Some(true) {
+        "pass"
+    } else {
+        "fail"
+    }
+}
+
 fn scenario_section(out: &mut String, idx: usize, p: &ScenarioPage) {
     let r = &p.report;
-    let verdict = s_of(r, "verdict");
+    let verdict = as_expected(r);
     let _ = writeln!(
         out,
         "<section class=\"scenario\" id=\"scenario-{idx}\" data-scenario=\"{}\">",

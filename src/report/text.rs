@@ -213,10 +213,12 @@ pub fn outcome_table(r: &RunReport) -> String {
     out
 }
 
-/// The first lines of a text report: the scenario, its verdict, found against expected.
+/// The first lines of a text report: the scenario, its verdict (PASS when it found
+/// exactly what its `expect` says, the same word as `simrace check`'s), found against
+/// expected.
 fn header_text(r: &RunReport) -> String {
     let mut out = String::new();
-    let verdict = if r.verdict == "pass" { "PASS" } else { "FAIL" };
+    let verdict = if r.matches_expectation { "PASS" } else { "FAIL" };
     let _ = writeln!(out, "{} ({}): {verdict}", r.scenario, r.file);
     if !r.description.is_empty() {
         let _ = writeln!(out, "  {}", r.description.trim());
