@@ -16,6 +16,7 @@ mod check;
 mod config;
 mod engine_child;
 mod explain;
+mod export;
 mod replay;
 mod run;
 mod schema;
@@ -46,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Schema => schema::schema(),
         Command::Replay(a) => replay::replay(a),
         Command::Explain(a) => explain::explain(a),
+        Command::Export(a) => export::export(a),
         Command::Step(a) => step::step(a),
     };
     ExitCode::from(code)
