@@ -108,6 +108,10 @@ pub struct Program {
     pub observe: Vec<(String, u32)>,
     /// True for every cell that an invariant reads.
     pub invariant_cells: Vec<bool>,
+    /// Does some code ask whether a party is still running without waiting for its end
+    /// (`is_alive()`, `exitcode`, `join(timeout)`, `terminate()`, `kill()`)? Then a step
+    /// after which a process fails, and so ends, depends on that question.
+    pub liveness_observed: bool,
     pub max_steps: Option<u64>,
     pub max_executions: Option<u64>,
     pub timeout: Option<u64>,
@@ -139,9 +143,11 @@ impl Program {
     pub fn locate(&self, address: u32) -> (u32, u32) {
         (address / self.cells.max(1), address % self.cells.max(1))
     }
-    /// All the machine's cells: every memory's, then the global ones.
+    /// All the machine's cells: every memory's, then the global ones (a memory's worth,
+    /// only when there are global cells).
     pub fn addresses(&self) -> u32 {
-        (self.memories + 1) * self.cells
+        let global = self.vars.iter().any(|v| v.global);
+        (self.memories + u32::from(global)) * self.cells
     }
     pub fn cell_is_global(&self, cell: u32) -> bool {
         self.vars[self.var_of_cell(cell) as usize].global

@@ -3,7 +3,7 @@
 //! timeouts, `notify(n)`, spin loops, `max_steps`, errors, atomic blocks) that an engine
 //! can run, loom and shuttle must agree with the explorer on the `assertion`, `deadlock`
 //! and `error` verdicts, and native must never report a kind that the explorer rules out.
-//! Scenarios an engine cannot run (loom's thread limit, `[[process]]`) are skipped with the
+//! Scenarios an engine cannot run (loom's thread limit) are skipped with the
 //! reason printed.
 //!
 //! Every engine runs bounded (30 native runs with `--stress`, a thousand shuttle

@@ -123,6 +123,7 @@ impl<'a> Lowerer<'a> {
             invariants,
             observe: vec![],
             invariant_cells,
+            liveness_observed: false,
             max_steps: s.limits.max_steps,
             max_executions: s.limits.max_executions,
             timeout: s.limits.timeout,
@@ -133,6 +134,20 @@ impl<'a> Lowerer<'a> {
             .into_iter()
             .map(|(name, cell)| (name, program.address(0, cell)))
             .collect();
+        program.liveness_observed = program.threads.iter().any(|t| {
+            t.code.instrs.iter().any(|i| {
+                matches!(
+                    i,
+                    Instr::IsAlive { .. }
+                        | Instr::ExitCode { .. }
+                        | Instr::Terminate { .. }
+                        | Instr::Join {
+                            timeout: Some(_),
+                            ..
+                        }
+                )
+            })
+        });
         Ok(program)
     }
 

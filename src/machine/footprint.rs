@@ -7,7 +7,7 @@
 //! step to see that it races with the step that blocked it.
 
 use super::objects;
-use super::state::{State, Status};
+use super::state::{Choice, State, Status};
 use super::value::cas_matches;
 use crate::ir::{Instr, ObjId, Program, StartMethod, StaticTouch, ThreadId};
 use smallvec::SmallVec;
@@ -24,6 +24,10 @@ pub enum Touch {
     AtomicBlock,
     /// Writes of cells that an invariant reads are all ordered with each other.
     Invariant,
+    /// Whether a process or daemon gets to take its next step: each of its steps reads
+    /// it, and what can stop it before that step writes it (`terminate()` or `kill()` of
+    /// it; for a daemon, the end of any non-daemon party, which may be the last one).
+    Stoppable(ThreadId),
     /// One round of a barrier: its arrivals (writes) and departures (reads).
     Round {
         bar: ObjId,
@@ -111,7 +115,17 @@ impl State {
     /// Meaningful for every started, unfinished thread, whether it can move or not.
     pub fn footprint(&self, prog: &Program, t: ThreadId) -> Footprint {
         let mut fp = Footprint::new();
-        match &self.threads[t as usize].status {
+        let me = &self.threads[t as usize];
+        if matches!(me.status, Status::NotStarted | Status::Finished) {
+            return fp;
+        }
+        if me.daemon || prog.threads[t as usize].process {
+            fp.push(Touch::Stoppable(t));
+        }
+        if prog.liveness_observed && prog.threads[t as usize].process && self.may_fail(prog, t) {
+            fp.push(Touch::Thread(t)); // its end: it is no longer alive, its exit code is 1
+        }
+        match &me.status {
             Status::NotStarted | Status::Finished => return fp,
             Status::Waiting(w) => {
                 objects::wait_footprint(self, prog, w, &mut fp);
@@ -140,6 +154,16 @@ impl State {
         fp.sort();
         fp.dedup();
         fp
+    }
+
+    /// Does some way of taking `t`'s next step make it fail (and so end)? Found by taking
+    /// the step on a copy of the state: which step fails is known only by running it.
+    fn may_fail(&self, prog: &Program, t: ThreadId) -> bool {
+        (0..self.alternatives(prog, t)).any(|alt| {
+            let mut copy = self.clone();
+            copy.step(prog, Choice { thread: t, alt }, false);
+            matches!(copy.threads[t as usize].status, Status::Finished)
+        })
     }
 
     fn instr_footprint(&self, prog: &Program, t: ThreadId, instr: &Instr, fp: &mut Footprint) {
@@ -184,13 +208,25 @@ impl State {
             }
             Instr::Join { thread, .. }
             | Instr::IsAlive { thread, .. }
-            | Instr::Terminate { thread, .. }
             | Instr::ExitCode { thread, .. } => {
                 if let Ok(ts) = self.thread_sel(&c, *thread) {
                     fp.extend(ts.into_iter().map(Touch::Thread));
                 }
             }
-            Instr::End => fp.push(Touch::Thread(t)),
+            Instr::Terminate { thread, .. } => {
+                if let Ok(ts) = self.thread_sel(&c, *thread) {
+                    for x in ts {
+                        fp.extend([Touch::Thread(x), Touch::Stoppable(x)]);
+                    }
+                }
+            }
+            Instr::End => {
+                fp.push(Touch::Thread(t));
+                if !self.threads[t as usize].daemon {
+                    let daemons = self.threads.iter().enumerate().filter(|(_, d)| d.daemon);
+                    fp.extend(daemons.map(|(d, _)| Touch::Stoppable(d as ThreadId)));
+                }
+            }
             Instr::AtomicBegin { .. } => fp.push(Touch::AtomicBlock),
             _ => {}
         }

@@ -13,7 +13,7 @@
 
 use super::footprint::Touch;
 use super::state::{State, Status};
-use crate::ir::{ObjId, Pc, ThreadId, Value};
+use crate::ir::{ObjId, Pc, Program, ThreadId, Value};
 use std::hash::{Hash, Hasher};
 
 /// A location that a step reads or writes, for the spin-loop rule.
@@ -52,11 +52,11 @@ pub struct Spin {
 impl State {
     /// Thread `t` passes a loop head: blocks it if the last iteration made no progress,
     /// else starts a new record.
-    pub(super) fn loop_head(&mut self, t: ThreadId) {
+    pub(super) fn loop_head(&mut self, prog: &Program, t: ThreadId) {
         if self.threads[t as usize].spin_pending.is_some() {
             return;
         }
-        let hash = self.shared_hash();
+        let hash = self.shared_hash(prog, t);
         let th = &mut self.threads[t as usize];
         let pc = th.pc;
         if let Some(i) = th.spin.iter().position(|sp| sp.head == pc) {
@@ -86,10 +86,14 @@ impl State {
         });
     }
 
-    /// A deterministic hash of every cell and object.
-    fn shared_hash(&self) -> u64 {
+    /// A deterministic hash of what thread `t` can see: the cells of its memory, the
+    /// global cells (of `Value` and `Array` objects) and every object.
+    fn shared_hash(&self, prog: &Program, t: ThreadId) -> u64 {
         let mut h = rustc_hash::FxHasher::default();
-        self.cells.hash(&mut h);
+        let n = prog.cells as usize;
+        let mem = prog.threads[t as usize].memory as usize;
+        self.cells[mem * n..(mem + 1) * n].hash(&mut h);
+        self.cells[prog.memories as usize * n..].hash(&mut h); // the global cells
         self.objects.hash(&mut h);
         h.finish()
     }

@@ -135,7 +135,7 @@ impl State {
         for v in &prog.vars {
             memory.extend(v.init.iter().copied());
         }
-        let cells = memory.repeat(prog.memories as usize + 1);
+        let cells = memory.repeat((prog.addresses() / prog.cells.max(1)) as usize);
         let threads = prog
             .threads
             .iter()

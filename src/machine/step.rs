@@ -254,7 +254,7 @@ impl State {
                 let v = self.operand(c, *value)?;
                 self.write_cell(t, cell, v);
             }
-            Instr::LoopHead => self.loop_head(t),
+            Instr::LoopHead => self.loop_head(c.prog, t),
             _ => return raise(ExcKind::RuntimeError, "internal: a step run as local code"),
         }
         Ok(None)

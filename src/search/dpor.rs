@@ -61,12 +61,39 @@ impl Explorer<'_> {
                 steps.push((end, p, fp));
             }
         }
+        steps.extend(self.stopped_steps(end));
         for (k, p, fp) in steps {
             let pclock = self.thread_clock(p, k);
             for i in self.races_with(k, end, p, &fp, &pclock) {
                 self.reverse(i, end, p, &fp, pclock[p as usize]);
             }
         }
+    }
+
+    /// The next steps that a thread never took because another thread's step stopped it
+    /// (`terminate()` or `kill()` of a process): each is pending just after the step that
+    /// stopped it, and races with it (they both touch [`Touch::Stoppable`]), as a pending
+    /// step at the end does: the class where the stopped thread moves first is another.
+    fn stopped_steps(&self, end: usize) -> Vec<(usize, ThreadId, Footprint)> {
+        let mut out = vec![];
+        for k in 0..end {
+            let stopper = self.path[k].choice.unwrap().thread;
+            let (before, after) = (&self.path[k].state, &self.path[k + 1].state);
+            for p in 0..self.nthreads as ThreadId {
+                let was = &before.threads[p as usize].status;
+                if p == stopper
+                    || matches!(was, Status::NotStarted | Status::Finished)
+                    || !matches!(after.threads[p as usize].status, Status::Finished)
+                {
+                    continue;
+                }
+                let fp = before.footprint(self.prog, p);
+                if !fp.is_empty() {
+                    out.push((k + 1, p, fp));
+                }
+            }
+        }
+        out
     }
 
     /// The steps that race with `p`'s step with `fp` taken at node `k` (or pending there,

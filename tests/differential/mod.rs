@@ -10,6 +10,7 @@
 
 mod generate;
 mod policies;
+mod processes;
 
 use crate::common::{exact, library_files, load, program};
 use generate::{check, lock_nests, mixed};

@@ -64,3 +64,30 @@ fn barrier_rounds_explore_only_arrival_orders() {
     let text = "[objects]\nbar = { kind = \"Barrier\", parties = 3 }\n[[thread]]\nname = \"w\"\ncount = 3\ncode = \"\"\"\nfor r in range(3):\n    bar.wait()\n\"\"\"\n";
     assert_eq!(run(text).stats.executions, 216);
 }
+
+/// N processes that each count to three in their own copy of `[shared]`: different
+/// processes' copies are different cells, so nothing they do depends on the others', and
+/// the explorer runs one execution whatever N (a naive search runs (3N)!/(3!)^N). The
+/// same program as threads sharing the counter has races, and N! orders of each
+/// increment.
+#[test]
+fn processes_that_share_nothing_explore_one_execution() {
+    let procs = |n: u32, kind: &str| {
+        format!(
+            "[shared]\ncounter = 0\n[[{kind}]]\nname = \"p\"\ncount = {n}\ncode = \"\"\"\nfor i in range(3):\n    counter += 1\n\"\"\"\n"
+        )
+    };
+    for n in 1..=4 {
+        let e = run(&procs(n, "process"));
+        assert_eq!(e.stats.executions, 1, "{n} processes");
+        assert!(e.findings.is_empty());
+    }
+    let threads = run(&procs(2, "thread"));
+    assert!(threads.stats.executions > 1);
+    assert!(!threads.findings.is_empty());
+    // Started by a main thread (fork) and joined: still one execution.
+    let forked = "[shared]\ncounter = 0\n[[process]]\nname = \"p\"\ncount = 3\nstart = false\ncode = \"counter += 1\"\n[[thread]]\nname = \"main\"\ncode = \"\"\"\nfor i in range(3):\n    p[i].start()\nfor i in range(3):\n    p[i].join()\n\"\"\"\n[final]\nassert = [\"counter == 0\"]\n";
+    let e = run(forked);
+    assert_eq!(e.stats.executions, 1);
+    assert!(e.findings.is_empty());
+}
