@@ -6,10 +6,10 @@
 //! - Stress: `sys.setswitchinterval(1e-6)` and a seeded `_switch()` (a yield one time in
 //!   five, a 1-50 µs sleep one in twenty) before every statement and after every shared
 //!   read: switches happen where the model says they may.
-//! - The watchdog: when no unfinished thread has moved for 100 ms, the run is a deadlock
-//!   and every thread's place comes from `sys._current_frames()` (a process's from
-//!   `faulthandler`, on SIGUSR1); a run past its budget, or past many times `max_steps`
-//!   switch points, is a livelock.
+//! - The watchdog: when no unfinished thread has moved for 100 ms (1 s with processes),
+//!   the run is a deadlock and every thread's place comes from `sys._current_frames()`
+//!   (a process's from `faulthandler`, on SIGUSR1); a run past its budget (three times
+//!   longer with processes), or past four times `max_steps` switch points, is a livelock.
 //! - Failures are Python's own exceptions: their class, message and the traceback's line
 //!   in the program, mapped back to the scenario's line.
 //!
@@ -200,8 +200,8 @@ pub fn run(
     // Python keeps to its own budgets; this is only the guard against a program that
     // does not.
     let hard = match cfg.runs {
-        Some(n) => cfg.run_budget * (n.min(10_000) as u32) + Duration::from_secs(10),
-        None => cfg.duration + cfg.run_budget * 2 + Duration::from_secs(10),
+        Some(n) => cfg.run_budget * 3 * (n.min(10_000) as u32) + Duration::from_secs(10),
+        None => cfg.duration + cfg.run_budget * 6 + Duration::from_secs(10),
     };
     let mut bad = None;
     loop {

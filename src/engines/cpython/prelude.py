@@ -380,9 +380,14 @@ def _wait(parties, budget, stable_for, max_steps):
             kind = "livelock" if stable_for is not None else "stuck"
         if kind is not None:
             frames = sys._current_frames()
-            stuck = [_where(p, t, frames) for p, t in insts
+            stuck = [(p, _where(p, t, frames)) for p, t in insts
                      if t.ident is not None and t.is_alive()]
-            return (kind, stuck)
+            if kind == "deadlock" and any(p.process and not w["frames"] for p, w in stuck):
+                # A process outside the scenario's code is starting or ending (slowly,
+                # on a busy machine): not stuck yet.
+                last, since = None, time.monotonic()
+                continue
+            return (kind, [w for _, w in stuck])
 
 
 def _settle(parties):
@@ -482,7 +487,8 @@ def main():
     stable_for = None
     if STRESS:
         sys.setswitchinterval(1e-6)
-        stable_for = 0.3 if USES_PROCESSES else 0.1
+        stable_for = 1.0 if USES_PROCESSES else 0.1
+    budget = args.budget * 3 if USES_PROCESSES else args.budget
     out = sys.stdout
     if args.json:
         sys.stdout = open(os.devnull, "w")  # what the scenario prints is not a result
@@ -501,7 +507,7 @@ def main():
         if args.duration is not None and i > 0 and time.monotonic() - start >= args.duration:
             break
         _slots[0] = 0
-        r = _run_once(args.budget, stable_for, args.max_steps)
+        r = _run_once(budget, stable_for, args.max_steps)
         if args.json:
             out.write(json.dumps(r) + "\n")
             out.flush()
