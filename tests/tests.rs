@@ -14,6 +14,9 @@ mod common;
 // Tests that need a real browser: the HTML report loaded in headless Chromium (needs
 // /usr/bin/chromium).
 mod browser;
+// The CPython engine and `simrace export --python`: the translated program on a real
+// python3 conforms to the explorer on the library (skipped, and said, without python3).
+mod cpython;
 // The detectors (src/detect) on small programs in tests/fixtures/detect/: data races (a
 // racy and an ordered fixture per happens-before edge), deadlock explanations and the
 // lock-order graph's warnings.

@@ -30,6 +30,8 @@ pub(super) enum Engine {
     Native,
     Loom,
     Shuttle,
+    /// The scenario translated to Python and run many times on a real python3.
+    Cpython,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,6 +111,12 @@ pub(super) struct EngineOpts {
     /// loom: the preemption bound (default 2; also LOOM_MAX_PREEMPTIONS).
     #[arg(long, value_name = "N")]
     pub max_preemptions: Option<usize>,
+    /// cpython: the Python interpreter to run (default: python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<String>,
+    /// Leave CPython out of the default run (the explorer and the native engine only).
+    #[arg(long, conflicts_with = "python")]
+    pub no_python: bool,
 }
 
 // The doc comment of each variant is its command's help; the structs below carry no doc
@@ -132,6 +140,9 @@ pub(super) enum Command {
     Replay(ReplayArgs),
     /// Tell a finding step by step in plain words.
     Explain(ExplainArgs),
+    /// Write a scenario as a program of another language (`--python`: a runnable Python
+    /// program with the same threads, processes and objects).
+    Export(ExportArgs),
     /// Play a scenario: pick which thread moves next until you reach the bug.
     Step(StepArgs),
 }
@@ -218,6 +229,22 @@ pub(super) struct ReplayArgs {
     pub schedule: String,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+}
+
+// `simrace export`.
+#[derive(clap::Args)]
+pub(super) struct ExportArgs {
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Write it as a Python program (the one language so far).
+    #[arg(long, required = true)]
+    pub python: bool,
+    /// Add the switch points and short timeouts that `--engine cpython` runs with.
+    #[arg(long)]
+    pub stress: bool,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
 }
 
 // `simrace explain`.

@@ -6,6 +6,7 @@
 use super::args::{CheckArgs, Engine, EngineOpts, GradeArgs, Limits, ReductionFlag, SchedulerFlag};
 use crate::check::Checker;
 use crate::engines::child::ModelSettings;
+use crate::engines::cpython::{self, CpythonConfig};
 use crate::engines::native::NativeConfig;
 use crate::ir::Program;
 use crate::search::{self, Config, Progress, Reduction, Search};
@@ -129,6 +130,33 @@ pub(super) fn native_config(prog: &Program, l: &Limits, o: &EngineOpts) -> Nativ
         max_steps: s.max_steps,
         timeout: s.timeout.map(Duration::from_secs),
         ..NativeConfig::default()
+    }
+}
+
+/// The CPython engine's configuration; `default_run`: part of the default `run`, so
+/// short.
+pub(super) fn cpython_config(
+    prog: &Program,
+    l: &Limits,
+    o: &EngineOpts,
+    default_run: bool,
+) -> CpythonConfig {
+    let s = scenario_limits(prog, l);
+    let mut duration = if default_run {
+        cpython::DEFAULT_RUN_DURATION
+    } else {
+        cpython::DEFAULT_DURATION
+    };
+    if let Some(t) = s.timeout {
+        duration = duration.min(Duration::from_secs(t));
+    }
+    CpythonConfig {
+        runs: o.runs,
+        duration,
+        seed: s.seed,
+        stress: !o.no_stress,
+        max_steps: s.max_steps,
+        ..CpythonConfig::default()
     }
 }
 

@@ -7,7 +7,7 @@
 //! - `args.rs`: the raw flags (clap's definitions, help texts, defaults);
 //! - `config.rs`: raw flags to the library's configurations, with each scenario's
 //!   `[limits]` filling in what no flag gives;
-//! - one file per command: `run.rs`, `check.rs`, `grade.rs`, `replay.rs`, `explain.rs`, `step.rs`
+//! - one file per command: `run.rs`, `check.rs`, `grade.rs`, `replay.rs`, `explain.rs`, `export.rs`, `step.rs`
 //!   (the interactive game), `schema.rs`, and `engine_child.rs` (the hidden child side of
 //!   `--engine loom` and `--engine shuttle`).
 
@@ -16,6 +16,7 @@ mod check;
 mod config;
 mod engine_child;
 mod explain;
+mod export;
 mod grade;
 mod replay;
 mod run;
@@ -48,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Schema => schema::schema(),
         Command::Replay(a) => replay::replay(a),
         Command::Explain(a) => explain::explain(a),
+        Command::Export(a) => export::export(a),
         Command::Step(a) => step::step(a),
     };
     ExitCode::from(code)

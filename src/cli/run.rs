@@ -1,12 +1,15 @@
-//! `simrace run`: each file through the explorer (and by default the native engine), or
+//! `simrace run`: each file through the explorer (and by default the native engine and,
+//! when a python3 is found, briefly the cpython engine), or
 //! through the one engine named; its report printed as text or gathered into one JSON
 //! document; optionally an HTML page and the deadlocks' wait-for graphs in DOT.
 
 use super::args::{Engine, Format, RunArgs};
-use super::config::{explorer_config, explorer_name, is_explorer, model_settings, native_config};
+use super::config::{
+    cpython_config, explorer_config, explorer_name, is_explorer, model_settings, native_config,
+};
 use super::{load, print_out};
 use crate::detect::waitfor::{self, DeadlockReport};
-use crate::engines::{loom, native, shuttle};
+use crate::engines::{cpython, loom, native, shuttle};
 use crate::frontend::diag::Diagnostic;
 use crate::ir::Program;
 use crate::report::html::{self, ScenarioPage, Section};
@@ -107,6 +110,15 @@ fn explore(a: &RunArgs, run: &mut Run, path: &str, prog: &Arc<Program>) -> RunRe
                 run.status = 2;
             }
         }
+        // CPython too, briefly, when there is one.
+        if !a.engine_opts.no_python
+            && let Some(py) = default_python(a)
+        {
+            match run_cpython(a, path, prog, &py, true) {
+                Ok(e) => rep.engines.push(e),
+                Err(e) => eprintln!("simrace: {path}: the cpython engine cannot run it: {e}"),
+            }
+        }
     }
     rep
 }
@@ -161,10 +173,43 @@ fn run_engine(
                 prog, &t, "shuttle", scheduler, timing,
             ))
         }
+        Engine::Cpython => {
+            let py = cpython::find_python(opts.python.as_deref())?;
+            run_cpython(a, path, prog, &py, false)
+        }
         Engine::Explore | Engine::Random | Engine::Pct => {
             Err("this engine is not available yet; use --engine explore".into())
         }
     }
+}
+
+/// The Python of the default run: `--python`, else python3 on PATH, found once; `None`
+/// when there is none (the default run then goes without it).
+fn default_python(a: &RunArgs) -> Option<cpython::Python> {
+    static FOUND: std::sync::OnceLock<Option<cpython::Python>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| cpython::find_python(a.engine_opts.python.as_deref()).ok())
+        .clone()
+}
+
+/// Runs the scenario at `path` on CPython; `default_run`: briefly, within the default run.
+fn run_cpython(
+    a: &RunArgs,
+    path: &str,
+    prog: &Arc<Program>,
+    py: &cpython::Python,
+    default_run: bool,
+) -> Result<EngineReport, String> {
+    let s = crate::frontend::scenario::load(path).map_err(|d| d.render())?;
+    let cfg = cpython_config(prog, &a.limits, &a.engine_opts, default_run);
+    let t = cpython::run(&s, prog, py, &cfg)?;
+    Ok(report::engine_report(
+        prog,
+        &t,
+        "cpython",
+        None,
+        !a.limits.no_timing,
+    ))
 }
 
 /// Keeps the wait-for graph of every deadlock in `rep`, titled by scenario and file (and

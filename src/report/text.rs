@@ -9,18 +9,15 @@ use std::fmt::Write as _;
 /// The text section of one engine's result.
 pub fn render_engine(e: &EngineReport, file: &str) -> String {
     let mut out = String::new();
-    let unit = if e.engine == "native" {
-        "run"
-    } else {
-        "execution"
-    };
+    let runs = e.engine == "native" || e.engine == "cpython";
+    let unit = if runs { "run" } else { "execution" };
     let mut head = e.engine.to_string();
     if let Some(s) = &e.scheduler {
         let _ = write!(head, " ({s} scheduler)");
     }
     let _ = write!(head, ": {}", plural(e.executions, unit));
     // Native runs are never complete: saying so on every run would be noise.
-    if !e.complete && e.engine != "native" {
+    if !e.complete && !runs {
         head.push_str(", INCOMPLETE");
     }
     if e.elapsed_ms > 0.0 {
@@ -218,7 +215,11 @@ pub fn outcome_table(r: &RunReport) -> String {
 /// expected.
 fn header_text(r: &RunReport) -> String {
     let mut out = String::new();
-    let verdict = if r.matches_expectation { "PASS" } else { "FAIL" };
+    let verdict = if r.matches_expectation {
+        "PASS"
+    } else {
+        "FAIL"
+    };
     let _ = writeln!(out, "{} ({}): {verdict}", r.scenario, r.file);
     if !r.description.is_empty() {
         let _ = writeln!(out, "  {}", r.description.trim());

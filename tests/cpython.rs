@@ -1,0 +1,371 @@
+//! The CPython engine and `simrace export --python`: the translated program runs on a
+//! real python3, and what it shows on the library conforms to the explorer.
+//!
+//! Every test that needs python3 says so on stderr and returns when there is none.
+
+use crate::common::{library_files, load, root, run_report, simrace, stderr, stdout};
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// Runs per library scenario in the conformance test: few, so that the whole library
+/// takes some tens of seconds on two cores.
+const CONFORMANCE_RUNS: &str = "6";
+
+/// Whether python3 is on PATH; if not, says that `test` is skipped.
+fn python(test: &str) -> bool {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("{test}: SKIPPED: no python3 on PATH");
+    }
+    ok
+}
+
+/// What a failure message says about where and as what it was raised: `("EOFError",
+/// 22)`, `("final", 18)`, `("invariant", 72)`; `None` for a deadlock or a livelock.
+fn signature(message: &str) -> Option<(String, u64)> {
+    if let Some(rest) = message.strip_prefix("line ") {
+        let (n, what) = rest.split_once(": ")?;
+        let kind = if what.starts_with("final assertion") {
+            "final"
+        } else if what.starts_with("invariant") {
+            "invariant"
+        } else {
+            return None;
+        };
+        return Some((kind.into(), n.parse().ok()?));
+    }
+    let (_, rest) = message.split_once(" (line ")?;
+    let (n, rest) = rest.split_once("): ")?;
+    let exc: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    Some((exc, n.parse().ok()?))
+}
+
+/// The places where the scenario format deliberately differs from CPython, named.
+/// `note`: one of CPython's notes, or `None` for an outcome the explorer never gives. It
+/// gives the difference's name when one explains what CPython showed.
+fn known_difference(explorer_messages: &[String], note: Option<&str>) -> Option<&'static str> {
+    let said = |s: &str| explorer_messages.iter().any(|m| m.contains(s));
+    match note {
+        // Integers are 64-bit in the scenario format: where the model raises
+        // OverflowError, CPython's integers grow (and the run has no outcome).
+        Some(n) if n.contains("beyond 64 bits") && said("OverflowError") => {
+            Some("64-bit integers (OverflowError in the model, a big int in CPython)")
+        }
+        Some(_) => None,
+        // The scenario format checks Condition ownership strictly: a notify or a wait
+        // without holding the lock is a RuntimeError, where CPython's check for a plain
+        // Lock only asks whether anyone holds it, so its run goes on to an outcome.
+        None if said("RuntimeError") && said("un-acquired lock") => {
+            Some("the stricter Condition ownership check")
+        }
+        None => None,
+    }
+}
+
+/// One library scenario on CPython against its exploration; the discrepancies found.
+fn conform(file: &str) -> Vec<String> {
+    let prog = load(file);
+    let rep = run_report(&prog);
+    let out = simrace(&[
+        "run",
+        file,
+        "--engine",
+        "cpython",
+        "--runs",
+        CONFORMANCE_RUNS,
+        "--format",
+        "json",
+        "--no-timing",
+    ]);
+    let v: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => return vec![format!("{file}: no report ({e}): {}", stderr(&out))],
+    };
+    let e = &v["engines"][0];
+    let mut bad = vec![];
+    let kinds: BTreeSet<&str> = rep.kinds.iter().copied().collect();
+    let messages: Vec<String> = rep
+        .findings
+        .iter()
+        .filter(|f| f.kind != "data_race")
+        .map(|f| f.message.clone())
+        .collect();
+    let signatures: BTreeSet<(String, u64)> =
+        messages.iter().filter_map(|m| signature(m)).collect();
+    for f in e["findings"].as_array().unwrap() {
+        let kind = f["kind"].as_str().unwrap();
+        if !kinds.contains(kind) {
+            bad.push(format!(
+                "{file}: CPython shows {kind}, the explorer does not: {}",
+                f["message"]
+            ));
+        }
+        let mut all = vec![f["message"].as_str().unwrap().to_string()];
+        for o in f["others"].as_array().into_iter().flatten() {
+            all.push(o[0].as_str().unwrap().to_string());
+        }
+        for m in all {
+            if let Some(sig) = signature(&m)
+                && !signatures.contains(&sig)
+            {
+                bad.push(format!(
+                    "{file}: CPython raised {} at line {}, which the explorer does not list: {m}",
+                    sig.0, sig.1
+                ));
+            }
+        }
+    }
+    let outcomes: Vec<serde_json::Value> = rep
+        .outcomes
+        .iter()
+        .map(|o| serde_json::Value::Object(o.values.clone()))
+        .collect();
+    for o in e["outcomes"].as_array().unwrap() {
+        let values = &o["values"];
+        if !outcomes.contains(values) {
+            match known_difference(&messages, None) {
+                Some(d) => {
+                    eprintln!("{file}: outcome {values} explained by a known difference: {d}")
+                }
+                None => bad.push(format!(
+                    "{file}: CPython ended with {values}, the explorer never does"
+                )),
+            }
+        }
+    }
+    for n in e["notes"].as_array().unwrap() {
+        let n = n.as_str().unwrap();
+        if n.contains("beyond 64 bits") {
+            match known_difference(&messages, Some(n)) {
+                Some(d) => eprintln!("{file}: {n}: explained by a known difference: {d}"),
+                None => bad.push(format!(
+                    "{file}: {n}, and the explorer raises no OverflowError"
+                )),
+            }
+        }
+    }
+    if e["executions"].as_u64().unwrap_or(0) == 0 {
+        bad.push(format!("{file}: no run"));
+    }
+    bad
+}
+
+#[test]
+fn the_library_on_cpython_conforms_to_the_explorer() {
+    if !python("the_library_on_cpython_conforms_to_the_explorer") {
+        return;
+    }
+    let files = library_files();
+    let start = std::time::Instant::now();
+    // Two at a time: the CI machine has two cores.
+    let half = files.len().div_ceil(2);
+    let bad: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(half)
+            .map(|chunk| s.spawn(move || chunk.iter().flat_map(|f| conform(f)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    eprintln!(
+        "conformance: {} scenarios, {CONFORMANCE_RUNS} CPython runs each, {:.1} s",
+        files.len(),
+        start.elapsed().as_secs_f64()
+    );
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn the_named_differences_explain_what_cpython_shows_on_their_fixtures() {
+    if !python("the_named_differences_explain_what_cpython_shows_on_their_fixtures") {
+        return;
+    }
+    for f in ["overflow", "condition_owner"] {
+        let file = format!("tests/fixtures/cpython/{f}.toml");
+        let bad = conform(&file);
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+}
+
+#[test]
+fn signatures_name_the_exception_and_the_line() {
+    let s = signature;
+    assert_eq!(
+        s("consumer (line 22): EOFError: the other end is closed and nothing is left"),
+        Some(("EOFError".into(), 22))
+    );
+    assert_eq!(
+        s("worker[1] (line 29): AssertionError; traceback: File \"x.py\", line 5, in w: assert x"),
+        Some(("AssertionError".into(), 29))
+    );
+    assert_eq!(
+        s("line 18: final assertion `counter == 2` does not hold"),
+        Some(("final".into(), 18))
+    );
+    assert_eq!(
+        s("no thread moved for 100 ms: t1 (line 3) at `with a:`"),
+        None
+    );
+}
+
+#[test]
+fn export_writes_the_scenario_as_a_python_program() {
+    let out = simrace(&["export", "--python", "scenarios/counter.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "def worker_code(tid):\n    global counter\n    tmp = counter\n    counter = tmp + 1\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("worker = Party(\"worker\", worker_code, count=2)"),
+        "{text}"
+    );
+    assert!(text.contains("def final():\n    \"\"\"[final]: checked once every thread has finished.\"\"\"\n    assert counter == 2\n"), "{text}");
+    assert!(
+        !text.contains("_switch(); tmp"),
+        "no stress without --stress"
+    );
+    let stressed = stdout(&simrace(&[
+        "export",
+        "--python",
+        "--stress",
+        "scenarios/counter.toml",
+    ]));
+    assert!(
+        stressed.contains("_switch(); counter = _r(tmp) + 1")
+            || stressed.contains("_switch(); counter = tmp + 1"),
+        "{stressed}"
+    );
+    assert!(
+        stressed.contains("_switch(); tmp = _r(counter)"),
+        "{stressed}"
+    );
+    if !python("export_writes_the_scenario_as_a_python_program") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("counter.py");
+    std::fs::write(&file, &text).unwrap();
+    let run = Command::new("python3")
+        .arg(&file)
+        .args(["--runs", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(said.lines().count(), 3, "{said}");
+    for l in said.lines() {
+        assert!(
+            l == "finished: counter = 2"
+                || l == "finished: counter = 1"
+                || l.starts_with("final failed"),
+            "{said}"
+        );
+    }
+}
+
+#[test]
+fn cpython_reports_python_exceptions_and_where_deadlocked_threads_are() {
+    if !python("cpython_reports_python_exceptions_and_where_deadlocked_threads_are") {
+        return;
+    }
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec![
+            "run",
+            "--engine",
+            "cpython",
+            "--format",
+            "json",
+            "--no-timing",
+        ];
+        all.extend(args);
+        serde_json::from_slice(&simrace(&all).stdout).unwrap()
+    };
+    let v = json(&["scenarios/processes/pipe_eof.toml", "--runs", "3"]);
+    let e = &v["engines"][0];
+    assert_eq!(e["engine"], "cpython");
+    assert_eq!(e["kinds"], serde_json::json!(["error"]));
+    let m = e["findings"][0]["message"].as_str().unwrap();
+    assert!(m.starts_with("consumer (line 22): EOFError"), "{m}");
+    assert!(m.contains("traceback: File \"pipe_eof.py\", line "), "{m}");
+    assert!(m.contains("p[0].recv()"), "{m}");
+
+    let v = json(&["scenarios/locks/lock_reentry_deadlock.toml", "--runs", "2"]);
+    let e = &v["engines"][0];
+    assert_eq!(e["kinds"], serde_json::json!(["deadlock"]));
+    let m = e["findings"][0]["message"].as_str().unwrap();
+    assert!(m.contains("worker[0] (line 18) at `"), "{m}");
+    assert!(m.contains("with m:"), "{m}");
+}
+
+#[test]
+fn the_default_run_adds_a_short_cpython_run_unless_told_not_to() {
+    let v = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec![
+            "run",
+            "scenarios/counter.toml",
+            "--format",
+            "json",
+            "--runs",
+            "10",
+        ];
+        all.extend(args);
+        serde_json::from_slice(&simrace(&all).stdout).unwrap()
+    };
+    let without = v(&["--no-python"]);
+    assert_eq!(without["engines"].as_array().unwrap().len(), 1);
+    if !python("the_default_run_adds_a_short_cpython_run_unless_told_not_to") {
+        return;
+    }
+    let with = v(&[]);
+    assert_eq!(with["engines"][0]["engine"], "native");
+    assert_eq!(with["engines"][1]["engine"], "cpython");
+    assert_eq!(with["engines"][1]["executions"], 10);
+    // The explorer's verdict stays the top level.
+    assert_eq!(with["kinds"], serde_json::json!(["assertion", "data_race"]));
+}
+
+#[test]
+fn without_python_the_engine_says_so_and_exits_2() {
+    let out = simrace(&[
+        "run",
+        "scenarios/counter.toml",
+        "--engine",
+        "cpython",
+        "--python",
+        "/nonexistent/python3",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot run /nonexistent/python3"),
+        "{}",
+        stderr(&out)
+    );
+    let out = crate::common::simrace_command()
+        .env("PATH", root().join("no-such-dir"))
+        .args(["run", "scenarios/counter.toml", "--engine", "cpython"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no python3 found on PATH"),
+        "{}",
+        stderr(&out)
+    );
+}
