@@ -31,6 +31,7 @@ mod eval;
 mod events;
 mod exception;
 mod footprint;
+mod lists;
 mod objects;
 mod spin;
 mod state;

@@ -15,7 +15,7 @@ use super::events::{Chan, Event};
 use super::exception::{ExcKind, PyException, Res, raise};
 use super::objects::{self, Call, Outcome};
 use super::spin::Loc;
-use super::state::{Choice, Failure, Policy, State, Status};
+use super::state::{Caught, Choice, Failure, Policy, State, Status};
 use super::value::{as_int, cas_matches};
 use crate::frontend::ast::VarClass;
 use crate::ir::{FindingKind, Instr, LocalId, Operand, Pc, PrintArg, Program, ThreadId, Value};
@@ -128,6 +128,9 @@ impl State {
     /// process's ends that process with exit code 1, leaving its `with` blocks as Python
     /// unwinds them, and the others go on.
     fn fail(&mut self, c: &Ctx, line: u32, e: PyException, out: &mut StepOut) {
+        if self.catch(c, line, &e, out) {
+            return;
+        }
         let process = c.prog.threads[c.t as usize].process;
         if process {
             self.unwind(c, out);
@@ -152,15 +155,39 @@ impl State {
         }
     }
 
+    /// A failure inside a catch block (a Pool task's body): the party leaves the `with`
+    /// blocks inside it, keeps the exception and goes on at the handler (a step that
+    /// reports the task's failure to the pool). False when no block catches it.
+    fn catch(&mut self, c: &Ctx, line: u32, e: &PyException, out: &mut StepOut) -> bool {
+        let pc = self.threads[c.t as usize].pc;
+        let Some(block) = c.code.catches.iter().find(|b| b.body.contains(&pc)) else {
+            return false;
+        };
+        self.unwind_within(c, &block.body, out);
+        let th = &mut self.threads[c.t as usize];
+        th.caught = Some(Caught {
+            exception: e.clone(),
+            line,
+        });
+        th.status = Status::Ready;
+        th.pc = block.handler;
+        true
+    }
+
     /// Leaves every `with` block `c.t` is in, innermost first, by running its exit (a
     /// release); what that raises is dropped, as the first exception is the one reported.
     fn unwind(&mut self, c: &Ctx, out: &mut StepOut) {
+        self.unwind_within(c, &(0..Pc::MAX), out);
+    }
+
+    /// [`Self::unwind`] for the blocks that start within `range`.
+    fn unwind_within(&mut self, c: &Ctx, range: &std::ops::Range<Pc>, out: &mut StepOut) {
         let pc = self.threads[c.t as usize].pc;
         let mut open: Vec<&crate::ir::WithBlock> = c
             .code
             .withs
             .iter()
-            .filter(|w| w.body.contains(&pc))
+            .filter(|w| w.body.contains(&pc) && range.contains(&w.body.start))
             .collect();
         open.sort_by_key(|w| std::cmp::Reverse(w.body.start));
         for w in open {
@@ -255,9 +282,50 @@ impl State {
                 self.write_cell(t, cell, v);
             }
             Instr::LoopHead => self.loop_head(t),
-            _ => return raise(ExcKind::RuntimeError, "internal: a step run as local code"),
+            Instr::ClearLocals { from, to } => {
+                for l in &mut self.threads[t as usize].locals[*from as usize..*to as usize] {
+                    *l = None;
+                }
+            }
+            _ => {
+                let (dst, v) = self.list_instr(c, instr)?;
+                self.set_local(t, dst, v);
+            }
         }
         Ok(None)
+    }
+
+    /// The local instructions on lists and tasks: where the result goes, and what it is.
+    fn list_instr(&mut self, c: &Ctx, instr: &Instr) -> Res<(LocalId, Value)> {
+        Ok(match instr {
+            Instr::MakeList { dst, items } => {
+                let items = items.iter().map(|o| self.operand(c, *o)).collect::<Res<_>>()?;
+                (*dst, self.make_list(items))
+            }
+            Instr::ListItem { dst, list, index } => {
+                let (list, index) = (self.operand(c, *list)?, self.operand(c, *index)?);
+                (*dst, self.list_item(list, index)?)
+            }
+            Instr::ListLen { dst, list } => {
+                let n = self.items(self.operand(c, *list)?)?.len();
+                (*dst, Value::Int(n as i64))
+            }
+            Instr::RangeList {
+                dst,
+                start,
+                stop,
+                step,
+            } => {
+                let [a, b, s] = [start, stop, step].map(|o| self.operand(c, *o));
+                let items = range_items(as_int(a?, "range()")?, as_int(b?, "range()")?, as_int(s?, "range()")?)?;
+                (*dst, self.make_list(items))
+            }
+            Instr::TaskField { dst, task, field } => {
+                let task = self.operand(c, *task)?;
+                (*dst, objects::task_field(self, task, *field)?)
+            }
+            _ => return raise(ExcKind::RuntimeError, "internal: a step run as local code"),
+        })
     }
 
     fn print_line(&self, c: &Ctx, args: &[PrintArg]) -> Res<String> {
@@ -269,7 +337,8 @@ impl State {
             match a {
                 PrintArg::Str(s) => line.push_str(s),
                 PrintArg::Value(o) => {
-                    let _ = write!(line, "{}", self.operand(c, *o)?);
+                    let v = self.operand(c, *o)?;
+                    line.push_str(&self.show(v));
                 }
             }
         }
@@ -306,7 +375,7 @@ impl State {
             Instr::Write { var, index, value } => {
                 let v = self.operand(c, *value)?;
                 let cell = self.cell(c, *var, *index)?;
-                self.write_visible(c, cell, v, out);
+                self.write_visible(c, cell, v, out)?;
                 say!(out, "write {} = {v}", cell_label(c, cell));
                 Ok(Outcome::Done(Value::None))
             }
@@ -371,6 +440,18 @@ impl State {
                 };
                 objects::call(&mut k, op)
             }
+            Instr::Result { handle, op, .. } => {
+                let handle = self.operand(c, *handle)?;
+                let o = objects::pool_of(handle)?;
+                let mut k = Call {
+                    st: self,
+                    c,
+                    out,
+                    o,
+                    alt,
+                };
+                objects::result_op(&mut k, handle, op)
+            }
             _ => raise(ExcKind::RuntimeError, "internal: local code run as a step"),
         }
     }
@@ -416,7 +497,17 @@ impl State {
         v
     }
 
-    fn write_visible(&mut self, c: &Ctx, cell: u32, v: Value, out: &mut StepOut) {
+    fn write_visible(&mut self, c: &Ctx, cell: u32, v: Value, out: &mut StepOut) -> Res<()> {
+        if matches!(v, Value::List(_) | Value::Task { .. }) {
+            return raise(
+                ExcKind::TypeError,
+                format!(
+                    "{} holds ints, bools and None, not a {}",
+                    c.prog.cell_name(cell),
+                    super::value::type_name(v)
+                ),
+            );
+        }
         let atomic = c.prog.cell_class(cell) == VarClass::Atomic;
         if atomic {
             out.events.push(Event::Store(Chan::Atomic(cell)));
@@ -429,6 +520,7 @@ impl State {
             value: v,
         });
         self.write_cell(c.t, cell, v);
+        Ok(())
     }
 
     /// `cas(cell, expected, new)` as one step: reads the cell and, when it equals
@@ -446,7 +538,7 @@ impl State {
         let old = self.read_cell(c, cell, out);
         let ok = cas_matches(old, expected);
         if ok {
-            self.write_visible(c, cell, new, out);
+            self.write_visible(c, cell, new, out)?;
         }
         Ok((ok, old))
     }
@@ -505,7 +597,7 @@ impl State {
             Instr::Write { var, index, value } => {
                 let v = self.operand(c, *value)?;
                 let cell = self.cell(c, *var, *index)?;
-                self.write_visible(c, cell, v, out);
+                self.write_visible(c, cell, v, out)?;
                 if let Some(o) = out.text.as_mut() {
                     let _ = write!(o, " write {} = {v};", cell_label(c, cell));
                 }
@@ -639,6 +731,26 @@ fn cell_label(c: &Ctx, address: u32) -> String {
     }
 }
 
+/// The values of `range(a, b, step)` (at most a million: more is surely a mistake).
+fn range_items(a: i64, b: i64, step: i64) -> Res<Vec<Value>> {
+    if step == 0 {
+        return raise(ExcKind::ValueError, "range() arg 3 must not be zero");
+    }
+    let mut out = vec![];
+    let mut i = a;
+    while (step > 0 && i < b) || (step < 0 && i > b) {
+        if out.len() >= 1_000_000 {
+            return raise(ExcKind::ValueError, "range() of more than a million values");
+        }
+        out.push(Value::Int(i));
+        i = match i.checked_add(step) {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    Ok(out)
+}
+
 /// The local a visible instruction writes its result to.
 fn dest(i: &Instr) -> Option<LocalId> {
     match i {
@@ -647,7 +759,7 @@ fn dest(i: &Instr) -> Option<LocalId> {
         | Instr::Choose { dst, .. }
         | Instr::IsAlive { dst, .. }
         | Instr::ExitCode { dst, .. } => Some(*dst),
-        Instr::Call { dst, .. } => *dst,
+        Instr::Call { dst, .. } | Instr::Result { dst, .. } => *dst,
         _ => None,
     }
 }
