@@ -20,7 +20,10 @@ pub enum Value {
     /// equality of places is equality of lists).
     List(u32),
     /// An AsyncResult: task `id` (its submission number) of the Pool object `pool`.
-    Task { pool: ObjId, id: u32 },
+    Task {
+        pool: ObjId,
+        id: u32,
+    },
 }
 
 impl std::fmt::Display for Value {
@@ -243,7 +246,10 @@ pub enum ObjKind {
     ManagerList,
     /// A `Pool(processes=N)`: its workers are the `workers` parties from `first_worker`
     /// (processes, daemons, started with the scenario, whose code is the task loop).
-    Pool { first_worker: ThreadId, workers: u32 },
+    Pool {
+        first_worker: ThreadId,
+        workers: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -498,9 +504,13 @@ pub enum Op {
 pub enum ResultOp {
     /// `r.get()`, `r.get(timeout=t)`: the value, the task's failure raised again, or None
     /// when it times out.
-    Get { timeout: Option<Operand> },
+    Get {
+        timeout: Option<Operand>,
+    },
     /// `r.wait()`, `r.wait(timeout=t)`.
-    Wait { timeout: Option<Operand> },
+    Wait {
+        timeout: Option<Operand>,
+    },
     Ready,
     Successful,
     /// `pool.map`'s gathering: a list of AsyncResults to the list of their values.

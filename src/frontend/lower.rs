@@ -115,6 +115,7 @@ impl<'a> Lowerer<'a> {
             cells,
             memories,
             start_method: s.start_method,
+            functions: vec![],
             objects: self.objects,
             object_groups: self.object_groups,
             threads,
@@ -478,6 +479,9 @@ impl<'l, 'a> Builder<'l, 'a> {
             extra_touches,
             prelude_touches,
             withs: self.withs,
+            calls: vec![],
+            call_of: vec![],
+            catches: vec![],
         }
     }
 

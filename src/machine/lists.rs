@@ -56,7 +56,10 @@ impl State {
     pub fn show(&self, v: Value) -> String {
         match v {
             Value::List(i) => {
-                let items: Vec<String> = self.lists[i as usize].iter().map(|x| self.show(*x)).collect();
+                let items: Vec<String> = self.lists[i as usize]
+                    .iter()
+                    .map(|x| self.show(*x))
+                    .collect();
                 format!("[{}]", items.join(", "))
             }
             other => other.to_string(),

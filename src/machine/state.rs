@@ -9,9 +9,9 @@
 //! reads and writes only its own copy, so accesses in different processes never
 //! conflict: to the explorer they are independent, to the race detector never a race.
 
+use super::exception::PyException;
 use super::objects::{self, ObjState, Wait};
 use super::spin::{Loc, Spin};
-use super::exception::PyException;
 use crate::ir::{FindingKind, Pc, Program, ThreadId, Value};
 use std::hash::{Hash, Hasher};
 

@@ -585,6 +585,7 @@ fn kind_name(k: ObjKind) -> &'static str {
         ObjKind::Connection { .. } => "a Pipe connection",
         ObjKind::ManagerDict => "a Manager dict",
         ObjKind::ManagerList => "a Manager list",
+        ObjKind::Pool { .. } => "a Pool",
     }
 }
 
@@ -602,5 +603,8 @@ fn methods_of(k: ObjKind) -> &'static str {
         ObjKind::Connection { .. } => "send(v), recv(), poll(timeout), close()",
         ObjKind::ManagerDict => "d[k], d[k] = v, get(k, default), pop(k, default), len(d)",
         ObjKind::ManagerList => "l[i], l[i] = v, append(v), pop(), len(l)",
+        ObjKind::Pool { .. } => {
+            "apply_async(f, args), apply(f, args), map(f, xs), close(), join(), terminate()"
+        }
     }
 }

@@ -18,6 +18,7 @@ mod connection;
 mod event;
 mod lock;
 mod manager;
+mod pool;
 mod queue;
 mod semaphore;
 
@@ -35,6 +36,7 @@ pub use barrier::BarrierWait;
 pub use condition::{CondState, CondWait};
 pub use connection::EndState;
 pub use event::EventWait;
+pub(super) use pool::{pool_of, result_op, task_field};
 
 /// The state of one object.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +67,7 @@ pub enum ObjState {
     /// A Manager dict's items in insertion order.
     Dict(Vec<(Value, Value)>),
     List(Vec<Value>),
+    Pool,
 }
 
 /// A thread inside a blocking operation, between its steps.
@@ -274,6 +277,7 @@ fn primitive(k: ObjKind) -> &'static dyn Primitive {
         ObjKind::Queue { .. } => &queue::QueueKind,
         ObjKind::Connection { .. } => &connection::ConnectionKind,
         ObjKind::ManagerDict | ObjKind::ManagerList => &manager::ManagerKind,
+        ObjKind::Pool { .. } => &pool::PoolKind,
     }
 }
 
@@ -303,6 +307,7 @@ pub fn kind_label(k: ObjKind) -> &'static str {
         ObjKind::Connection { .. } => "Connection",
         ObjKind::ManagerDict => "DictProxy",
         ObjKind::ManagerList => "ListProxy",
+        ObjKind::Pool { .. } => "Pool",
     }
 }
 
