@@ -30,6 +30,17 @@ pub enum Touch {
         generation: u32,
         write: bool,
     },
+    /// One task of a Pool: its end and the operations on its AsyncResult.
+    Task {
+        pool: ObjId,
+        id: u32,
+    },
+    /// A process's life: each of its steps (`stop`: false), and the `terminate()` or
+    /// `kill()` that stops it (`stop`: true) and so disables its next step.
+    Life {
+        thread: ThreadId,
+        stop: bool,
+    },
 }
 
 pub type Footprint = SmallVec<[Touch; 4]>;
@@ -63,6 +74,16 @@ fn conflict(x: &Touch, y: &Touch) -> bool {
                 write: w2,
             },
         ) => b1 == b2 && g1 == g2 && (*w1 || *w2),
+        (
+            Touch::Life {
+                thread: t1,
+                stop: s1,
+            },
+            Touch::Life {
+                thread: t2,
+                stop: s2,
+            },
+        ) => t1 == t2 && (*s1 || *s2),
         _ => x == y,
     }
 }
@@ -112,6 +133,9 @@ impl State {
     pub fn footprint(&self, prog: &Program, t: ThreadId) -> Footprint {
         let mut fp = Footprint::new();
         match &self.threads[t as usize].status {
+            // A process stopped by `terminate()` or `kill()` keeps the step it would have
+            // taken, so that the explorer sees the race between the stop and that step.
+            Status::Finished if self.stopped(prog, t) => {}
             Status::NotStarted | Status::Finished => return fp,
             Status::Waiting(w) => {
                 objects::wait_footprint(self, prog, w, &mut fp);
@@ -133,6 +157,12 @@ impl State {
             return fp; // a thread blocked at a loop head with nothing to wait for
         }
         self.instr_footprint(prog, t, instr, &mut fp);
+        if prog.threads[t as usize].process {
+            fp.push(Touch::Life {
+                thread: t,
+                stop: false,
+            });
+        }
         let mem = prog.threads[t as usize].memory;
         for st in &code.extra_touches[pc] {
             static_touch(prog, mem, *st, &mut fp);
@@ -140,6 +170,13 @@ impl State {
         fp.sort();
         fp.dedup();
         fp
+    }
+
+    /// Was process `t` stopped from outside (`terminate()`, `kill()`) before its end?
+    pub fn stopped(&self, prog: &Program, t: ThreadId) -> bool {
+        prog.threads[t as usize].process
+            && self.threads[t as usize].status == Status::Finished
+            && matches!(self.threads[t as usize].exit, Some(-15 | -9))
     }
 
     fn instr_footprint(&self, prog: &Program, t: ThreadId, instr: &Instr, fp: &mut Footprint) {
@@ -170,9 +207,14 @@ impl State {
                     }
                 }
             }
-            Instr::Call { obj, .. } => {
+            Instr::Call { obj, op, .. } => {
                 if let Ok(o) = self.obj(&c, *obj) {
-                    objects::call_footprint(self, prog, o, fp);
+                    objects::call_footprint(self, &c, o, op, fp);
+                }
+            }
+            Instr::Result { handle, .. } => {
+                if let Ok(h) = self.operand(&c, *handle) {
+                    objects::result_footprint(self, &c, h, fp);
                 }
             }
             Instr::Start { thread } => {
@@ -182,9 +224,19 @@ impl State {
                     }
                 }
             }
+            Instr::Terminate { thread, .. } => {
+                if let Ok(ts) = self.thread_sel(&c, *thread) {
+                    for x in ts {
+                        fp.push(Touch::Thread(x));
+                        fp.push(Touch::Life {
+                            thread: x,
+                            stop: true,
+                        });
+                    }
+                }
+            }
             Instr::Join { thread, .. }
             | Instr::IsAlive { thread, .. }
-            | Instr::Terminate { thread, .. }
             | Instr::ExitCode { thread, .. } => {
                 if let Ok(ts) = self.thread_sel(&c, *thread) {
                     fp.extend(ts.into_iter().map(Touch::Thread));

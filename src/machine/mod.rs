@@ -43,6 +43,6 @@ mod waiting;
 pub use ending::Ending;
 pub use events::{Chan, Event};
 pub use footprint::{Footprint, Touch, dependent};
-pub use objects::WaitTarget;
+pub use objects::{WaitTarget, lost_exceptions};
 pub use spin::Loc;
 pub use state::{Choice, Failure, Policy, State, Status, WakePolicy};

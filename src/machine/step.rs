@@ -99,6 +99,11 @@ impl State {
         let c = self.ctx(prog, t);
         let pc = self.threads[t as usize].pc;
         out.line = c.code.lines.get(pc as usize).copied().unwrap_or(0);
+        // Which call the step is in, read before the step (it may leave the call).
+        let call = match (&out.text, c.code.call_of.get(pc as usize)) {
+            (Some(_), Some(Some(call))) => Some(self.call_label(&c, *call)),
+            _ => None,
+        };
         match self.exec_visible(&c, choice.alt, &mut out) {
             Err(e) => self.fail(&c, out.line, e, &mut out),
             Ok(Outcome::Waiting) => {}
@@ -115,6 +120,9 @@ impl State {
                     self.run_local(prog, t, &mut out);
                 }
             }
+        }
+        if let (Some(call), Some(text)) = (call, out.text.as_mut()) {
+            let _ = write!(text, " (in {call})");
         }
         if out.failure.is_none() {
             out.failure = self.check_invariants(prog);
@@ -205,6 +213,35 @@ impl State {
                 let _ = objects::call(&mut k, op);
             }
         }
+    }
+
+    /// The inlined call `call` of `c`'s code, with its arguments and the line it was made
+    /// on, inside its callers: `deposit(5) line 4`, `add(1) line 3 in deposit(5) line 9`.
+    fn call_label(&self, c: &Ctx, call: u32) -> String {
+        let mut parts = vec![];
+        let mut cur = Some(call);
+        while let Some(i) = cur {
+            let Some(ic) = c.code.calls.get(i as usize) else {
+                break;
+            };
+            let locals = &self.threads[c.t as usize].locals;
+            let args: Vec<String> = ic
+                .args
+                .iter()
+                .map(|l| match locals.get(*l as usize).copied().flatten() {
+                    Some(v) => self.show(v),
+                    None => "?".into(),
+                })
+                .collect();
+            let name = c
+                .prog
+                .functions
+                .get(ic.func as usize)
+                .map_or("?", |f| &f.name);
+            parts.push(format!("{name}({}) line {}", args.join(", "), ic.line));
+            cur = ic.parent;
+        }
+        parts.join(" in ")
     }
 
     /// Runs `t`'s local instructions until its next visible one.
@@ -299,7 +336,10 @@ impl State {
     fn list_instr(&mut self, c: &Ctx, instr: &Instr) -> Res<(LocalId, Value)> {
         Ok(match instr {
             Instr::MakeList { dst, items } => {
-                let items = items.iter().map(|o| self.operand(c, *o)).collect::<Res<_>>()?;
+                let items = items
+                    .iter()
+                    .map(|o| self.operand(c, *o))
+                    .collect::<Res<_>>()?;
                 (*dst, self.make_list(items))
             }
             Instr::ListItem { dst, list, index } => {
@@ -317,7 +357,11 @@ impl State {
                 step,
             } => {
                 let [a, b, s] = [start, stop, step].map(|o| self.operand(c, *o));
-                let items = range_items(as_int(a?, "range()")?, as_int(b?, "range()")?, as_int(s?, "range()")?)?;
+                let items = range_items(
+                    as_int(a?, "range()")?,
+                    as_int(b?, "range()")?,
+                    as_int(s?, "range()")?,
+                )?;
                 (*dst, self.make_list(items))
             }
             Instr::TaskField { dst, task, field } => {
@@ -442,7 +486,11 @@ impl State {
             }
             Instr::Result { handle, op, .. } => {
                 let handle = self.operand(c, *handle)?;
-                let o = objects::pool_of(handle)?;
+                let Some(o) = objects::pool_of(self, handle)? else {
+                    // `map` of no items: nothing to wait for.
+                    say!(out, "map of no items = []");
+                    return Ok(Outcome::Done(Value::List(super::value::EMPTY_LIST)));
+                };
                 let mut k = Call {
                     st: self,
                     c,
@@ -476,7 +524,7 @@ impl State {
     }
 
     /// The line of `c.t`'s current instruction (inside an atomic block: the statement's).
-    fn current_line(&self, c: &Ctx) -> u32 {
+    pub(super) fn current_line(&self, c: &Ctx) -> u32 {
         c.code.lines[self.threads[c.t as usize].pc as usize]
     }
 

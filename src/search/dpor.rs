@@ -52,8 +52,11 @@ impl Explorer<'_> {
             })
             .collect();
         for p in 0..self.nthreads as ThreadId {
-            let status = &self.path[end].state.threads[p as usize].status;
-            if matches!(status, Status::NotStarted | Status::Finished) {
+            let th = &self.path[end].state.threads[p as usize];
+            // A process stopped by `terminate()` or `kill()` still races with the stop (its
+            // footprint keeps the step it would have taken).
+            let stopped = self.path[end].state.stopped(prog, p);
+            if matches!(th.status, Status::NotStarted | Status::Finished) && !stopped {
                 continue;
             }
             let fp = self.path[end].state.footprint(prog, p);
@@ -224,8 +227,16 @@ impl Explorer<'_> {
         // Only operations on objects and threads block; steps that touch nothing else
         // stay enabled in a reordering that keeps their dependencies (cheap and common).
         let may_block = |s: &WakeStep| {
-            s.fp.iter()
-                .any(|t| matches!(t, Touch::Obj(_) | Touch::Thread(_) | Touch::Round { .. }))
+            s.fp.iter().any(|t| {
+                matches!(
+                    t,
+                    Touch::Obj(_)
+                        | Touch::Thread(_)
+                        | Touch::Round { .. }
+                        | Touch::Task { .. }
+                        | Touch::Life { .. }
+                )
+            })
         };
         if !v.iter().any(may_block) {
             return v.len();

@@ -174,7 +174,32 @@ impl Builder<'_, '_> {
             _ => {}
         }
         let m = method.name.as_str();
+        if receiver.getter.is_none()
+            && !self.l.syms.contains_key(&receiver.name.name)
+            && let Some(id) = self.local_ids.get(&receiver.name.name).copied()
+        {
+            let handle = match &receiver.index {
+                None => Operand::Local(id),
+                Some(i) => {
+                    let index = self.expr(i)?;
+                    let dst = self.temp();
+                    self.emit(
+                        Instr::ListItem {
+                            dst,
+                            list: Operand::Local(id),
+                            index,
+                        },
+                        receiver.span,
+                    );
+                    Operand::Local(dst)
+                }
+            };
+            return self.result_method(handle, method, args, span);
+        }
         let (sel, kind) = self.obj_sel(receiver)?;
+        if matches!(kind, ObjKind::Pool { .. }) {
+            return self.pool_method(sel, method, args, span);
+        }
         let op = match kind {
             ObjKind::Queue { .. } if self.is_simple_queue(sel.group) => {
                 self.simple_queue_op(m, args, method, span)?
