@@ -9,12 +9,21 @@
 use crate::frontend::ast::{BinOp, CmpOp, Span, UnOp, VarClass};
 use std::sync::Arc;
 
-/// A scalar value: what variables, locals and expressions hold.
+/// A value: what variables, locals and expressions hold. Cells hold the scalars; lists
+/// and AsyncResults are local values (and may travel through queues, pipes and tasks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Value {
     None,
     Bool(bool),
     Int(i64),
+    /// A list, by its place in the execution's list arena (equal lists share a place, so
+    /// equality of places is equality of lists).
+    List(u32),
+    /// An AsyncResult: task `id` (its submission number) of the Pool object `pool`.
+    Task {
+        pool: ObjId,
+        id: u32,
+    },
 }
 
 impl std::fmt::Display for Value {
@@ -24,6 +33,9 @@ impl std::fmt::Display for Value {
             Value::Bool(true) => write!(f, "True"),
             Value::Bool(false) => write!(f, "False"),
             Value::Int(i) => write!(f, "{i}"),
+            // Lists are shown with their contents by the machine, which has the arena.
+            Value::List(i) => write!(f, "<list {i}>"),
+            Value::Task { id, .. } => write!(f, "<AsyncResult {id}>"),
         }
     }
 }
@@ -96,6 +108,8 @@ pub struct Program {
     pub memories: u32,
     /// How a process gets its memory when it starts.
     pub start_method: StartMethod,
+    /// The `[functions]`, for reports and tasks (their code is inlined where called).
+    pub functions: Vec<FunctionInfo>,
     pub objects: Vec<ObjInfo>,
     pub object_groups: Vec<Group>,
     pub threads: Vec<ThreadInfo>,
@@ -115,6 +129,18 @@ pub struct Program {
     pub max_steps: Option<u64>,
     pub max_executions: Option<u64>,
     pub timeout: Option<u64>,
+}
+
+/// Index of a function in [`Program::functions`].
+pub type FuncId = u32;
+
+/// A `def` of `[functions]`.
+#[derive(Debug, Clone)]
+pub struct FunctionInfo {
+    pub name: String,
+    pub params: Vec<String>,
+    /// The line of its `def`.
+    pub line: u32,
 }
 
 /// `[scenario] start_method`: where a started process's copy of memory comes from.
@@ -224,6 +250,12 @@ pub enum ObjKind {
     ManagerDict,
     /// A `Manager().list()` proxy (its initial values in [`ObjInfo::items`], as keys).
     ManagerList,
+    /// A `Pool(processes=N)`: its workers are the `workers` parties from `first_worker`
+    /// (processes, daemons, started with the scenario, whose code is the task loop).
+    Pool {
+        first_worker: ThreadId,
+        workers: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -288,6 +320,34 @@ pub struct Code {
     pub prelude_touches: Vec<StaticTouch>,
     /// The `with` blocks on objects, for unwinding a failure as Python does.
     pub withs: Vec<WithBlock>,
+    /// The calls inlined into this code (a call is not a step: a function's body is
+    /// lowered where it is called), for traces: `deposit(5) line 4`.
+    pub calls: Vec<InlinedCall>,
+    /// For each instruction, the innermost inlined call it belongs to.
+    pub call_of: Vec<Option<u32>>,
+    /// Where a failure is caught instead of ending the party (a Pool task's body).
+    pub catches: Vec<CatchBlock>,
+}
+
+/// One call of a function, inlined into a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlinedCall {
+    pub func: FuncId,
+    /// The locals holding the arguments (read when a trace names the call).
+    pub args: Vec<LocalId>,
+    /// The line of the call.
+    pub line: u32,
+    /// The call this one is inside, if any.
+    pub parent: Option<u32>,
+}
+
+/// A failure at an instruction of `body` leaves the `with` blocks inside it and goes to
+/// `handler` with the exception kept in the party (a Pool worker reports it as the
+/// task's failure), instead of ending the party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatchBlock {
+    pub body: std::ops::Range<Pc>,
+    pub handler: Pc,
 }
 
 /// A `with obj:` block: while the thread is at `body` (the instructions after the
@@ -416,6 +476,60 @@ pub enum Op {
     },
     /// `len(d)`, `len(l)`.
     Len,
+    /// `pool.apply_async(f, args)`: a new task; gives its AsyncResult.
+    Submit {
+        func: FuncId,
+        args: Vec<Operand>,
+    },
+    /// `pool.map(f, xs)`'s submission: one task per element of the list or array `items`
+    /// (a list operand); gives the list of their AsyncResults.
+    SubmitEach {
+        func: FuncId,
+        items: Operand,
+    },
+    /// `pool.close()`, `pool.join()`, `pool.terminate()`.
+    PoolClose,
+    PoolJoin,
+    PoolTerminate,
+    /// A worker takes the next task (its AsyncResult), waiting while there is none; None
+    /// once the pool is closed and empty, or terminated: the worker ends.
+    TakeTask,
+    /// A worker's task `task` returned `value`.
+    FinishTask {
+        task: Operand,
+        value: Operand,
+    },
+    /// A worker's task `task` failed with the exception the worker caught.
+    FailTask {
+        task: Operand,
+    },
+}
+
+/// An operation on an AsyncResult (the object is the pool the handle names).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ResultOp {
+    /// `r.get()`, `r.get(timeout=t)`: the value, the task's failure raised again, or None
+    /// when it times out.
+    Get {
+        timeout: Option<Operand>,
+    },
+    /// `r.wait()`, `r.wait(timeout=t)`.
+    Wait {
+        timeout: Option<Operand>,
+    },
+    Ready,
+    Successful,
+    /// `pool.map`'s gathering: a list of AsyncResults to the list of their values.
+    GetAll,
+}
+
+/// What a worker reads of the task it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskField {
+    /// The function's id, as an int.
+    Func,
+    /// Argument `i`.
+    Arg(u32),
 }
 
 impl Op {
@@ -447,6 +561,14 @@ impl Op {
             Op::Pop { .. } => "pop",
             Op::Append { .. } => "append",
             Op::Len => "__len__",
+            Op::Submit { .. } => "apply_async",
+            Op::SubmitEach { .. } => "map",
+            Op::PoolClose => "close",
+            Op::PoolJoin => "join",
+            Op::PoolTerminate => "terminate",
+            Op::TakeTask => "get_task",
+            Op::FinishTask { .. } => "task_done",
+            Op::FailTask { .. } => "task_failed",
         }
     }
 }
@@ -513,6 +635,41 @@ pub enum Instr {
     CheckStep {
         step: Operand,
     },
+    /// `[a, b, c]`: a list value.
+    MakeList {
+        dst: LocalId,
+        items: Vec<Operand>,
+    },
+    /// `xs[i]` of a list value (or an AsyncResult list), with Python's negative indices.
+    ListItem {
+        dst: LocalId,
+        list: Operand,
+        index: Operand,
+    },
+    /// `range(start, stop, step)` as a list value (for `pool.map`).
+    RangeList {
+        dst: LocalId,
+        start: Operand,
+        stop: Operand,
+        step: Operand,
+    },
+    /// `len(xs)` of a list value.
+    ListLen {
+        dst: LocalId,
+        list: Operand,
+    },
+    /// A worker reads the function or an argument of the task it took.
+    TaskField {
+        dst: LocalId,
+        task: Operand,
+        field: TaskField,
+    },
+    /// A worker starts a task: these locals (the inlined bodies') are unassigned again,
+    /// as a new call's are.
+    ClearLocals {
+        from: LocalId,
+        to: LocalId,
+    },
     // ---- visible: each one step ----
     Read {
         dst: LocalId,
@@ -567,6 +724,12 @@ pub enum Instr {
         lo: Operand,
         hi: Operand,
     },
+    /// An operation on the AsyncResult `handle`.
+    Result {
+        dst: Option<LocalId>,
+        handle: Operand,
+        op: ResultOp,
+    },
     /// `with atomic:` up to the matching `AtomicEnd` runs as one step.
     AtomicBegin {
         end: Pc,
@@ -589,6 +752,7 @@ impl Instr {
                 | Instr::Join { .. }
                 | Instr::Terminate { .. }
                 | Instr::ExitCode { .. }
+                | Instr::Result { .. }
                 | Instr::IsAlive { .. }
                 | Instr::Sleep
                 | Instr::Work

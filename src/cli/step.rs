@@ -283,6 +283,7 @@ impl<'p> Game<'p> {
             .local_names
             .iter()
             .enumerate()
+            .filter(|(_, n)| !n.is_empty())
             .filter_map(|(j, n)| th.locals.get(j).copied().flatten().map(|v| (n, v)))
             .map(|(n, v)| format!("{n} = {v}"))
             .collect();

@@ -31,6 +31,9 @@ pub struct LostWrites {
     writes: BTreeMap<VarId, Place>,
     /// Per variable, the first read by each party.
     reads: BTreeMap<VarId, Vec<Place>>,
+    /// Pool tasks that failed with nobody collecting the failure (`exception_lost`), by
+    /// submission line and task: the first message seen.
+    lost: BTreeMap<(u32, String), String>,
 }
 
 /// A variable that a process writes and someone else reads.
@@ -79,8 +82,31 @@ impl LostWrites {
         }
     }
 
+    /// Adds the Pool tasks whose failure nobody collected in the execution that ended in
+    /// `state` (SCENARIO.md, Pool: `exception_lost`).
+    pub fn exceptions(&mut self, prog: &Program, state: &crate::machine::State) {
+        for (task, line, failure) in crate::machine::lost_exceptions(state, prog) {
+            self.lost.entry((line, task)).or_insert(failure);
+        }
+    }
+
+    /// The `exception_lost` warnings, in line order.
+    pub fn exception_warnings(&self) -> Vec<String> {
+        self.lost
+            .iter()
+            .map(|((line, task), failure)| {
+                format!(
+                    "the task {task} submitted at line {line} failed ({failure}) and no get(), apply() or map() collected its failure: it is lost, as Python loses it; call get() on its AsyncResult"
+                )
+            })
+            .collect()
+    }
+
     /// Adds what a later part of a split search saw (an earlier part's places win).
     pub fn merge(&mut self, later: LostWrites) {
+        for (k, m) in later.lost {
+            self.lost.entry(k).or_insert(m);
+        }
         for (var, w) in later.writes {
             self.writes.entry(var).or_insert(w);
         }

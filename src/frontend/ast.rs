@@ -51,6 +51,8 @@ pub struct Scenario {
     /// Every `[[thread]]` and `[[process]]` table, in file order across both (the order
     /// of the thread numbering, which the timing model's tie-break follows).
     pub parties: Vec<ThreadDecl>,
+    /// The `def`s of `[functions]`, in file order.
+    pub functions: Vec<FuncDef>,
     /// `[scenario] start_method`: how a started process gets its memory.
     pub start_method: StartMethod,
     /// `[final] assert`.
@@ -147,6 +149,10 @@ pub enum ObjectKind {
     ManagerList {
         values: Vec<Value>,
     },
+    /// `multiprocessing.Pool(processes)`.
+    Pool {
+        processes: i64,
+    },
 }
 
 impl ObjectKind {
@@ -167,6 +173,7 @@ impl ObjectKind {
             ObjectKind::Pipe { .. } => "Pipe",
             ObjectKind::ManagerDict { .. } => "ManagerDict",
             ObjectKind::ManagerList { .. } => "ManagerList",
+            ObjectKind::Pool { .. } => "Pool",
         }
     }
 }
@@ -194,6 +201,16 @@ pub struct ThreadDecl {
     pub start: bool,
     pub code: Vec<Stmt>,
     /// The span of the `[[thread]]` table header, for messages.
+    pub span: Span,
+}
+
+/// `def name(params):` of `[functions]`.
+#[derive(Clone, Debug)]
+pub struct FuncDef {
+    pub name: Ident,
+    pub params: Vec<Ident>,
+    pub body: Vec<Stmt>,
+    /// The header line, up to the `:`.
     pub span: Span,
 }
 
@@ -235,8 +252,16 @@ pub enum StmtKind {
         step: Option<Expr>,
         body: Vec<Stmt>,
     },
+    /// `for var in iter:` over an array or a list value (not `range`).
+    ForEach {
+        var: Ident,
+        iter: Expr,
+        body: Vec<Stmt>,
+    },
     Break,
     Continue,
+    /// `return` or `return e`, in a function.
+    Return(Option<Expr>),
     /// `with m:` / `with fork[i]:` / `with atomic:`. `with a, b:` is parsed as nested withs.
     With {
         item: WithItem,
@@ -248,7 +273,8 @@ pub enum StmtKind {
     },
     /// An expression used as a statement: a method call, `sleep(n)`, `print(...)`, ...
     Expr(Expr),
-    /// `global a, b`: accepted for Python programmers, means nothing here.
+    /// `global a, b`: in a function, the variables it may assign; elsewhere accepted for
+    /// Python programmers, and means nothing.
     Global(Vec<Ident>),
 }
 
@@ -360,6 +386,10 @@ pub enum ExprKind {
     Name(String),
     /// `tid`: this instance's index.
     Tid,
+    /// `[a, b]`: a list value.
+    List(Vec<Expr>),
+    /// `(a, b)` or `(a,)`: only the argument list of `apply_async` and `apply`.
+    Tuple(Vec<Expr>),
     /// `a[i]`: an element of an array, of an `Array` object or of a manager proxy.
     Index {
         name: Ident,

@@ -21,9 +21,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 mod declare;
+mod functions;
 mod ops;
 mod parties;
 mod places;
+mod pool;
 #[cfg(test)]
 mod tests;
 
@@ -44,6 +46,8 @@ enum Sym {
     /// A `Value` or `Array` object: its variable (cells shared by every party), and the
     /// group of its lock (`None` with `lock = false`).
     Memory { var: u32, lock: Option<u32> },
+    /// A `def` of `[functions]`.
+    Function(u32),
 }
 
 struct Lowerer<'a> {
@@ -97,6 +101,7 @@ impl<'a> Lowerer<'a> {
         self.declare_objects()?;
         let cells = self.cells;
         self.resolve_condition_locks()?;
+        self.check_functions()?;
         let threads = self.lower_threads()?;
         let mut final_asserts = vec![];
         for e in &s.final_asserts {
@@ -115,6 +120,15 @@ impl<'a> Lowerer<'a> {
             cells,
             memories,
             start_method: s.start_method,
+            functions: s
+                .functions
+                .iter()
+                .map(|f| ir::FunctionInfo {
+                    name: f.name.name.clone(),
+                    params: f.params.iter().map(|p| p.name.clone()).collect(),
+                    line: crate::frontend::diag::line_col(&s.source, f.span.start).0 as u32,
+                })
+                .collect(),
             objects: self.objects,
             object_groups: self.object_groups,
             threads,
@@ -187,6 +201,34 @@ impl<'a> Lowerer<'a> {
                     memory,
                 });
             }
+        }
+        // Each Pool's workers: processes of their own, after every declared party.
+        for g in 0..self.object_groups.len() {
+            let ObjKind::Pool { workers, .. } = self.group_kinds[g] else {
+                continue;
+            };
+            let decl = &s.objects[self.group_decls[g]];
+            let code = Arc::new(self.worker_code(g as u32, decl.span)?);
+            let first_worker = threads.len() as u32;
+            for i in 0..workers {
+                threads.push(ir::ThreadInfo {
+                    name: pool::worker_name(&decl.name.name, i),
+                    tid: i as i64,
+                    start: true,
+                    code: code.clone(),
+                    process: true,
+                    daemon: true,
+                    memory: memories,
+                });
+                memories += 1;
+            }
+            let kind = ObjKind::Pool {
+                first_worker,
+                workers,
+            };
+            self.group_kinds[g] = kind;
+            let o = self.object_groups[g].first as usize;
+            self.objects[o].kind = kind;
         }
         if threads.is_empty() {
             return Err(self
@@ -396,7 +438,7 @@ fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSe
             {
                 out.insert(target.name.name.clone());
             }
-            StmtKind::For { var, body, .. } => {
+            StmtKind::For { var, body, .. } | StmtKind::ForEach { var, body, .. } => {
                 if !syms.contains_key(&var.name) {
                     out.insert(var.name.clone());
                 }
@@ -422,6 +464,8 @@ fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSe
 #[derive(Clone, Copy)]
 enum Exit {
     Release(ObjSel),
+    /// `with pool:` ends with `pool.terminate()`.
+    Terminate(ObjSel),
     AtomicEnd,
 }
 
@@ -457,6 +501,13 @@ struct Builder<'l, 'a> {
     loops: Vec<LoopCtx>,
     atomic_depth: u32,
     withs: Vec<ir::WithBlock>,
+    /// The functions being inlined, innermost last.
+    frames: Vec<functions::Frame>,
+    calls: Vec<ir::InlinedCall>,
+    /// The inlined call that the instructions emitted now belong to.
+    cur_call: Option<u32>,
+    call_of: Vec<Option<u32>>,
+    catches: Vec<ir::CatchBlock>,
 }
 
 impl<'l, 'a> Builder<'l, 'a> {
@@ -474,6 +525,11 @@ impl<'l, 'a> Builder<'l, 'a> {
             loops: vec![],
             atomic_depth: 0,
             withs: vec![],
+            frames: vec![],
+            calls: vec![],
+            cur_call: None,
+            call_of: vec![],
+            catches: vec![],
         }
     }
 
@@ -493,6 +549,9 @@ impl<'l, 'a> Builder<'l, 'a> {
             extra_touches,
             prelude_touches,
             withs: self.withs,
+            calls: self.calls,
+            call_of: self.call_of,
+            catches: self.catches,
         }
     }
 
@@ -517,9 +576,19 @@ impl<'l, 'a> Builder<'l, 'a> {
         id
     }
 
+    /// A new local named `name` (for messages) that no name of the current scope maps to
+    /// yet (an inlined call's).
+    fn named_temp(&mut self, name: &str) -> u32 {
+        let id = self.temp();
+        self.local_names.resize(id as usize, String::new());
+        self.local_names.push(name.to_string());
+        id
+    }
+
     fn emit(&mut self, i: Instr, span: Span) -> usize {
         self.instrs.push(i);
         self.spans.push(span);
+        self.call_of.push(self.cur_call);
         self.instrs.len() - 1
     }
 
@@ -580,6 +649,8 @@ impl<'l, 'a> Builder<'l, 'a> {
                 let range = self.range_operands(start.as_ref(), end, step.as_ref())?;
                 self.for_loop(var, range, body, s.span)?;
             }
+            StmtKind::ForEach { var, iter, body } => self.for_each(var, iter, body, s.span)?,
+            StmtKind::Return(value) => self.return_stmt(value.as_ref(), s.span)?,
             StmtKind::Break => self.loop_exit(true, s.span)?,
             StmtKind::Continue => self.loop_exit(false, s.span)?,
             StmtKind::With { item, body } => match item {
@@ -752,6 +823,19 @@ impl<'l, 'a> Builder<'l, 'a> {
             span: var.span,
         };
         self.store(&target, Operand::Local(k), var.span)?;
+        self.counted_body(body, br, head, (k, stepv), span)
+    }
+
+    /// The body of a counted loop whose test at `head` leaves by the branch `br`; then
+    /// counter `k` moves by its step, and back to the head.
+    fn counted_body(
+        &mut self,
+        body: &[Stmt],
+        br: usize,
+        head: Pc,
+        (k, stepv): (u32, Operand),
+        span: Span,
+    ) -> Result<(), Diagnostic> {
         self.loops.push(LoopCtx {
             continue_target: None,
             breaks: vec![br],
@@ -847,6 +931,22 @@ impl<'l, 'a> Builder<'l, 'a> {
                 .with_help("use it inside `while` or `for`"));
         };
         let depth = ctx.exit_depth;
+        self.leave_blocks(depth, span);
+        let j = self.emit(Instr::Jump { target: 0 }, span);
+        let ctx = self.loops.last_mut().unwrap();
+        if is_break {
+            ctx.breaks.push(j);
+        } else if let Some(t) = ctx.continue_target {
+            self.patch(j, t);
+        } else {
+            ctx.continues.push(j);
+        }
+        Ok(())
+    }
+
+    /// Undoes the `with` blocks opened since `self.exits` was `depth` long, innermost
+    /// first (before a jump out of them).
+    fn leave_blocks(&mut self, depth: usize, span: Span) {
         let exits: Vec<Exit> = self.exits[depth..].iter().rev().copied().collect();
         for e in exits {
             match e {
@@ -860,21 +960,21 @@ impl<'l, 'a> Builder<'l, 'a> {
                         span,
                     );
                 }
+                Exit::Terminate(obj) => {
+                    self.emit(
+                        Instr::Call {
+                            dst: None,
+                            obj,
+                            op: Op::PoolTerminate,
+                        },
+                        span,
+                    );
+                }
                 Exit::AtomicEnd => {
                     self.emit(Instr::AtomicEnd, span);
                 }
             }
         }
-        let j = self.emit(Instr::Jump { target: 0 }, span);
-        let ctx = self.loops.last_mut().unwrap();
-        if is_break {
-            ctx.breaks.push(j);
-        } else if let Some(t) = ctx.continue_target {
-            self.patch(j, t);
-        } else {
-            ctx.continues.push(j);
-        }
-        Ok(())
     }
 
     /// `with atomic:`, whose `atomic` is at `at`.
@@ -899,6 +999,9 @@ impl<'l, 'a> Builder<'l, 'a> {
                 .with_help("write `with m:` (it acquires and releases `m`)"));
         }
         let (sel, kind) = self.obj_sel(r)?;
+        if matches!(kind, ObjKind::Pool { .. }) {
+            return self.with_pool(sel, body, span);
+        }
         if !matches!(
             kind,
             ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. } | ObjKind::Semaphore { .. }
@@ -943,6 +1046,29 @@ impl<'l, 'a> Builder<'l, 'a> {
                 dst: None,
                 obj: sel,
                 op: Op::Release { n: None },
+            },
+            span,
+        );
+        self.withs.push(ir::WithBlock {
+            body: from..exit,
+            exit,
+        });
+        Ok(())
+    }
+
+    /// `with pool:`: the body, then `pool.terminate()`, as Python's `Pool.__exit__` does
+    /// (also when the body is left early or fails).
+    fn with_pool(&mut self, sel: ObjSel, body: &[Stmt], span: Span) -> Result<(), Diagnostic> {
+        self.exits.push(Exit::Terminate(sel));
+        let from = self.here();
+        self.block(body)?;
+        self.exits.pop();
+        let exit = self.here();
+        self.emit(
+            Instr::Call {
+                dst: None,
+                obj: sel,
+                op: Op::PoolTerminate,
             },
             span,
         );
@@ -1113,6 +1239,15 @@ impl<'l, 'a> Builder<'l, 'a> {
                 args,
             } => self.method(receiver, method, args, e.span, true)?,
             ExprKind::Attr { receiver, attr } => self.attr_value(receiver, attr, e.span)?,
+            ExprKind::List(items) => self.list_value(items, e.span)?,
+            ExprKind::Tuple(_) => {
+                return Err(self
+                    .err(
+                        e.span,
+                        "a tuple is only the argument list of `apply_async` and `apply`",
+                    )
+                    .with_help("use a list `[a, b]` for a value"));
+            }
         })
     }
 
@@ -1209,6 +1344,9 @@ impl<'l, 'a> Builder<'l, 'a> {
 
     /// The value of the function call `e`: `choose(lo, hi)` or `cas(...)`.
     fn call_value(&mut self, e: &Expr, func: &Ident, args: &[Arg]) -> Result<Operand, Diagnostic> {
+        if let Some(Sym::Function(f)) = self.l.syms.get(&func.name).copied() {
+            return self.call_function(f, args, e.span);
+        }
         match func.name.as_str() {
             "choose" => {
                 if self.check {
@@ -1242,7 +1380,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             other => Err(self
                 .err(func.span, format!("unknown function `{other}`"))
                 .with_help(
-                    "the functions are choose(lo, hi), cas(x, expected, new), len(x), sleep(n), work(n) and print(...)",
+                    "the built-in functions are choose(lo, hi), cas(x, expected, new), len(x), sleep(n), work(n) and print(...); define others in [functions]",
                 )),
         }
     }

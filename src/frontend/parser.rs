@@ -31,8 +31,8 @@
 // the error path (inside, the parser boxes it).
 
 use crate::frontend::ast::{
-    Arg, BinOp, BoolOp, CmpOp, Expr, ExprKind, Ident, ObjRef, Span, Stmt, StmtKind, Target, UnOp,
-    WithItem,
+    Arg, BinOp, BoolOp, CmpOp, Expr, ExprKind, FuncDef, Ident, ObjRef, Span, Stmt, StmtKind,
+    Target, UnOp, WithItem,
 };
 use crate::frontend::diag::{Diagnostic, line_col};
 use crate::frontend::lexer::{Tok, Token, lex};
@@ -47,6 +47,13 @@ pub fn parse_block(src: &CodeSource) -> Result<Vec<Stmt>, Diagnostic> {
     let (text, map) = src.dedented();
     let toks = lex(src.file, &text, &map, false);
     run_parser(src, toks, |p| p.file_input())
+}
+
+/// Parses the `code` of `[functions]`: `def` statements only.
+pub fn parse_functions(src: &CodeSource) -> Result<Vec<FuncDef>, Diagnostic> {
+    let (text, map) = src.dedented();
+    let toks = lex(src.file, &text, &map, false);
+    run_parser(src, toks, |p| p.functions_input())
 }
 
 /// Parses one expression (a `[final]` or `[invariant]` assertion).
@@ -134,6 +141,8 @@ struct Parser<'s, 'a> {
     pos: usize,
     block_depth: usize,
     expr_depth: usize,
+    /// Inside a `def` (where `return` is allowed).
+    in_function: bool,
 }
 
 const AUG_OPS: &[(&str, BinOp)] = &[
@@ -152,6 +161,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             pos: 0,
             block_depth: 0,
             expr_depth: 0,
+            in_function: false,
         }
     }
 
@@ -324,6 +334,116 @@ impl<'s, 'a> Parser<'s, 'a> {
         Ok(out)
     }
 
+    /// The `[functions]` code: `def name(params):` blocks.
+    fn functions_input(&mut self) -> PResult<Vec<FuncDef>> {
+        let mut out = Vec::new();
+        loop {
+            match self.peek() {
+                Tok::Eof => break,
+                Tok::Newline | Tok::Dedent => {
+                    self.bump();
+                }
+                Tok::Name(n) if n == "def" => out.push(self.def()?),
+                _ => {
+                    return Err(self.err(
+                        self.span(),
+                        "only `def` statements may stand at the top of [functions]",
+                        "write `def name(params):` and the function's body, indented",
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `def name(a, b):` and its body.
+    fn def(&mut self) -> PResult<FuncDef> {
+        let kw = self.bump().span;
+        let Tok::Name(n) = self.peek().clone() else {
+            return Err(self.err(
+                self.span(),
+                "expected the function's name after `def`",
+                "write `def name(params):`",
+            ));
+        };
+        let nspan = self.bump().span;
+        self.check_assignable(&n, nspan)?;
+        let name = Ident {
+            name: n,
+            span: nspan,
+        };
+        self.expect_op(
+            "(",
+            "expected `(` after the function's name",
+            "write `def name(params):`",
+        )?;
+        let mut params: Vec<Ident> = Vec::new();
+        while !self.is_op(")") {
+            let Tok::Name(p) = self.peek().clone() else {
+                return Err(self.err(
+                    self.span(),
+                    "expected a parameter name",
+                    "parameters are plain names: `def f(a, b):` (no defaults, `*args` or annotations)",
+                ));
+            };
+            let pspan = self.bump().span;
+            self.check_assignable(&p, pspan)?;
+            if params.iter().any(|q| q.name == p) {
+                return Err(self.err(
+                    pspan,
+                    format!("duplicate parameter `{p}`"),
+                    "give each parameter its own name",
+                ));
+            }
+            params.push(Ident {
+                name: p,
+                span: pspan,
+            });
+            if self.eat_op(",").is_none() {
+                break;
+            }
+        }
+        self.expect_op(
+            ")",
+            "expected `,` or `)` in the parameter list",
+            "parameters are plain names: `def f(a, b):` (no defaults, `*args` or annotations)",
+        )?;
+        let colon = self.expect_op(
+            ":",
+            "expected `:` after the parameter list",
+            "a `def` line ends with `:`",
+        )?;
+        let header = kw.to(colon);
+        self.in_function = true;
+        let body = self.suite("def", header);
+        self.in_function = false;
+        Ok(FuncDef {
+            name,
+            params,
+            body: body?,
+            span: header,
+        })
+    }
+
+    fn return_stmt(&mut self) -> PResult<Stmt> {
+        let start = self.bump().span;
+        if matches!(self.peek(), Tok::Newline | Tok::Eof | Tok::Dedent) || self.is_op(";") {
+            return Ok(Stmt {
+                kind: StmtKind::Return(None),
+                span: start,
+            });
+        }
+        let e = self.test()?;
+        if self.is_op(",") {
+            return Err(self.tuple_error());
+        }
+        let span = start.to(e.span);
+        Ok(Stmt {
+            kind: StmtKind::Return(Some(e)),
+            span,
+        })
+    }
+
     fn statement(&mut self, out: &mut Vec<Stmt>) -> PResult<()> {
         let Tok::Name(word) = self.peek().clone() else {
             return self.simple_stmts(out);
@@ -361,8 +481,8 @@ impl<'s, 'a> Parser<'s, 'a> {
     fn unsupported_statement(&self, word: &str) -> Option<Box<Diagnostic>> {
         let (m, h) = match word {
             "def" => (
-                "function definitions (`def`) are not supported",
-                "each thread's code is one block; repeat the code, or use a loop",
+                "a function is defined in [functions], not here",
+                "move the `def` into the `code` of a `[functions]` table; call it from here",
             ),
             "class" => (
                 "classes are not supported",
@@ -382,8 +502,8 @@ impl<'s, 'a> Parser<'s, 'a> {
                 "use `assert` to report a failure",
             ),
             "return" => (
-                "`return` is not supported",
-                "the code is not a function; use `break` to leave a loop",
+                "`return` outside a function",
+                "functions are defined in [functions]; use `break` to leave a loop",
             ),
             "yield" => ("`yield` is not supported", "generators are not supported"),
             "del" => ("`del` is not supported", "assign a new value instead"),
@@ -438,6 +558,9 @@ impl<'s, 'a> Parser<'s, 'a> {
     fn small_stmt(&mut self) -> PResult<Stmt> {
         let start = self.span();
         if let Tok::Name(word) = self.peek().clone() {
+            if word == "return" && self.in_function {
+                return self.return_stmt();
+            }
             if let Some(d) = self.unsupported_statement(&word) {
                 return Err(d);
             }
@@ -818,6 +941,21 @@ impl<'s, 'a> Parser<'s, 'a> {
         }
         self.bump();
         let iter = self.test()?;
+        let is_range = matches!(&iter.kind, ExprKind::Call { func, .. } if func.name == "range");
+        if !is_range {
+            let colon = self.expect_op(
+                ":",
+                "expected `:` at the end of the `for` line",
+                "a `for` line ends with `:`",
+            )?;
+            let header = kw.to(colon);
+            let body = self.suite("for", header)?;
+            self.no_loop_else("for")?;
+            return Ok(Stmt {
+                kind: StmtKind::ForEach { var, iter, body },
+                span: header,
+            });
+        }
         let (start, end, step) = self.range_bounds(iter)?;
         let colon = self.expect_op(
             ":",
@@ -1246,13 +1384,7 @@ impl<'s, 'a> Parser<'s, 'a> {
                 None => return self.name(n, span),
             },
             Tok::Op("(") => self.parenthesized(span)?,
-            Tok::Op("[") => {
-                return Err(self.err(
-                    span,
-                    "list literals are not supported",
-                    "declare arrays in [shared], [atomics] or [ghost]",
-                ));
-            }
+            Tok::Op("[") => self.list_literal(span)?,
             Tok::Op("*") => {
                 return Err(self.err(
                     span,
@@ -1324,6 +1456,31 @@ impl<'s, 'a> Parser<'s, 'a> {
         self.trailers(Ident { name: n, span })
     }
 
+    /// `[a, b, ...]`, whose `[` is at `open`.
+    fn list_literal(&mut self, open: Span) -> PResult<Expr> {
+        self.bump();
+        let mut items = Vec::new();
+        loop {
+            if let Some(close) = self.eat_op("]") {
+                return Ok(Expr {
+                    kind: ExprKind::List(items),
+                    span: open.to(close),
+                });
+            }
+            items.push(self.test()?);
+            if self.is_kw("for") {
+                return Err(self.comprehension_error());
+            }
+            if self.eat_op(",").is_none() && !self.is_op("]") {
+                return Err(self.err(
+                    self.span(),
+                    "expected `,` or `]` in the list",
+                    format!("close the `[` on line {}", self.line(open.start)),
+                ));
+            }
+        }
+    }
+
     /// `(expression)`, whose `(` is at `open`.
     fn parenthesized(&mut self, open: Span) -> PResult<Expr> {
         self.bump();
@@ -1336,7 +1493,7 @@ impl<'s, 'a> Parser<'s, 'a> {
         }
         let inner = self.test()?;
         if self.is_op(",") {
-            return Err(self.tuple_error());
+            return self.tuple_rest(open, inner);
         }
         if self.is_kw("for") {
             return Err(self.comprehension_error());
@@ -1348,6 +1505,27 @@ impl<'s, 'a> Parser<'s, 'a> {
         )?;
         Ok(Expr {
             kind: inner.kind,
+            span: open.to(close),
+        })
+    }
+
+    /// `(a, b)` or `(a,)` from the `,` after `first`: a tuple (lowering allows it only as
+    /// the argument list of `apply_async` and `apply`).
+    fn tuple_rest(&mut self, open: Span, first: Expr) -> PResult<Expr> {
+        let mut items = vec![first];
+        while self.eat_op(",").is_some() {
+            if self.is_op(")") {
+                break;
+            }
+            items.push(self.test()?);
+        }
+        let close = self.expect_op(
+            ")",
+            "expected `)`",
+            &format!("close the `(` on line {}", self.line(open.start)),
+        )?;
+        Ok(Expr {
+            kind: ExprKind::Tuple(items),
             span: open.to(close),
         })
     }
@@ -1717,6 +1895,14 @@ pub(crate) mod tests {
                 args: a,
             } => format!("(method {}.{}{})", obj(receiver), method.name, args(a)),
             ExprKind::Attr { receiver, attr } => format!("(attr {}.{})", obj(receiver), attr.name),
+            ExprKind::List(items) => {
+                let vs: Vec<String> = items.iter().map(sx_expr).collect();
+                format!("(list {})", vs.join(" "))
+            }
+            ExprKind::Tuple(items) => {
+                let vs: Vec<String> = items.iter().map(sx_expr).collect();
+                format!("(tuple {})", vs.join(" "))
+            }
         }
     }
 
@@ -1807,6 +1993,18 @@ pub(crate) mod tests {
                 let n: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
                 format!("(global {})", n.join(" "))
             }
+            StmtKind::ForEach { var, iter, body } => {
+                format!(
+                    "(foreach {} {} {})",
+                    var.name,
+                    sx_expr(iter),
+                    sx_block(body)
+                )
+            }
+            StmtKind::Return(e) => match e {
+                Some(e) => format!("(return {})", sx_expr(e)),
+                None => "(return)".into(),
+            },
         }
     }
 
@@ -2108,16 +2306,10 @@ c[0].send(1); m = c[1].recv()
             "def f(): pass",
             1,
             1,
-            "function definitions (`def`) are not supported",
+            "a function is defined in [functions]",
         );
         fails_with("a, b = 1, 2", 1, 2, "tuples are not supported");
         fails_with("x = a.b.c", 1, 8, "an attribute cannot be called");
-        fails_with(
-            "for i in items: pass",
-            1,
-            10,
-            "only `for NAME in range(...)`",
-        );
         fails_with(
             "with m as n:\n    pass",
             1,
@@ -2139,8 +2331,7 @@ c[0].send(1); m = c[1].recv()
             1,
             "`try`/`except`/`finally`",
         );
-        fails_with("return", 1, 1, "`return` is not supported");
-        fails_with("x = [1]", 1, 5, "list literals are not supported");
+        fails_with("return", 1, 1, "`return` outside a function");
         fails_with("x = a[1][2]", 1, 9, "nested indexing");
         fails_with("x = 1 if a in b else 2", 1, 12, "`in` is not supported");
     }

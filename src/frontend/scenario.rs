@@ -50,6 +50,7 @@ const TABLES: &[&str] = &[
     "atomics",
     "ghost",
     "objects",
+    "functions",
     "thread",
     "process",
     "final",
@@ -98,6 +99,7 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
             vars: Vec::new(),
             objects: Vec::new(),
             parties: Vec::new(),
+            functions: Vec::new(),
             start_method: StartMethod::Fork,
             final_asserts: Vec::new(),
             observe: None,
@@ -114,6 +116,7 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
             "atomics" => r.vars(value, VarClass::Atomic, "atomics")?,
             "ghost" => r.vars(value, VarClass::Ghost, "ghost")?,
             "objects" => r.objects(value)?,
+            "functions" => r.functions_table(value)?,
             "thread" => r.threads(value, false)?,
             "process" => r.threads(value, true)?,
             "final" => r.final_table(value)?,
@@ -125,7 +128,7 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
                         format!("did you mean `[[{s}]]`?")
                     }
                     Some(s) => format!("did you mean `[{s}]`?"),
-                    None => "expected one of [scenario], [shared], [atomics], [ghost], [objects], [[thread]], [[process]], [final], [invariant], [limits]".to_string(),
+                    None => "expected one of [scenario], [shared], [atomics], [ghost], [objects], [functions], [[thread]], [[process]], [final], [invariant], [limits]".to_string(),
                 };
                 return Err(r
                     .diag(key.span(), format!("unknown table `{k}`"))
@@ -607,6 +610,28 @@ impl<'t> Reader<'t> {
                 .with_help("a name is one identifier (no dots); values are integers, booleans, or flat arrays of them")),
             _ => Ok(InitValue::Scalar(self.scalar(v, name)?)),
         }
+    }
+
+    // -- [functions] ---------------------------------------------------------------------
+
+    fn functions_table(&mut self, value: &Val) -> Result<(), Diagnostic> {
+        let t = self.table(value, "functions")?;
+        for (k, v) in t.iter() {
+            match k.get_ref().as_ref() {
+                "code" => {
+                    let s = self.string(v, "code")?;
+                    let src = CodeSource::from_toml_string(self.path, self.text, v.span(), s);
+                    let defs = parser::parse_functions(&src)?;
+                    for d in &defs {
+                        self.names
+                            .push((d.name.name.clone(), d.name.span, "[functions]"));
+                    }
+                    self.sc.functions = defs;
+                }
+                _ => return Err(self.unknown_key(k, "[functions]", &["code"])),
+            }
+        }
+        Ok(())
     }
 
     // -- [[thread]], [[process]] ---------------------------------------------------------

@@ -92,6 +92,7 @@ mod tests {
                 "atomics",
                 "ghost",
                 "objects",
+                "functions",
                 "thread",
                 "process",
                 "final",

@@ -64,4 +64,8 @@ pub enum Chan {
     /// One `notify` of a Condition under the race wake policy: the notifier releases into
     /// it, the waiter that takes the wake-up acquires it.
     Wakeup(ObjId, u32),
+    /// A Pool task's submission → its start in a worker.
+    TaskStart(ObjId, u32),
+    /// A Pool task's end → the `get`, `wait`, `map` or `apply` that returns its value.
+    TaskEnd(ObjId, u32),
 }

@@ -24,15 +24,24 @@ pub enum Touch {
     AtomicBlock,
     /// Writes of cells that an invariant reads are all ordered with each other.
     Invariant,
-    /// Whether a process or daemon gets to take its next step: each of its steps reads
-    /// it, and what can stop it before that step writes it (`terminate()` or `kill()` of
-    /// it; for a daemon, the end of any non-daemon party, which may be the last one).
-    Stoppable(ThreadId),
     /// One round of a barrier: its arrivals (writes) and departures (reads).
     Round {
         bar: ObjId,
         generation: u32,
         write: bool,
+    },
+    /// One task of a Pool: its end and the operations on its AsyncResult.
+    Task {
+        pool: ObjId,
+        id: u32,
+    },
+    /// A process's or daemon's life: each of its steps (`stop`: false), and what can stop
+    /// it before that step (`stop`: true): the `terminate()` or `kill()` of a process, a
+    /// Pool's `terminate()` for its workers, and for a daemon the end of any non-daemon
+    /// party (which may be the last one).
+    Life {
+        thread: ThreadId,
+        stop: bool,
     },
 }
 
@@ -67,6 +76,16 @@ fn conflict(x: &Touch, y: &Touch) -> bool {
                 write: w2,
             },
         ) => b1 == b2 && g1 == g2 && (*w1 || *w2),
+        (
+            Touch::Life {
+                thread: t1,
+                stop: s1,
+            },
+            Touch::Life {
+                thread: t2,
+                stop: s2,
+            },
+        ) => t1 == t2 && (*s1 || *s2),
         _ => x == y,
     }
 }
@@ -120,7 +139,10 @@ impl State {
             return fp;
         }
         if me.daemon || prog.threads[t as usize].process {
-            fp.push(Touch::Stoppable(t));
+            fp.push(Touch::Life {
+                thread: t,
+                stop: false,
+            });
         }
         if prog.liveness_observed && prog.threads[t as usize].process && self.may_fail(prog, t) {
             fp.push(Touch::Thread(t)); // its end: it is no longer alive, its exit code is 1
@@ -194,15 +216,31 @@ impl State {
                     }
                 }
             }
-            Instr::Call { obj, .. } => {
+            Instr::Call { obj, op, .. } => {
                 if let Ok(o) = self.obj(&c, *obj) {
-                    objects::call_footprint(self, prog, o, fp);
+                    objects::call_footprint(self, &c, o, op, fp);
+                }
+            }
+            Instr::Result { handle, .. } => {
+                if let Ok(h) = self.operand(&c, *handle) {
+                    objects::result_footprint(self, &c, h, fp);
                 }
             }
             Instr::Start { thread } => {
                 if let Ok(ts) = self.thread_sel(&c, *thread) {
                     for x in ts {
                         start_footprint(prog, c.mem, x, fp);
+                    }
+                }
+            }
+            Instr::Terminate { thread, .. } => {
+                if let Ok(ts) = self.thread_sel(&c, *thread) {
+                    for x in ts {
+                        fp.push(Touch::Thread(x));
+                        fp.push(Touch::Life {
+                            thread: x,
+                            stop: true,
+                        });
                     }
                 }
             }
@@ -213,18 +251,14 @@ impl State {
                     fp.extend(ts.into_iter().map(Touch::Thread));
                 }
             }
-            Instr::Terminate { thread, .. } => {
-                if let Ok(ts) = self.thread_sel(&c, *thread) {
-                    for x in ts {
-                        fp.extend([Touch::Thread(x), Touch::Stoppable(x)]);
-                    }
-                }
-            }
             Instr::End => {
                 fp.push(Touch::Thread(t));
                 if !self.threads[t as usize].daemon {
                     let daemons = self.threads.iter().enumerate().filter(|(_, d)| d.daemon);
-                    fp.extend(daemons.map(|(d, _)| Touch::Stoppable(d as ThreadId)));
+                    fp.extend(daemons.map(|(d, _)| Touch::Life {
+                        thread: d as ThreadId,
+                        stop: true,
+                    }));
                 }
             }
             Instr::AtomicBegin { .. } => fp.push(Touch::AtomicBlock),

@@ -9,6 +9,7 @@
 //! reads and writes only its own copy, so accesses in different processes never
 //! conflict: to the explorer they are independent, to the race detector never a race.
 
+use super::exception::PyException;
 use super::objects::{self, ObjState, Wait};
 use super::spin::{Loc, Spin};
 use crate::ir::{FindingKind, Pc, Program, ThreadId, Value};
@@ -27,6 +28,8 @@ pub struct State {
     pub failed: bool,
     /// The policies this execution runs under (fixed for a whole search).
     pub policy: Policy,
+    /// The list values made so far (see `lists.rs`).
+    pub lists: Vec<std::sync::Arc<[Value]>>,
 }
 
 /// One thread's part of the state.
@@ -46,6 +49,15 @@ pub struct ThreadState {
     pub exit: Option<i64>,
     /// A daemon: stopped, not waited for, once every other party has finished.
     pub daemon: bool,
+    /// A failure caught inside a Pool task, on its way to the task's result.
+    pub caught: Option<Caught>,
+}
+
+/// A failure that a party caught (see `ir::CatchBlock`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Caught {
+    pub exception: PyException,
+    pub line: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -148,6 +160,7 @@ impl State {
                 steps: 0,
                 exit: None,
                 daemon: t.daemon,
+                caught: None,
             })
             .collect();
         State {
@@ -157,6 +170,7 @@ impl State {
             steps: 0,
             failed: false,
             policy,
+            lists: super::lists::new_arena(),
         }
     }
 

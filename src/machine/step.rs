@@ -15,7 +15,7 @@ use super::events::{Chan, Event};
 use super::exception::{ExcKind, PyException, Res, raise};
 use super::objects::{self, Call, Outcome};
 use super::spin::Loc;
-use super::state::{Choice, Failure, Policy, State, Status};
+use super::state::{Caught, Choice, Failure, Policy, State, Status};
 use super::value::{as_int, cas_matches};
 use crate::frontend::ast::VarClass;
 use crate::ir::{FindingKind, Instr, LocalId, Operand, Pc, PrintArg, Program, ThreadId, Value};
@@ -99,6 +99,11 @@ impl State {
         let c = self.ctx(prog, t);
         let pc = self.threads[t as usize].pc;
         out.line = c.code.lines.get(pc as usize).copied().unwrap_or(0);
+        // Which call the step is in, read before the step (it may leave the call).
+        let call = match (&out.text, c.code.call_of.get(pc as usize)) {
+            (Some(_), Some(Some(call))) => Some(self.call_label(&c, *call)),
+            _ => None,
+        };
         match self.exec_visible(&c, choice.alt, &mut out) {
             Err(e) => self.fail(&c, out.line, e, &mut out),
             Ok(Outcome::Waiting) => {}
@@ -116,6 +121,9 @@ impl State {
                 }
             }
         }
+        if let (Some(call), Some(text)) = (call, out.text.as_mut()) {
+            let _ = write!(text, " (in {call})");
+        }
         if out.failure.is_none() {
             out.failure = self.check_invariants(prog);
             self.failed |= out.failure.is_some();
@@ -128,6 +136,9 @@ impl State {
     /// process's ends that process with exit code 1, leaving its `with` blocks as Python
     /// unwinds them, and the others go on.
     fn fail(&mut self, c: &Ctx, line: u32, e: PyException, out: &mut StepOut) {
+        if self.catch(c, line, &e, out) {
+            return;
+        }
         let process = c.prog.threads[c.t as usize].process;
         if process {
             self.unwind(c, out);
@@ -152,15 +163,39 @@ impl State {
         }
     }
 
+    /// A failure inside a catch block (a Pool task's body): the party leaves the `with`
+    /// blocks inside it, keeps the exception and goes on at the handler (a step that
+    /// reports the task's failure to the pool). False when no block catches it.
+    fn catch(&mut self, c: &Ctx, line: u32, e: &PyException, out: &mut StepOut) -> bool {
+        let pc = self.threads[c.t as usize].pc;
+        let Some(block) = c.code.catches.iter().find(|b| b.body.contains(&pc)) else {
+            return false;
+        };
+        self.unwind_within(c, &block.body, out);
+        let th = &mut self.threads[c.t as usize];
+        th.caught = Some(Caught {
+            exception: e.clone(),
+            line,
+        });
+        th.status = Status::Ready;
+        th.pc = block.handler;
+        true
+    }
+
     /// Leaves every `with` block `c.t` is in, innermost first, by running its exit (a
     /// release); what that raises is dropped, as the first exception is the one reported.
     fn unwind(&mut self, c: &Ctx, out: &mut StepOut) {
+        self.unwind_within(c, &(0..Pc::MAX), out);
+    }
+
+    /// [`Self::unwind`] for the blocks that start within `range`.
+    fn unwind_within(&mut self, c: &Ctx, range: &std::ops::Range<Pc>, out: &mut StepOut) {
         let pc = self.threads[c.t as usize].pc;
         let mut open: Vec<&crate::ir::WithBlock> = c
             .code
             .withs
             .iter()
-            .filter(|w| w.body.contains(&pc))
+            .filter(|w| w.body.contains(&pc) && range.contains(&w.body.start))
             .collect();
         open.sort_by_key(|w| std::cmp::Reverse(w.body.start));
         for w in open {
@@ -178,6 +213,35 @@ impl State {
                 let _ = objects::call(&mut k, op);
             }
         }
+    }
+
+    /// The inlined call `call` of `c`'s code, with its arguments and the line it was made
+    /// on, inside its callers: `deposit(5) line 4`, `add(1) line 3 in deposit(5) line 9`.
+    fn call_label(&self, c: &Ctx, call: u32) -> String {
+        let mut parts = vec![];
+        let mut cur = Some(call);
+        while let Some(i) = cur {
+            let Some(ic) = c.code.calls.get(i as usize) else {
+                break;
+            };
+            let locals = &self.threads[c.t as usize].locals;
+            let args: Vec<String> = ic
+                .args
+                .iter()
+                .map(|l| match locals.get(*l as usize).copied().flatten() {
+                    Some(v) => self.show(v),
+                    None => "?".into(),
+                })
+                .collect();
+            let name = c
+                .prog
+                .functions
+                .get(ic.func as usize)
+                .map_or("?", |f| &f.name);
+            parts.push(format!("{name}({}) line {}", args.join(", "), ic.line));
+            cur = ic.parent;
+        }
+        parts.join(" in ")
     }
 
     /// Runs `t`'s local instructions until its next visible one.
@@ -255,9 +319,57 @@ impl State {
                 self.write_cell(t, cell, v);
             }
             Instr::LoopHead => self.loop_head(c.prog, t),
-            _ => return raise(ExcKind::RuntimeError, "internal: a step run as local code"),
+            Instr::ClearLocals { from, to } => {
+                for l in &mut self.threads[t as usize].locals[*from as usize..*to as usize] {
+                    *l = None;
+                }
+            }
+            _ => {
+                let (dst, v) = self.list_instr(c, instr)?;
+                self.set_local(t, dst, v);
+            }
         }
         Ok(None)
+    }
+
+    /// The local instructions on lists and tasks: where the result goes, and what it is.
+    fn list_instr(&mut self, c: &Ctx, instr: &Instr) -> Res<(LocalId, Value)> {
+        Ok(match instr {
+            Instr::MakeList { dst, items } => {
+                let items = items
+                    .iter()
+                    .map(|o| self.operand(c, *o))
+                    .collect::<Res<_>>()?;
+                (*dst, self.make_list(items))
+            }
+            Instr::ListItem { dst, list, index } => {
+                let (list, index) = (self.operand(c, *list)?, self.operand(c, *index)?);
+                (*dst, self.list_item(list, index)?)
+            }
+            Instr::ListLen { dst, list } => {
+                let n = self.items(self.operand(c, *list)?)?.len();
+                (*dst, Value::Int(n as i64))
+            }
+            Instr::RangeList {
+                dst,
+                start,
+                stop,
+                step,
+            } => {
+                let [a, b, s] = [start, stop, step].map(|o| self.operand(c, *o));
+                let items = range_items(
+                    as_int(a?, "range()")?,
+                    as_int(b?, "range()")?,
+                    as_int(s?, "range()")?,
+                )?;
+                (*dst, self.make_list(items))
+            }
+            Instr::TaskField { dst, task, field } => {
+                let task = self.operand(c, *task)?;
+                (*dst, objects::task_field(self, task, *field)?)
+            }
+            _ => return raise(ExcKind::RuntimeError, "internal: a step run as local code"),
+        })
     }
 
     fn print_line(&self, c: &Ctx, args: &[PrintArg]) -> Res<String> {
@@ -269,7 +381,8 @@ impl State {
             match a {
                 PrintArg::Str(s) => line.push_str(s),
                 PrintArg::Value(o) => {
-                    let _ = write!(line, "{}", self.operand(c, *o)?);
+                    let v = self.operand(c, *o)?;
+                    line.push_str(&self.show(v));
                 }
             }
         }
@@ -306,7 +419,7 @@ impl State {
             Instr::Write { var, index, value } => {
                 let v = self.operand(c, *value)?;
                 let cell = self.cell(c, *var, *index)?;
-                self.write_visible(c, cell, v, out);
+                self.write_visible(c, cell, v, out)?;
                 say!(out, "write {} = {v}", cell_label(c, cell));
                 Ok(Outcome::Done(Value::None))
             }
@@ -371,6 +484,22 @@ impl State {
                 };
                 objects::call(&mut k, op)
             }
+            Instr::Result { handle, op, .. } => {
+                let handle = self.operand(c, *handle)?;
+                let Some(o) = objects::pool_of(self, handle)? else {
+                    // `map` of no items: nothing to wait for.
+                    say!(out, "map of no items = []");
+                    return Ok(Outcome::Done(Value::List(super::value::EMPTY_LIST)));
+                };
+                let mut k = Call {
+                    st: self,
+                    c,
+                    out,
+                    o,
+                    alt,
+                };
+                objects::result_op(&mut k, handle, op)
+            }
             _ => raise(ExcKind::RuntimeError, "internal: local code run as a step"),
         }
     }
@@ -395,7 +524,7 @@ impl State {
     }
 
     /// The line of `c.t`'s current instruction (inside an atomic block: the statement's).
-    fn current_line(&self, c: &Ctx) -> u32 {
+    pub(super) fn current_line(&self, c: &Ctx) -> u32 {
         c.code.lines[self.threads[c.t as usize].pc as usize]
     }
 
@@ -416,7 +545,17 @@ impl State {
         v
     }
 
-    fn write_visible(&mut self, c: &Ctx, cell: u32, v: Value, out: &mut StepOut) {
+    fn write_visible(&mut self, c: &Ctx, cell: u32, v: Value, out: &mut StepOut) -> Res<()> {
+        if matches!(v, Value::List(_) | Value::Task { .. }) {
+            return raise(
+                ExcKind::TypeError,
+                format!(
+                    "{} holds ints, bools and None, not a {}",
+                    c.prog.cell_name(cell),
+                    super::value::type_name(v)
+                ),
+            );
+        }
         let atomic = c.prog.cell_class(cell) == VarClass::Atomic;
         if atomic {
             out.events.push(Event::Store(Chan::Atomic(cell)));
@@ -429,6 +568,7 @@ impl State {
             value: v,
         });
         self.write_cell(c.t, cell, v);
+        Ok(())
     }
 
     /// `cas(cell, expected, new)` as one step: reads the cell and, when it equals
@@ -446,7 +586,7 @@ impl State {
         let old = self.read_cell(c, cell, out);
         let ok = cas_matches(old, expected);
         if ok {
-            self.write_visible(c, cell, new, out);
+            self.write_visible(c, cell, new, out)?;
         }
         Ok((ok, old))
     }
@@ -505,7 +645,7 @@ impl State {
             Instr::Write { var, index, value } => {
                 let v = self.operand(c, *value)?;
                 let cell = self.cell(c, *var, *index)?;
-                self.write_visible(c, cell, v, out);
+                self.write_visible(c, cell, v, out)?;
                 if let Some(o) = out.text.as_mut() {
                     let _ = write!(o, " write {} = {v};", cell_label(c, cell));
                 }
@@ -639,6 +779,26 @@ fn cell_label(c: &Ctx, address: u32) -> String {
     }
 }
 
+/// The values of `range(a, b, step)` (at most a million: more is surely a mistake).
+fn range_items(a: i64, b: i64, step: i64) -> Res<Vec<Value>> {
+    if step == 0 {
+        return raise(ExcKind::ValueError, "range() arg 3 must not be zero");
+    }
+    let mut out = vec![];
+    let mut i = a;
+    while (step > 0 && i < b) || (step < 0 && i > b) {
+        if out.len() >= 1_000_000 {
+            return raise(ExcKind::ValueError, "range() of more than a million values");
+        }
+        out.push(Value::Int(i));
+        i = match i.checked_add(step) {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    Ok(out)
+}
+
 /// The local a visible instruction writes its result to.
 fn dest(i: &Instr) -> Option<LocalId> {
     match i {
@@ -647,7 +807,7 @@ fn dest(i: &Instr) -> Option<LocalId> {
         | Instr::Choose { dst, .. }
         | Instr::IsAlive { dst, .. }
         | Instr::ExitCode { dst, .. } => Some(*dst),
-        Instr::Call { dst, .. } => *dst,
+        Instr::Call { dst, .. } | Instr::Result { dst, .. } => *dst,
         _ => None,
     }
 }

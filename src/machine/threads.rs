@@ -202,7 +202,7 @@ impl State {
     }
 
     /// Ends party `x` from outside with exit code `code`; a wait it was in is gone.
-    fn stop_party(&mut self, x: ThreadId, code: i64) {
+    pub(super) fn stop_party(&mut self, x: ThreadId, code: i64) {
         let th = &mut self.threads[x as usize];
         th.status = Status::Finished;
         th.exit = Some(code);

@@ -2,16 +2,24 @@
 //! booleans and `None`), with the exceptions Python raises: `//` and `%` round toward
 //! negative infinity, `True + 1 == 2`, `None < 0` is a TypeError, and what overflows 64
 //! bits is an OverflowError (Python's integers are unbounded; SCENARIO.md's are not).
+//! Lists and AsyncResults take part only in `==`, `!=` and truth; arithmetic on them is a
+//! TypeError. A list is its place in the state's arena (equal lists share a place, the
+//! empty list is place 0), so these need no arena.
 
 use super::exception::{ExcKind, Res, raise};
 use crate::frontend::ast::{BinOp, CmpOp, UnOp};
 use crate::ir::Value;
+
+/// The place of the empty list in every arena.
+pub const EMPTY_LIST: u32 = 0;
 
 pub fn truthy(v: Value) -> bool {
     match v {
         Value::None => false,
         Value::Bool(b) => b,
         Value::Int(i) => i != 0,
+        Value::List(i) => i != EMPTY_LIST,
+        Value::Task { .. } => true,
     }
 }
 
@@ -20,6 +28,8 @@ pub fn type_name(v: Value) -> &'static str {
         Value::None => "NoneType",
         Value::Bool(_) => "bool",
         Value::Int(_) => "int",
+        Value::List(_) => "list",
+        Value::Task { .. } => "AsyncResult",
     }
 }
 
@@ -28,16 +38,21 @@ pub fn as_int(v: Value, what: &str) -> Res<i64> {
     match v {
         Value::Int(i) => Ok(i),
         Value::Bool(b) => Ok(b as i64),
-        Value::None => raise(
+        _ => raise(
             ExcKind::TypeError,
-            format!("{what} must be an integer, not None"),
+            format!("{what} must be an integer, not {}", type_name(v)),
         ),
     }
 }
 
+/// Is `v` an int or a bool (what arithmetic takes)?
+fn numeric(v: Value) -> bool {
+    matches!(v, Value::Int(_) | Value::Bool(_))
+}
+
 /// Python's binary arithmetic.
 pub fn binary(op: BinOp, a: Value, b: Value) -> Res<Value> {
-    if a == Value::None || b == Value::None {
+    if !numeric(a) || !numeric(b) {
         return raise(
             ExcKind::TypeError,
             format!(
@@ -93,12 +108,12 @@ pub fn compare(op: CmpOp, a: Value, b: Value) -> Res<bool> {
     let num = |v: Value| match v {
         Value::Int(i) => Some(i),
         Value::Bool(b) => Some(b as i64),
-        Value::None => None,
+        _ => None,
     };
     if matches!(op, CmpOp::Eq | CmpOp::Ne) {
         let eq = match (num(a), num(b)) {
             (Some(x), Some(y)) => x == y,
-            (None, None) => true,
+            (None, None) => a == b,
             _ => false,
         };
         return Ok(eq == (op == CmpOp::Eq));
@@ -127,11 +142,11 @@ pub fn unary(op: UnOp, a: Value) -> Res<Value> {
     if op == UnOp::Not {
         return Ok(Value::Bool(!truthy(a)));
     }
-    if a == Value::None {
+    if !numeric(a) {
         let sym = if op == UnOp::Neg { "-" } else { "+" };
         return raise(
             ExcKind::TypeError,
-            format!("bad operand type for unary {sym}: 'NoneType'"),
+            format!("bad operand type for unary {sym}: '{}'", type_name(a)),
         );
     }
     let i = as_int(a, "")?;

@@ -23,7 +23,9 @@ impl State {
     fn ways(&self, prog: &Program, t: ThreadId, timeouts: bool) -> u32 {
         let th = &self.threads[t as usize];
         // Once every non-daemon party has finished, the program is over: daemons stop.
-        if th.daemon && self.all_finished() {
+        // After a failure they go on, as the other threads do, for the explorer's sake:
+        // what a daemon did before the failure does not make executions differ.
+        if th.daemon && !self.failed && self.all_finished() {
             return 0;
         }
         match &th.status {
@@ -45,6 +47,9 @@ impl State {
                     Instr::Call { obj, op, .. } => self
                         .obj(&c, *obj)
                         .and_then(|o| objects::ready(self, &c, o, op, timeouts)),
+                    Instr::Result { handle, op, .. } => self
+                        .operand(&c, *handle)
+                        .and_then(|h| objects::result_ready(self, &c, h, op, timeouts)),
                     _ => Ok(1),
                 };
                 ways.unwrap_or(1)
@@ -81,6 +86,10 @@ impl State {
         match c.code.instrs.get(self.threads[t as usize].pc as usize) {
             Some(Instr::Call { obj, op, .. }) => match self.obj(&c, *obj) {
                 Ok(o) => objects::blocked(self, &c, o, op),
+                Err(_) => Blocked::stuck(),
+            },
+            Some(Instr::Result { handle, .. }) => match self.operand(&c, *handle) {
+                Ok(h) => objects::result_blocked(self, &c, h),
                 Err(_) => Blocked::stuck(),
             },
             Some(Instr::Join { thread, .. }) => {

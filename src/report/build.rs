@@ -130,7 +130,16 @@ fn warnings(prog: &Program, ex: &Exploration) -> Vec<WarningReport> {
             message: w.message,
             cycle: None,
         });
-    deadlocks.chain(lost).collect()
+    let exceptions = ex
+        .lost_writes
+        .exception_warnings()
+        .into_iter()
+        .map(|message| WarningReport {
+            kind: "exception_lost",
+            message,
+            cycle: None,
+        });
+    deadlocks.chain(lost).chain(exceptions).collect()
 }
 
 /// One finding of the explorer, with its trace rebuilt by replaying its schedule.

@@ -37,6 +37,12 @@ fn at_line(prog: &Program, line: u32) -> String {
 
 /// A step's trace text (`read counter = 0`) as a phrase (`reads counter and sees 0`).
 pub fn phrase(op: &str) -> String {
+    // A step inside a function call: the phrase of the step, then the call.
+    if let Some(i) = op.rfind(" (in ")
+        && op.ends_with(')')
+    {
+        return format!("{} (in {}", phrase(&op[..i]), &op[i + 5..]);
+    }
     if let Some(rest) = op.strip_prefix("read ")
         && let Some((name, v)) = rest.split_once(" = ")
     {
@@ -568,5 +574,20 @@ fn why_stuck(out: &mut String, prog: &Program, f: &FindingReport, r: &Replay) {
                 names_list(&parts)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phrase;
+
+    /// A step inside a function call keeps its phrase, and names the call after it.
+    #[test]
+    fn a_step_in_a_call_names_the_call() {
+        assert_eq!(
+            phrase("write balance = 5 (in deposit(5) line 21)"),
+            "writes 5 to balance (in deposit(5) line 21)"
+        );
+        assert_eq!(phrase("write balance = 5"), "writes 5 to balance");
     }
 }

@@ -169,5 +169,7 @@ pub fn json_value(v: Value) -> serde_json::Value {
         Value::None => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(b),
         Value::Int(i) => serde_json::Value::from(i),
+        // Cells never hold these; where one is shown, it is by its text.
+        Value::List(_) | Value::Task { .. } => serde_json::Value::from(v.to_string()),
     }
 }

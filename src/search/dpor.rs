@@ -54,7 +54,7 @@ impl Explorer<'_> {
         for p in 0..self.nthreads as ThreadId {
             let status = &self.path[end].state.threads[p as usize].status;
             if matches!(status, Status::NotStarted | Status::Finished) {
-                continue;
+                continue; // a thread stopped from outside is in `stopped_steps`
             }
             let fp = self.path[end].state.footprint(prog, p);
             if !fp.is_empty() {
@@ -72,7 +72,7 @@ impl Explorer<'_> {
 
     /// The next steps that a thread never took because another thread's step stopped it
     /// (`terminate()` or `kill()` of a process): each is pending just after the step that
-    /// stopped it, and races with it (they both touch [`Touch::Stoppable`]), as a pending
+    /// stopped it, and races with it (they both touch the stopped thread's [`Touch::Life`]), as a pending
     /// step at the end does: the class where the stopped thread moves first is another.
     fn stopped_steps(&self, end: usize) -> Vec<(usize, ThreadId, Footprint)> {
         let mut out = vec![];
@@ -251,8 +251,16 @@ impl Explorer<'_> {
         // Only operations on objects and threads block; steps that touch nothing else
         // stay enabled in a reordering that keeps their dependencies (cheap and common).
         let may_block = |s: &WakeStep| {
-            s.fp.iter()
-                .any(|t| matches!(t, Touch::Obj(_) | Touch::Thread(_) | Touch::Round { .. }))
+            s.fp.iter().any(|t| {
+                matches!(
+                    t,
+                    Touch::Obj(_)
+                        | Touch::Thread(_)
+                        | Touch::Round { .. }
+                        | Touch::Task { .. }
+                        | Touch::Life { .. }
+                )
+            })
         };
         if !v.iter().any(may_block) {
             return v.len();

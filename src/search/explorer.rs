@@ -585,6 +585,8 @@ impl<'p> Explorer<'p> {
             self.record_races(top, &schedule);
         }
         self.record_lock_order(top);
+        let state = &self.path[top].state;
+        self.lost_writes.exceptions(self.prog, state);
         if failed {
             return;
         }

@@ -402,3 +402,81 @@ fn state_caching_agrees_with_dpor() {
     let compared = compared.get();
     assert!(compared >= 1000, "only {compared} compared");
 }
+
+/// Functions and Pools, pinned: the reduced explorer's executions, the naive
+/// enumeration's, and one execution per class. A call is not a step (a function's steps
+/// are its caller's), and the order in which idle workers with equal memory take tasks
+/// is one choice, not one per worker.
+#[test]
+fn functions_and_pools_are_explored_once_per_class() {
+    let pins: &[(&str, u64, u64)] = &[
+        ("scenarios/functions/deposit_race.toml", 4, 20),
+        ("scenarios/functions/deposit_locked.toml", 2, 12),
+        ("scenarios/functions/early_return_in_with.toml", 6, 40),
+        ("scenarios/pool/seed_apply_async_close_join.toml", 40, 1660),
+        ("scenarios/pool/seed_map.toml", 12, 54),
+        ("scenarios/pool/seed_downloads_wait.toml", 4, 195),
+        ("scenarios/pool/with_pool_results_lost.toml", 3, 3),
+        ("scenarios/pool/join_without_close.toml", 3, 4),
+        ("scenarios/pool/close_then_join.toml", 8, 46),
+        ("scenarios/pool/exception_swallowed.toml", 1, 1),
+        ("scenarios/pool/global_counter_per_worker.toml", 18, 17268),
+        ("scenarios/pool/global_counter_returned.toml", 12, 54),
+        ("scenarios/pool/event_after_join.toml", 2, 3),
+        ("scenarios/pool/event_before_join.toml", 3, 10),
+    ];
+    for (f, reduced, every) in pins {
+        let prog = load(crate::common::root().join(f));
+        let naive = explore(
+            &prog,
+            &Config {
+                reduction: Reduction::None,
+                count_classes: true,
+                ..Config::default()
+            },
+        );
+        let dpor = explore(&prog, &Config::default());
+        assert!(naive.stats.complete && dpor.stats.complete, "{f}");
+        assert_eq!(
+            (dpor.stats.executions, naive.stats.executions),
+            (*reduced, *every),
+            "{f}: executions (reduced, naive)"
+        );
+        assert_eq!(dpor.stats.executions, naive.stats.classes, "{f}: classes");
+        assert_eq!(
+            summary(&naive),
+            summary(&dpor),
+            "{f}: findings and outcomes"
+        );
+    }
+}
+
+/// Two idle workers with the same memory are interchangeable: one pool worker or two,
+/// two tasks that share nothing give the same number of executions once the first
+/// worker is busy, and never one per worker that could take a task.
+#[test]
+fn idle_workers_are_one_choice() {
+    let text = |workers: u32| {
+        format!(
+            r#"
+[objects]
+pool = {{ kind = "Pool", processes = {workers} }}
+[functions]
+code = """
+def f(x):
+    return x
+"""
+[[thread]]
+name = "main"
+code = """
+r = pool.apply_async(f, (1,))
+assert r.get() == 1
+"""
+"#
+        )
+    };
+    let one = explore(&program("one.toml", &text(1)), &Config::default());
+    let four = explore(&program("four.toml", &text(4)), &Config::default());
+    assert!(one.findings.is_empty() && four.findings.is_empty());
+    assert_eq!(one.stats.executions, four.stats.executions);
+}

@@ -9,6 +9,8 @@ mod counts;
 mod machine_edges;
 // The split search (`--jobs N`) against the single search.
 mod parallel;
+// The Pool's operations and their errors, on inline scenarios.
+mod pool;
 // The published optimal counts of the benchmarks in benches/scenarios/.
 mod published;
 // The preemption bound, seeded random walks and PCT.

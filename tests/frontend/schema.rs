@@ -294,7 +294,10 @@ const WRONG: &[(&str, &str)] = &[
         "daemon a string",
         "[[process]]\nname = \"u\"\ndaemon = \"true\"\ncode = \"pass\"",
     ),
-    ("a Pool", "[objects]\npool = \"Pool\""),
+    (
+        "an array of Pools",
+        "[objects]\npool = { kind = \"Pool\", count = 2 }",
+    ),
     (
         "a module-qualified Value",
         "[objects]\nv = \"multiprocessing.Value\"",
@@ -397,7 +400,7 @@ fn structural_files_in_tests_bad_are_rejected_by_the_schema() {
         "bad_expect",
         "no_threads",
         "count_on_value",
-        "pool_kind",
+        "pool_count",
         "unknown_start_method",
     ] {
         let path = root().join(format!("tests/bad/{name}.toml"));

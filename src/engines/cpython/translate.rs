@@ -148,9 +148,30 @@ fn py_name(n: &str) -> String {
     }
 }
 
+/// Why `s` cannot be translated yet, if it cannot: `[functions]` and the Pool are not
+/// translated (every caller asks this first).
+pub fn unsupported(s: &Scenario) -> Option<String> {
+    if !s.functions.is_empty() {
+        return Some("the Python translation does not cover [functions] yet".into());
+    }
+    if s.objects
+        .iter()
+        .any(|o| matches!(o.kind, ObjectKind::Pool { .. }))
+    {
+        return Some("the Python translation does not cover Pool yet".into());
+    }
+    None
+}
+
+/// What a construct that [`unsupported`] refuses becomes, should it be reached anyway:
+/// a program that says so when it runs, never a wrong translation.
+const UNTRANSLATED: &str = "_untranslated()";
+
 /// A value as a Python literal.
 fn literal(v: &Value) -> String {
     match v {
+        // Lists and tasks are never initial values: only code makes them.
+        Value::List(_) | Value::Task { .. } => UNTRANSLATED.into(),
         Value::None => "None".into(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
@@ -209,6 +230,7 @@ fn object_ctor(kind: &ObjectKind, mp: bool) -> String {
             format!("_manager.dict({{{}}})", items.join(", "))
         }
         ObjectKind::ManagerList { values } => format!("_manager.list({})", list(values)),
+        ObjectKind::Pool { .. } => UNTRANSLATED.into(),
     }
 }
 
@@ -712,6 +734,9 @@ impl<'a> Translator<'a> {
                     || args.iter().any(|a| self.has_step(&a.value))
             }
             ExprKind::Method { .. } | ExprKind::Attr { .. } => true,
+            ExprKind::List(items) | ExprKind::Tuple(items) => {
+                items.iter().any(|x| self.has_step(x))
+            }
         }
     }
 
@@ -776,6 +801,18 @@ impl<'a> Translator<'a> {
                 let l = format!("for {} in range({}):", py_name(&var.name), args.join(", "));
                 self.emit(ind, l, info);
                 self.block(ind + 1, body);
+            }
+            StmtKind::ForEach { var, iter, body } => {
+                let l = format!("for {} in {}:", py_name(&var.name), self.expr(iter, true));
+                self.emit(ind, l, info);
+                self.block(ind + 1, body);
+            }
+            StmtKind::Return(value) => {
+                let v = value
+                    .as_ref()
+                    .map(|v| format!(" {}", self.expr(v, true)))
+                    .unwrap_or_default();
+                self.emit(ind, format!("{sw}return{v}"), info);
             }
             StmtKind::Break => self.emit(ind, format!("{sw}break"), info),
             StmtKind::Continue => self.emit(ind, format!("{sw}continue"), info),
@@ -896,6 +933,15 @@ impl<'a> Translator<'a> {
             ExprKind::None => ("None".into(), P_ATOM),
             ExprKind::Str(s) => (string(s), P_ATOM),
             ExprKind::Tid => ("tid".into(), P_ATOM),
+            ExprKind::List(items) => {
+                let items: Vec<String> = items.iter().map(|x| self.expr(x, reads)).collect();
+                (format!("[{}]", items.join(", ")), P_ATOM)
+            }
+            ExprKind::Tuple(items) => {
+                let items: Vec<String> = items.iter().map(|x| self.expr(x, reads)).collect();
+                let comma = if items.len() == 1 { "," } else { "" };
+                (format!("({}{comma})", items.join(", ")), P_ATOM)
+            }
             ExprKind::Name(n) => {
                 let s = py_name(n);
                 match self.syms.get(n) {

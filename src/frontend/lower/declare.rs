@@ -224,6 +224,11 @@ fn element(decl: &ObjectDecl, first: u32, i: u32) -> (ObjKind, Vec<(Value, Value
             let items = values.iter().map(|v| (*v, Value::None)).collect();
             return (ObjKind::ManagerList, items);
         }
+        // Its workers are made with the parties (see `lower_threads`).
+        ObjectKind::Pool { processes } => ObjKind::Pool {
+            first_worker: 0,
+            workers: (*processes).clamp(1, u32::MAX as i64) as u32,
+        },
     };
     (kind, vec![])
 }

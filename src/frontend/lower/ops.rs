@@ -174,7 +174,32 @@ impl Builder<'_, '_> {
             _ => {}
         }
         let m = method.name.as_str();
+        if receiver.getter.is_none()
+            && !self.l.syms.contains_key(&receiver.name.name)
+            && let Some(id) = self.local_ids.get(&receiver.name.name).copied()
+        {
+            let handle = match &receiver.index {
+                None => Operand::Local(id),
+                Some(i) => {
+                    let index = self.expr(i)?;
+                    let dst = self.temp();
+                    self.emit(
+                        Instr::ListItem {
+                            dst,
+                            list: Operand::Local(id),
+                            index,
+                        },
+                        receiver.span,
+                    );
+                    Operand::Local(dst)
+                }
+            };
+            return self.result_method(handle, method, args, span);
+        }
         let (sel, kind) = self.obj_sel(receiver)?;
+        if matches!(kind, ObjKind::Pool { .. }) {
+            return self.pool_method(sel, method, args, span);
+        }
         let op = match kind {
             ObjKind::Queue { .. } if self.is_simple_queue(sel.group) => {
                 self.simple_queue_op(m, args, method, span)?
@@ -585,6 +610,7 @@ fn kind_name(k: ObjKind) -> &'static str {
         ObjKind::Connection { .. } => "a Pipe connection",
         ObjKind::ManagerDict => "a Manager dict",
         ObjKind::ManagerList => "a Manager list",
+        ObjKind::Pool { .. } => "a Pool",
     }
 }
 
@@ -602,5 +628,8 @@ fn methods_of(k: ObjKind) -> &'static str {
         ObjKind::Connection { .. } => "send(v), recv(), poll(timeout), close()",
         ObjKind::ManagerDict => "d[k], d[k] = v, get(k, default), pop(k, default), len(d)",
         ObjKind::ManagerList => "l[i], l[i] = v, append(v), pop(), len(l)",
+        ObjKind::Pool { .. } => {
+            "apply_async(f, args), apply(f, args), map(f, xs), close(), join(), terminate()"
+        }
     }
 }

@@ -24,7 +24,7 @@ enum Place {
 const ATTR_HELP: &str = "attributes here are a process's `exitcode` and a Value's `value`";
 
 /// What `len(x)` takes, for its messages.
-const LEN_HELP: &str = "`len(x)` takes an array of [shared], [atomics] or [ghost], an Array, or a ManagerDict or ManagerList";
+const LEN_HELP: &str = "`len(x)` takes an array of [shared], [atomics] or [ghost], an Array, a ManagerDict or ManagerList, or a list";
 
 impl Builder<'_, '_> {
     /// What the target `t` names, checked against the way it is written.
@@ -255,6 +255,9 @@ impl Builder<'_, '_> {
                 self.memory_access(var, n, false, None, span)?;
                 Ok(self.read_var(var, None, span))
             }
+            Some(Sym::Function(_)) => Err(self
+                .err(span, format!("`{}` is a function, not a value", n.name))
+                .with_help(format!("call it: `{}(...)`", n.name))),
             Some(Sym::Objects(_)) | Some(Sym::Threads(_)) => Err(self
                 .err(
                     span,
@@ -305,6 +308,13 @@ impl Builder<'_, '_> {
                     "call a method on an element: `{}[i].method()`",
                     name.name
                 ))),
+            None if !self.check && self.local_ids.contains_key(&name.name) => {
+                let list = Operand::Local(self.local_ids[&name.name]);
+                let index = self.expr(index)?;
+                let dst = self.temp();
+                self.emit(Instr::ListItem { dst, list, index }, span);
+                Ok(Operand::Local(dst))
+            }
             None => Err(self.unknown_name(&name.name, name.span)),
         }
     }
@@ -345,12 +355,20 @@ impl Builder<'_, '_> {
                     )
                     .with_help(format!("{label} has {}", self.group_methods(g))))
             }
-            Some(Sym::Var(_)) => Err(self.attribute_error(name, attr)),
+            Some(Sym::Var(_) | Sym::Function(_)) => Err(self.attribute_error(name, attr)),
             None if self.local_ids.contains_key(&name.name) => {
                 Err(self.attribute_error(name, attr))
             }
             None => Err(self.unknown_name(&name.name, name.span)),
         }
+    }
+
+    /// `len(xs)` of a list value.
+    fn list_len(&mut self, e: &Expr) -> Result<Operand, Diagnostic> {
+        let list = self.expr(e)?;
+        let dst = self.temp();
+        self.emit(Instr::ListLen { dst, list }, e.span);
+        Ok(Operand::Local(dst))
     }
 
     /// `len(x)` (the call `e`): an array's or Array's length (a constant), or a Manager
@@ -370,9 +388,7 @@ impl Builder<'_, '_> {
                 .with_help(LEN_HELP));
         }
         let ExprKind::Name(n) = &arg.value.kind else {
-            return Err(self
-                .err(arg.value.span, "`len()` of this has no meaning here")
-                .with_help(LEN_HELP));
+            return self.list_len(&arg.value);
         };
         let span = arg.value.span;
         let sym = self.l.syms.get(n).copied();
@@ -384,6 +400,7 @@ impl Builder<'_, '_> {
         match sym {
             Some(Sym::Objects(g)) if self.is_manager(g) => self.proxy_call(g, Op::Len, e.span),
             None if !self.local_ids.contains_key(n) => Err(self.unknown_name(n, span)),
+            None => self.list_len(&arg.value),
             _ => Err(self
                 .err(span, format!("`{n}` has no length"))
                 .with_help(LEN_HELP)),

@@ -656,10 +656,10 @@ const OBJECT_TABLES: &[(&str, usize, &str, &str)] = &[
         "write just \"Value\"",
     ),
     (
-        "v = \"Pool\"",
-        5,
-        "unknown object kind \"Pool\"",
-        "expected one of Lock",
+        "v = { kind = \"Pool\", count = 2 }",
+        22,
+        "a Pool cannot have `count`",
+        "declare one Pool per name",
     ),
     ("a = \"Array\"", 5, "an Array needs `value`", ""),
     (

@@ -35,7 +35,13 @@ pub(crate) const OBJECT_KINDS: &[&str] = &[
     "Pipe",
     "ManagerDict",
     "ManagerList",
+    "Pool",
 ];
+
+/// A Pool's workers when `processes` is not given: the default `[timing] cores`.
+pub(crate) const DEFAULT_POOL_PROCESSES: i64 = 2;
+/// The most workers one Pool may have.
+pub(crate) const MAX_POOL_PROCESSES: i64 = 16;
 
 /// "a Lock", "an Event": a kind's name with its article.
 pub(crate) fn a(kind: &str) -> String {
@@ -73,6 +79,7 @@ fn allowed_keys(kind: &ObjectKind) -> &'static [&'static str] {
         ObjectKind::Pipe { .. } => &["kind", "count", "duplex"],
         ObjectKind::ManagerDict { .. } => &["kind", "count", "items"],
         ObjectKind::ManagerList { .. } => &["kind", "count", "value"],
+        ObjectKind::Pool { .. } => &["kind", "count", "processes"],
         _ => &["kind", "count"],
     }
 }
@@ -91,6 +98,9 @@ fn no_count_help(kind: &ObjectKind) -> Option<&'static str> {
         ),
         ObjectKind::ManagerDict { .. } | ObjectKind::ManagerList { .. } => {
             Some("declare one proxy per name (`d0 = ...`, `d1 = ...`)")
+        }
+        ObjectKind::Pool { .. } => {
+            Some("declare one Pool per name; `processes = N` gives its workers")
         }
         _ => None,
     }
@@ -192,6 +202,9 @@ impl Reader<'_> {
             "Pipe" => ObjectKind::Pipe { duplex: true },
             "ManagerDict" => ObjectKind::ManagerDict { items: vec![] },
             "ManagerList" => ObjectKind::ManagerList { values: vec![] },
+            "Pool" => ObjectKind::Pool {
+                processes: DEFAULT_POOL_PROCESSES,
+            },
             _ => return None,
         })
     }
@@ -333,6 +346,9 @@ impl Reader<'_> {
                 *maxsize = self.int_in(val, "maxsize", 0, i64::MAX)?
             }
             ("duplex", ObjectKind::Pipe { duplex }) => *duplex = self.bool(val, "duplex")?,
+            ("processes", ObjectKind::Pool { processes }) => {
+                *processes = self.int_in(val, "processes", 1, MAX_POOL_PROCESSES)?
+            }
             _ => {}
         }
         Ok(())

@@ -18,6 +18,7 @@ mod connection;
 mod event;
 mod lock;
 mod manager;
+mod pool;
 mod queue;
 mod semaphore;
 
@@ -35,6 +36,10 @@ pub use barrier::BarrierWait;
 pub use condition::{CondState, CondWait};
 pub use connection::EndState;
 pub use event::EventWait;
+pub use pool::{PoolState, lost_exceptions};
+pub(super) use pool::{
+    pool_of, result_blocked, result_footprint, result_op, result_ready, task_field,
+};
 
 /// The state of one object.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +70,7 @@ pub enum ObjState {
     /// A Manager dict's items in insertion order.
     Dict(Vec<(Value, Value)>),
     List(Vec<Value>),
+    Pool(PoolState),
 }
 
 /// A thread inside a blocking operation, between its steps.
@@ -230,6 +236,12 @@ pub(super) trait Primitive: Sync {
         let _ = st;
         touch_object(prog, fp, o);
     }
+    /// What operation `op` on `o` by `c.t` touches, for kinds where it depends on the
+    /// operation.
+    fn op_footprint(&self, st: &State, c: &Ctx, o: ObjId, op: &Op, fp: &mut Footprint) {
+        let _ = op;
+        self.footprint(st, c.prog, o, fp)
+    }
     /// A lock that `op` waits for as long as it takes (for the lock-order graph).
     fn blocking_lock(&self, st: &State, c: &Ctx, o: ObjId, op: &Op) -> Option<ObjId> {
         let _ = (st, c, o, op);
@@ -274,6 +286,7 @@ fn primitive(k: ObjKind) -> &'static dyn Primitive {
         ObjKind::Queue { .. } => &queue::QueueKind,
         ObjKind::Connection { .. } => &connection::ConnectionKind,
         ObjKind::ManagerDict | ObjKind::ManagerList => &manager::ManagerKind,
+        ObjKind::Pool { .. } => &pool::PoolKind,
     }
 }
 
@@ -303,6 +316,7 @@ pub fn kind_label(k: ObjKind) -> &'static str {
         ObjKind::Connection { .. } => "Connection",
         ObjKind::ManagerDict => "DictProxy",
         ObjKind::ManagerList => "ListProxy",
+        ObjKind::Pool { .. } => "Pool",
     }
 }
 
@@ -347,8 +361,8 @@ pub(super) fn blocked(st: &State, c: &Ctx, o: ObjId, op: &Op) -> Blocked {
     of(c.prog, o).blocked(st, c, o, op)
 }
 
-pub(super) fn call_footprint(st: &State, prog: &Program, o: ObjId, fp: &mut Footprint) {
-    of(prog, o).footprint(st, prog, o, fp)
+pub(super) fn call_footprint(st: &State, c: &Ctx, o: ObjId, op: &Op, fp: &mut Footprint) {
+    of(c.prog, o).op_footprint(st, c, o, op, fp)
 }
 
 pub(super) fn blocking_lock(st: &State, c: &Ctx, o: ObjId, op: &Op) -> Option<ObjId> {
