@@ -87,13 +87,13 @@ impl State {
     }
 
     /// A deterministic hash of what thread `t` can see: the cells of its memory, the
-    /// global cells (of `Value` and `Array` objects) and every object.
+    /// global cells (of `Value` and `Array` objects; their memory's hash, kept up to date
+    /// at every write) and every object.
     fn shared_hash(&self, prog: &Program, t: ThreadId) -> u64 {
         let mut h = rustc_hash::FxHasher::default();
-        let n = prog.cells as usize;
         let mem = prog.threads[t as usize].memory as usize;
-        self.cells[mem * n..(mem + 1) * n].hash(&mut h);
-        self.cells[prog.memories as usize * n..].hash(&mut h); // the global cells
+        self.memory_hashes.get(mem).hash(&mut h);
+        self.memory_hashes.get(prog.memories as usize).hash(&mut h); // the global cells
         self.objects.hash(&mut h);
         h.finish()
     }
@@ -143,7 +143,7 @@ impl State {
     /// Writes a cell; a write that changes nothing is not a write for the spin rule.
     pub(super) fn write_cell(&mut self, t: ThreadId, cell: u32, v: Value) {
         if self.cells[cell as usize] != v {
-            self.cells[cell as usize] = v;
+            self.put_cell(cell, v);
             self.note_write(t, Loc::Cell(cell));
         }
     }

@@ -18,7 +18,14 @@ use std::hash::{Hash, Hasher};
 /// The whole state of an execution.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct State {
+    /// Every memory's cells, then the global ones (see [`Program::address`]). Written
+    /// only through `write_cell` and the fork copy, which keep `memory_hashes` up to date.
     pub cells: Vec<Value>,
+    /// Per memory slot of `cells` (`cells_per_memory` cells each): the XOR of a hash of
+    /// each (address, value), kept up to date at every write, so that the spin-loop rule
+    /// can compare what a thread sees without hashing its whole memory.
+    pub memory_hashes: Vec<u64>,
+    pub cells_per_memory: u32,
     pub objects: Vec<ObjState>,
     pub threads: Vec<ThreadState>,
     /// Steps taken so far.
@@ -139,7 +146,21 @@ impl Failure {
     }
 }
 
+/// The hash of one cell's value at one address, XORed into its memory's hash.
+pub(super) fn cell_hash(address: u32, v: Value) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    (address, v).hash(&mut h);
+    h.finish()
+}
+
 impl State {
+    /// Sets the cell at `address` to `v`, keeping its memory's hash up to date.
+    pub(super) fn put_cell(&mut self, address: u32, v: Value) {
+        let old = std::mem::replace(&mut self.cells[address as usize], v);
+        let m = (address / self.cells_per_memory) as usize;
+        self.memory_hashes[m] ^= cell_hash(address, old) ^ cell_hash(address, v);
+    }
+
     /// The state before the first step, before any thread has run (see
     /// [`State::initial`] for the one that the threads' first local code has run in).
     pub(super) fn empty(prog: &Program, policy: Policy) -> State {
@@ -163,8 +184,21 @@ impl State {
                 caught: None,
             })
             .collect();
+        let n = prog.cells.max(1) as usize;
+        let memory_hashes = cells
+            .chunks(n)
+            .enumerate()
+            .map(|(m, chunk)| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0, |h, (i, v)| h ^ cell_hash((m * n + i) as u32, *v))
+            })
+            .collect();
         State {
             cells,
+            memory_hashes,
+            cells_per_memory: n as u32,
             objects: prog.objects.iter().map(objects::initial).collect(),
             threads,
             steps: 0,

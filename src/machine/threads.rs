@@ -81,7 +81,7 @@ impl State {
         for cell in 0..prog.cells {
             if !prog.cell_is_global(cell) {
                 let v = self.cells[prog.address(from, cell) as usize];
-                self.cells[prog.address(to, cell) as usize] = v;
+                self.put_cell(prog.address(to, cell), v);
             }
         }
     }
