@@ -51,9 +51,10 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
     0
 }
 
-/// How a replayed execution ended, in words.
+/// How a replayed execution ended, in words: a finding's schedule ends at its own
+/// failure, the last one (another thread may have failed before).
 fn ending(prog: &Program, r: &search::Replay) -> String {
-    if let Some((at, f)) = &r.failure {
+    if let Some((at, f)) = r.failures.last() {
         let who = f
             .thread
             .map(|t| prog.threads[t as usize].name.clone())
