@@ -374,6 +374,9 @@ impl Checker {
         Config {
             max_steps: self.max_steps.or(prog.max_steps).unwrap_or(10_000),
             max_executions: self.max_executions.or(prog.max_executions),
+            step_budget: (self.max_executions.or(prog.max_executions))
+                .is_none()
+                .then_some(crate::search::DEFAULT_STEP_BUDGET),
             timeout: self.timeout.or(prog.timeout).map(Duration::from_secs),
             reduction: self.reduction,
             ..Config::default()

@@ -55,8 +55,8 @@ pub use frontend::schema::SCENARIO_SCHEMA;
 pub use ir::{FindingKind, Program, Value};
 pub use machine::{Event, Failure, Policy, State, WakePolicy};
 pub use search::{
-    Config, Exploration, Progress, RawFinding, RawOutcome, Reduction, Replay, Search, Stats,
-    TraceStep, explore, format_schedule, parse_schedule, replay,
+    Config, DEFAULT_STEP_BUDGET, Exploration, Progress, RawFinding, RawOutcome, Reduction, Replay,
+    Search, Stats, TraceStep, explore, format_schedule, parse_schedule, replay,
 };
 
 /// Reads and checks the scenario file at `path`.

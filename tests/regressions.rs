@@ -81,3 +81,28 @@ fn check_and_the_engines_agree() {
         }
     }
 }
+
+/// A finding after an earlier failure in another thread (a failure ends only its
+/// thread) replays to itself: `simrace replay` ends with the finding's own failure, not
+/// the first one of the execution. Found by the generated scenarios over the whole
+/// language (robustness::generated_scenarios_never_panic_and_replay).
+#[test]
+fn a_failure_after_another_replays_to_itself() {
+    let file = "tests/fixtures/regressions/failure_after_failure.toml";
+    let prog = load(root().join(file));
+    let ex = explore(&prog, &Config::default());
+    let error = ex
+        .findings
+        .iter()
+        .find(|f| f.kind == simrace::FindingKind::Error)
+        .expect("the division by zero is found");
+    crate::common::replays_to_itself(&prog, error, 10_000).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_simrace"))
+        .current_dir(root())
+        .args(["replay", file, "--schedule"])
+        .arg(simrace::format_schedule(&error.schedule))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ZeroDivisionError"), "{text}");
+}

@@ -38,6 +38,9 @@ mod frontend;
 // Bugs users hit, each with the scenario that showed it (tests/fixtures/regressions/):
 // every engine gives the expected verdict, never a panic.
 mod regressions;
+// Never a panic, never a silent hang: generated scenarios over the whole language through
+// every stage, and the explorer's budgets on cyclic programs.
+mod robustness;
 // What the user sees (src/report and the commands): the text report of every library
 // scenario (snapshots), the HTML report, `simrace explain`, `simrace step` and
 // `simrace check`.

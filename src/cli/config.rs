@@ -77,6 +77,11 @@ pub(super) fn config(prog: &Program, l: &Limits, engine: Option<Engine>) -> Conf
         progress: progress_bar(),
         max_steps: s.max_steps,
         max_executions: s.max_executions,
+        step_budget: s
+            .max_executions
+            .is_none()
+            .then_some(search::DEFAULT_STEP_BUDGET),
+        stop: Some(super::interrupt_flag()),
         timeout: s.timeout.map(Duration::from_secs),
         reduction: reduction(l.reduction),
         ..Config::default()

@@ -30,6 +30,8 @@ use args::{Cli, Command};
 use clap::Parser;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -52,7 +54,36 @@ pub fn main() -> ExitCode {
         Command::Export(a) => export::export(a),
         Command::Step(a) => step::step(a),
     };
+    // Interrupted: the partial report is out; 130 as a shell gives a process that
+    // SIGINT ended.
+    if interrupted() {
+        return ExitCode::from(130);
+    }
     ExitCode::from(code)
+}
+
+/// The flag that Ctrl-C sets: a search that sees it stops and its partial report is
+/// printed, marked interrupted (exit status 130). The handler is installed on first use;
+/// where it cannot be, Ctrl-C ends the process as usual.
+pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let set = flag.clone();
+        let _ = ctrlc::set_handler(move || {
+            if set.swap(true, Ordering::SeqCst) {
+                // A second Ctrl-C: the user does not want to wait for the report.
+                std::process::exit(130);
+            }
+        });
+        flag
+    })
+    .clone()
+}
+
+/// True once Ctrl-C has been pressed.
+pub(crate) fn interrupted() -> bool {
+    interrupt_flag().load(Ordering::SeqCst)
 }
 
 /// Loads a scenario and lowers it to the IR.

@@ -74,7 +74,7 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
 /// The finding this execution reaches, if any: its failure, a deadlock or livelock at its
 /// end, a failed `[final]` assertion, or else a data race between two of its steps.
 fn finding(prog: &Program, r: &search::Replay) -> Option<(FindingKind, String)> {
-    if let Some((_, f)) = &r.failure {
+    if let Some((_, f)) = r.failures.last() {
         return Some((f.kind, f.message.clone()));
     }
     let s = &r.state;
@@ -91,9 +91,10 @@ fn finding(prog: &Program, r: &search::Replay) -> Option<(FindingKind, String)> 
     Some((FindingKind::DataRace, race.message(prog)))
 }
 
-/// How a replayed execution ended, in words.
+/// How a replayed execution ended, in words: a finding's schedule ends at its own
+/// failure, the last one (another thread may have failed before).
 fn ending(prog: &Program, r: &search::Replay) -> String {
-    if let Some((at, f)) = &r.failure {
+    if let Some((at, f)) = r.failures.last() {
         let who = f
             .thread
             .map(|t| prog.threads[t as usize].name.clone())

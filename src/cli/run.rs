@@ -36,6 +36,9 @@ pub(super) fn run(a: &RunArgs) -> u8 {
     }
     let mut run = Run::default();
     for (i, path) in a.files.iter().enumerate() {
+        if super::interrupted() {
+            break; // Ctrl-C: the files after the interrupted one are not run
+        }
         run_file(a, &mut run, i, path);
     }
     finish(a, run)
@@ -102,7 +105,7 @@ fn explore(a: &RunArgs, run: &mut Run, path: &str, prog: &Arc<Program>) -> RunRe
     let cfg = explorer_config(prog, &a.limits, a.engine, &a.engine_opts);
     let ex = search::explore(prog, &cfg);
     let mut rep = report::build(prog, &ex, explorer_name(a.engine), !a.limits.no_timing);
-    if a.engine.is_none() {
+    if a.engine.is_none() && !ex.stats.interrupted {
         match run_engine(a, Engine::Native, path, prog) {
             Ok(e) => rep.engines.push(e),
             Err(e) => {

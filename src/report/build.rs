@@ -107,6 +107,8 @@ fn stats_report(s: &search::Stats, engine: &'static str, timing: bool) -> StatsR
         states: s.states,
         max_depth: s.max_depth,
         limit: s.limit.clone(),
+        interrupted: s.interrupted,
+        switched: s.switched.clone(),
     }
 }
 
@@ -288,6 +290,8 @@ pub fn from_engine(prog: &Program, e: EngineReport) -> RunReport {
             states: 0,
             max_depth: 0,
             limit: None,
+            interrupted: false,
+            switched: None,
         },
         engines: vec![e],
     }

@@ -162,6 +162,12 @@ pub struct StatsReport {
     pub max_depth: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
+    /// The search was stopped by Ctrl-C: the report is partial.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// Why the explorer switched to state caching on its own, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switched: Option<String>,
 }
 
 pub fn json_value(v: Value) -> serde_json::Value {

@@ -310,6 +310,8 @@ fn stats_line(r: &RunReport) -> String {
     );
     if s.complete {
         line.push_str(", complete");
+    } else if s.interrupted {
+        line.push_str(", INCOMPLETE (interrupted)");
     } else {
         line.push_str(", INCOMPLETE");
     }
@@ -318,6 +320,9 @@ fn stats_line(r: &RunReport) -> String {
     }
     if s.elapsed_ms > 0.0 {
         let _ = write!(line, ", {:.1} ms", s.elapsed_ms);
+    }
+    if let Some(why) = &s.switched {
+        let _ = write!(line, "\nnote: {why}");
     }
     line
 }

@@ -60,6 +60,9 @@ pub(super) struct Node {
     pub(super) preemptions: u32,
     /// An execution ended here.
     pub(super) ended: bool,
+    /// `Reduction::States`: the fingerprint of the state without its step counters (to
+    /// find the cycles of the path, see states.rs).
+    pub(super) key: u64,
     /// The failures on the path to this node, each once (counted when the execution
     /// ends: an invariant that stays false fails again at every step).
     pub(super) failures: Vec<(FindingKind, String)>,
@@ -104,6 +107,10 @@ pub(super) struct Explorer<'p> {
     pub(super) split_depth: usize,
     pub(super) split_before: Vec<Vec<ThreadId>>,
     pub(super) last_progress: Instant,
+    /// What the search has cost so far, for `Config::step_budget`: the steps taken, and
+    /// the length of every ended execution (its races and endings are found over all of
+    /// it). Deterministic, unlike the time.
+    pub(super) work: u64,
 }
 
 impl<'p> Explorer<'p> {
@@ -126,6 +133,7 @@ impl<'p> Explorer<'p> {
             split_depth: 0,
             split_before: vec![],
             last_progress: Instant::now(),
+            work: 0,
         }
     }
 
@@ -133,7 +141,7 @@ impl<'p> Explorer<'p> {
         self.path.iter().filter_map(|n| n.choice).collect()
     }
 
-    fn record(
+    pub(super) fn record(
         &mut self,
         kind: FindingKind,
         key: String,
@@ -203,16 +211,53 @@ impl<'p> Explorer<'p> {
             Reduction::States => self.stats.executions + self.stats.redundant,
             _ => self.stats.executions,
         };
+        if let Some(stop) = &self.cfg.stop
+            && stop.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            self.stats.interrupted = true;
+            self.stats.limit = Some(format!(
+                "interrupted after {paths} executions; the findings so far are shown"
+            ));
+            return true;
+        }
+        let more = match self.cfg.reduction {
+            Reduction::States => "a bigger --max-executions",
+            _ => "--reduction states (each distinct state once), or a bigger --max-executions",
+        };
         if let Some(max) = self.cfg.max_executions
             && paths >= max
         {
-            self.stats.limit = Some(format!("stopped after --max-executions {max}"));
+            self.stats.limit = Some(format!(
+                "stopped after --max-executions {max}; to go further: {more}"
+            ));
+            return true;
+        }
+        if let Some(budget) = self.cfg.step_budget
+            && self.stats.steps + self.work >= budget
+        {
+            self.stats.limit = Some(format!(
+                "stopped at the default budget of {budget} steps, after {paths} executions; \
+                 to go further: {more} (a budget of executions instead), or a smaller \
+                 --max-steps"
+            ));
             return true;
         }
         if let Some(t) = self.cfg.timeout
             && self.start.elapsed() >= t
         {
             self.stats.limit = Some(format!("stopped at the --timeout of {} s", t.as_secs()));
+            return true;
+        }
+        if self.split_depth == 0
+            && super::going_round(self.cfg, self.stats.executions, self.states.len() as u64)
+        {
+            self.stats.switched = Some(format!(
+                "{} executions reached only {} distinct states (the program goes round in \
+                 loops), so the search switched to state caching (--reduction states): the \
+                 counts are of states",
+                self.stats.executions,
+                self.states.len()
+            ));
             return true;
         }
         false
@@ -242,6 +287,7 @@ impl<'p> Explorer<'p> {
             failed,
             preemptions: 0,
             ended: false,
+            key: 0,
             failures: vec![],
         }
     }
@@ -558,6 +604,8 @@ impl<'p> Explorer<'p> {
     /// The top node ends an execution: classify it, detect races, record.
     pub(super) fn end_execution(&mut self) {
         let top = self.path.len() - 1;
+        // The analysis of an ended execution goes over all of it.
+        self.work += top as u64;
         if self.cfg.reduction == Reduction::Dpor && self.cfg.search == Search::Exhaustive {
             self.reverse_races(top);
         }

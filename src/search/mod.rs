@@ -38,6 +38,8 @@ use crate::detect::races::Race;
 use crate::ir::{FindingKind, Program, Value};
 use crate::machine::{Choice, Policy};
 use explorer::Explorer;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// How much of the interleaving space to explore.
@@ -88,6 +90,12 @@ impl std::fmt::Debug for Progress {
     }
 }
 
+/// The search's budget in steps (`Config::step_budget`) that the command line and
+/// `simrace check` set when neither `--max-executions` nor the scenario's `[limits]` sets
+/// a budget: every run ends, and a search that hits it is reported INCOMPLETE with what
+/// to try.
+pub const DEFAULT_STEP_BUDGET: u64 = 1_000_000;
+
 /// Limits and search options (the CLI builds it from flags and `[limits]`).
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -115,6 +123,18 @@ pub struct Config {
     pub count_classes: bool,
     /// The semantics core's policies (tests run the explorer with the engines' too).
     pub policy: Policy,
+    /// A budget for the whole search in steps: the steps taken, and each ended execution's
+    /// length again, for its analysis (deterministic, unlike a timeout):
+    /// the search stops there, incomplete, and says what to try. The command line sets a
+    /// default when no `--max-executions` is given, so that no run goes on silently.
+    pub step_budget: Option<u64>,
+    /// Set from outside (on Ctrl-C) to stop the search where it is: the result is the
+    /// partial one, marked interrupted.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Exhaustive DPOR only: when the executions greatly outnumber the distinct states
+    /// they reach (cyclic programs: spin loops, polling, backoff), start again with state
+    /// caching, which explores each state once, and say so in `Stats::switched`.
+    pub auto_states: bool,
 }
 
 impl Default for Config {
@@ -131,6 +151,9 @@ impl Default for Config {
             count_classes: false,
             split_after: 500,
             policy: Policy::default(),
+            step_budget: None,
+            stop: None,
+            auto_states: true,
         }
     }
 }
@@ -167,8 +190,12 @@ pub struct Stats {
     pub states: u64,
     pub max_depth: usize,
     pub complete: bool,
-    /// Which limit stopped the search, if one did.
+    /// Which limit stopped the search, if one did, and what to try for more.
     pub limit: Option<String>,
+    /// The search was stopped from outside (Ctrl-C); `limit` says so too.
+    pub interrupted: bool,
+    /// Why the search switched to state caching on its own, if it did (`Config::auto_states`).
+    pub switched: Option<String>,
     pub elapsed: Duration,
     /// With `Config::count_classes`: how many Mazurkiewicz classes the explored
     /// executions fall into (an optimal reduction explores exactly one execution each).
@@ -214,11 +241,49 @@ pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
             let alone = Explorer::new(prog, &first).run();
             let limited_by_user = cfg.max_executions.is_some_and(|m| m <= after);
             let timed_out = cfg.timeout.is_some_and(|t| alone.stats.elapsed >= t);
+            if alone.stats.switched.is_some() {
+                return switch_if_cyclic(prog, cfg, alone, start);
+            }
             if alone.stats.complete || limited_by_user || timed_out {
                 return alone;
             }
         }
         return split::explore_split(prog, cfg, jobs.max(1), start);
     }
-    Explorer::new(prog, cfg).run()
+    let single = Explorer::new(prog, cfg).run();
+    switch_if_cyclic(prog, cfg, single, Instant::now())
+}
+
+/// Executions before the search looks at whether it is going round in circles.
+const SWITCH_AFTER: u64 = 2_000;
+/// How many executions per distinct state is going round in circles.
+const SWITCH_RATIO: u64 = 10;
+
+/// True when a DPOR search that has run `executions` reaching `states` distinct states
+/// should give up for state caching: far more executions than states, which happens when
+/// the program's state graph has cycles (every turn of a loop is a new execution, the
+/// states are the same).
+pub(crate) fn going_round(cfg: &Config, executions: u64, states: u64) -> bool {
+    cfg.auto_states
+        && cfg.reduction == Reduction::Dpor
+        && cfg.search == Search::Exhaustive
+        && cfg.preemption_bound.is_none()
+        && executions >= SWITCH_AFTER
+        && executions >= SWITCH_RATIO * states.max(1)
+}
+
+/// The search again with state caching when `ex` gave up going round in circles (see
+/// [`going_round`]); else `ex`.
+fn switch_if_cyclic(prog: &Program, cfg: &Config, ex: Exploration, start: Instant) -> Exploration {
+    let Some(why) = ex.stats.switched.clone() else {
+        return ex;
+    };
+    let states = Config {
+        reduction: Reduction::States,
+        ..cfg.clone()
+    };
+    let mut again = Explorer::new(prog, &states).run();
+    again.stats.switched = Some(why);
+    again.stats.elapsed = start.elapsed();
+    again
 }

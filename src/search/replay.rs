@@ -26,13 +26,16 @@ pub struct Replay {
     /// The first failure (assertion, error) with the step it happened in (`None`: before
     /// the first step).
     pub failure: Option<(Option<usize>, Failure)>,
+    /// Every failure, in order (a failure ends only its thread: the others go on, and
+    /// may fail too). A finding's schedule ends at its own failure, the last one.
+    pub failures: Vec<(Option<usize>, Failure)>,
     pub state: State,
 }
 
 /// Replays `schedule` step by step with trace lines. Fails if a choice is not possible.
 pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
     let (mut state, f0) = State::initial(prog);
-    let mut failure = f0.into_iter().next().map(|f| (None, f));
+    let mut failures: Vec<(Option<usize>, Failure)> = f0.into_iter().map(|f| (None, f)).collect();
     let mut steps = vec![];
     for (i, c) in schedule.iter().enumerate() {
         if c.thread as usize >= prog.threads.len() {
@@ -68,15 +71,14 @@ pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
             output: out.prints,
             events: out.events,
         });
-        if let Some(f) = out.failure
-            && failure.is_none()
-        {
-            failure = Some((Some(i), f));
+        if let Some(f) = out.failure {
+            failures.push((Some(i), f));
         }
     }
     Ok(Replay {
         steps,
-        failure,
+        failure: failures.first().cloned(),
+        failures,
         state,
     })
 }

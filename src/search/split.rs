@@ -199,6 +199,7 @@ fn merge_stats(stats: &mut Stats, s: Stats) {
     stats.steps += s.steps;
     stats.max_depth = stats.max_depth.max(s.max_depth);
     stats.complete &= s.complete;
+    stats.interrupted |= s.interrupted;
     if stats.limit.is_none() {
         stats.limit = s.limit;
     }

@@ -11,10 +11,16 @@
 //! final states, and a finding's count is the number of distinct states or steps where it
 //! was seen).
 //!
+//! A path that comes back to a state on itself has found a cycle: an execution that can
+//! go round it forever, which is a livelock (it runs past `max_steps`, whatever the
+//! limit). It is reported as the enumeration reports it, with the schedule of that
+//! execution: the path to the cycle, then the cycle again and again up to `max_steps`.
+//!
 //! Pinned by tests/differential.rs (`state_caching_agrees_with_dpor`: the same findings
 //! and outcomes as DPOR).
 
-use crate::machine::Choice;
+use crate::ir::FindingKind;
+use crate::machine::{Choice, State};
 use crate::search::explorer::Explorer;
 
 impl Explorer<'_> {
@@ -27,10 +33,16 @@ impl Explorer<'_> {
         for t in &mut key.threads {
             t.steps = 0;
         }
-        if !self.visited.insert((key, n.failed)) {
+        let failed = n.failed;
+        self.path[top].key = n.state.fingerprint();
+        if !self.visited.insert((key, failed)) {
             self.record_lock_order(top);
+            if !failed {
+                self.livelock_if_cycle(top);
+            }
             return false;
         }
+        let n = &self.path[top];
         let races = crate::detect::races::races_at(self.prog, &n.state, &n.enabled, top);
         for r in races {
             let mut schedule = self.schedule();
@@ -43,5 +55,46 @@ impl Explorer<'_> {
             self.record_race(r, schedule);
         }
         true
+    }
+
+    /// Reports a livelock when the state at node `top` is the state of an earlier node of
+    /// the path (step counters aside): the path from there is a cycle.
+    fn livelock_if_cycle(&mut self, top: usize) {
+        let key = self.path[top].key;
+        let same = |a: &State, b: &State| {
+            let (mut a, mut b) = (a.clone(), b.clone());
+            for s in [&mut a, &mut b] {
+                s.steps = 0;
+                for t in &mut s.threads {
+                    t.steps = 0;
+                }
+            }
+            a == b
+        };
+        let Some(start) = (0..top).rev().find(|&i| {
+            let n = &self.path[i];
+            n.key == key && !n.failed && same(&n.state, &self.path[top].state)
+        }) else {
+            return;
+        };
+        let path = self.schedule();
+        let cycle = &path[start..top];
+        let max = self.cfg.max_steps as usize;
+        let mut schedule = path[..start].to_vec();
+        while schedule.len() < max {
+            schedule.push(cycle[(schedule.len() - start) % cycle.len()]);
+        }
+        let message = format!(
+            "the execution ran past max_steps = {} without finishing",
+            self.cfg.max_steps
+        );
+        self.record(
+            FindingKind::Livelock,
+            "max_steps".into(),
+            message,
+            schedule,
+            None,
+            true,
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! kind of the lists below (a block into a simple statement; `x = 0` is the simplest).
 //! The scenarios generated are not affected: every one has all its threads.
 
+use super::language::{self, Node, Options};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -22,10 +23,21 @@ use std::fmt;
 pub struct Generated {
     header: &'static str,
     threads: Vec<Option<Vec<String>>>,
+    /// For the scenarios over the whole language: the code of the thread `late` and the
+    /// rest of the file (rendered by [`language::render`]).
+    whole: Option<(String, Options)>,
 }
 
 impl fmt::Display for Generated {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if let Some((late, options)) = &self.whole {
+            let threads: Vec<Option<String>> = self
+                .threads
+                .iter()
+                .map(|t| t.as_ref().map(|stmts| stmts.concat()))
+                .collect();
+            return f.write_str(&language::render(&threads, late, options));
+        }
         f.write_str(self.header)?;
         for (i, code) in self.threads.iter().enumerate() {
             // A thread keeps its number (its name, and its forks in a ring) when another
@@ -103,6 +115,7 @@ pub fn mixed(min_threads: usize, max_statements: usize) -> impl Strategy<Value =
         vec(droppable(vec(statement(), 1..=most)), n).prop_map(|threads| Generated {
             header: MIXED,
             threads,
+            whole: None,
         })
     };
     prop_oneof![threads(min_threads), threads(min_threads + 1)]
@@ -130,7 +143,50 @@ pub fn lock_nests() -> impl Strategy<Value = Generated> {
     vec(droppable(thread), 2..=3).prop_map(|threads| Generated {
         header: FORKS,
         threads,
+        whole: None,
     })
+}
+
+/// One statement over the whole language: a simple statement, or (one time in four) a
+/// block of one or two statements, nested at most `depth` deep. Shrinks towards the first
+/// templates (`x = 1`) and simple statements.
+fn node(depth: u32) -> BoxedStrategy<Node> {
+    let simple = (0..1000usize).prop_map(Node::Simple);
+    if depth == 0 {
+        return simple.boxed();
+    }
+    prop_oneof![
+        3 => simple,
+        1 => (0..1000usize, vec(node(depth - 1), 1..=2)).prop_map(|(k, body)| Node::Block(k, body)),
+    ]
+    .boxed()
+}
+
+/// Scenarios over the whole language ([`language`]): two or three threads (one or two
+/// instances each) of one to four statements, the thread `late` that they may start and
+/// join, a `[final]` and an `[invariant]` check or none, and a small `max_steps` (20 to
+/// 120) or the default.
+pub fn whole_language() -> impl Strategy<Value = Generated> {
+    let stmt = || node(2).prop_map(|n| language::code(&[n]));
+    (
+        vec(droppable(vec(stmt(), 1..=4)), 2..=3),
+        vec(node(2), 0..=2),
+        vec(1..=2u8, 3),
+        prop_oneof![Just(0u16), 20..=120u16],
+        any::<bool>(),
+    )
+        .prop_map(|(threads, late, counts, max_steps, checks)| Generated {
+            header: "",
+            threads,
+            whole: Some((
+                language::code(&late),
+                Options {
+                    counts,
+                    max_steps,
+                    checks,
+                },
+            )),
+        })
 }
 
 /// Always `Some` of the inner value, but shrinking tries `None` first: a thread that the
@@ -209,6 +265,16 @@ pub fn check<S: Strategy<Value = Generated>>(
     strategy: S,
     property: impl Fn(&Program) -> Result<(), TestCaseError>,
 ) {
+    check_text(cases, seed, strategy, |prog, _| property(prog));
+}
+
+/// [`check`] with a property that also gets the scenario's text.
+pub fn check_text<S: Strategy<Value = Generated>>(
+    cases: u32,
+    seed: u64,
+    strategy: S,
+    property: impl Fn(&Program, &str) -> Result<(), TestCaseError>,
+) {
     let config = Config {
         cases,
         rng_seed: RngSeed::Fixed(seed),
@@ -223,7 +289,7 @@ pub fn check<S: Strategy<Value = Generated>>(
         let text = g.to_string();
         let prog = simrace::parse("gen.toml", &text)
             .map_err(|d| TestCaseError::fail(format!("does not load: {}", d.render())))?;
-        property(&prog)
+        property(&prog, &text)
     });
     match result {
         Ok(()) => {}

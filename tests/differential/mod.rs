@@ -8,7 +8,8 @@
 //! seed, so every run checks the same cases; a failure is reported shrunk to a minimal
 //! scenario, printed as a scenario file.
 
-mod generate;
+pub(crate) mod generate;
+pub(crate) mod language;
 mod policies;
 mod processes;
 

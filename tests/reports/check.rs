@@ -177,7 +177,8 @@ fn limits_are_passed_on_and_an_incomplete_exploration_shows() {
     assert_eq!(
         stdout(&o),
         "FAIL scen/locks/counter.toml  expected [assertion, data_race], got [data_race]  \
-         (1 execution, INCOMPLETE: stopped after --max-executions 1)\n\
+         (1 execution, INCOMPLETE: stopped after --max-executions 1; to go further: \
+         --reduction states (each distinct state once), or a bigger --max-executions)\n\
          1 scenario: 0 as expected, 1 mismatched, 0 invalid; 1 incomplete\n"
     );
     assert_eq!(o.status.code(), Some(1));

@@ -3,10 +3,9 @@
 //! finding must replay to the same finding, and the same input must give byte-identical
 //! output.
 
-use crate::common::{load, relative, run_report};
-use simrace::FindingKind;
+use crate::common::{load, relative, replays_to_itself, run_report};
 use simrace::report;
-use simrace::{Config, explore, parse_schedule, replay};
+use simrace::{Config, explore};
 
 #[test]
 fn scenario_reports() {
@@ -49,58 +48,8 @@ fn every_finding_replays_to_itself() {
         let prog = load(&rel);
         let ex = explore(&prog, &Config::default());
         for f in &ex.findings {
-            let text = simrace::format_schedule(&f.schedule);
-            let schedule = parse_schedule(&text).unwrap();
-            assert_eq!(schedule, f.schedule, "{rel}: schedule round trip");
-            let r = replay(&prog, &schedule).unwrap_or_else(|e| panic!("{rel}: {e}"));
-            match f.kind {
-                FindingKind::Assertion | FindingKind::Error => {
-                    // The last step (or the final check) fails with this message.
-                    let last = r.steps.len().checked_sub(1);
-                    let failed_here = r.failure.as_ref().is_some_and(|(at, fl)| {
-                        fl.kind == f.kind && (*at == last || f.message.contains(&fl.message))
-                    });
-                    let final_fails = r.state.all_finished()
-                        && r.state
-                            .check_final(&prog)
-                            .is_some_and(|fl| f.message.contains(&fl.message));
-                    assert!(
-                        failed_here || final_fails,
-                        "{rel}: {} does not replay: {:?}",
-                        f.message,
-                        r.failure
-                    );
-                }
-                FindingKind::Deadlock | FindingKind::Livelock => {
-                    if f.key == "max_steps" {
-                        assert_eq!(
-                            r.steps.len() as u64,
-                            Config::default()
-                                .max_steps
-                                .min(prog.max_steps.unwrap_or(u64::MAX))
-                        );
-                    } else {
-                        assert!(
-                            r.state.enabled(&prog).is_empty() && !r.state.all_finished(),
-                            "{rel}: {} does not replay",
-                            f.message
-                        );
-                    }
-                }
-                FindingKind::DataRace => {
-                    let race = f.race.as_ref().unwrap();
-                    let races = simrace::races_in(&prog, &r.steps);
-                    assert!(
-                        races.iter().any(|x| x == race),
-                        "{rel}: the race {} does not replay",
-                        f.message
-                    );
-                    assert_eq!(
-                        race.second.step + 1,
-                        r.steps.len(),
-                        "{rel}: the trace ends at the second access"
-                    );
-                }
+            if let Err(e) = replays_to_itself(&prog, f, Config::default().max_steps) {
+                panic!("{rel}: {e}");
             }
         }
     });
