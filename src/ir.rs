@@ -115,6 +115,35 @@ pub struct Program {
     pub max_steps: Option<u64>,
     pub max_executions: Option<u64>,
     pub timeout: Option<u64>,
+    /// `[timing]`: the simulated machine of `simrace time`.
+    pub timing: Timing,
+}
+
+/// `[timing]`: the machine that `simrace time` simulates. Times in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// CPUs of the machine.
+    pub cores: u32,
+    /// CPython's `sys.getswitchinterval()`.
+    pub switch_interval_us: u64,
+    /// The cost of starting a process.
+    pub process_start_us: u64,
+    /// The CPU time of every step other than `work` and `sleep`.
+    pub step_us: u64,
+    /// One GIL per process (false: a free-threaded CPython).
+    pub gil: bool,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            cores: 2,
+            switch_interval_us: 5_000,
+            process_start_us: 20_000,
+            step_us: 1,
+            gil: true,
+        }
+    }
 }
 
 /// `[scenario] start_method`: where a started process's copy of memory comes from.
@@ -560,8 +589,14 @@ pub enum Instr {
         dst: LocalId,
         thread: ThreadSel,
     },
-    Sleep,
-    Work,
+    /// `sleep(t)`: `us` is the time in microseconds.
+    Sleep {
+        us: Operand,
+    },
+    /// `work(t)`: `us` is the CPU time in microseconds.
+    Work {
+        us: Operand,
+    },
     Choose {
         dst: LocalId,
         lo: Operand,
@@ -590,8 +625,8 @@ impl Instr {
                 | Instr::Terminate { .. }
                 | Instr::ExitCode { .. }
                 | Instr::IsAlive { .. }
-                | Instr::Sleep
-                | Instr::Work
+                | Instr::Sleep { .. }
+                | Instr::Work { .. }
                 | Instr::Choose { .. }
                 | Instr::AtomicBegin { .. }
                 | Instr::End
