@@ -8,7 +8,7 @@
 //! - `config.rs`: raw flags to the library's configurations, with each scenario's
 //!   `[limits]` filling in what no flag gives;
 //! - one file per command: `run.rs`, `check.rs`, `replay.rs`, `explain.rs`, `step.rs`
-//!   (the interactive game), `schema.rs`, and `engine_child.rs` (the hidden child side of
+//!   (the interactive game), `schema.rs`, `time.rs` (the simulated clock), and `engine_child.rs` (the hidden child side of
 //!   `--engine loom` and `--engine shuttle`).
 
 mod args;
@@ -20,6 +20,7 @@ mod replay;
 mod run;
 mod schema;
 pub mod step;
+mod time;
 
 use crate::frontend::diag::Diagnostic;
 use crate::frontend::{lower, scenario};
@@ -47,6 +48,7 @@ pub fn main() -> ExitCode {
         Command::Replay(a) => replay::replay(a),
         Command::Explain(a) => explain::explain(a),
         Command::Step(a) => step::step(a),
+        Command::Time(a) => time::time(a),
     };
     ExitCode::from(code)
 }
