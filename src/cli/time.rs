@@ -6,7 +6,7 @@
 use super::args::{Format, Gil, TimeArgs};
 use super::{load_or_print, print_out};
 use crate::ir::Program;
-use crate::time::{LIMIT_US, Problem, TimedRun, simulate};
+use crate::time::{LIMIT_STEPS, LIMIT_US, Problem, TimedRun, simulate};
 use serde::Serialize;
 
 /// The columns of the text timeline.
@@ -77,6 +77,9 @@ fn problem_text(p: &Problem) -> String {
             "the timed execution stopped after {} s of simulated time",
             LIMIT_US / 1_000_000
         ),
+        Problem::TooManySteps => {
+            format!("the timed execution stopped after {LIMIT_STEPS} steps")
+        }
     }
 }
 

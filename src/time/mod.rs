@@ -30,6 +30,9 @@ use crate::machine::{Choice, Cost, Ending, State, Status};
 
 /// The simulated time limit, in microseconds.
 pub const LIMIT_US: u64 = 600_000_000;
+/// The most steps one timed execution takes (with `step_us = 0`, a loop that never
+/// waits would otherwise run forever at one instant).
+pub const LIMIT_STEPS: u64 = 50_000_000;
 
 /// What a party is doing over a stretch of time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +108,8 @@ pub enum Problem {
     Stuck(String),
     /// The simulated time limit passed.
     TimeLimit,
+    /// [`LIMIT_STEPS`] steps were taken.
+    TooManySteps,
 }
 
 /// One timed execution.
@@ -168,6 +173,7 @@ struct Sim<'p> {
     gil_holder: Vec<Option<ThreadId>>,
     gil_taken: Vec<u64>,
     serial_us: u64,
+    steps: u64,
     parties: Vec<PartyTime>,
     timeline: Vec<Slice>,
     last_slice: Vec<Option<usize>>,
@@ -189,6 +195,7 @@ pub fn simulate(prog: &Program, timing: Timing) -> TimedRun {
         gil_holder: vec![None; prog.memories as usize],
         gil_taken: vec![0; prog.memories as usize],
         serial_us: 0,
+        steps: 0,
         parties: prog
             .threads
             .iter()
@@ -337,6 +344,10 @@ impl Sim<'_> {
     fn step(&mut self, t: usize, timed_out: bool) -> Option<Problem> {
         if !self.can_move(t, timed_out) {
             return self.classify(t);
+        }
+        self.steps += 1;
+        if self.steps > LIMIT_STEPS {
+            return Some(Problem::TooManySteps);
         }
         let before: Vec<bool> = self
             .st

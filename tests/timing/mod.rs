@@ -155,6 +155,18 @@ fn a_deadlock_on_the_clock_says_where_and_exits_1() {
 }
 
 #[test]
+fn a_run_stops_after_600_simulated_seconds() {
+    let prog = simrace::parse(
+        "long.toml",
+        "[[thread]]\nname = \"t\"\ncode = \"sleep(700)\"\n",
+    )
+    .unwrap();
+    let r = simulate(&prog, prog.timing);
+    assert_eq!(r.problem, Some(Problem::TimeLimit));
+    assert_eq!(r.wall_us, 600_000_000);
+}
+
+#[test]
 fn the_json_report_is_pinned() {
     let out = simrace(&[
         "time",
