@@ -74,8 +74,25 @@ fn a_convoy_makes_the_io_thread_wait_for_the_gil() {
 }
 
 #[test]
+fn a_busy_wait_burns_the_gil_that_the_worker_needs() {
+    let r = timed("scenarios/timing/busy_wait.toml", 2, true);
+    // The worker's 100 ms take about twice as long; the spinner burns as much CPU.
+    assert!((0.45..=0.55).contains(&r.speedup()), "{}", r.speedup());
+    let main = r.parties.iter().find(|p| p.name == "main").unwrap();
+    assert!(main.cpu_us >= 90_000, "{main:?}");
+    let free = timed("scenarios/timing/busy_wait.toml", 2, false);
+    assert!(free.speedup() > 0.95, "{}", free.speedup());
+}
+
+#[test]
 fn every_party_accounts_for_its_whole_life() {
-    for name in ["cpu_threads", "cpu_processes", "io_threads", "convoy"] {
+    for name in [
+        "cpu_threads",
+        "cpu_processes",
+        "io_threads",
+        "convoy",
+        "busy_wait",
+    ] {
         let r = timed(&format!("scenarios/timing/{name}.toml"), 2, true);
         for p in &r.parties {
             let (Some(start), Some(end)) = (p.start_us, p.end_us) else {
