@@ -409,6 +409,7 @@ fn structural_files_in_tests_bad_are_rejected_by_the_schema() {
         "count_on_value",
         "pool_kind",
         "unknown_start_method",
+        "timing_unknown_key",
     ] {
         let path = root().join(format!("tests/bad/{name}.toml"));
         let text = std::fs::read_to_string(&path).unwrap();

@@ -154,6 +154,45 @@ with b:
 "#;
 
 #[test]
+fn a_timed_wait_ends_early_when_what_it_waits_for_comes() {
+    let prog = simrace::parse(
+        "queue.toml",
+        r#"
+[objects]
+q = "Queue"
+cv = "Condition"
+[[thread]]
+name = "consumer"
+code = """
+v = q.get(timeout=0.1)
+assert v is None
+v = q.get(timeout=0.5)
+assert v == 7
+with cv:
+    ok = cv.wait(timeout=1)
+assert ok
+"""
+[[thread]]
+name = "producer"
+code = """
+sleep(0.2)
+q.put(7)
+sleep(0.3)
+with cv:
+    cv.notify()
+"""
+"#,
+    )
+    .unwrap();
+    let r = simulate(&prog, prog.timing);
+    assert_eq!(r.problem, None);
+    // The first get gives up at 100 ms, the second gets the item at 200 ms, the wait is
+    // notified at 500 ms.
+    assert!((500_000..501_000).contains(&r.wall_us), "{}", r.wall_us);
+    assert!(r.parties[0].blocked_us >= 499_000, "{:?}", r.parties[0]);
+}
+
+#[test]
 fn a_deadlock_on_the_clock_says_where_and_exits_1() {
     let prog = simrace::parse("abba.toml", ABBA).unwrap();
     let r = simulate(&prog, prog.timing);
