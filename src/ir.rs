@@ -129,6 +129,35 @@ pub struct Program {
     pub max_steps: Option<u64>,
     pub max_executions: Option<u64>,
     pub timeout: Option<u64>,
+    /// `[timing]`: the simulated machine of `simrace time`.
+    pub timing: Timing,
+}
+
+/// `[timing]`: the machine that `simrace time` simulates. Times in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// CPUs of the machine.
+    pub cores: u32,
+    /// CPython's `sys.getswitchinterval()`.
+    pub switch_interval_us: u64,
+    /// The cost of starting a process.
+    pub process_start_us: u64,
+    /// The CPU time of every step other than `work` and `sleep`.
+    pub step_us: u64,
+    /// One GIL per process (false: a free-threaded CPython).
+    pub gil: bool,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            cores: 2,
+            switch_interval_us: 5_000,
+            process_start_us: 20_000,
+            step_us: 1,
+            gil: true,
+        }
+    }
 }
 
 /// Index of a function in [`Program::functions`].
@@ -717,8 +746,14 @@ pub enum Instr {
         dst: LocalId,
         thread: ThreadSel,
     },
-    Sleep,
-    Work,
+    /// `sleep(t)`: `us` is the time in microseconds.
+    Sleep {
+        us: Operand,
+    },
+    /// `work(t)`: `us` is the CPU time in microseconds.
+    Work {
+        us: Operand,
+    },
     Choose {
         dst: LocalId,
         lo: Operand,
@@ -754,8 +789,8 @@ impl Instr {
                 | Instr::ExitCode { .. }
                 | Instr::Result { .. }
                 | Instr::IsAlive { .. }
-                | Instr::Sleep
-                | Instr::Work
+                | Instr::Sleep { .. }
+                | Instr::Work { .. }
                 | Instr::Choose { .. }
                 | Instr::AtomicBegin { .. }
                 | Instr::End

@@ -45,6 +45,7 @@ mod ir;
 mod machine;
 pub mod report;
 mod search;
+mod time;
 
 pub use detect::races::{Access, Race, races_in};
 pub use engines::child::ModelSettings;
@@ -52,12 +53,13 @@ pub use engines::native::{NativeConfig, run as run_native};
 pub use engines::tally::Tally;
 pub use frontend::diag::Diagnostic;
 pub use frontend::schema::SCENARIO_SCHEMA;
-pub use ir::{FindingKind, Program, Value};
+pub use ir::{FindingKind, Program, Timing, Value};
 pub use machine::{Event, Failure, Policy, State, WakePolicy};
 pub use search::{
     Config, DEFAULT_STEP_BUDGET, Exploration, Progress, RawFinding, RawOutcome, Reduction, Replay,
     Search, Stats, TraceStep, explore, format_schedule, parse_schedule, replay,
 };
+pub use time::{PartyState, PartyTime, Problem, Slice, TimedRun, simulate};
 
 /// Reads and checks the scenario file at `path`.
 pub fn load(path: &str) -> Result<Program, Diagnostic> {

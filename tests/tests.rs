@@ -45,3 +45,6 @@ mod robustness;
 // scenario (snapshots), the HTML report, `simrace explain`, `simrace step` and
 // `simrace check`.
 mod reports;
+// `simrace time` (src/time): the shape of the timing scenarios' speedups (the GIL, cores,
+// process start), timeouts and deadlocks on the clock, and one pinned JSON report.
+mod timing;

@@ -145,6 +145,30 @@ pub(super) enum Command {
     Export(ExportArgs),
     /// Play a scenario: pick which thread moves next until you reach the bug.
     Step(StepArgs),
+    /// Run one execution on a simulated clock: the GIL, the cores, process start.
+    Time(TimeArgs),
+}
+
+/// `--gil on|off`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum Gil {
+    On,
+    Off,
+}
+
+// `simrace time`.
+#[derive(clap::Args)]
+pub(super) struct TimeArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// CPUs of the simulated machine, overriding `[timing] cores`; several give one run each.
+    #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub cores: Vec<u32>,
+    /// The GIL on or off (free-threaded), overriding `[timing] gil`.
+    #[arg(long, value_enum)]
+    pub gil: Option<Gil>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }
 
 // `simrace run`.

@@ -7,8 +7,9 @@
 //! - `args.rs`: the raw flags (clap's definitions, help texts, defaults);
 //! - `config.rs`: raw flags to the library's configurations, with each scenario's
 //!   `[limits]` filling in what no flag gives;
-//! - one file per command: `run.rs`, `check.rs`, `grade.rs`, `replay.rs`, `explain.rs`, `export.rs`, `step.rs`
-//!   (the interactive game), `schema.rs`, and `engine_child.rs` (the hidden child side of
+//! - one file per command: `run.rs`, `check.rs`, `grade.rs`, `replay.rs`, `explain.rs`,
+//!   `export.rs`, `step.rs` (the interactive game), `schema.rs`, `time.rs` (the simulated
+//!   clock), and `engine_child.rs` (the hidden child side of
 //!   `--engine loom` and `--engine shuttle`).
 
 mod args;
@@ -22,6 +23,7 @@ mod replay;
 mod run;
 mod schema;
 pub mod step;
+mod time;
 
 use crate::frontend::diag::Diagnostic;
 use crate::frontend::{lower, scenario};
@@ -53,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::explain(a),
         Command::Export(a) => export::export(a),
         Command::Step(a) => step::step(a),
+        Command::Time(a) => time::time(a),
     };
     // Interrupted: the partial report is out; 130 as a shell gives a process that
     // SIGINT ended.

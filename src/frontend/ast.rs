@@ -6,7 +6,7 @@
 //! the file a user wrote. Nothing here is checked beyond syntax: names are not resolved
 //! and methods are not matched to object kinds; [`crate::frontend::lower`] does that.
 
-use crate::ir::{FindingKind, StartMethod, Value};
+use crate::ir::{FindingKind, StartMethod, Timing, Value};
 
 /// Byte offsets `start..end` into the scenario file's text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -62,6 +62,8 @@ pub struct Scenario {
     /// `[invariant] assert`.
     pub invariants: Vec<Expr>,
     pub limits: Limits,
+    /// `[timing]`.
+    pub timing: Timing,
 }
 
 /// `[limits]`: defaults for this scenario that command-line flags override.
@@ -379,6 +381,9 @@ pub struct Arg {
 #[derive(Clone, Debug)]
 pub enum ExprKind {
     Int(i64),
+    /// A decimal literal, in millionths (`0.5` is 500000): only a time in seconds
+    /// (`work(t)`, `sleep(t)`, `timeout=t`) may be one.
+    Decimal(i64),
     Bool(bool),
     None,
     /// A string literal: only meaningful as a `print` argument (lowering rejects it elsewhere).

@@ -141,6 +141,7 @@ impl<'a> Lowerer<'a> {
             max_steps: s.limits.max_steps,
             max_executions: s.limits.max_executions,
             timeout: s.limits.timeout,
+            timing: s.timing,
         };
         // The outcome shows the main program's view: a Value's or Array's cells are
         // read where every party shares them.
@@ -1130,11 +1131,11 @@ impl<'l, 'a> Builder<'l, 'a> {
                         .err(e.span, format!("`{}` takes one argument", func.name))
                         .with_help(format!("write `{}(1)`", func.name)));
                 }
-                self.expr(&args[0].value)?;
+                let us = self.seconds(&args[0].value)?;
                 let instr = if func.name == "sleep" {
-                    Instr::Sleep
+                    Instr::Sleep { us }
                 } else {
-                    Instr::Work
+                    Instr::Work { us }
                 };
                 self.emit(instr, e.span);
             }
@@ -1190,9 +1191,57 @@ impl<'l, 'a> Builder<'l, 'a> {
             .with_help(help)
     }
 
+    /// A time in seconds (`work(t)`, `sleep(t)`, `timeout=t`), lowered to microseconds:
+    /// a literal (an integer or a decimal) at once, anything else by multiplying at run
+    /// time. `None` stays `None` (a timeout that waits forever).
+    fn seconds(&mut self, e: &Expr) -> Result<Operand, Diagnostic> {
+        let literal = match &e.kind {
+            ExprKind::None => return Ok(Operand::Const(Value::None)),
+            ExprKind::Decimal(us) => Some(*us),
+            ExprKind::Int(i) => i.checked_mul(1_000_000),
+            ExprKind::Unary {
+                op: UnOp::Neg,
+                operand,
+            } => match &operand.kind {
+                ExprKind::Decimal(us) => Some(-us),
+                ExprKind::Int(i) => i.checked_mul(-1_000_000),
+                _ => return self.seconds_at_run_time(e),
+            },
+            _ => return self.seconds_at_run_time(e),
+        };
+        match literal {
+            Some(us) => Ok(Operand::Const(Value::Int(us))),
+            None => Err(self
+                .err(e.span, "time out of range")
+                .with_help("a time is at most 9223372036854 seconds")),
+        }
+    }
+
+    fn seconds_at_run_time(&mut self, e: &Expr) -> Result<Operand, Diagnostic> {
+        let s = self.expr(e)?;
+        let dst = self.temp();
+        self.emit(
+            Instr::Binary {
+                dst,
+                op: BinOp::Mul,
+                a: s,
+                b: Operand::Const(Value::Int(1_000_000)),
+            },
+            e.span,
+        );
+        Ok(Operand::Local(dst))
+    }
+
     fn expr(&mut self, e: &Expr) -> Result<Operand, Diagnostic> {
         Ok(match &e.kind {
             ExprKind::Int(i) => Operand::Const(Value::Int(*i)),
+            ExprKind::Decimal(_) => {
+                return Err(self
+                    .err(e.span, "a decimal number is only allowed as a time")
+                    .with_help(
+                        "values are integers, booleans or None; a time in seconds may be a decimal: `work(0.5)`, `sleep(0.1)`, `timeout=0.5`",
+                    ));
+            }
             ExprKind::Bool(b) => Operand::Const(Value::Bool(*b)),
             ExprKind::None => Operand::Const(Value::None),
             ExprKind::Tid => {

@@ -258,6 +258,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             Tok::Name(n) if is_keyword(n) => format!("keyword `{n}`"),
             Tok::Name(n) => format!("`{n}`"),
             Tok::Int(_) => "an integer".into(),
+            Tok::Decimal(_) => "a decimal number".into(),
             Tok::Str(_) => "a string".into(),
             Tok::Op(o) => format!("`{o}`"),
             Tok::Newline => "the end of the line".into(),
@@ -775,7 +776,7 @@ impl<'s, 'a> Parser<'s, 'a> {
             ExprKind::Tid => "`tid` (this instance's index)".to_string(),
             ExprKind::Bool(b) => format!("`{}`, a constant", if b { "True" } else { "False" }),
             ExprKind::None => "`None`, a constant".into(),
-            ExprKind::Int(_) | ExprKind::Str(_) => "a literal".into(),
+            ExprKind::Int(_) | ExprKind::Decimal(_) | ExprKind::Str(_) => "a literal".into(),
             ExprKind::Call { .. } | ExprKind::Method { .. } => "a function call".into(),
             ExprKind::Compare { .. } => "a comparison".into(),
             _ => "an expression".into(),
@@ -1375,6 +1376,13 @@ impl<'s, 'a> Parser<'s, 'a> {
         let span = tok.span;
         let atom = match tok.tok {
             Tok::Int(v) => self.int_literal(v, span)?,
+            Tok::Decimal(us) => {
+                self.bump();
+                Expr {
+                    kind: ExprKind::Decimal(us as i64),
+                    span,
+                }
+            }
             Tok::Str(s) => self.string_literal(s, span),
             Tok::Name(n) => match constant(&n) {
                 Some(kind) => {
@@ -1851,6 +1859,7 @@ pub(crate) mod tests {
         let obj = sx_obj;
         match &e.kind {
             ExprKind::Int(i) => i.to_string(),
+            ExprKind::Decimal(us) => format!("{}.{:06}", us / 1_000_000, us % 1_000_000),
             ExprKind::Bool(b) => if *b { "True" } else { "False" }.into(),
             ExprKind::None => "None".into(),
             ExprKind::Str(s) => format!("{s:?}"),

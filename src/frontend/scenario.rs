@@ -28,7 +28,7 @@ use crate::frontend::diag::Diagnostic;
 use crate::frontend::names::{is_identifier, is_keyword, is_reserved};
 use crate::frontend::parser;
 use crate::frontend::source::CodeSource;
-use crate::ir::{FindingKind, StartMethod, Value};
+use crate::ir::{FindingKind, StartMethod, Timing, Value};
 use std::collections::HashMap;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
@@ -56,6 +56,7 @@ const TABLES: &[&str] = &[
     "final",
     "invariant",
     "limits",
+    "timing",
 ];
 
 /// Reads and parses the scenario file at `path`.
@@ -105,6 +106,7 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
             observe: None,
             invariants: Vec::new(),
             limits: Limits::default(),
+            timing: Timing::default(),
         },
         names: Vec::new(),
     };
@@ -122,13 +124,14 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
             "final" => r.final_table(value)?,
             "invariant" => r.invariant_table(value)?,
             "limits" => r.limits(value)?,
+            "timing" => r.timing(value)?,
             _ => {
                 let help = match suggest(k, TABLES) {
                     Some(s) if s == "thread" || s == "process" => {
                         format!("did you mean `[[{s}]]`?")
                     }
                     Some(s) => format!("did you mean `[{s}]`?"),
-                    None => "expected one of [scenario], [shared], [atomics], [ghost], [objects], [functions], [[thread]], [[process]], [final], [invariant], [limits]".to_string(),
+                    None => "expected one of [scenario], [shared], [atomics], [ghost], [objects], [functions], [[thread]], [[process]], [final], [invariant], [limits], [timing]".to_string(),
                 };
                 return Err(r
                     .diag(key.span(), format!("unknown table `{k}`"))
@@ -893,6 +896,101 @@ impl<'t> Reader<'t> {
         Ok(())
     }
 
+    fn timing(&mut self, value: &Val) -> Result<(), Diagnostic> {
+        const KEYS: &[&str] = &[
+            "cores",
+            "switch_interval_ms",
+            "process_start_ms",
+            "step_us",
+            "gil",
+        ];
+        let t = self.table(value, "timing")?;
+        for (k, v) in t.iter() {
+            let key: &str = k.get_ref();
+            match key {
+                "gil" => self.sc.timing.gil = self.bool(v, "gil")?,
+                "cores" | "step_us" => {
+                    let n = match v.get_ref() {
+                        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+                        _ => None,
+                    };
+                    let min = i64::from(key == "cores");
+                    match n {
+                        Some(n) if n >= min && n <= 1_000_000 => {
+                            if key == "cores" {
+                                self.sc.timing.cores = n as u32;
+                            } else {
+                                self.sc.timing.step_us = n as u64;
+                            }
+                        }
+                        _ => {
+                            let what = if min == 1 {
+                                "a positive"
+                            } else {
+                                "a non-negative"
+                            };
+                            return Err(self
+                                .diag(
+                                    v.span(),
+                                    format!(
+                                        "`{key}` must be {what} integer, found {}",
+                                        self.found(v)
+                                    ),
+                                )
+                                .with_help(format!("write `{key} = 2`, or leave it out")));
+                        }
+                    }
+                }
+                "switch_interval_ms" | "process_start_ms" => {
+                    let ms = match v.get_ref() {
+                        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                            .ok()
+                            .map(|n| n as f64),
+                        DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+                        _ => None,
+                    };
+                    let positive = key == "switch_interval_ms";
+                    match ms {
+                        Some(ms)
+                            if ms.is_finite()
+                                && ms <= 600_000.0
+                                && (ms > 0.0 || (!positive && ms == 0.0)) =>
+                        {
+                            let us = (ms * 1000.0).round() as u64;
+                            if positive {
+                                self.sc.timing.switch_interval_us = us.max(1);
+                            } else {
+                                self.sc.timing.process_start_us = us;
+                            }
+                        }
+                        _ => {
+                            let what = if positive { "positive" } else { "non-negative" };
+                            return Err(self
+                                .diag(
+                                    v.span(),
+                                    format!(
+                                        "`{key}` must be a {what} number of milliseconds (at most 600000), found {}",
+                                        self.found(v)
+                                    ),
+                                )
+                                .with_help(format!("write `{key} = 5`, or leave it out")));
+                        }
+                    }
+                }
+                _ => return Err(self.unknown_key(k, "[timing]", KEYS)),
+            }
+        }
+        Ok(())
+    }
+
+    /// A value as a message quotes it: its text when a number, else its type.
+    fn found(&self, v: &Val) -> String {
+        match v.get_ref() {
+            DeValue::Integer(_) | DeValue::Float(_) => format!("`{}`", &self.text[v.span()]),
+            other => type_name(other).to_string(),
+        }
+    }
+
     // -- cross-checks --------------------------------------------------------------------
 
     fn check_unique_names(&self) -> Result<(), Diagnostic> {
@@ -1335,6 +1433,35 @@ timeout = 30
         let t =
             "[[thread]]\nname = \"w\"\ncode = \"pass\"\n[invariant]\nassert = ['''\nx = 1''']\n";
         fails_at(t, 6, 3, "unexpected `=` after the expression");
+    }
+
+    #[test]
+    fn bad_timing_has_message_and_place() {
+        fails_at(
+            &with("[timing]\ncore = 2"),
+            2,
+            1,
+            "unknown key `core` in [timing]",
+        );
+        fails_at(
+            &with("[timing]\ncores = 0"),
+            2,
+            9,
+            "`cores` must be a positive integer",
+        );
+        fails_at(&with("[timing]\ngil = 1"), 2, 7, "`gil` must be a boolean");
+        fails_at(
+            &with("[timing]\nswitch_interval_ms = 0"),
+            2,
+            22,
+            "`switch_interval_ms` must be a positive number of milliseconds",
+        );
+        fails_at(
+            &with("[timing]\nstep_us = 1.5"),
+            2,
+            11,
+            "`step_us` must be a non-negative integer",
+        );
     }
 
     /// A thread that is fine: appended to a table under test, so that its error is the

@@ -97,7 +97,8 @@ mod tests {
                 "process",
                 "final",
                 "invariant",
-                "limits"
+                "limits",
+                "timing"
             ]
         );
         assert_eq!(s["additionalProperties"], Value::Bool(false));

@@ -24,8 +24,9 @@
 //! (typed Python exceptions), `threads` (start, join, is_alive, end), `objects/` (one file
 //! per kind of object), `spin` (the spin-loop rule), `footprint` (the dependency
 //! relation), `events` (happens-before events), `waiting` (who can move, and why not),
-//! `ending` (how an execution ends).
+//! `ending` (how an execution ends), `clock` (what a step costs in time, for `simrace time`).
 
+mod clock;
 mod ending;
 mod eval;
 mod events;
@@ -40,6 +41,7 @@ mod threads;
 mod value;
 mod waiting;
 
+pub use clock::Cost;
 pub use ending::Ending;
 pub use events::{Chan, Event};
 pub use footprint::{Footprint, Touch, dependent};

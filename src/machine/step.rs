@@ -441,11 +441,11 @@ impl State {
                 }
                 Ok(Outcome::Done(Value::Bool(ok)))
             }
-            Instr::Sleep => {
+            Instr::Sleep { .. } => {
                 say!(out, "sleep");
                 Ok(Outcome::Done(Value::None))
             }
-            Instr::Work => {
+            Instr::Work { .. } => {
                 say!(out, "work");
                 Ok(Outcome::Done(Value::None))
             }

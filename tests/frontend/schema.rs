@@ -136,6 +136,13 @@ assert = "in_cs <= 1"
 max_steps = 10000
 max_executions = 500
 timeout = 30
+
+[timing]
+cores = 4
+switch_interval_ms = 0.5
+process_start_ms = 20
+step_us = 1
+gil = false
 "#;
 
 #[test]
@@ -170,6 +177,9 @@ const WRONG: &[(&str, &str)] = &[
     ("unknown key in [final]", "[final]\nasert = []"),
     ("unknown key in [invariant]", "[invariant]\nobserve = []"),
     ("unknown key in [limits]", "[limits]\nmax_step = 10"),
+    ("unknown key in [timing]", "[timing]\ncore = 2"),
+    ("no cores", "[timing]\ncores = 0"),
+    ("a GIL that is not a boolean", "[timing]\ngil = \"on\""),
     (
         "unknown key in [[thread]]",
         "[[thread]]\nname = \"u\"\ncode = \"pass\"\ncolor = 1",
@@ -402,6 +412,7 @@ fn structural_files_in_tests_bad_are_rejected_by_the_schema() {
         "count_on_value",
         "pool_count",
         "unknown_start_method",
+        "timing_unknown_key",
     ] {
         let path = root().join(format!("tests/bad/{name}.toml"));
         let text = std::fs::read_to_string(&path).unwrap();

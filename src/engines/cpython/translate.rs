@@ -708,6 +708,7 @@ impl<'a> Translator<'a> {
     fn has_step(&self, e: &Expr) -> bool {
         match &e.kind {
             ExprKind::Int(_)
+            | ExprKind::Decimal(_)
             | ExprKind::Bool(_)
             | ExprKind::None
             | ExprKind::Str(_)
@@ -929,6 +930,8 @@ impl<'a> Translator<'a> {
         match &e.kind {
             ExprKind::Int(i) if *i < 0 => (i.to_string(), P_UNARY),
             ExprKind::Int(i) => (i.to_string(), P_ATOM),
+            // A time in seconds, kept as microseconds: written back as Python's float.
+            ExprKind::Decimal(us) => (format!("{}", *us as f64 / 1e6), P_ATOM),
             ExprKind::Bool(b) => (if *b { "True" } else { "False" }.into(), P_ATOM),
             ExprKind::None => ("None".into(), P_ATOM),
             ExprKind::Str(s) => (string(s), P_ATOM),

@@ -588,8 +588,9 @@ impl Builder<'_, '_> {
             }
         }
         let mut out = vec![];
-        for s in slots {
+        for (s, name) in slots.into_iter().zip(names) {
             out.push(match s {
+                Some(e) if *name == "timeout" => Some(self.seconds(e)?),
                 Some(e) => Some(self.expr(e)?),
                 None => None,
             });

@@ -827,3 +827,40 @@ fn never_panics_on_mutations() {
         let _ = program(&text);
     }
 }
+
+#[test]
+fn times_are_microseconds_and_decimals_only_times() {
+    let p = ok(
+        "[objects]\nev = \"Event\"\n[[thread]]\nname = \"t\"\ncode = \"\"\"\n\
+         work(0.5)\nsleep(2)\nn = 3\nwork(n)\nev.wait(timeout=0.25)\n\"\"\"\n\
+         [timing]\ncores = 4\nswitch_interval_ms = 0.5\ngil = false\n",
+    );
+    let instrs = &p.threads[0].code.instrs;
+    assert!(instrs.contains(&Instr::Work {
+        us: Operand::Const(Value::Int(500_000))
+    }));
+    assert!(instrs.contains(&Instr::Sleep {
+        us: Operand::Const(Value::Int(2_000_000))
+    }));
+    assert!(instrs.iter().any(|i| matches!(
+        i,
+        Instr::Call {
+            op: Op::Wait {
+                timeout: Some(Operand::Const(Value::Int(250_000)))
+            },
+            ..
+        }
+    )));
+    assert_eq!(
+        (p.timing.cores, p.timing.switch_interval_us, p.timing.gil),
+        (4, 500, false)
+    );
+    let d = program("[shared]\nx = 0\n[[thread]]\nname = \"t\"\ncode = \"x = 0.5\"\n").unwrap_err();
+    assert!(
+        d.message.contains("only allowed as a time"),
+        "{}",
+        d.message
+    );
+    let d = program("[[thread]]\nname = \"t\"\ncode = \"work(0.0000001)\"\n").unwrap_err();
+    assert!(d.message.contains("6 decimal places"), "{}", d.message);
+}

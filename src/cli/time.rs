@@ -1,0 +1,231 @@
+//! `simrace time FILE... [--cores N,...] [--gil on|off] [--format text|json]`: one
+//! execution of each scenario on a simulated clock (`crate::time`), one run per value of
+//! `--cores` and `--gil`. Exit status: 0, or 1 when a timed execution failed, deadlocked
+//! or ran out of simulated time, 2 for an invalid input.
+
+use super::args::{Format, Gil, TimeArgs};
+use super::{load_or_print, print_out};
+use crate::ir::Program;
+use crate::time::{LIMIT_STEPS, LIMIT_US, Problem, TimedRun, simulate};
+use serde::Serialize;
+
+/// The columns of the text timeline.
+const COLUMNS: u64 = 60;
+
+pub(super) fn time(a: &TimeArgs) -> u8 {
+    let mut reports = vec![];
+    let mut failed = false;
+    for file in &a.files {
+        let prog = match load_or_print(file) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let runs = runs(&prog, a);
+        failed |= runs.iter().any(|r| r.problem.is_some());
+        reports.push((prog, runs));
+    }
+    match a.format {
+        Format::Text => {
+            let text: Vec<String> = reports.iter().map(|(p, r)| text(p, r)).collect();
+            print_out(&text.join("\n"));
+        }
+        Format::Json => {
+            let json: Vec<Report> = reports.iter().map(|(p, r)| report(p, r)).collect();
+            let out = if json.len() == 1 {
+                serde_json::to_string_pretty(&json[0])
+            } else {
+                serde_json::to_string_pretty(&json)
+            };
+            print_out(&(out.unwrap_or_default() + "\n"));
+        }
+    }
+    u8::from(failed)
+}
+
+/// One run per `--cores` value and `--gil` setting (the file's `[timing]` otherwise).
+fn runs(prog: &Program, a: &TimeArgs) -> Vec<TimedRun> {
+    let cores = if a.cores.is_empty() {
+        vec![prog.timing.cores]
+    } else {
+        a.cores.clone()
+    };
+    let gil = match a.gil {
+        None => prog.timing.gil,
+        Some(g) => g == Gil::On,
+    };
+    cores
+        .into_iter()
+        .map(|c| {
+            let mut timing = prog.timing;
+            timing.cores = c;
+            timing.gil = gil;
+            simulate(prog, timing)
+        })
+        .collect()
+}
+
+/// Milliseconds from microseconds, as reports give them.
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn problem_text(p: &Problem) -> String {
+    match p {
+        Problem::Failed(m) => format!("the timed execution failed: {m}"),
+        Problem::Stuck(m) => format!("the timed execution is stuck: {m}"),
+        Problem::TimeLimit => format!(
+            "the timed execution stopped after {} s of simulated time",
+            LIMIT_US / 1_000_000
+        ),
+        Problem::TooManySteps => {
+            format!("the timed execution stopped after {LIMIT_STEPS} steps")
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Report {
+    scenario: String,
+    runs: Vec<Run>,
+}
+
+#[derive(Serialize)]
+struct Run {
+    cores: u32,
+    gil: bool,
+    wall_ms: f64,
+    serial_ms: f64,
+    speedup: f64,
+    parties: Vec<Party>,
+    timeline: Vec<Slice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Party {
+    name: String,
+    cpu_ms: f64,
+    gil_wait_ms: f64,
+    core_wait_ms: f64,
+    blocked_ms: f64,
+    sleep_ms: f64,
+    start_ms: Option<f64>,
+    end_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Slice {
+    party: String,
+    from_ms: f64,
+    to_ms: f64,
+    state: &'static str,
+}
+
+fn report(prog: &Program, runs: &[TimedRun]) -> Report {
+    Report {
+        scenario: prog.name.clone(),
+        runs: runs
+            .iter()
+            .map(|r| Run {
+                cores: r.cores,
+                gil: r.gil,
+                wall_ms: ms(r.wall_us),
+                serial_ms: ms(r.serial_us),
+                speedup: (r.speedup() * 100.0).round() / 100.0,
+                parties: r
+                    .parties
+                    .iter()
+                    .filter(|p| p.start_us.is_some())
+                    .map(|p| Party {
+                        name: p.name.clone(),
+                        cpu_ms: ms(p.cpu_us),
+                        gil_wait_ms: ms(p.gil_wait_us),
+                        core_wait_ms: ms(p.core_wait_us),
+                        blocked_ms: ms(p.blocked_us),
+                        sleep_ms: ms(p.sleep_us),
+                        start_ms: p.start_us.map(ms),
+                        end_ms: p.end_us.map(ms),
+                    })
+                    .collect(),
+                timeline: r
+                    .timeline
+                    .iter()
+                    .map(|s| Slice {
+                        party: prog.threads[s.party as usize].name.clone(),
+                        from_ms: ms(s.from_us),
+                        to_ms: ms(s.to_us),
+                        state: s.state.as_str(),
+                    })
+                    .collect(),
+                problem: r.problem.as_ref().map(problem_text),
+            })
+            .collect(),
+    }
+}
+
+fn text(prog: &Program, runs: &[TimedRun]) -> String {
+    let mut s = format!("time {} ({})\n", prog.path, prog.name);
+    for r in runs {
+        let gil = if r.gil { "on" } else { "off" };
+        s += &format!(
+            "\ncores {}, GIL {gil}: wall {:.1} ms, serial {:.1} ms, speedup {:.2}x\n",
+            r.cores,
+            ms(r.wall_us),
+            ms(r.serial_us),
+            r.speedup()
+        );
+        if let Some(p) = &r.problem {
+            s += &format!("  {}\n", problem_text(p));
+        }
+        let started: Vec<usize> = (0..r.parties.len())
+            .filter(|i| r.parties[*i].start_us.is_some())
+            .collect();
+        let width = started
+            .iter()
+            .map(|i| r.parties[*i].name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        s += &format!(
+            "  {:width$}  {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+            "party", "cpu", "gil wait", "core wait", "blocked", "asleep", "start", "end"
+        );
+        for &i in &started {
+            let p = &r.parties[i];
+            let opt = |x: Option<u64>| x.map_or("-".to_string(), |u| format!("{:.1}", ms(u)));
+            s += &format!(
+                "  {:width$}  {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9} {:>9}\n",
+                p.name,
+                ms(p.cpu_us),
+                ms(p.gil_wait_us),
+                ms(p.core_wait_us),
+                ms(p.blocked_us),
+                ms(p.sleep_us),
+                opt(p.start_us),
+                opt(p.end_us)
+            );
+        }
+        if r.wall_us > 0 {
+            s += &format!(
+                "  timeline, one column = {:.1} ms (# runs, g waits for the GIL, c for a core, . blocked or asleep)\n",
+                ms(r.wall_us) / COLUMNS as f64
+            );
+            for &i in &started {
+                let mut row = String::new();
+                for col in 0..COLUMNS {
+                    // The state at the middle of the column.
+                    let at = (2 * col + 1) * r.wall_us / (2 * COLUMNS);
+                    let c = r
+                        .timeline
+                        .iter()
+                        .find(|x| x.party as usize == i && x.from_us <= at && at < x.to_us)
+                        .map_or(' ', |x| x.state.glyph());
+                    row.push(c);
+                }
+                s += &format!("  {:width$} |{row}|\n", r.parties[i].name);
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,253 @@
+//! `simrace time`: the timing scenarios under scenarios/timing/ show the shape that
+//! seed 002 measures on CPython (CPU-bound threads are no faster than serial under the
+//! GIL; processes, I/O-bound threads and free-threaded threads are about twice as fast on
+//! two cores), a timeout really waits, a deadlock on the clock says where, and one JSON
+//! report is pinned.
+
+use crate::common::{load, simrace};
+use simrace::{Problem, TimedRun, Timing, simulate};
+
+fn timed(path: &str, cores: u32, gil: bool) -> TimedRun {
+    let prog = load(path);
+    let timing = Timing {
+        cores,
+        gil,
+        ..prog.timing
+    };
+    let r = simulate(&prog, timing);
+    assert_eq!(r.problem, None, "{path}");
+    r
+}
+
+fn speedup(name: &str, cores: u32, gil: bool) -> f64 {
+    timed(&format!("scenarios/timing/{name}.toml"), cores, gil).speedup()
+}
+
+#[test]
+fn cpu_bound_threads_are_no_faster_than_serial_under_the_gil() {
+    let serial = speedup("cpu_serial", 2, true);
+    assert!((0.95..=1.0).contains(&serial), "{serial}");
+    for cores in [1, 2, 4] {
+        let threads = speedup("cpu_threads", cores, true);
+        assert!(threads <= 1.0 && threads > 0.9, "{cores} cores: {threads}");
+    }
+}
+
+#[test]
+fn cpu_bound_processes_are_about_twice_as_fast_on_two_cores() {
+    let p = speedup("cpu_processes", 2, true);
+    assert!((1.8..=2.0).contains(&p), "{p}");
+    // One core: no faster than serial.
+    let one = speedup("cpu_processes", 1, true);
+    assert!(one <= 1.0, "{one}");
+}
+
+#[test]
+fn free_threaded_cpu_bound_threads_are_about_twice_as_fast() {
+    let t = speedup("cpu_threads", 2, false);
+    assert!((1.9..=2.0).contains(&t), "{t}");
+}
+
+#[test]
+fn io_bound_threads_and_processes_are_about_twice_as_fast() {
+    let serial = speedup("io_serial", 2, true);
+    assert!((0.95..=1.0).contains(&serial), "{serial}");
+    for name in ["io_threads", "io_processes"] {
+        for cores in [1, 2] {
+            let s = speedup(name, cores, true);
+            assert!((1.8..=2.0).contains(&s), "{name} on {cores} cores: {s}");
+        }
+    }
+}
+
+#[test]
+fn a_convoy_makes_the_io_thread_wait_for_the_gil() {
+    let r = timed("scenarios/timing/convoy.toml", 2, true);
+    let io = r.parties.iter().find(|p| p.name == "io").unwrap();
+    // Ten waits of 1 ms and 0.1 ms of CPU each, but the GIL comes back only after a
+    // switch interval.
+    assert!(io.gil_wait_us >= 40_000, "{io:?}");
+    let free = timed("scenarios/timing/convoy.toml", 2, false);
+    let io_free = free.parties.iter().find(|p| p.name == "io").unwrap();
+    assert_eq!(io_free.gil_wait_us, 0);
+    assert!(io_free.end_us.unwrap() < 12_000, "{io_free:?}");
+}
+
+#[test]
+fn a_busy_wait_burns_the_gil_that_the_worker_needs() {
+    let r = timed("scenarios/timing/busy_wait.toml", 2, true);
+    // The worker's 100 ms take about twice as long; the spinner burns as much CPU.
+    assert!((0.45..=0.55).contains(&r.speedup()), "{}", r.speedup());
+    let main = r.parties.iter().find(|p| p.name == "main").unwrap();
+    assert!(main.cpu_us >= 90_000, "{main:?}");
+    let free = timed("scenarios/timing/busy_wait.toml", 2, false);
+    assert!(free.speedup() > 0.95, "{}", free.speedup());
+}
+
+#[test]
+fn every_party_accounts_for_its_whole_life() {
+    for name in [
+        "cpu_threads",
+        "cpu_processes",
+        "io_threads",
+        "convoy",
+        "busy_wait",
+    ] {
+        let r = timed(&format!("scenarios/timing/{name}.toml"), 2, true);
+        for p in &r.parties {
+            let (Some(start), Some(end)) = (p.start_us, p.end_us) else {
+                panic!("{name}: {p:?} did not run")
+            };
+            let counted = p.cpu_us + p.gil_wait_us + p.core_wait_us + p.blocked_us + p.sleep_us;
+            let starting: u64 = r
+                .timeline
+                .iter()
+                .filter(|s| r.parties[s.party as usize].name == p.name)
+                .filter(|s| s.state == simrace::PartyState::Starting)
+                .map(|s| s.to_us - s.from_us)
+                .sum();
+            assert_eq!(counted + starting, end - start, "{name}: {p:?}");
+        }
+    }
+}
+
+const TIMED_WAIT: &str = r#"
+[objects]
+ev = "Event"
+[[thread]]
+name = "waiter"
+code = """
+ok = ev.wait(timeout=0.25)
+assert not ok
+"""
+"#;
+
+#[test]
+fn a_timeout_really_waits_then_gives_up() {
+    let prog = simrace::parse("timed.toml", TIMED_WAIT).unwrap();
+    let r = simulate(&prog, prog.timing);
+    assert_eq!(r.problem, None);
+    assert!((250_000..251_000).contains(&r.wall_us), "{}", r.wall_us);
+    assert_eq!(r.parties[0].blocked_us, 250_000);
+}
+
+const ABBA: &str = r#"
+[objects]
+a = "Lock"
+b = "Lock"
+[[thread]]
+name = "t1"
+code = """
+with a:
+    sleep(0.01)
+    with b:
+        pass
+"""
+[[thread]]
+name = "t2"
+code = """
+with b:
+    sleep(0.01)
+    with a:
+        pass
+"""
+"#;
+
+#[test]
+fn a_timed_wait_ends_early_when_what_it_waits_for_comes() {
+    let prog = simrace::parse(
+        "queue.toml",
+        r#"
+[objects]
+q = "Queue"
+cv = "Condition"
+[[thread]]
+name = "consumer"
+code = """
+v = q.get(timeout=0.1)
+assert v is None
+v = q.get(timeout=0.5)
+assert v == 7
+with cv:
+    ok = cv.wait(timeout=1)
+assert ok
+"""
+[[thread]]
+name = "producer"
+code = """
+sleep(0.2)
+q.put(7)
+sleep(0.3)
+with cv:
+    cv.notify()
+"""
+"#,
+    )
+    .unwrap();
+    let r = simulate(&prog, prog.timing);
+    assert_eq!(r.problem, None);
+    // The first get gives up at 100 ms, the second gets the item at 200 ms, the wait is
+    // notified at 500 ms.
+    assert!((500_000..501_000).contains(&r.wall_us), "{}", r.wall_us);
+    assert!(r.parties[0].blocked_us >= 499_000, "{:?}", r.parties[0]);
+}
+
+#[test]
+fn a_deadlock_on_the_clock_says_where_and_exits_1() {
+    let prog = simrace::parse("abba.toml", ABBA).unwrap();
+    let r = simulate(&prog, prog.timing);
+    let Some(Problem::Stuck(m)) = &r.problem else {
+        panic!("{:?}", r.problem)
+    };
+    assert!(m.contains("t1 (line 10) waits to acquire b"), "{m}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("abba.toml");
+    std::fs::write(&path, ABBA).unwrap();
+    let out = simrace(&["time", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deadlock"));
+    let out = simrace(&["time", "tests/bad/duplicate_name.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_run_stops_after_600_simulated_seconds() {
+    let prog = simrace::parse(
+        "long.toml",
+        "[[thread]]\nname = \"t\"\ncode = \"sleep(700)\"\n",
+    )
+    .unwrap();
+    let r = simulate(&prog, prog.timing);
+    assert_eq!(r.problem, Some(Problem::TimeLimit));
+    assert_eq!(r.wall_us, 600_000_000);
+}
+
+#[test]
+fn the_json_report_is_pinned() {
+    let out = simrace(&[
+        "time",
+        "scenarios/timing/cpu_processes.toml",
+        "--cores",
+        "1,2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let again = simrace(&[
+        "time",
+        "scenarios/timing/cpu_processes.toml",
+        "--cores",
+        "1,2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(text, String::from_utf8(again.stdout).unwrap());
+    insta::with_settings!({
+        snapshot_path => "../../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("time_cpu_processes_json", text);
+    });
+}
