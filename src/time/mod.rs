@@ -22,7 +22,8 @@
 //!   (counted from when it began waiting or when the holder took the GIL, the later),
 //!   makes the holder drop it; the holder then waits like the others. Free GILs and
 //!   cores go to the longest waiter; ties in declaration order.
-//! - A started process begins `process_start` after its `start()`.
+//! - A started process begins `process_start` after its `start()`; a process started with
+//!   the scenario (`start = true`, a Pool's worker) `process_start` after the beginning.
 //! - The run stops after 600 s of simulated time.
 
 use crate::ir::{Program, ThreadId, Timing};
@@ -210,9 +211,17 @@ pub fn simulate(prog: &Program, timing: Timing) -> TimedRun {
     let problem = match failures.first() {
         Some(f) => Some(Problem::Failed(f.describe(prog))),
         None => {
+            // Parties started with the scenario: a process among them (a `start = true`
+            // process, a Pool's worker) pays the start cost, as one started later does.
             for t in 0..n {
                 if prog.threads[t].start {
-                    sim.phase[t] = Phase::Fresh;
+                    sim.phase[t] = if prog.threads[t].process {
+                        Phase::Starting {
+                            until: timing.process_start_us,
+                        }
+                    } else {
+                        Phase::Fresh
+                    };
                     sim.parties[t].start_us = Some(0);
                 }
             }

@@ -251,3 +251,25 @@ fn the_json_report_is_pinned() {
         insta::assert_snapshot!("time_cpu_processes_json", text);
     });
 }
+
+/// A Pool's workers start with the scenario and pay the process start cost before their
+/// first step, as SCENARIO.md says; so the main program's `map` waits for them.
+#[test]
+fn pool_workers_pay_the_process_start_cost() {
+    let prog = load("scenarios/pool/seed_map.toml");
+    let start = prog.timing.process_start_us;
+    assert!(start > 0);
+    let r = timed("scenarios/pool/seed_map.toml", 2, true);
+    for p in r
+        .parties
+        .iter()
+        .filter(|p| p.name.starts_with("pool.worker"))
+    {
+        assert_eq!(p.start_us, Some(0), "{}", p.name);
+    }
+    assert!(
+        r.wall_us >= start,
+        "wall {} before the workers began",
+        r.wall_us
+    );
+}
