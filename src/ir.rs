@@ -126,6 +126,9 @@ pub struct Program {
     /// (`is_alive()`, `exitcode`, `join(timeout)`, `terminate()`, `kill()`)? Then a step
     /// after which a process fails, and so ends, depends on that question.
     pub liveness_observed: bool,
+    /// The groups of interchangeable threads ([`Program::symmetric_groups`]), each with
+    /// at least two threads, in id order.
+    pub symmetric: Vec<Vec<ThreadId>>,
     pub max_steps: Option<u64>,
     pub max_executions: Option<u64>,
     pub timeout: Option<u64>,
@@ -183,6 +186,37 @@ pub enum StartMethod {
 }
 
 impl Program {
+    /// The instances of a `[[thread]]` array that nothing tells apart: their code does
+    /// not read `tid`, and no code names them (`start`, `join`, `is_alive`, ...), so that
+    /// exchanging two of them, wherever the state names them, maps the executions of the
+    /// program onto executions of the program. Processes are left out (each has a memory
+    /// of its own). State caching explores one state of each such class
+    /// (`search/symmetry.rs`).
+    pub fn symmetric_groups(&self) -> Vec<Vec<ThreadId>> {
+        let mut named = vec![false; self.thread_groups.len()];
+        let codes = self.threads.iter().map(|t| &*t.code);
+        let checks = self.final_asserts.iter().chain(&self.invariants);
+        for code in codes.chain(checks.map(|c| &c.code)) {
+            for i in &code.instrs {
+                if let Some(sel) = i.thread_sel() {
+                    named[sel.group as usize] = true;
+                }
+            }
+        }
+        let mut groups = vec![];
+        for (g, group) in self.thread_groups.iter().enumerate() {
+            let members: Vec<ThreadId> = (group.first..group.first + group.count()).collect();
+            let alike = members.iter().all(|&t| {
+                let t = &self.threads[t as usize];
+                !t.process && !t.code.uses_tid
+            });
+            if members.len() >= 2 && alike && !named[g] {
+                groups.push(members);
+            }
+        }
+        groups
+    }
+
     /// Where cell `cell` (a variable's cell number) of memory `mem` lives in the machine's
     /// cells: private cells have one copy per memory, global ones a single copy. Cells of
     /// memory 0 (the main program's) keep their own numbers.
@@ -356,6 +390,9 @@ pub struct Code {
     pub call_of: Vec<Option<u32>>,
     /// Where a failure is caught instead of ending the party (a Pool task's body).
     pub catches: Vec<CatchBlock>,
+    /// Does the code read `tid`? If not, the instances of its declaration behave alike
+    /// (state caching's symmetry reduction, `search/symmetry.rs`).
+    pub uses_tid: bool,
 }
 
 /// One call of a function, inlined into a code.
@@ -775,6 +812,18 @@ pub enum Instr {
 }
 
 impl Instr {
+    /// The threads this instruction acts on, if it names some.
+    pub fn thread_sel(&self) -> Option<ThreadSel> {
+        match self {
+            Instr::Start { thread }
+            | Instr::Join { thread, .. }
+            | Instr::Terminate { thread, .. }
+            | Instr::ExitCode { thread, .. }
+            | Instr::IsAlive { thread, .. } => Some(*thread),
+            _ => None,
+        }
+    }
+
     /// Is this instruction a step (a scheduling point)?
     pub fn is_visible(&self) -> bool {
         matches!(

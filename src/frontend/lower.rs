@@ -138,6 +138,7 @@ impl<'a> Lowerer<'a> {
             observe: vec![],
             invariant_cells,
             liveness_observed: false,
+            symmetric: vec![],
             max_steps: s.limits.max_steps,
             max_executions: s.limits.max_executions,
             timeout: s.limits.timeout,
@@ -163,6 +164,7 @@ impl<'a> Lowerer<'a> {
                 )
             })
         });
+        program.symmetric = program.symmetric_groups();
         Ok(program)
     }
 
@@ -509,6 +511,8 @@ struct Builder<'l, 'a> {
     cur_call: Option<u32>,
     call_of: Vec<Option<u32>>,
     catches: Vec<ir::CatchBlock>,
+    /// Some code reads `tid` (see [`Code::uses_tid`]).
+    uses_tid: bool,
 }
 
 impl<'l, 'a> Builder<'l, 'a> {
@@ -531,6 +535,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             cur_call: None,
             call_of: vec![],
             catches: vec![],
+            uses_tid: false,
         }
     }
 
@@ -553,6 +558,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             calls: self.calls,
             call_of: self.call_of,
             catches: self.catches,
+            uses_tid: self.uses_tid,
         }
     }
 
@@ -1250,6 +1256,7 @@ impl<'l, 'a> Builder<'l, 'a> {
                         .err(e.span, "`tid` has no meaning outside a thread")
                         .with_help("use it in a thread's code"));
                 }
+                self.uses_tid = true;
                 Operand::Tid
             }
             ExprKind::Str(_) => {

@@ -7,14 +7,21 @@
 //! read, whether it wrote, and whether it was forced to progress (a `choose`, or another
 //! thread writing what it read). At the next pass of the head, an iteration that left the
 //! thread's locals as they were and changed nothing shared (it wrote nothing, or only put
-//! back what was there: see `shared_hash`) blocks the thread on its reads
-//! ([`Status::SpinBlocked`]). An iteration that read nothing can never change: it blocks
-//! for good, and if every unfinished thread is in that state the execution is a livelock.
+//! back what was there: each place it wrote keeps its value from the loop head, see
+//! [`Spin::written`]) blocks the thread on its reads ([`Status::SpinBlocked`]). An
+//! iteration that read nothing can never change: it blocks for good, and if every
+//! unfinished thread is in that state the execution is a livelock.
+//!
+//! The record holds only what the thread itself did, never a picture of what the others
+//! had done by the loop head: two states that differ only in when a polling thread last
+//! passed its loop head are the same state, and state caching sees them so (a record
+//! with a hash of the whole memory at the head made seed 003's three-worker loop a
+//! hundred times bigger).
 
 use super::footprint::Touch;
+use super::objects::ObjState;
 use super::state::{State, Status};
-use crate::ir::{ObjId, Pc, Program, ThreadId, Value};
-use std::hash::{Hash, Hasher};
+use crate::ir::{ObjId, Pc, ThreadId, Value};
 
 /// A location that a step reads or writes, for the spin-loop rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,27 +48,37 @@ pub struct Spin {
     pub head: Pc,
     pub locals: Vec<Option<Value>>,
     pub reads: Vec<Loc>,
-    /// The iteration wrote something (it may have put it back: see `shared_hash`).
-    pub wrote: bool,
+    /// What the iteration wrote, each place once, with what it held at the loop head
+    /// (for an object, filled in when the step that wrote it ends: `State::step` keeps
+    /// the objects as they were before a spinning thread's step).
+    pub written: Vec<(Loc, Option<Before>)>,
     /// Progress for sure: a `choose`, or another thread wrote what this iteration read.
     pub forced: bool,
-    /// A hash of every cell and object at the loop head.
-    pub shared_hash: u64,
+}
+
+/// What a place held before an iteration first wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Before {
+    Cell(Value),
+    Object(ObjState),
+    /// A party started or ended: never undone.
+    Thread,
 }
 
 impl State {
     /// Thread `t` passes a loop head: blocks it if the last iteration made no progress,
     /// else starts a new record.
-    pub(super) fn loop_head(&mut self, prog: &Program, t: ThreadId) {
+    pub(super) fn loop_head(&mut self, t: ThreadId) {
         if self.threads[t as usize].spin_pending.is_some() {
             return;
         }
-        let hash = self.shared_hash(prog, t);
-        let th = &mut self.threads[t as usize];
-        let pc = th.pc;
+        let pc = self.threads[t as usize].pc;
+        let th = &self.threads[t as usize];
         if let Some(i) = th.spin.iter().position(|sp| sp.head == pc) {
             let sp = &th.spin[i];
-            let unchanged = !sp.wrote || sp.shared_hash == hash;
+            let unchanged = sp.written.iter().all(|(loc, b)| self.holds(*loc, b));
+            let th = &mut self.threads[t as usize];
+            let sp = &th.spin[i];
             if !sp.forced && unchanged && sp.locals == th.locals {
                 let reads = sp.reads.clone();
                 th.spin.clear();
@@ -75,27 +92,36 @@ impl State {
             }
             th.spin.remove(i);
         }
+        let th = &mut self.threads[t as usize];
         let locals = th.locals.clone();
         th.spin.push(Spin {
             head: pc,
             locals,
             reads: vec![],
-            wrote: false,
+            written: vec![],
             forced: false,
-            shared_hash: hash,
         });
     }
 
-    /// A deterministic hash of what thread `t` can see: the cells of its memory, the
-    /// global cells (of `Value` and `Array` objects; their memory's hash, kept up to date
-    /// at every write) and every object.
-    fn shared_hash(&self, prog: &Program, t: ThreadId) -> u64 {
-        let mut h = rustc_hash::FxHasher::default();
-        let mem = prog.threads[t as usize].memory as usize;
-        self.memory_hashes.get(mem).hash(&mut h);
-        self.memory_hashes.get(prog.memories as usize).hash(&mut h); // the global cells
-        self.objects.hash(&mut h);
-        h.finish()
+    /// Does `loc` hold what it held before (`before`)?
+    fn holds(&self, loc: Loc, before: &Option<Before>) -> bool {
+        match (loc, before) {
+            (Loc::Cell(c), Some(Before::Cell(v))) => self.cells[c as usize] == *v,
+            (Loc::Obj(o), Some(Before::Object(s))) => self.objects[o as usize] == *s,
+            _ => false,
+        }
+    }
+
+    /// After a step of `t` that began with the objects `objects`: the objects it wrote
+    /// for the first time in an iteration held what they held there.
+    pub(super) fn fill_befores(&mut self, t: ThreadId, objects: &[ObjState]) {
+        for sp in &mut self.threads[t as usize].spin {
+            for (loc, b) in &mut sp.written {
+                if let (Loc::Obj(o), None) = (*loc, &b) {
+                    *b = Some(Before::Object(objects[o as usize].clone()));
+                }
+            }
+        }
     }
 
     /// Records that `t` read `loc`.
@@ -110,8 +136,17 @@ impl State {
     /// Records that `t` wrote `loc`: its loop iteration wrote, another thread's iteration
     /// that read `loc` made progress, and spinners on `loc` wake up.
     pub(super) fn note_write(&mut self, t: ThreadId, loc: Loc) {
+        let before = matches!(loc, Loc::Thread(_)).then_some(Before::Thread);
+        self.note_write_from(t, loc, before);
+    }
+
+    /// [`State::note_write`], with what `loc` held before when it is known already.
+    fn note_write_from(&mut self, t: ThreadId, loc: Loc, before: Option<Before>) {
         for sp in &mut self.threads[t as usize].spin {
-            sp.wrote = true;
+            // Kept in order of place, so that the same writes make the same record.
+            if let Err(i) = sp.written.binary_search_by_key(&loc, |(l, _)| *l) {
+                sp.written.insert(i, (loc, before.clone()));
+            }
         }
         for (u, th) in self.threads.iter_mut().enumerate() {
             if u as ThreadId == t {
@@ -142,9 +177,10 @@ impl State {
 
     /// Writes a cell; a write that changes nothing is not a write for the spin rule.
     pub(super) fn write_cell(&mut self, t: ThreadId, cell: u32, v: Value) {
-        if self.cells[cell as usize] != v {
+        let old = self.cells[cell as usize];
+        if old != v {
             self.put_cell(cell, v);
-            self.note_write(t, Loc::Cell(cell));
+            self.note_write_from(t, Loc::Cell(cell), Some(Before::Cell(old)));
         }
     }
 }

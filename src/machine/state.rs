@@ -19,13 +19,8 @@ use std::hash::{Hash, Hasher};
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct State {
     /// Every memory's cells, then the global ones (see [`Program::address`]). Written
-    /// only through `write_cell` and the fork copy, which keep `memory_hashes` up to date.
+    /// only through `write_cell` and the fork copy.
     pub cells: Vec<Value>,
-    /// Per memory slot of `cells` (`cells_per_memory` cells each): the XOR of a hash of
-    /// each (address, value), kept up to date at every write, so that the spin-loop rule
-    /// can compare what a thread sees without hashing its whole memory.
-    pub memory_hashes: Vec<u64>,
-    pub cells_per_memory: u32,
     pub objects: Vec<ObjState>,
     pub threads: Vec<ThreadState>,
     /// Steps taken so far.
@@ -58,6 +53,37 @@ pub struct ThreadState {
     pub daemon: bool,
     /// A failure caught inside a Pool task, on its way to the task's result.
     pub caught: Option<Caught>,
+}
+
+impl ThreadState {
+    /// This thread's state with the threads it names renamed (see
+    /// [`State::rename_threads`]).
+    fn renamed(&self, to: &[ThreadId]) -> ThreadState {
+        let locs = |reads: &mut Vec<Loc>| {
+            for l in reads {
+                if let Loc::Thread(t) = l {
+                    *t = to[*t as usize];
+                }
+            }
+        };
+        let mut th = self.clone();
+        if let Status::SpinBlocked { reads } = &mut th.status {
+            locs(reads);
+        }
+        for sp in &mut th.spin {
+            locs(&mut sp.reads);
+            for (loc, before) in &mut sp.written {
+                if let Loc::Thread(t) = loc {
+                    *t = to[*t as usize];
+                }
+                if let Some(super::spin::Before::Object(s)) = before {
+                    objects::rename_threads(s, to);
+                }
+            }
+        }
+        th.spin_pending.as_mut().map(locs);
+        th
+    }
 }
 
 /// A failure that a party caught (see `ir::CatchBlock`).
@@ -146,19 +172,10 @@ impl Failure {
     }
 }
 
-/// The hash of one cell's value at one address, XORed into its memory's hash.
-pub(super) fn cell_hash(address: u32, v: Value) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    (address, v).hash(&mut h);
-    h.finish()
-}
-
 impl State {
-    /// Sets the cell at `address` to `v`, keeping its memory's hash up to date.
+    /// Sets the cell at `address` to `v`.
     pub(super) fn put_cell(&mut self, address: u32, v: Value) {
-        let old = std::mem::replace(&mut self.cells[address as usize], v);
-        let m = (address / self.cells_per_memory) as usize;
-        self.memory_hashes[m] ^= cell_hash(address, old) ^ cell_hash(address, v);
+        self.cells[address as usize] = v;
     }
 
     /// The state before the first step, before any thread has run (see
@@ -184,21 +201,8 @@ impl State {
                 caught: None,
             })
             .collect();
-        let n = prog.cells.max(1) as usize;
-        let memory_hashes = cells
-            .chunks(n)
-            .enumerate()
-            .map(|(m, chunk)| {
-                chunk
-                    .iter()
-                    .enumerate()
-                    .fold(0, |h, (i, v)| h ^ cell_hash((m * n + i) as u32, *v))
-            })
-            .collect();
         State {
             cells,
-            memory_hashes,
-            cells_per_memory: n as u32,
             objects: prog.objects.iter().map(objects::initial).collect(),
             threads,
             steps: 0,
@@ -219,6 +223,71 @@ impl State {
             (&t.status, t.pc, &t.locals, &t.spin, &t.spin_pending).hash(&mut h);
         }
         h.finish()
+    }
+
+    /// The same state with its threads renamed: thread `t` becomes `to[t]` (a
+    /// permutation), in the thread table and wherever the state names a thread. For
+    /// state caching's symmetry reduction; every field is named here, so that a new one
+    /// that names threads cannot be forgotten.
+    pub fn rename_threads(&self, to: &[ThreadId]) -> State {
+        let State {
+            cells,
+            objects,
+            threads,
+            steps,
+            failed,
+            policy,
+            lists,
+        } = self;
+        let mut renamed: Vec<Option<ThreadState>> = vec![None; threads.len()];
+        for (t, th) in threads.iter().enumerate() {
+            renamed[to[t] as usize] = Some(th.renamed(to));
+        }
+        let mut objects = objects.clone();
+        for o in &mut objects {
+            objects::rename_threads(o, to);
+        }
+        State {
+            cells: cells.clone(),
+            objects,
+            threads: renamed.into_iter().map(Option::unwrap).collect(),
+            steps: *steps,
+            failed: *failed,
+            policy: *policy,
+            lists: lists.clone(),
+        }
+    }
+
+    /// A hash of what the objects say of the threads, the threads renamed by `to` (any
+    /// map): which lock each holds, where each waits in a condition's queue. For state
+    /// caching's symmetry reduction.
+    pub fn objects_hash(&self, to: &[ThreadId]) -> u64 {
+        let mut objects = self.objects.clone();
+        for o in &mut objects {
+            objects::rename_threads(o, to);
+        }
+        let mut h = rustc_hash::FxHasher::default();
+        objects.hash(&mut h);
+        h.finish()
+    }
+
+    /// A hash of thread `t`'s own state without its step counter.
+    pub fn thread_hash(&self, t: ThreadId) -> u64 {
+        let th = &self.threads[t as usize];
+        let mut h = rustc_hash::FxHasher::default();
+        (&th.status, th.pc, &th.locals, &th.spin, &th.spin_pending).hash(&mut h);
+        (th.exit, th.daemon, &th.caught).hash(&mut h);
+        h.finish()
+    }
+
+    /// The state as state caching compares states: without its step counters.
+    pub fn without_counters(&self) -> State {
+        let mut key = self.clone();
+        key.steps = 0;
+        for t in &mut key.threads {
+            t.steps = 0;
+        }
+        key
     }
 
     /// Is the program over: has every started party finished, but for daemons (which

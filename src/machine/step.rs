@@ -104,7 +104,14 @@ impl State {
             (Some(_), Some(Some(call))) => Some(self.call_label(&c, *call)),
             _ => None,
         };
-        match self.exec_visible(&c, choice.alt, &mut out) {
+        // What a spinning thread writes is compared with what it held (spin.rs).
+        let spinning = !self.threads[t as usize].spin.is_empty();
+        let objects = spinning.then(|| self.objects.clone());
+        let result = self.exec_visible(&c, choice.alt, &mut out);
+        if let Some(objects) = objects {
+            self.fill_befores(t, &objects);
+        }
+        match result {
             Err(e) => self.fail(&c, out.line, e, &mut out),
             Ok(Outcome::Waiting) => {}
             Ok(Outcome::Done(v)) => {
@@ -318,7 +325,7 @@ impl State {
                 let v = self.operand(c, *value)?;
                 self.write_cell(t, cell, v);
             }
-            Instr::LoopHead => self.loop_head(c.prog, t),
+            Instr::LoopHead => self.loop_head(t),
             Instr::ClearLocals { from, to } => {
                 for l in &mut self.threads[t as usize].locals[*from as usize..*to as usize] {
                     *l = None;

@@ -311,6 +311,9 @@ impl<'p> Explorer<'p> {
         self.stats.classes = self.classes.len() as u64;
         self.stats.states = self.states.len() as u64;
         self.stats.elapsed = self.start.elapsed();
+        if self.cfg.reduction == Reduction::States && self.cfg.symmetry {
+            super::symmetry::spread_lock_order(self.prog, &mut self.lock_order);
+        }
         Exploration {
             findings: self.findings.into_values().collect(),
             outcomes: self.outcomes.into_values().collect(),

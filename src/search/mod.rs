@@ -27,6 +27,7 @@ mod schedule;
 pub mod shorten;
 mod split;
 mod states;
+mod symmetry;
 pub mod wakeup;
 
 pub use replay::{Replay, TraceStep, replay};
@@ -135,6 +136,10 @@ pub struct Config {
     /// they reach (cyclic programs: spin loops, polling, backoff), start again with state
     /// caching, which explores each state once, and say so in `Stats::switched`.
     pub auto_states: bool,
+    /// State caching only: explore one state of each class of states equal up to an
+    /// exchange of interchangeable threads (`symmetry.rs`). On by default; tests turn it
+    /// off to compare.
+    pub symmetry: bool,
 }
 
 impl Default for Config {
@@ -154,6 +159,7 @@ impl Default for Config {
             step_budget: None,
             stop: None,
             auto_states: true,
+            symmetry: true,
         }
     }
 }

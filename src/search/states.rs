@@ -19,22 +19,20 @@
 //! Pinned by tests/differential.rs (`state_caching_agrees_with_dpor`: the same findings
 //! and outcomes as DPOR).
 
-use crate::ir::FindingKind;
-use crate::machine::{Choice, State};
+use crate::ir::{FindingKind, ThreadId};
+use crate::machine::Choice;
 use crate::search::explorer::Explorer;
+use crate::search::symmetry::{inverse, rename_choices, representative};
 
 impl Explorer<'_> {
-    /// State caching: false when the state at node `top` was explored before (its lock
-    /// acquisitions still go into the lock-order graph). Else records the races at it.
+    /// State caching: false when the state at node `top` was explored before, up to an
+    /// exchange of interchangeable threads (`symmetry.rs`; its lock acquisitions still go
+    /// into the lock-order graph). Else records the races at it.
     pub(super) fn visit_state(&mut self, top: usize) -> bool {
         let n = &self.path[top];
-        let mut key = n.state.clone();
-        key.steps = 0;
-        for t in &mut key.threads {
-            t.steps = 0;
-        }
+        let (key, _) = representative(self.prog, &n.state, self.cfg.symmetry);
         let failed = n.failed;
-        self.path[top].key = n.state.fingerprint();
+        self.path[top].key = key.fingerprint();
         if !self.visited.insert((key, failed)) {
             self.record_lock_order(top);
             if !failed {
@@ -58,32 +56,34 @@ impl Explorer<'_> {
     }
 
     /// Reports a livelock when the state at node `top` is the state of an earlier node of
-    /// the path (step counters aside): the path from there is a cycle.
+    /// the path, up to its step counters and an exchange of interchangeable threads: the
+    /// path from there is a cycle, which goes on for ever (renamed at each turn).
     fn livelock_if_cycle(&mut self, top: usize) {
+        let prog = self.prog;
         let key = self.path[top].key;
-        let same = |a: &State, b: &State| {
-            let (mut a, mut b) = (a.clone(), b.clone());
-            for s in [&mut a, &mut b] {
-                s.steps = 0;
-                for t in &mut s.threads {
-                    t.steps = 0;
-                }
-            }
-            a == b
-        };
-        let Some(start) = (0..top).rev().find(|&i| {
+        let (here, here_to) = representative(prog, &self.path[top].state, self.cfg.symmetry);
+        let Some((start, start_to)) = (0..top).rev().find_map(|i| {
             let n = &self.path[i];
-            n.key == key && !n.failed && same(&n.state, &self.path[top].state)
+            if n.key != key || n.failed {
+                return None;
+            }
+            let (there, there_to) = representative(prog, &n.state, self.cfg.symmetry);
+            (there == here).then_some((i, there_to))
         }) else {
             return;
         };
+        // The state at `top` is the one at `start` with thread t renamed turn[t].
+        let back = inverse(&here_to);
+        let turn: Vec<ThreadId> = start_to.iter().map(|&u| back[u as usize]).collect();
         let path = self.schedule();
-        let cycle = &path[start..top];
         let max = self.cfg.max_steps as usize;
         let mut schedule = path[..start].to_vec();
+        let mut cycle = path[start..top].to_vec();
         while schedule.len() < max {
-            schedule.push(cycle[(schedule.len() - start) % cycle.len()]);
+            schedule.extend_from_slice(&cycle);
+            cycle = rename_choices(&cycle, &turn);
         }
+        schedule.truncate(max.max(start));
         let message = format!(
             "the execution ran past max_steps = {} without finishing",
             self.cfg.max_steps

@@ -405,3 +405,23 @@ pub(super) fn wait_lock(prog: &Program, w: &Wait) -> Option<ObjId> {
 pub(super) fn forget_waiter(st: &mut State, t: ThreadId) {
     condition::forget(st, t);
 }
+
+/// Renames the threads that object state `s` names (a lock's holder, a condition's
+/// waiters, a pool task's worker): thread `t` becomes `to[t]`.
+pub(super) fn rename_threads(s: &mut ObjState, to: &[ThreadId]) {
+    let map = |t: &mut ThreadId| *t = to[*t as usize];
+    match s {
+        ObjState::Lock { holder: t } | ObjState::RLock { owner: t, .. } => {
+            t.as_mut().map(map);
+        }
+        ObjState::Condition(c) => c.waiters.iter_mut().for_each(map),
+        ObjState::Pool(p) => p.rename_threads(to),
+        ObjState::Semaphore { .. }
+        | ObjState::Event { .. }
+        | ObjState::Barrier { .. }
+        | ObjState::Queue { .. }
+        | ObjState::Connection(_)
+        | ObjState::Dict(_)
+        | ObjState::List(_) => {}
+    }
+}

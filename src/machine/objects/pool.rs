@@ -62,6 +62,17 @@ pub enum TaskStatus {
     Failed(Caught),
 }
 
+impl PoolState {
+    /// Renames the workers running tasks: thread `t` becomes `to[t]`.
+    pub(super) fn rename_threads(&mut self, to: &[ThreadId]) {
+        for task in &mut self.tasks {
+            if let TaskStatus::Running(t) = &mut task.status {
+                *t = to[*t as usize];
+            }
+        }
+    }
+}
+
 impl Task {
     fn finished(&self) -> bool {
         matches!(self.status, TaskStatus::Done(_) | TaskStatus::Failed(_))
