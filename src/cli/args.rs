@@ -147,6 +147,22 @@ pub(super) enum Command {
     Step(StepArgs),
     /// Run one execution on a simulated clock: the GIL, the cores, process start.
     Time(TimeArgs),
+    /// Combine the shares of a partitioned `check` or `run` into the report, JUnit and
+    /// exit status that one run gives.
+    Merge(MergeArgs),
+}
+
+// `simrace merge`.
+#[derive(clap::Args)]
+pub(super) struct MergeArgs {
+    /// The shares' JSON results (every share of one run, once each, in any order).
+    #[arg(required = true, value_name = "RESULT")]
+    pub shares: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also write the JUnit XML (as `check --junit` does).
+    #[arg(long, value_name = "OUT")]
+    pub junit: Option<String>,
 }
 
 /// `--gil on|off`.
@@ -239,6 +255,11 @@ pub(super) struct CheckArgs {
     /// Show each scenario's elapsed time (off: output is identical from run to run).
     #[arg(long, conflicts_with = "no_timing")]
     pub timing: bool,
+    /// Check only share I of N of the scenarios (`count:I/N`: round-robin by position;
+    /// `hash:I/N`: by a hash of the path) and print that share's JSON result for
+    /// `simrace merge`.
+    #[arg(long, value_name = "count:I/N|hash:I/N", conflicts_with = "junit")]
+    pub partition: Option<crate::share::Partition>,
     #[command(flatten)]
     pub limits: Limits,
 }

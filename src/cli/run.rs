@@ -262,3 +262,15 @@ fn finish(a: &RunArgs, mut run: Run) -> u8 {
     }
     run.status
 }
+
+/// `simrace merge` of the shares of a partitioned `run` (not yet).
+pub(super) fn merge_run(
+    headers: &[(String, crate::share::Header)],
+    _docs: Vec<serde_json::Value>,
+    _a: &super::args::MergeArgs,
+) -> Result<u8, String> {
+    Err(format!(
+        "{}: shares of `run` cannot be merged yet",
+        headers[0].0
+    ))
+}

@@ -38,7 +38,7 @@ pub struct LockOrder {
 }
 
 /// One edge of a reported cycle (the JSON of a `potential_deadlock` warning).
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct CycleEdge {
     pub held: String,
     pub acquired: String,
