@@ -297,6 +297,29 @@ fn input_difference(a: &[InputId], b: &[InputId]) -> String {
     format!("{} inputs against {}", b.len(), a.len())
 }
 
+/// A map with keys that JSON cannot have (tuples) as a list of pairs, for
+/// `#[serde(with = "crate::share::as_pairs")]`.
+pub mod as_pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer, K: Serialize, V: Serialize>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+    {
+        Vec::<(K, V)>::deserialize(d).map(|v| v.into_iter().collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

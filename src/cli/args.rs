@@ -92,6 +92,10 @@ pub(super) struct EngineOpts {
     /// counts, findings and outcomes do not depend on N and equal the single search's).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
+    /// With --jobs or --partition: split only a search that needs more than N executions
+    /// (default 500; 0 splits every search: for tests).
+    #[arg(long, value_name = "N", hide = true)]
+    pub split_after: Option<u64>,
     /// Native runs (default: as many as fit in about a second, at least 10).
     #[arg(long, value_name = "N")]
     pub runs: Option<u64>,
@@ -202,6 +206,11 @@ pub(super) struct RunArgs {
     /// Write the wait-for graph of every deadlock found to FILE (Graphviz DOT).
     #[arg(long, value_name = "FILE")]
     pub dot: Option<String>,
+    /// `--engine explore`, one file: explore only share I of N of the split search's
+    /// tasks (`count:I/N` or `hash:I/N`) and print that share's JSON result for
+    /// `simrace merge`.
+    #[arg(long, value_name = "count:I/N|hash:I/N", conflicts_with_all = ["html", "dot"])]
+    pub partition: Option<crate::share::Partition>,
     #[command(flatten)]
     pub limits: Limits,
     #[command(flatten)]

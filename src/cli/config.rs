@@ -97,6 +97,7 @@ pub(super) fn explorer_config(
 ) -> Config {
     Config {
         jobs: o.jobs.map(|j| j as usize),
+        split_after: o.split_after.unwrap_or(Config::default().split_after),
         ..config(prog, l, engine)
     }
 }

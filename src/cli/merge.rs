@@ -47,7 +47,7 @@ fn merge_checks(a: &MergeArgs) -> Result<u8, String> {
             let results = check_results(&headers, docs)?;
             Ok(present_check(&results, a, first))
         }
-        "run" => super::run::merge_run(&headers, docs, a),
+        "run" => super::run_share::merge_run(&headers, docs, a),
         other => Err(format!(
             "{}: shares of `{other}` cannot be merged",
             headers[0].0

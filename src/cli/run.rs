@@ -34,6 +34,9 @@ pub(super) fn run(a: &RunArgs) -> u8 {
         eprintln!("simrace: --shuttle-schedule replays with shuttle: add --engine shuttle");
         return 2;
     }
+    if let Some(p) = a.partition {
+        return super::run_share::run_share(a, p);
+    }
     let mut run = Run::default();
     for (i, path) in a.files.iter().enumerate() {
         if super::interrupted() {
@@ -261,16 +264,4 @@ fn finish(a: &RunArgs, mut run: Run) -> u8 {
         return 2;
     }
     run.status
-}
-
-/// `simrace merge` of the shares of a partitioned `run` (not yet).
-pub(super) fn merge_run(
-    headers: &[(String, crate::share::Header)],
-    _docs: Vec<serde_json::Value>,
-    _a: &super::args::MergeArgs,
-) -> Result<u8, String> {
-    Err(format!(
-        "{}: shares of `run` cannot be merged yet",
-        headers[0].0
-    ))
 }

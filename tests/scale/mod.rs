@@ -4,6 +4,7 @@
 //! shares that do not make one run.
 
 mod check;
+mod run;
 
 use crate::common::{simrace_command, stderr};
 use crate::differential::generate::Generated;
