@@ -58,6 +58,11 @@ pub(super) struct Limits {
     /// Stop exploring after this many seconds (the report says it is incomplete).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Stop exploring when the search stores more than this many MiB (estimated from
+    /// what it stores, so the same on every run; default 2048): the report says it is
+    /// incomplete, instead of the system killing the run.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
+    pub max_memory: Option<u64>,
     /// Seed for the randomized engines.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

@@ -101,6 +101,7 @@ fn check_flags(a: &CheckArgs) -> BTreeMap<String, String> {
         ("max-steps".to_string(), opt(l.max_steps)),
         ("max-executions".to_string(), opt(l.max_executions)),
         ("timeout".to_string(), opt(l.timeout)),
+        ("max-memory".to_string(), opt(l.max_memory)),
         (
             "reduction".to_string(),
             format!("{:?}", reduction(l.reduction)),

@@ -174,6 +174,10 @@ pub struct StatsReport {
     /// Distinct states reached.
     pub states: u64,
     pub max_depth: usize,
+    /// The most the search stored at once, in bytes (an estimate from what it stores,
+    /// deterministic; 0 for the engines).
+    #[serde(default)]
+    pub peak_memory: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
     /// The search was stopped by Ctrl-C: the report is partial.

@@ -21,6 +21,7 @@
 
 mod dpor;
 mod explorer;
+mod memory;
 mod replay;
 mod sampling;
 mod schedule;
@@ -29,6 +30,7 @@ mod split;
 mod states;
 pub mod wakeup;
 
+pub use memory::DEFAULT_MAX_MEMORY;
 pub use replay::{Replay, TraceStep, replay};
 pub use schedule::{format_schedule, parse_schedule, parse_schedule_with};
 pub use split::{ShareResult, merge_shares};
@@ -136,6 +138,10 @@ pub struct Config {
     /// they reach (cyclic programs: spin loops, polling, backoff), start again with state
     /// caching, which explores each state once, and say so in `Stats::switched`.
     pub auto_states: bool,
+    /// Exhaustive search: stop, incomplete, when the search stores more than this many
+    /// bytes (estimated from what it stores, so deterministic: memory.rs); each task of a
+    /// split search on its own.
+    pub max_memory: Option<u64>,
 }
 
 impl Default for Config {
@@ -155,6 +161,7 @@ impl Default for Config {
             step_budget: None,
             stop: None,
             auto_states: true,
+            max_memory: Some(DEFAULT_MAX_MEMORY),
         }
     }
 }
@@ -198,6 +205,10 @@ pub struct Stats {
     /// Why the search switched to state caching on its own, if it did (`Config::auto_states`).
     pub switched: Option<String>,
     pub elapsed: Duration,
+    /// The most the search stored at once, in bytes, estimated from what it stores (see
+    /// memory.rs): the same on every run. A split search gives its biggest task's.
+    #[serde(default)]
+    pub peak_memory: u64,
     /// With `Config::count_classes`: how many Mazurkiewicz classes the explored
     /// executions fall into (an optimal reduction explores exactly one execution each).
     pub classes: u64,

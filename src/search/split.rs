@@ -337,6 +337,7 @@ fn merge_stats(stats: &mut Stats, s: Stats) {
     stats.redundant += s.redundant;
     stats.steps += s.steps;
     stats.max_depth = stats.max_depth.max(s.max_depth);
+    stats.peak_memory = stats.peak_memory.max(s.peak_memory);
     stats.complete &= s.complete;
     stats.interrupted |= s.interrupted;
     if stats.limit.is_none() {
