@@ -174,6 +174,11 @@ fn simrace(name: &str) -> u64 {
 
 /// Explores benches/scenarios/`name`.toml, split over `jobs` workers if given.
 fn explore_file(name: &str, jobs: Option<usize>) -> simrace::Exploration {
+    explore_split(name, jobs, simrace::Config::default().split_after)
+}
+
+/// [`explore_file`], splitting searches of more than `split_after` executions.
+fn explore_split(name: &str, jobs: Option<usize>, split_after: u64) -> simrace::Exploration {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/scenarios")
         .join(format!("{name}.toml"));
@@ -182,6 +187,7 @@ fn explore_file(name: &str, jobs: Option<usize>) -> simrace::Exploration {
         simrace::parse(&format!("{name}.toml"), &text).unwrap_or_else(|d| panic!("{}", d.render()));
     let cfg = simrace::Config {
         jobs,
+        split_after,
         ..simrace::Config::default()
     };
     let e = simrace::explore(&p, &cfg);
@@ -364,6 +370,60 @@ fn main() {
             fmt_time(time),
             fmt_time(split_time),
             time.as_secs_f64() / split_time.as_secs_f64().max(1e-9)
+        );
+    }
+    split_work(&filter);
+}
+
+/// The split search's work against the single search's (executions run, with those cut
+/// short, and steps), and the speedup of 2 workers over 1 on the split search.
+fn split_work(filter: &[String]) {
+    println!("\nThe split search's work against the single search's (one run each)\n");
+    println!(
+        "| benchmark | single: runs, steps | split: runs, steps | runs ratio | steps ratio | single | --jobs 1 | --jobs 2 | 2 workers / 1 |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let rows = [
+        ("lastzero10", 500),
+        ("indexer15", 500),
+        ("filesystem19", 500),
+        ("filesystem19", 0),
+    ];
+    for (name, after) in rows {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let timed = |jobs| {
+            let t = Instant::now();
+            let e = explore_split(name, jobs, after);
+            (e, t.elapsed())
+        };
+        let (single, t0) = timed(None);
+        let (one, t1) = timed(Some(1));
+        let (two, t2) = timed(Some(2));
+        assert_eq!(one.stats.executions, single.stats.executions, "{name}");
+        assert_eq!(
+            two.stats.steps, one.stats.steps,
+            "{name}: the split does not depend on the workers"
+        );
+        let runs = |e: &simrace::Exploration| e.stats.executions + e.stats.redundant;
+        let label = if after == 0 {
+            format!("{name} (split from 0)")
+        } else {
+            name.to_string()
+        };
+        println!(
+            "| {label} | {}, {} | {}, {} | {:.2} | {:.2} | {} | {} | {} | {:.2}× |",
+            runs(&single),
+            single.stats.steps,
+            runs(&one),
+            one.stats.steps,
+            runs(&one) as f64 / runs(&single) as f64,
+            one.stats.steps as f64 / single.stats.steps as f64,
+            fmt_time(t0),
+            fmt_time(t1),
+            fmt_time(t2),
+            t1.as_secs_f64() / t2.as_secs_f64().max(1e-9)
         );
     }
 }

@@ -319,6 +319,7 @@ pub struct Checker {
     reduction: Reduction,
     jobs: usize,
     timing: bool,
+    max_memory: u64,
 }
 
 impl Default for Checker {
@@ -337,6 +338,7 @@ impl Checker {
             reduction: Reduction::Dpor,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             timing: false,
+            max_memory: search::DEFAULT_MAX_MEMORY,
         }
     }
     /// Steps in one execution before it counts as a livelock (over the scenario's own).
@@ -352,6 +354,11 @@ impl Checker {
     /// Seconds of exploration per scenario before stopping (over the scenario's own).
     pub fn timeout(mut self, secs: Option<u64>) -> Checker {
         self.timeout = secs;
+        self
+    }
+    /// Bytes the search of one scenario may store before it stops, incomplete.
+    pub fn max_memory(mut self, bytes: u64) -> Checker {
+        self.max_memory = bytes;
         self
     }
     pub fn reduction(mut self, r: Reduction) -> Checker {
@@ -379,6 +386,7 @@ impl Checker {
                 .then_some(crate::search::DEFAULT_STEP_BUDGET),
             timeout: self.timeout.or(prog.timeout).map(Duration::from_secs),
             reduction: self.reduction,
+            max_memory: Some(self.max_memory),
             ..Config::default()
         }
     }

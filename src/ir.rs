@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 /// A value: what variables, locals and expressions hold. Cells hold the scalars; lists
 /// and AsyncResults are local values (and may travel through queues, pipes and tasks).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Value {
     None,
     Bool(bool),
@@ -41,7 +43,9 @@ impl std::fmt::Display for Value {
 }
 
 /// The verdict kinds of SCENARIO.md, in the order reports list them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum FindingKind {
     Assertion,
     DataRace,

@@ -45,6 +45,7 @@ mod ir;
 mod machine;
 pub mod report;
 mod search;
+pub mod share;
 mod time;
 
 pub use detect::races::{Access, Race, races_in};
@@ -57,7 +58,8 @@ pub use ir::{FindingKind, Program, Timing, Value};
 pub use machine::{Event, Failure, Policy, State, WakePolicy};
 pub use search::{
     Config, DEFAULT_STEP_BUDGET, Exploration, Progress, RawFinding, RawOutcome, Reduction, Replay,
-    Search, Stats, TraceStep, explore, format_schedule, parse_schedule, replay,
+    Search, ShareResult, Stats, TraceStep, explore, explore_share, format_schedule, merge_shares,
+    parse_schedule, replay,
 };
 pub use time::{PartyState, PartyTime, Problem, Slice, TimedRun, simulate};
 

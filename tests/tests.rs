@@ -41,6 +41,9 @@ mod regressions;
 // Never a panic, never a silent hang: generated scenarios over the whole language through
 // every stage, and the explorer's budgets on cyclic programs.
 mod robustness;
+// Partitioned runs: shares of `check` and `run` as separate processes, merged, give
+// byte for byte what one run gives; merge refuses shares that do not make one run.
+mod scale;
 // What the user sees (src/report and the commands): the text report of every library
 // scenario (snapshots), the HTML report, `simrace explain`, `simrace step` and
 // `simrace check`.

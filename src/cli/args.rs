@@ -58,6 +58,11 @@ pub(super) struct Limits {
     /// Stop exploring after this many seconds (the report says it is incomplete).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Stop exploring when the search stores more than this many MiB (estimated from
+    /// what it stores, so the same on every run; default 2048): the report says it is
+    /// incomplete, instead of the system killing the run.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
+    pub max_memory: Option<u64>,
     /// Seed for the randomized engines.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -92,6 +97,10 @@ pub(super) struct EngineOpts {
     /// counts, findings and outcomes do not depend on N and equal the single search's).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
+    /// With --jobs or --partition: split only a search that needs more than N executions
+    /// (default 500; 0 splits every search: for tests).
+    #[arg(long, value_name = "N", hide = true)]
+    pub split_after: Option<u64>,
     /// Native runs (default: as many as fit in about a second, at least 10).
     #[arg(long, value_name = "N")]
     pub runs: Option<u64>,
@@ -147,6 +156,22 @@ pub(super) enum Command {
     Step(StepArgs),
     /// Run one execution on a simulated clock: the GIL, the cores, process start.
     Time(TimeArgs),
+    /// Combine the shares of a partitioned `check` or `run` into the report, JUnit and
+    /// exit status that one run gives.
+    Merge(MergeArgs),
+}
+
+// `simrace merge`.
+#[derive(clap::Args)]
+pub(super) struct MergeArgs {
+    /// The shares' JSON results (every share of one run, once each, in any order).
+    #[arg(required = true, value_name = "RESULT")]
+    pub shares: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also write the JUnit XML (as `check --junit` does).
+    #[arg(long, value_name = "OUT")]
+    pub junit: Option<String>,
 }
 
 /// `--gil on|off`.
@@ -186,6 +211,11 @@ pub(super) struct RunArgs {
     /// Write the wait-for graph of every deadlock found to FILE (Graphviz DOT).
     #[arg(long, value_name = "FILE")]
     pub dot: Option<String>,
+    /// `--engine explore`, one file: explore only share I of N of the split search's
+    /// tasks (`count:I/N` or `hash:I/N`) and print that share's JSON result for
+    /// `simrace merge`.
+    #[arg(long, value_name = "count:I/N|hash:I/N", conflicts_with_all = ["html", "dot"])]
+    pub partition: Option<crate::share::Partition>,
     #[command(flatten)]
     pub limits: Limits,
     #[command(flatten)]
@@ -239,6 +269,11 @@ pub(super) struct CheckArgs {
     /// Show each scenario's elapsed time (off: output is identical from run to run).
     #[arg(long, conflicts_with = "no_timing")]
     pub timing: bool,
+    /// Check only share I of N of the scenarios (`count:I/N`: round-robin by position;
+    /// `hash:I/N`: by a hash of the path) and print that share's JSON result for
+    /// `simrace merge`.
+    #[arg(long, value_name = "count:I/N|hash:I/N", conflicts_with = "junit")]
+    pub partition: Option<crate::share::Partition>,
     #[command(flatten)]
     pub limits: Limits,
 }

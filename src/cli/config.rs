@@ -84,8 +84,15 @@ pub(super) fn config(prog: &Program, l: &Limits, engine: Option<Engine>) -> Conf
         stop: Some(super::interrupt_flag()),
         timeout: s.timeout.map(Duration::from_secs),
         reduction: reduction(l.reduction),
+        max_memory: Some(max_memory(l)),
         ..Config::default()
     }
+}
+
+/// `--max-memory` in bytes, or the default.
+pub(super) fn max_memory(l: &Limits) -> u64 {
+    l.max_memory
+        .map_or(search::DEFAULT_MAX_MEMORY, |mib| mib << 20)
 }
 
 /// The explorer's configuration for `simrace run`, with its `--jobs`.
@@ -97,6 +104,7 @@ pub(super) fn explorer_config(
 ) -> Config {
     Config {
         jobs: o.jobs.map(|j| j as usize),
+        split_after: o.split_after.unwrap_or(Config::default().split_after),
         ..config(prog, l, engine)
     }
 }
@@ -192,6 +200,7 @@ pub(super) fn grader(a: &GradeArgs) -> Checker {
         .max_executions(l.max_executions)
         .timeout(l.timeout)
         .reduction(reduction(l.reduction))
+        .max_memory(max_memory(l))
 }
 
 pub(super) fn checker(a: &CheckArgs) -> Checker {
@@ -201,6 +210,7 @@ pub(super) fn checker(a: &CheckArgs) -> Checker {
         .max_executions(l.max_executions)
         .timeout(l.timeout)
         .reduction(reduction(l.reduction))
+        .max_memory(max_memory(l))
         .timing(a.timing);
     match a.jobs {
         Some(j) => checker.jobs(j as usize),

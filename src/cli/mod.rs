@@ -7,7 +7,8 @@
 //! - `args.rs`: the raw flags (clap's definitions, help texts, defaults);
 //! - `config.rs`: raw flags to the library's configurations, with each scenario's
 //!   `[limits]` filling in what no flag gives;
-//! - one file per command: `run.rs`, `check.rs`, `grade.rs`, `replay.rs`, `explain.rs`,
+//! - one file per command: `run.rs`, `check.rs`, `run_share.rs` (`run --partition` and the merge of its
+//!   shares), `merge.rs` (shares of a partitioned run combined), `grade.rs`, `replay.rs`, `explain.rs`,
 //!   `export.rs`, `step.rs` (the interactive game), `schema.rs`, `time.rs` (the simulated
 //!   clock), and `engine_child.rs` (the hidden child side of
 //!   `--engine loom` and `--engine shuttle`).
@@ -19,8 +20,10 @@ mod engine_child;
 mod explain;
 mod export;
 mod grade;
+mod merge;
 mod replay;
 mod run;
+mod run_share;
 mod schema;
 pub mod step;
 mod time;
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Export(a) => export::export(a),
         Command::Step(a) => step::step(a),
         Command::Time(a) => time::time(a),
+        Command::Merge(a) => merge::merge(a),
     };
     // Interrupted: the partial report is out; 130 as a shell gives a process that
     // SIGINT ended.

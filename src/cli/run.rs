@@ -34,6 +34,9 @@ pub(super) fn run(a: &RunArgs) -> u8 {
         eprintln!("simrace: --shuttle-schedule replays with shuttle: add --engine shuttle");
         return 2;
     }
+    if let Some(p) = a.partition {
+        return super::run_share::run_share(a, p);
+    }
     let mut run = Run::default();
     for (i, path) in a.files.iter().enumerate() {
         if super::interrupted() {

@@ -22,7 +22,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Where an edge of the lock-order graph was seen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Site {
     pub thread: ThreadId,
     /// The line where the held lock was taken.
@@ -32,13 +34,14 @@ pub struct Site {
 }
 
 /// The lock-order graph: for each edge (held, acquired), every place it was seen.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct LockOrder {
+    #[serde(with = "crate::share::as_pairs")]
     pub edges: BTreeMap<(ObjId, ObjId), BTreeSet<Site>>,
 }
 
 /// One edge of a reported cycle (the JSON of a `potential_deadlock` warning).
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct CycleEdge {
     pub held: String,
     pub acquired: String,

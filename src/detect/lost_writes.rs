@@ -18,14 +18,15 @@ use crate::machine::Event;
 use std::collections::BTreeMap;
 
 /// Where an access was seen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Place {
     party: ThreadId,
     line: u32,
 }
 
-/// What the explored executions showed of each variable.
-#[derive(Clone, Debug, Default)]
+/// What the explored executions showed of each variable (serialized for the shares of a
+/// partitioned run).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct LostWrites {
     /// The first write of a process to its own copy.
     writes: BTreeMap<VarId, Place>,
@@ -33,6 +34,7 @@ pub struct LostWrites {
     reads: BTreeMap<VarId, Vec<Place>>,
     /// Pool tasks that failed with nobody collecting the failure (`exception_lost`), by
     /// submission line and task: the first message seen.
+    #[serde(with = "crate::share::as_pairs")]
     lost: BTreeMap<(u32, String), String>,
 }
 

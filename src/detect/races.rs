@@ -40,7 +40,7 @@ impl Clock {
 }
 
 /// One side of a race: who accessed what, where.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Access {
     pub thread: ThreadId,
     pub line: u32,
@@ -50,7 +50,7 @@ pub struct Access {
 }
 
 /// Two conflicting accesses to `cell` not ordered by happens-before.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Race {
     pub cell: u32,
     pub first: Access,

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 
 /// Why a state is stuck: every blocked thread, and the cycle if there is one.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct DeadlockReport {
     pub threads: Vec<BlockedThread>,
     /// Thread names around a cycle of the wait-for graph, starting with the lowest
@@ -29,7 +29,7 @@ pub struct DeadlockReport {
 }
 
 /// One blocked thread of a deadlock.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct BlockedThread {
     pub thread: String,
     pub line: u32,

@@ -9,7 +9,9 @@
 use crate::ir::{FindingKind, StartMethod, Timing, Value};
 
 /// Byte offsets `start..end` into the scenario file's text.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Span {
     pub start: usize,
     pub end: usize,

@@ -8,8 +8,10 @@ use crate::frontend::ast::Span;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use std::fmt;
 
-/// An error in a scenario file (or in a command-line value that refers to one).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An error in a scenario file (or in a command-line value that refers to one). It
+/// serializes whole (with the file's text), so that a share of a partitioned check
+/// carries it to `simrace merge`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
     /// The file as the user named it.
     pub path: String,

@@ -130,7 +130,9 @@ pub enum WakePolicy {
 }
 
 /// One scheduling decision: thread `thread` moves, taking alternative `alt`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Choice {
     pub thread: ThreadId,
     pub alt: u32,

@@ -26,16 +26,23 @@ pub use text::{
 use crate::detect::lockorder::CycleEdge;
 use crate::detect::waitfor::DeadlockReport;
 use crate::ir::Value;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, Debug, Clone)]
+/// A name from a fixed set (a kind, a verdict, an engine); an alias so that serde reads
+/// it as an owned value (`static_str`), not one borrowed from the input.
+pub type StaticName = &'static str;
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct RunReport {
     pub scenario: String,
     pub file: String,
     pub description: String,
-    pub verdict: &'static str,
-    pub kinds: Vec<&'static str>,
-    pub expected: Vec<&'static str>,
+    #[serde(deserialize_with = "static_str::one")]
+    pub verdict: StaticName,
+    #[serde(deserialize_with = "static_str::many")]
+    pub kinds: Vec<StaticName>,
+    #[serde(deserialize_with = "static_str::many")]
+    pub expected: Vec<StaticName>,
     pub matches_expectation: bool,
     pub findings: Vec<FindingReport>,
     pub warnings: Vec<WarningReport>,
@@ -45,17 +52,19 @@ pub struct RunReport {
     pub stats: StatsReport,
     /// Each other engine's own result, when several engines ran (the top-level kinds and
     /// findings are then the explorer's).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<EngineReport>,
 }
 
 /// One engine's result (native, loom, shuttle): what it saw and how often.
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct EngineReport {
-    pub engine: &'static str,
+    #[serde(deserialize_with = "static_str::one")]
+    pub engine: StaticName,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduler: Option<String>,
-    pub kinds: Vec<&'static str>,
+    #[serde(deserialize_with = "static_str::many")]
+    pub kinds: Vec<StaticName>,
     pub findings: Vec<EngineFinding>,
     pub outcomes: Vec<EngineOutcome>,
     /// Runs (native) or executions (loom, shuttle).
@@ -66,30 +75,32 @@ pub struct EngineReport {
     pub notes: Vec<String>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct EngineFinding {
-    pub kind: &'static str,
+    #[serde(deserialize_with = "static_str::one")]
+    pub kind: StaticName,
     /// The message seen most often for this kind.
     pub message: String,
     /// Executions in which this kind was seen.
     pub count: u64,
     /// Other messages of the same kind, with how often each was seen.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub others: Vec<(String, u64)>,
     /// A schedule that replays it with the engine (shuttle).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct EngineOutcome {
     pub values: serde_json::Map<String, serde_json::Value>,
     pub count: u64,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct FindingReport {
-    pub kind: &'static str,
+    #[serde(deserialize_with = "static_str::one")]
+    pub kind: StaticName,
     pub message: String,
     /// Executions in which this finding was reached.
     pub count: u64,
@@ -104,7 +115,7 @@ pub struct FindingReport {
     pub deadlock: Option<DeadlockReport>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct RaceReport {
     /// The location, with its index for an array element: `x`, `a[2]`.
     pub variable: String,
@@ -115,16 +126,17 @@ pub struct RaceReport {
     pub second: AccessReport,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct AccessReport {
     pub thread: String,
     pub line: u32,
-    pub access: &'static str,
+    #[serde(deserialize_with = "static_str::one")]
+    pub access: StaticName,
     /// 1-based step number in the trace.
     pub step: usize,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct TraceEntry {
     pub step: usize,
     pub thread: String,
@@ -132,25 +144,27 @@ pub struct TraceEntry {
     pub op: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct WarningReport {
-    pub kind: &'static str,
+    #[serde(deserialize_with = "static_str::one")]
+    pub kind: StaticName,
     pub message: String,
     /// For a `potential_deadlock`: the edges of the lock-order cycle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycle: Option<Vec<CycleEdge>>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct OutcomeReport {
     pub values: serde_json::Map<String, serde_json::Value>,
     pub count: u64,
     pub schedule: String,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct StatsReport {
-    pub engine: &'static str,
+    #[serde(deserialize_with = "static_str::one")]
+    pub engine: StaticName,
     pub executions: u64,
     pub complete: bool,
     pub elapsed_ms: f64,
@@ -160,14 +174,46 @@ pub struct StatsReport {
     /// Distinct states reached.
     pub states: u64,
     pub max_depth: usize,
+    /// The most the search stored at once, in bytes (an estimate from what it stores,
+    /// deterministic; 0 for the engines).
+    #[serde(default)]
+    pub peak_memory: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
     /// The search was stopped by Ctrl-C: the report is partial.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
     /// Why the explorer switched to state caching on its own, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub switched: Option<String>,
+}
+
+/// Reading a report back (a share of a partitioned check, for `simrace merge`): its
+/// names (kinds, verdicts, engines, accesses) are `&'static str`s, made once per distinct
+/// name for the life of the process.
+mod static_str {
+    use serde::{Deserialize, Deserializer};
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    fn intern(s: String) -> &'static str {
+        static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = names.get(s.as_str()) {
+            return n;
+        }
+        let n: &'static str = Box::leak(s.into_boxed_str());
+        names.insert(n);
+        n
+    }
+
+    pub fn one<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+        String::deserialize(d).map(intern)
+    }
+
+    pub fn many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<&'static str>, D::Error> {
+        Vec::<String>::deserialize(d).map(|v| v.into_iter().map(intern).collect())
+    }
 }
 
 pub fn json_value(v: Value) -> serde_json::Value {

@@ -111,6 +111,10 @@ pub(super) struct Explorer<'p> {
     /// the length of every ended execution (its races and endings are found over all of
     /// it). Deterministic, unlike the time.
     pub(super) work: u64,
+    /// What the search stores now, estimated (memory.rs), and the part of it that is
+    /// `visited`.
+    pub(super) memory: u64,
+    pub(super) visited_bytes: u64,
 }
 
 impl<'p> Explorer<'p> {
@@ -134,6 +138,8 @@ impl<'p> Explorer<'p> {
             split_before: vec![],
             last_progress: Instant::now(),
             work: 0,
+            memory: 0,
+            visited_bytes: 0,
         }
     }
 
@@ -240,6 +246,9 @@ impl<'p> Explorer<'p> {
                  to go further: {more} (a budget of executions instead), or a smaller \
                  --max-steps"
             ));
+            return true;
+        }
+        if self.out_of_memory(paths) {
             return true;
         }
         if let Some(t) = self.cfg.timeout
@@ -357,6 +366,10 @@ impl<'p> Explorer<'p> {
     /// Pops the top node, whose choices are exhausted.
     fn backtrack(&mut self) {
         let top = self.path.len() - 1;
+        if self.path[top].choice.is_none() {
+            // A leaf: the path is at its deepest here.
+            self.measure_memory();
+        }
         let n = &self.path[top];
         if n.choice.is_none() && !n.ended && self.cfg.reduction == Reduction::Dpor {
             // Cut short: its races still count (see dpor.rs).

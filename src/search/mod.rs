@@ -21,6 +21,7 @@
 
 mod dpor;
 mod explorer;
+mod memory;
 mod replay;
 mod sampling;
 mod schedule;
@@ -30,8 +31,10 @@ mod states;
 mod symmetry;
 pub mod wakeup;
 
+pub use memory::DEFAULT_MAX_MEMORY;
 pub use replay::{Replay, TraceStep, replay};
 pub use schedule::{format_schedule, parse_schedule, parse_schedule_with};
+pub use split::{ShareResult, merge_shares};
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
@@ -140,6 +143,10 @@ pub struct Config {
     /// exchange of interchangeable threads (`symmetry.rs`). On by default; tests turn it
     /// off to compare.
     pub symmetry: bool,
+    /// Exhaustive search: stop, incomplete, when the search stores more than this many
+    /// bytes (estimated from what it stores, so deterministic: memory.rs); each task of a
+    /// split search on its own.
+    pub max_memory: Option<u64>,
 }
 
 impl Default for Config {
@@ -160,12 +167,13 @@ impl Default for Config {
             stop: None,
             auto_states: true,
             symmetry: true,
+            max_memory: Some(DEFAULT_MAX_MEMORY),
         }
     }
 }
 
 /// A finding as the explorer saw it: enough to group it and to replay it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RawFinding {
     pub kind: FindingKind,
     /// Findings with the same key are the same bug.
@@ -179,14 +187,14 @@ pub struct RawFinding {
 }
 
 /// One observed final outcome.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RawOutcome {
     pub values: Vec<Value>,
     pub count: u64,
     pub schedule: Vec<Choice>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     pub executions: u64,
     /// Executions cut short because every enabled thread was asleep (redundant).
@@ -203,13 +211,17 @@ pub struct Stats {
     /// Why the search switched to state caching on its own, if it did (`Config::auto_states`).
     pub switched: Option<String>,
     pub elapsed: Duration,
+    /// The most the search stored at once, in bytes, estimated from what it stores (see
+    /// memory.rs): the same on every run. A split search gives its biggest task's.
+    #[serde(default)]
+    pub peak_memory: u64,
     /// With `Config::count_classes`: how many Mazurkiewicz classes the explored
     /// executions fall into (an optimal reduction explores exactly one execution each).
     pub classes: u64,
 }
 
-/// Everything an exploration found.
-#[derive(Clone, Debug, Default)]
+/// Everything an exploration found (serialized whole in a share of a partitioned run).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Exploration {
     pub findings: Vec<RawFinding>,
     pub outcomes: Vec<RawOutcome>,
@@ -232,32 +244,65 @@ pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
         return Explorer::new(prog, &plain).run();
     }
     if let Some(jobs) = cfg.jobs
-        && cfg.search == Search::Exhaustive
-        && cfg.reduction == Reduction::Dpor
+        && splits(cfg)
     {
-        // A small search is not worth splitting (the split's first steps cost about what
-        // a second core saves): it runs alone, and its result is the single search's.
-        let after = cfg.split_after;
         let start = Instant::now();
-        if after > 0 {
-            let first = Config {
-                max_executions: Some(cfg.max_executions.map_or(after, |m| m.min(after))),
-                ..cfg.clone()
-            };
-            let alone = Explorer::new(prog, &first).run();
-            let limited_by_user = cfg.max_executions.is_some_and(|m| m <= after);
-            let timed_out = cfg.timeout.is_some_and(|t| alone.stats.elapsed >= t);
-            if alone.stats.switched.is_some() {
-                return switch_if_cyclic(prog, cfg, alone, start);
-            }
-            if alone.stats.complete || limited_by_user || timed_out {
-                return alone;
-            }
+        if let Some(alone) = alone(prog, cfg, start) {
+            return alone;
         }
         return split::explore_split(prog, cfg, jobs.max(1), start);
     }
     let single = Explorer::new(prog, cfg).run();
     switch_if_cyclic(prog, cfg, single, Instant::now())
+}
+
+/// Whether `cfg` is a search that `jobs` splits (exhaustive DPOR).
+fn splits(cfg: &Config) -> bool {
+    cfg.search == Search::Exhaustive
+        && cfg.reduction == Reduction::Dpor
+        && cfg.preemption_bound.is_none()
+}
+
+/// A search that is not worth splitting, run alone: `Some(its result)` when it needs at
+/// most `split_after` executions (or the user's limit or the time limit stopped it
+/// there, or it went round in circles); `None` when it is to be split.
+fn alone(prog: &Program, cfg: &Config, start: Instant) -> Option<Exploration> {
+    // A small search is not worth splitting (the split's first steps cost about what
+    // a second core saves): it runs alone, and its result is the single search's.
+    let after = cfg.split_after;
+    if after == 0 {
+        return None;
+    }
+    let first = Config {
+        max_executions: Some(cfg.max_executions.map_or(after, |m| m.min(after))),
+        ..cfg.clone()
+    };
+    let alone = Explorer::new(prog, &first).run();
+    let limited_by_user = cfg.max_executions.is_some_and(|m| m <= after);
+    let timed_out = cfg.timeout.is_some_and(|t| alone.stats.elapsed >= t);
+    if alone.stats.switched.is_some() {
+        return Some(switch_if_cyclic(prog, cfg, alone, start));
+    }
+    (alone.stats.complete || limited_by_user || timed_out).then_some(alone)
+}
+
+/// One share of a split search (`simrace run --partition`): the tasks that `select`
+/// picks (by position and name) of the split search's deterministic task list, or, for a
+/// search that is not split, the whole search (every share gives it; the merge keeps
+/// one).
+pub fn explore_share(
+    prog: &Program,
+    cfg: &Config,
+    select: &dyn Fn(usize, &str) -> bool,
+) -> ShareResult {
+    let start = Instant::now();
+    if !splits(cfg) {
+        return ShareResult::Alone(Box::new(explore(prog, cfg)));
+    }
+    if let Some(alone) = alone(prog, cfg, start) {
+        return ShareResult::Alone(Box::new(alone));
+    }
+    split::explore_share(prog, cfg, cfg.jobs.unwrap_or(1).max(1), start, select)
 }
 
 /// Executions before the search looks at whether it is going round in circles.

@@ -19,10 +19,12 @@ use crate::detect::lost_writes::LostWrites;
 use crate::ir::{FindingKind, Program, ThreadId, Value};
 use crate::machine::{Choice, State, dependent};
 use crate::search::explorer::Explorer;
+use crate::search::format_schedule;
 use crate::search::wakeup::WakeupTree;
 use crate::search::{Config, Exploration, RawFinding, RawOutcome, Stats};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What one subtree of a split search found, before merging.
 struct Part {
@@ -38,6 +40,7 @@ struct Part {
 /// One task of a split search: a path prefix whose every node is a split point. At a
 /// split point every thread that is awake gets a task of its own (each alternative of a
 /// `choose` too); the threads of the earlier siblings sleep in the later ones.
+#[derive(Clone)]
 struct Task {
     prefix: Vec<Choice>,
     /// For each node of the prefix, the threads of the sibling tasks that come before.
@@ -70,7 +73,107 @@ pub(super) fn explore_split(
     for part in parts.into_iter().flatten() {
         merged.merge(part);
     }
-    merged.into_exploration(start)
+    merged.into_exploration(start.elapsed())
+}
+
+/// What one share of a partitioned split search found (`simrace run --partition`).
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ShareResult {
+    /// The search was not split: the whole search (each share has it).
+    Alone(Box<Exploration>),
+    /// The split search's tasks: every task's name (its prefix, as a schedule), and the
+    /// results of this share's tasks.
+    Tasks {
+        tasks: Vec<String>,
+        results: Vec<TaskResult>,
+    },
+}
+
+/// One task's part of a split search, as a share carries it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TaskResult {
+    pub task: usize,
+    findings: Vec<RawFinding>,
+    outcomes: Vec<RawOutcome>,
+    stats: Stats,
+    classes: Vec<Vec<Choice>>,
+    states: Vec<u64>,
+    lock_order: LockOrder,
+    lost_writes: LostWrites,
+}
+
+/// The tasks of the split search that `select` picks, run on `jobs` workers.
+pub(super) fn explore_share(
+    prog: &Program,
+    cfg: &Config,
+    jobs: usize,
+    start: Instant,
+    select: &dyn Fn(usize, &str) -> bool,
+) -> ShareResult {
+    let (state, failures) = State::initial_with(prog, cfg.policy);
+    if !failures.is_empty() {
+        return ShareResult::Alone(Box::new(Explorer::new(prog, cfg).run()));
+    }
+    let tasks = split_tasks(prog, cfg, &state);
+    let names: Vec<String> = tasks.iter().map(|t| format_schedule(&t.prefix)).collect();
+    let mine: Vec<usize> = (0..tasks.len()).filter(|&k| select(k, &names[k])).collect();
+    let picked: Vec<Task> = mine.iter().map(|&k| tasks[k].clone()).collect();
+    let parts = run_tasks(prog, cfg, jobs, start, &state, &picked);
+    let results = mine
+        .iter()
+        .zip(parts)
+        .map(|(&k, p)| p.expect("every task ran").into_result(k))
+        .collect();
+    ShareResult::Tasks {
+        tasks: names,
+        results,
+    }
+}
+
+/// The exploration that the shares of a partitioned search make together: the whole
+/// search when it was not split, else every task's part merged in the tasks' order, as
+/// [`explore_split`] merges them. `Err` when the shares disagree on the tasks, or a task
+/// is missing or given twice.
+pub fn merge_shares(shares: Vec<ShareResult>) -> Result<Exploration, String> {
+    let mut names: Option<Vec<String>> = None;
+    let mut slots: Vec<Option<TaskResult>> = vec![];
+    let mut alone = None;
+    for share in shares {
+        match share {
+            ShareResult::Alone(ex) => alone = Some(*ex),
+            ShareResult::Tasks { tasks, results } => {
+                if names.as_ref().is_some_and(|n| *n != tasks) {
+                    return Err("the shares split the search into different tasks".into());
+                }
+                slots.resize_with(tasks.len(), || None);
+                names = Some(tasks);
+                for r in results {
+                    let k = r.task;
+                    if k >= slots.len() || slots[k].is_some() {
+                        return Err(format!("task {k} is out of place or given twice"));
+                    }
+                    slots[k] = Some(r);
+                }
+            }
+        }
+    }
+    match (alone, names) {
+        (Some(ex), None) => Ok(ex),
+        (None, Some(_)) => merge_tasks(slots),
+        _ => Err("some shares split the search and others did not".into()),
+    }
+}
+
+fn merge_tasks(slots: Vec<Option<TaskResult>>) -> Result<Exploration, String> {
+    let mut merged = Part::empty();
+    let mut elapsed = Duration::ZERO;
+    for (k, r) in slots.into_iter().enumerate() {
+        let r = r.ok_or_else(|| format!("no share holds task {k}"))?;
+        let part = Part::from_result(r);
+        elapsed = elapsed.max(part.stats.elapsed);
+        merged.merge(part);
+    }
+    Ok(merged.into_exploration(elapsed))
 }
 
 /// Runs `tasks` from `state` on `jobs` worker threads; their parts, in the tasks' order.
@@ -136,13 +239,49 @@ impl Part {
         self.lost_writes.merge(part.lost_writes);
     }
 
-    /// The exploration that the merged parts make, for a search that began at `start`.
-    fn into_exploration(mut self, start: Instant) -> Exploration {
+    /// As a share carries it, for task `task`.
+    fn into_result(self, task: usize) -> TaskResult {
+        let mut states: Vec<u64> = self.states.into_iter().collect();
+        states.sort_unstable();
+        TaskResult {
+            task,
+            findings: self.findings.into_values().collect(),
+            outcomes: self.outcomes.into_values().collect(),
+            stats: self.stats,
+            classes: self.classes.into_iter().collect(),
+            states,
+            lock_order: self.lock_order,
+            lost_writes: self.lost_writes,
+        }
+    }
+
+    fn from_result(r: TaskResult) -> Part {
+        Part {
+            findings: r
+                .findings
+                .into_iter()
+                .map(|f| ((f.kind, f.key.clone()), f))
+                .collect(),
+            outcomes: r
+                .outcomes
+                .into_iter()
+                .map(|o| (o.values.clone(), o))
+                .collect(),
+            stats: r.stats,
+            classes: r.classes.into_iter().collect(),
+            states: r.states.into_iter().collect(),
+            lock_order: r.lock_order,
+            lost_writes: r.lost_writes,
+        }
+    }
+
+    /// The exploration that the merged parts make, for a search that took `elapsed`.
+    fn into_exploration(mut self, elapsed: Duration) -> Exploration {
         // A finding seen only in executions that other subtrees keep has no count here.
         self.findings.retain(|_, f| f.count > 0);
         self.stats.classes = self.classes.len() as u64;
         self.stats.states = self.states.len() as u64;
-        self.stats.elapsed = start.elapsed();
+        self.stats.elapsed = elapsed;
         Exploration {
             findings: self.findings.into_values().collect(),
             outcomes: self.outcomes.into_values().collect(),
@@ -198,6 +337,7 @@ fn merge_stats(stats: &mut Stats, s: Stats) {
     stats.redundant += s.redundant;
     stats.steps += s.steps;
     stats.max_depth = stats.max_depth.max(s.max_depth);
+    stats.peak_memory = stats.peak_memory.max(s.peak_memory);
     stats.complete &= s.complete;
     stats.interrupted |= s.interrupted;
     if stats.limit.is_none() {

@@ -33,7 +33,10 @@ impl Explorer<'_> {
         let (key, _) = representative(self.prog, &n.state, self.cfg.symmetry);
         let failed = n.failed;
         self.path[top].key = key.fingerprint();
-        if !self.visited.insert((key, failed)) {
+        let bytes = super::memory::state_bytes(&key);
+        if self.visited.insert((key, failed)) {
+            self.visited_bytes += bytes;
+        } else {
             self.record_lock_order(top);
             if !failed {
                 self.livelock_if_cycle(top);

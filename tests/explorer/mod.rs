@@ -7,6 +7,8 @@ mod cas;
 mod counts;
 // Edge cases of the machine's arithmetic.
 mod machine_edges;
+// The search's memory: the peak reported, the limit that stops it.
+mod memory;
 // The split search (`--jobs N`) against the single search.
 mod parallel;
 // The Pool's operations and their errors, on inline scenarios.
