@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../../tests/differential/language.rs"]
 mod language;
 
-use language::{Node, Options};
+use language::{Lang, Node, Options};
 
 /// A statement as arbitrary bytes give it.
 #[derive(Arbitrary, Debug)]
@@ -28,6 +28,8 @@ struct Input {
     max_steps: u8,
     checks: bool,
     states: bool,
+    /// Version 2 of the format, with this code for the process `p`.
+    process: Option<Vec<Stmt>>,
 }
 
 fn nodes(stmts: &[Stmt], depth: usize) -> Vec<Node> {
@@ -46,17 +48,25 @@ fuzz_target!(|input: Input| {
     if input.threads.is_empty() {
         return;
     }
+    let lang = match input.process {
+        Some(_) => Lang::Thread2,
+        None => Lang::V1,
+    };
     let threads: Vec<Option<String>> = input
         .threads
         .iter()
         .take(3)
-        .map(|t| Some(language::code(&nodes(t, 0))))
+        .map(|t| Some(language::code_in(lang, &nodes(t, 0))))
         .collect();
-    let late = language::code(&nodes(&input.late, 0));
+    let late = language::code_in(lang, &nodes(&input.late, 0));
     let options = Options {
         counts: input.counts.iter().map(|c| c % 2 + 1).collect(),
         max_steps: 20 + u16::from(input.max_steps % 100),
         checks: input.checks,
+        process: input
+            .process
+            .as_ref()
+            .map(|p| language::code_in(Lang::Process2, &nodes(p, 0))),
     };
     let text = language::render(&threads, &late, &options);
     let prog = match simrace::parse("gen.toml", &text) {

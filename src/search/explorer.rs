@@ -460,8 +460,11 @@ impl<'p> Explorer<'p> {
         let mut failures = self.path[top].failures.clone();
         if let Some(f) = &out.failure {
             self.note_failure(f, &mut failures);
-            failed = true;
         }
+        // A thread's failure ends the execution for the report; a process's does not:
+        // the others go on, and may still deadlock or end with an outcome (the machine
+        // says which, SCENARIO.md "Verdict kinds").
+        failed |= state.failed;
         // The wakeup tree of the child: what the branches starting with this very choice
         // (thread and alternative) hold after it.
         let wakeup = self.path[top].wakeup.take_branches(choice);

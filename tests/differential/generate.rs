@@ -184,9 +184,41 @@ pub fn whole_language() -> impl Strategy<Value = Generated> {
                     counts,
                     max_steps,
                     checks,
+                    process: None,
                 },
             )),
         })
+}
+
+/// [`whole_language`] in version 2 of the format: the threads also call functions, use
+/// the Pool and its results, shared memory, a pipe, a manager dict and a joinable queue,
+/// and join, poll, terminate or kill the process `p`, whose code is generated too.
+pub fn whole_language_v2() -> impl Strategy<Value = Generated> {
+    use language::Lang;
+    let stmt = || node(2).prop_map(|n| language::code_in(Lang::Thread2, &[n]));
+    (
+        vec(droppable(vec(stmt(), 1..=3)), 1..=2),
+        vec(node(2), 0..=2),
+        vec(node(1), 0..=3),
+        vec(1..=2u8, 2),
+        prop_oneof![Just(0u16), 20..=120u16],
+        any::<bool>(),
+    )
+        .prop_map(
+            |(threads, late, process, counts, max_steps, checks)| Generated {
+                header: "",
+                threads,
+                whole: Some((
+                    language::code_in(Lang::Thread2, &late),
+                    Options {
+                        counts,
+                        max_steps,
+                        checks,
+                        process: Some(language::code_in(Lang::Process2, &process)),
+                    },
+                )),
+            },
+        )
 }
 
 /// Always `Some` of the inner value, but shrinking tries `None` first: a thread that the

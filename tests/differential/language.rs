@@ -103,6 +103,88 @@ pub const OPERATIONS: &[&str] = &[
     "f = late.is_alive()",
 ];
 
+/// Version 2 of the format (`Options::version2`): functions, a Pool, shared memory, a
+/// pipe, a manager dict, a joinable queue, and a process `p`. Objects join `[objects]`,
+/// which [`HEADER`] ends with.
+pub const HEADER_V2: &str = r#"pool = { kind = "Pool", processes = 1 }
+sv = { kind = "Value", value = 0 }
+pp = "Pipe"
+d = { kind = "ManagerDict", items = [[0, 0]] }
+jq = "JoinableQueue"
+[functions]
+code = """
+def bump(n):
+    global x
+    x = x + n
+    return x
+
+def square(v):
+    work(1)
+    return v * v
+
+def fails(v):
+    assert v != 1, "task failed"
+    return v
+"""
+"#;
+
+/// Version 2 statements that threads and processes may both hold: calls, the Pool and
+/// its results, shared memory, the pipe, the manager, the joinable queue, lists.
+pub const OPERATIONS_V2: &[&str] = &[
+    "bump(1)",
+    "t = square(x)",
+    "t = pool.apply(square, (x,))",
+    "res = pool.map(square, [1, 2])",
+    "ar = pool.apply_async(square, (2,))\nt = ar.get()",
+    "ar = pool.apply_async(fails, (x,))\nf = ar.ready()",
+    "ar = pool.apply_async(fails, (1,))\nt = ar.get()",
+    "ar = pool.apply_async(square, (1,))\nt = ar.get(timeout=1)",
+    "pool.close()",
+    "pool.join()",
+    "pool.terminate()",
+    "sv.value += 1",
+    "t = sv.value",
+    "with sv.get_lock():\n    sv.value = 2",
+    "pp[0].send(x)",
+    "t = pp[1].recv()",
+    "f = pp[1].poll()",
+    "f = pp[1].poll(timeout=1)",
+    "pp[0].close()",
+    "d[0] = x",
+    "t = d.get(0)",
+    "t = d[1]",
+    "d[0] += 1",
+    "t = len(d)",
+    "jq.put(1)",
+    "t = jq.get(timeout=1)",
+    "jq.task_done()",
+    "jq.join()",
+    "for e in [1, 2]:\n    x += e",
+    "t = len(a)",
+];
+
+/// Version 2 statements for threads only: what a thread may do to the process `p`.
+pub const THREAD_OPERATIONS_V2: &[&str] = &[
+    "p.join()",
+    "f = p.join(timeout=1)",
+    "f = p.is_alive()",
+    "t = p.exitcode",
+    "p.terminate()",
+    "p.kill()",
+];
+
+/// Which statements a generated party's code is made of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// Version 1: a thread of the first format.
+    #[default]
+    V1,
+    /// A thread of version 2.
+    Thread2,
+    /// The process `p` of version 2 (it cannot start the thread `late`).
+    Process2,
+}
+
 /// Block headers, each with what its body may hold.
 pub const BLOCKS: &[(&str, Body)] = &[
     ("with m:", Body::Any),
@@ -151,17 +233,25 @@ pub struct Options {
     pub max_steps: u16,
     /// A `[final]` and an `[invariant]` assertion.
     pub checks: bool,
+    /// Version 2 ([`HEADER_V2`]): the process `p` with this code (rendered with
+    /// [`Lang::Process2`]); the threads' code should be rendered with [`Lang::Thread2`].
+    pub process: Option<String>,
 }
 
 /// The statements of `nodes` at `indent`, in a body of kind `body`.
 pub fn statements(nodes: &[Node], body: Body, indent: usize, out: &mut String) {
+    statements_in(Lang::V1, nodes, body, indent, out)
+}
+
+/// [`statements`] in language `lang`.
+pub fn statements_in(lang: Lang, nodes: &[Node], body: Body, indent: usize, out: &mut String) {
     if nodes.is_empty() {
         line(out, indent, "pass");
     }
     for n in nodes {
         match n {
             Node::Simple(k) => {
-                let all = templates(body);
+                let all = templates(lang, body);
                 line(out, indent, all[k % all.len()]);
             }
             Node::Block(k, inner) if body != Body::Memory && indent < 12 => {
@@ -173,22 +263,33 @@ pub fn statements(nodes: &[Node], body: Body, indent: usize, out: &mut String) {
                 } else {
                     kind
                 };
-                statements(inner, kind, indent + 4, out);
+                statements_in(lang, inner, kind, indent + 4, out);
             }
             Node::Block(k, _) => {
-                let all = templates(body);
+                let all = templates(lang, body);
                 line(out, indent, all[k % all.len()]);
             }
         }
     }
 }
 
-/// The simple statements a body of kind `body` may hold.
-fn templates(body: Body) -> Vec<&'static str> {
+/// The simple statements a body of kind `body` may hold in language `lang`.
+fn templates(lang: Lang, body: Body) -> Vec<&'static str> {
+    let operations: Vec<&str> = match lang {
+        Lang::V1 => OPERATIONS.to_vec(),
+        Lang::Thread2 => [OPERATIONS, OPERATIONS_V2, THREAD_OPERATIONS_V2].concat(),
+        // A process cannot start the main program's thread `late`.
+        Lang::Process2 => OPERATIONS
+            .iter()
+            .chain(OPERATIONS_V2)
+            .filter(|s| !s.contains("late."))
+            .copied()
+            .collect(),
+    };
     match body {
         Body::Memory => MEMORY.to_vec(),
-        Body::Any => [MEMORY, OPERATIONS].concat(),
-        Body::Loop => [MEMORY, OPERATIONS, IN_LOOPS].concat(),
+        Body::Any => [MEMORY, &operations].concat(),
+        Body::Loop => [MEMORY, &operations, IN_LOOPS].concat(),
     }
 }
 
@@ -202,8 +303,13 @@ fn line(out: &mut String, indent: usize, text: &str) {
 
 /// The code of one thread.
 pub fn code(nodes: &[Node]) -> String {
+    code_in(Lang::V1, nodes)
+}
+
+/// The code of one party in language `lang`.
+pub fn code_in(lang: Lang, nodes: &[Node]) -> String {
     let mut out = String::new();
-    statements(nodes, Body::Any, 0, &mut out);
+    statements_in(lang, nodes, Body::Any, 0, &mut out);
     out
 }
 
@@ -212,6 +318,12 @@ pub fn code(nodes: &[Node]) -> String {
 /// it), and the options.
 pub fn render(threads: &[Option<String>], late: &str, o: &Options) -> String {
     let mut out = String::from(HEADER);
+    if let Some(code) = &o.process {
+        out.push_str(HEADER_V2);
+        out.push_str(&format!(
+            "[[process]]\nname = \"p\"\ncode = \"\"\"\n{code}\"\"\"\n"
+        ));
+    }
     for (i, code) in threads.iter().enumerate() {
         if let Some(code) = code {
             let count = o.counts.get(i).copied().unwrap_or(1).clamp(1, 3);

@@ -10,7 +10,7 @@
 mod cyclic;
 
 use crate::common::replays_to_itself;
-use crate::differential::generate::{check_text, whole_language};
+use crate::differential::generate::{check_text, whole_language, whole_language_v2};
 use proptest::prelude::*;
 use simrace::{Config, FindingKind, NativeConfig, Program, Reduction, explore, report};
 use std::collections::BTreeSet;
@@ -148,6 +148,15 @@ fn robust(prog: &Program, text: &str, native: bool) -> Result<(), TestCaseError>
 #[test]
 fn generated_scenarios_never_panic_and_replay() {
     check_text(cases(40), 12, whole_language(), |prog, text| {
+        robust(prog, text, true)
+    });
+}
+
+/// The same properties over version 2 of the format: functions, the Pool, processes,
+/// shared memory, pipes, a manager, a joinable queue.
+#[test]
+fn generated_version_2_scenarios_never_panic_and_replay() {
+    check_text(cases(40), 13, whole_language_v2(), |prog, text| {
         robust(prog, text, true)
     });
 }
