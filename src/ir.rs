@@ -797,3 +797,8 @@ impl Instr {
         )
     }
 }
+
+/// `1 item`, `2 items`: a count with its noun in the right number, for messages.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

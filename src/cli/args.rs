@@ -279,6 +279,9 @@ pub(super) struct ExplainArgs {
     /// Which finding, counting from 1 in the report's order.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub finding: usize,
+    /// Tell it in hints, up to hint N: 1 where to look, 2 what goes wrong, 3 the schedule.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub hint: Option<u8>,
     #[command(flatten)]
     pub limits: Limits,
 }
