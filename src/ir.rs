@@ -793,6 +793,7 @@ impl Instr {
                 | Instr::Work { .. }
                 | Instr::Choose { .. }
                 | Instr::AtomicBegin { .. }
+                | Instr::Print { .. }
                 | Instr::End
         )
     }

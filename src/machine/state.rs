@@ -37,6 +37,9 @@ pub struct State {
     pub policy: Policy,
     /// The list values made so far (see `lists.rs`).
     pub lists: Vec<std::sync::Arc<[Value]>>,
+    /// What the execution printed so far, line by line (`main: Hello`): a `print` is a
+    /// step, and its output is part of the outcome.
+    pub output: Vec<std::sync::Arc<str>>,
 }
 
 /// One thread's part of the state.
@@ -205,6 +208,7 @@ impl State {
             failed: false,
             policy,
             lists: super::lists::new_arena(),
+            output: vec![],
         }
     }
 

@@ -30,7 +30,7 @@ mod states;
 pub mod wakeup;
 
 pub use replay::{Replay, TraceStep, replay};
-pub use schedule::{format_schedule, parse_schedule, parse_schedule_with};
+pub use schedule::{format_schedule, parse_schedule, parse_schedule_named};
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
@@ -176,9 +176,15 @@ pub struct RawFinding {
 #[derive(Clone, Debug)]
 pub struct RawOutcome {
     pub values: Vec<Value>,
+    /// What the execution printed: two executions that printed differently are two
+    /// outcomes, even with the same values.
+    pub output: Vec<std::sync::Arc<str>>,
     pub count: u64,
     pub schedule: Vec<Choice>,
 }
+
+/// What tells two outcomes apart: the observed values, then the output.
+pub type OutcomeKey = (Vec<Value>, Vec<std::sync::Arc<str>>);
 
 #[derive(Clone, Debug, Default)]
 pub struct Stats {

@@ -16,18 +16,18 @@
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
-use crate::ir::{FindingKind, Program, ThreadId, Value};
+use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, State, dependent};
 use crate::search::explorer::Explorer;
 use crate::search::wakeup::WakeupTree;
-use crate::search::{Config, Exploration, RawFinding, RawOutcome, Stats};
+use crate::search::{Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Stats};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// What one subtree of a split search found, before merging.
 struct Part {
     findings: BTreeMap<(FindingKind, String), RawFinding>,
-    outcomes: BTreeMap<Vec<Value>, RawOutcome>,
+    outcomes: BTreeMap<OutcomeKey, RawOutcome>,
     stats: Stats,
     classes: std::collections::BTreeSet<Vec<Choice>>,
     states: std::collections::HashSet<u64>,
@@ -175,8 +175,8 @@ fn merge_findings(
 }
 
 fn merge_outcomes(
-    outcomes: &mut BTreeMap<Vec<Value>, RawOutcome>,
-    more: BTreeMap<Vec<Value>, RawOutcome>,
+    outcomes: &mut BTreeMap<OutcomeKey, RawOutcome>,
+    more: BTreeMap<OutcomeKey, RawOutcome>,
 ) {
     for (k, o) in more {
         match outcomes.get_mut(&k) {

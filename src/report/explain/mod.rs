@@ -227,9 +227,6 @@ fn steps(out: &mut String, story: &Story) {
             (None, _) => phrase(&s.op),
         };
         let _ = writeln!(out, "{}. {who} {what}{ctx}.", i + 1);
-        for p in &s.output {
-            let _ = writeln!(out, "   It prints: {p}");
-        }
     }
     if r.steps.is_empty() {
         let _ = writeln!(out, "(It goes wrong before any thread takes a step.)");

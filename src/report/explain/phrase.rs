@@ -352,8 +352,11 @@ fn pools(op: &str) -> Option<String> {
     None
 }
 
-/// `sleep`, `work`.
+/// `print`, `sleep`, `work`.
 fn misc(op: &str) -> Option<String> {
+    if let Some(line) = op.strip_prefix("print ") {
+        return Some(format!("prints \"{line}\""));
+    }
     match op {
         "sleep" => Some("sleeps".into()),
         "work" => Some("works".into()),
@@ -419,6 +422,7 @@ mod tests {
                 "arrives at b (1 of 2 parties) and waits for the others",
             ),
             ("end", "finishes"),
+            ("print Hello 1", "prints \"Hello 1\""),
             ("something new", "runs `something new`"),
         ];
         for (op, want) in cases {
