@@ -47,6 +47,14 @@ pub fn grade_all(exercise: &Scenario, submissions: &[String], checker: &Checker)
         .collect()
 }
 
+/// Whether the exercise asks for a schedule: its goal is a bug, and the file as the
+/// teacher wrote it already reaches it, so only the order of steps that shows it is left
+/// to find (a copy of the file would pass otherwise).
+pub fn wants_schedule(exercise: &Scenario, checker: &Checker) -> bool {
+    !exercise.expect.is_empty()
+        && lower::lower(exercise).is_ok_and(|p| checker.report(&p).matches_expectation)
+}
+
 /// Grades one submission file.
 pub fn grade_one(exercise: &Scenario, file: &str, checker: &Checker) -> Grade {
     let invalid = |d: Diagnostic| Grade {
@@ -59,6 +67,20 @@ pub fn grade_one(exercise: &Scenario, file: &str, checker: &Checker) -> Grade {
             d.path, d.line, d.column, d.message
         )],
     };
+    if file.ends_with(".schedule") {
+        return grade_schedule(exercise, file);
+    }
+    if wants_schedule(exercise, checker) {
+        return Grade {
+            file: file.to_string(),
+            passed: false,
+            score: 0,
+            max_score: MAX_SCORE,
+            reasons: vec![
+                "this exercise asks for a schedule (a .schedule file): the scenario as given already has the bug, so a scenario shows nothing".into(),
+            ],
+        };
+    }
     let sub = match scenario::load(file) {
         Ok(s) => s,
         Err(d) => return invalid(d),
@@ -99,6 +121,53 @@ pub fn grade_one(exercise: &Scenario, file: &str, checker: &Checker) -> Grade {
     }
 }
 
+/// Grades a schedule (`philosopher[0],philosopher[1]*2,...`, in a `.schedule` file): the
+/// answer to an exercise that asks for the order of steps that reaches its `expect` (a
+/// deadlock, say). One point for a schedule that fits the exercise (each choice is
+/// possible), one for reaching a finding of an expected kind.
+fn grade_schedule(exercise: &Scenario, file: &str) -> Grade {
+    let graded = |score: u32, reasons: Vec<String>| Grade {
+        file: file.to_string(),
+        passed: score == MAX_SCORE,
+        score,
+        max_score: MAX_SCORE,
+        reasons,
+    };
+    if exercise.expect.is_empty() {
+        return graded(
+            0,
+            vec!["this exercise asks for a fixed scenario, not a schedule".into()],
+        );
+    }
+    let fitted = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the schedule: {e}"))
+        .and_then(|text| {
+            let prog = lower::lower(exercise).map_err(|d| d.message)?;
+            let text = text.lines().filter(|l| !l.trim_start().starts_with('#'));
+            let text: Vec<&str> = text.collect();
+            let choices = crate::search::parse_schedule_named(&prog, &text.join(","))
+                .map_err(|e| format!("the schedule is not valid: {e}"))?;
+            let r = crate::search::replay(&prog, &choices)
+                .map_err(|e| format!("the schedule does not fit the exercise: {e}"))?;
+            Ok(crate::detect::finding_reached(&prog, &r))
+        });
+    match fitted {
+        Err(e) => graded(0, vec![e]),
+        Ok(Some((kind, _))) if exercise.expect.contains(&kind) => graded(MAX_SCORE, vec![]),
+        Ok(found) => graded(
+            1,
+            vec![format!(
+                "the exercise asks for a schedule that reaches {}, and this one reaches {}",
+                kinds_text(&exercise.expect),
+                match found {
+                    Some((kind, message)) => format!("{}: {message}", kind.as_str()),
+                    None => "no finding (the execution finishes, or could go on)".into(),
+                }
+            )],
+        ),
+    }
+}
+
 fn kinds_text(kinds: &[FindingKind]) -> String {
     if kinds.is_empty() {
         "no bug (pass)".into()
@@ -117,7 +186,10 @@ fn found_text(r: &RunReport) -> String {
         .iter()
         .filter(|f| !r.expected.contains(&f.kind))
         .take(1)
-        .map(|f| format!(" (first: {}: {})", f.kind, f.message))
+        .map(|f| match f.message.strip_prefix(&format!("{}: ", f.kind)) {
+            Some(m) => format!(" (first: {}: {m})", f.kind),
+            None => format!(" (first: {}: {})", f.kind, f.message),
+        })
         .collect();
     format!("{}{}", r.kinds.join(", "), first.concat())
 }
