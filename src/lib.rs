@@ -45,6 +45,7 @@ mod ir;
 mod machine;
 pub mod report;
 mod search;
+mod serve;
 mod time;
 
 pub use detect::races::{Access, Race, races_in};

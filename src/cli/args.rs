@@ -147,6 +147,16 @@ pub(super) enum Command {
     Step(StepArgs),
     /// Run one execution on a simulated clock: the GIL, the cores, process start.
     Time(TimeArgs),
+    /// Start a local web page for students: edit, check, run, play the scheduler, grade.
+    Serve(ServeArgs),
+}
+
+// `simrace serve`.
+#[derive(clap::Args)]
+pub(super) struct ServeArgs {
+    /// The port on 127.0.0.1 (0: any free port; the address is printed).
+    #[arg(long, value_name = "N", default_value_t = 8000)]
+    pub port: u16,
 }
 
 /// `--gil on|off`.

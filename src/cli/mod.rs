@@ -22,6 +22,7 @@ mod grade;
 mod replay;
 mod run;
 mod schema;
+mod serve;
 pub mod step;
 mod time;
 
@@ -56,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Export(a) => export::export(a),
         Command::Step(a) => step::step(a),
         Command::Time(a) => time::time(a),
+        Command::Serve(a) => serve::serve(a),
     };
     // Interrupted: the partial report is out; 130 as a shell gives a process that
     // SIGINT ended.
