@@ -85,11 +85,17 @@ pub fn grade_one(exercise: &Scenario, file: &str, checker: &Checker) -> Grade {
         Ok(s) => s,
         Err(d) => return invalid(d),
     };
-    let mut prog = match lower::lower(&sub) {
+    if let Err(d) = lower::lower(&sub) {
+        return invalid(d);
+    }
+    let broken = rules_broken(exercise, &sub);
+    // The exercise's checks apply: its `[final]` and `[invariant]` take the place of the
+    // submission's own (a submission that dropped them is explored with them).
+    let checked = with_exercise_checks(&sub.source, &exercise.source);
+    let mut prog = match scenario::parse_scenario(file, &checked).and_then(|s| lower::lower(&s)) {
         Ok(p) => p,
         Err(d) => return invalid(d),
     };
-    let broken = rules_broken(exercise, &sub);
     // The exercise's goal and limits apply, whatever the submission's tables say.
     prog.expect = exercise.expect.clone();
     prog.max_steps = exercise.limits.max_steps;
@@ -166,6 +172,53 @@ fn grade_schedule(exercise: &Scenario, file: &str) -> Grade {
             )],
         ),
     }
+}
+
+/// The tables that hold checks, which the exercise sets.
+const CHECK_TABLES: [&str; 2] = ["[final]", "[invariant]"];
+
+/// For each line of a TOML text, the table header it is under (`[final]`), or `""`
+/// before the first; lines inside a multi-line string are never headers.
+fn tables_of(text: &str) -> Vec<String> {
+    let mut current = String::new();
+    let mut in_string = false;
+    text.lines()
+        .map(|line| {
+            let t = line.trim();
+            if !in_string && t.starts_with('[') {
+                current = t.split('#').next().unwrap_or(t).trim().to_string();
+            }
+            if (line.matches("\"\"\"").count() + line.matches("'''").count()) % 2 == 1 {
+                in_string = !in_string;
+            }
+            current.clone()
+        })
+        .collect()
+}
+
+/// `sub` with its check tables blanked (so that its line numbers stay as the student
+/// wrote them) and the exercise's check tables appended.
+fn with_exercise_checks(sub: &str, exercise: &str) -> String {
+    let mut out: Vec<&str> = sub
+        .lines()
+        .zip(tables_of(sub))
+        .map(|(l, t)| {
+            if CHECK_TABLES.contains(&t.as_str()) {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect();
+    out.push("");
+    out.extend(
+        exercise
+            .lines()
+            .zip(tables_of(exercise))
+            .filter(|(_, t)| CHECK_TABLES.contains(&t.as_str()))
+            .map(|(l, _)| l),
+    );
+    out.join("\n") + "\n"
 }
 
 fn kinds_text(kinds: &[FindingKind]) -> String {

@@ -169,7 +169,7 @@ fn the_bounded_buffer_is_fixed_by_a_while_loop_and_its_cheats_fail() {
             (
                 "deleted_the_checks.toml",
                 false,
-                1,
+                0,
                 "the [invariant] `count >= 0 and count <= 1` was removed",
             ),
             ("fixed_with_while.toml", true, 2, ""),
