@@ -39,14 +39,25 @@ fn source_line(prog: &Program, line: u32) -> &str {
         .unwrap_or("")
 }
 
-/// ` (line 13: tmp = counter)`, or nothing for a line that is not code.
+/// ` (line 13: tmp = counter)`, or nothing for a line that is not code. The padding
+/// before a trailing comment is cut to two spaces; a step at an object's declaration
+/// (a Pool's worker taking a task) says so.
 fn at_line(prog: &Program, line: u32) -> String {
     let src = source_line(prog, line);
     if line == 0 || src.is_empty() || src.contains("\"\"\"") {
-        String::new()
-    } else {
-        format!(" (line {line}: {src})")
+        return String::new();
     }
+    if let Some((name, value)) = src.split_once(" = ")
+        && value.starts_with('{')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+    {
+        return format!(" (line {line}, where {name} is declared)");
+    }
+    let src = match src.split_once("  #") {
+        Some((code, comment)) => format!("{}  #{comment}", code.trim_end()),
+        None => src.to_string(),
+    };
+    format!(" (line {line}: {src})")
 }
 
 fn names_list(names: &[String]) -> String {
