@@ -47,6 +47,14 @@ pub fn grade_all(exercise: &Scenario, submissions: &[String], checker: &Checker)
         .collect()
 }
 
+/// Whether the exercise asks for a schedule: its goal is a bug, and the file as the
+/// teacher wrote it already reaches it, so only the order of steps that shows it is left
+/// to find (a copy of the file would pass otherwise).
+pub fn wants_schedule(exercise: &Scenario, checker: &Checker) -> bool {
+    !exercise.expect.is_empty()
+        && lower::lower(exercise).is_ok_and(|p| checker.report(&p).matches_expectation)
+}
+
 /// Grades one submission file.
 pub fn grade_one(exercise: &Scenario, file: &str, checker: &Checker) -> Grade {
     let invalid = |d: Diagnostic| Grade {
@@ -59,15 +67,35 @@ pub fn grade_one(exercise: &Scenario, file: &str, checker: &Checker) -> Grade {
             d.path, d.line, d.column, d.message
         )],
     };
+    if file.ends_with(".schedule") {
+        return grade_schedule(exercise, file);
+    }
+    if wants_schedule(exercise, checker) {
+        return Grade {
+            file: file.to_string(),
+            passed: false,
+            score: 0,
+            max_score: MAX_SCORE,
+            reasons: vec![
+                "this exercise asks for a schedule (a .schedule file): the scenario as given already has the bug, so a scenario shows nothing".into(),
+            ],
+        };
+    }
     let sub = match scenario::load(file) {
         Ok(s) => s,
         Err(d) => return invalid(d),
     };
-    let mut prog = match lower::lower(&sub) {
+    if let Err(d) = lower::lower(&sub) {
+        return invalid(d);
+    }
+    let broken = rules_broken(exercise, &sub);
+    // The exercise's checks apply: its `[final]` and `[invariant]` take the place of the
+    // submission's own (a submission that dropped them is explored with them).
+    let checked = with_exercise_checks(&sub.source, &exercise.source);
+    let mut prog = match scenario::parse_scenario(file, &checked).and_then(|s| lower::lower(&s)) {
         Ok(p) => p,
         Err(d) => return invalid(d),
     };
-    let broken = rules_broken(exercise, &sub);
     // The exercise's goal and limits apply, whatever the submission's tables say.
     prog.expect = exercise.expect.clone();
     prog.max_steps = exercise.limits.max_steps;
@@ -99,6 +127,100 @@ pub fn grade_one(exercise: &Scenario, file: &str, checker: &Checker) -> Grade {
     }
 }
 
+/// Grades a schedule (`philosopher[0],philosopher[1]*2,...`, in a `.schedule` file): the
+/// answer to an exercise that asks for the order of steps that reaches its `expect` (a
+/// deadlock, say). One point for a schedule that fits the exercise (each choice is
+/// possible), one for reaching a finding of an expected kind.
+fn grade_schedule(exercise: &Scenario, file: &str) -> Grade {
+    let graded = |score: u32, reasons: Vec<String>| Grade {
+        file: file.to_string(),
+        passed: score == MAX_SCORE,
+        score,
+        max_score: MAX_SCORE,
+        reasons,
+    };
+    if exercise.expect.is_empty() {
+        return graded(
+            0,
+            vec!["this exercise asks for a fixed scenario, not a schedule".into()],
+        );
+    }
+    let fitted = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the schedule: {e}"))
+        .and_then(|text| {
+            let prog = lower::lower(exercise).map_err(|d| d.message)?;
+            let text = text.lines().filter(|l| !l.trim_start().starts_with('#'));
+            let text: Vec<&str> = text.collect();
+            let choices = crate::search::parse_schedule_named(&prog, &text.join(","))
+                .map_err(|e| format!("the schedule is not valid: {e}"))?;
+            let r = crate::search::replay(&prog, &choices)
+                .map_err(|e| format!("the schedule does not fit the exercise: {e}"))?;
+            Ok(crate::detect::finding_reached(&prog, &r))
+        });
+    match fitted {
+        Err(e) => graded(0, vec![e]),
+        Ok(Some((kind, _))) if exercise.expect.contains(&kind) => graded(MAX_SCORE, vec![]),
+        Ok(found) => graded(
+            1,
+            vec![format!(
+                "the exercise asks for a schedule that reaches {}, and this one reaches {}",
+                kinds_text(&exercise.expect),
+                match found {
+                    Some((kind, message)) => format!("{}: {message}", kind.as_str()),
+                    None => "no finding (the execution finishes, or could go on)".into(),
+                }
+            )],
+        ),
+    }
+}
+
+/// The tables that hold checks, which the exercise sets.
+const CHECK_TABLES: [&str; 2] = ["[final]", "[invariant]"];
+
+/// For each line of a TOML text, the table header it is under (`[final]`), or `""`
+/// before the first; lines inside a multi-line string are never headers.
+fn tables_of(text: &str) -> Vec<String> {
+    let mut current = String::new();
+    let mut in_string = false;
+    text.lines()
+        .map(|line| {
+            let t = line.trim();
+            if !in_string && t.starts_with('[') {
+                current = t.split('#').next().unwrap_or(t).trim().to_string();
+            }
+            if (line.matches("\"\"\"").count() + line.matches("'''").count()) % 2 == 1 {
+                in_string = !in_string;
+            }
+            current.clone()
+        })
+        .collect()
+}
+
+/// `sub` with its check tables blanked (so that its line numbers stay as the student
+/// wrote them) and the exercise's check tables appended.
+fn with_exercise_checks(sub: &str, exercise: &str) -> String {
+    let mut out: Vec<&str> = sub
+        .lines()
+        .zip(tables_of(sub))
+        .map(|(l, t)| {
+            if CHECK_TABLES.contains(&t.as_str()) {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect();
+    out.push("");
+    out.extend(
+        exercise
+            .lines()
+            .zip(tables_of(exercise))
+            .filter(|(_, t)| CHECK_TABLES.contains(&t.as_str()))
+            .map(|(l, _)| l),
+    );
+    out.join("\n") + "\n"
+}
+
 fn kinds_text(kinds: &[FindingKind]) -> String {
     if kinds.is_empty() {
         "no bug (pass)".into()
@@ -117,7 +239,10 @@ fn found_text(r: &RunReport) -> String {
         .iter()
         .filter(|f| !r.expected.contains(&f.kind))
         .take(1)
-        .map(|f| format!(" (first: {}: {})", f.kind, f.message))
+        .map(|f| match f.message.strip_prefix(&format!("{}: ", f.kind)) {
+            Some(m) => format!(" (first: {}: {m})", f.kind),
+            None => format!(" (first: {}: {})", f.kind, f.message),
+        })
         .collect();
     format!("{}{}", r.kinds.join(", "), first.concat())
 }

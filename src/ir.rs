@@ -191,7 +191,7 @@ pub enum StartMethod {
 
 impl Program {
     /// The instances of a `[[thread]]` array that nothing tells apart: their code does
-    /// not read `tid`, and no code names them (`start`, `join`, `is_alive`, ...), so that
+    /// not read `tid` nor print, and no code names them (`start`, `join`, `is_alive`, ...), so that
     /// exchanging two of them, wherever the state names them, maps the executions of the
     /// program onto executions of the program. Processes are left out (each has a memory
     /// of its own). State caching explores one state of each such class
@@ -210,9 +210,15 @@ impl Program {
         let mut groups = vec![];
         for (g, group) in self.thread_groups.iter().enumerate() {
             let members: Vec<ThreadId> = (group.first..group.first + group.count()).collect();
+            // A printed line names its thread, so threads that print are told apart.
             let alike = members.iter().all(|&t| {
                 let t = &self.threads[t as usize];
-                !t.process && !t.code.uses_tid
+                let prints = t
+                    .code
+                    .instrs
+                    .iter()
+                    .any(|i| matches!(i, Instr::Print { .. }));
+                !t.process && !t.code.uses_tid && !prints
             });
             if members.len() >= 2 && alike && !named[g] {
                 groups.push(members);
@@ -846,7 +852,13 @@ impl Instr {
                 | Instr::Work { .. }
                 | Instr::Choose { .. }
                 | Instr::AtomicBegin { .. }
+                | Instr::Print { .. }
                 | Instr::End
         )
     }
+}
+
+/// `1 item`, `2 items`: a count with its noun in the right number, for messages.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

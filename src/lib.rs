@@ -45,6 +45,7 @@ mod ir;
 mod machine;
 pub mod report;
 mod search;
+mod serve;
 pub mod share;
 mod time;
 

@@ -3,6 +3,9 @@
 //! the report says: one lane per thread, the finding kinds, the source lines, the
 //! wait-for graph of the deadlock, the outcome table.
 //!
+//! `simrace serve`'s page in the same browser: loaded from a running server, it checks,
+//! runs, plays and grades through the server's calls, and the DOM must show the answers.
+//!
 //! Needs Debian's chromium (`.ci/run` installs it); without it this test fails, it does
 //! not skip.
 
@@ -31,6 +34,12 @@ fn chromium() -> PathBuf {
 
 /// Loads `page` in headless Chromium and returns the DOM it built.
 fn dump_dom(page: &Path, profile: &Path) -> String {
+    dump_url(&format!("file://{}", page.display()), profile)
+}
+
+/// Loads `url` in headless Chromium, lets its scripts and their requests run (virtual
+/// time waits for pending fetches), and returns the DOM it built.
+fn dump_url(url: &str, profile: &Path) -> String {
     let mut child = Command::new(chromium())
         .args([
             "--headless",
@@ -43,8 +52,9 @@ fn dump_dom(page: &Path, profile: &Path) -> String {
             "--disable-sync",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--virtual-time-budget=20000")
         .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
+        .arg(url)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -132,5 +142,127 @@ fn the_report_page_shows_lanes_graph_and_outcomes_in_chromium() {
     assert!(counter.contains("<tr class=\"outcome\"><td>1</td><td class=\"count\">2</td>"));
     assert!(counter.contains("<tr class=\"outcome\"><td>2</td><td class=\"count\">2</td>"));
 
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A running `simrace serve --port 0`, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Server {
+        let mut child = simrace_command()
+            .args(["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start simrace serve");
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        let port = line
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Server { child, port }
+    }
+
+    /// The page's DOM once the action in `link` (`?file=...#run`) is done.
+    fn page(&self, link: &str, profile: &Path) -> String {
+        let dom = dump_url(&format!("http://127.0.0.1:{}/{link}", self.port), profile);
+        let action = link.rsplit('#').next().unwrap().split('=').next().unwrap();
+        assert!(
+            dom.contains(&format!("data-done=\"{action}\"")),
+            "the page did not finish {action}:\n{dom}"
+        );
+        dom
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_serve_page_checks_runs_plays_and_grades_in_chromium() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("serve-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("profile");
+    let server = Server::start();
+
+    // A syntax error is shown at its line, with the command line's message.
+    let dom = server.page(
+        "?file=tests%2Fbad%2Farray_without_index.toml#check",
+        &profile,
+    );
+    assert!(
+        dom.contains("<div class=\"diag\" data-line=\"6\">line 6, column 1: `slots` is an array"),
+        "{dom}"
+    );
+    assert_eq!(count(&dom, "<div class=\"diag\" data-line=\"6\""), 1);
+    assert!(!dom.contains("<div class=\"diag\" data-line=\"5\""));
+
+    // The explorer's report: the verdict, and the lanes of each finding.
+    let dom = server.page("?file=scenarios%2Fcounter.toml#run", &profile);
+    assert!(dom.contains("id=\"verdict\">PASS</span>"), "{dom}");
+    assert_eq!(count(&dom, "data-kind=\"data_race\""), 2);
+    assert_eq!(count(&dom, "data-kind=\"assertion\""), 1);
+    assert_eq!(count(&dom, "<th class=\"lane\""), 3 * 2);
+    assert!(dom.contains("<code class=\"src\">tmp = counter</code>"));
+
+    // The scheduler game: after t1 and t2 take their first locks, they deadlock.
+    let dom = server.page(
+        "?file=scenarios%2Flocks%2Fabba_deadlock.toml#step=t1",
+        &profile,
+    );
+    assert!(dom.contains("<code id=\"schedule\">0</code>"), "{dom}");
+    assert_eq!(
+        (count(&dom, "data-choice=\"0\"") + count(&dom, "data-choice=\"1\"")),
+        2,
+        "both threads can still move"
+    );
+    assert!(!dom.contains("You win: deadlock"), "{dom}");
+    let dom = server.page(
+        "?file=scenarios%2Flocks%2Fabba_deadlock.toml#step=t1,t2",
+        &profile,
+    );
+    assert!(dom.contains("id=\"finding\">You win: deadlock:"), "{dom}");
+    assert_eq!(
+        (count(&dom, "data-choice=\"0\"") + count(&dom, "data-choice=\"1\"")),
+        0
+    );
+
+    // Grading: the fix passes, the unchanged file fails with its reason.
+    let dom = server.page(
+        "?file=exercises%2Flost_update%2Fsubmissions%2Ffixed_with_lock.toml#grade=lost_update",
+        &profile,
+    );
+    assert!(
+        dom.contains("id=\"grade-verdict\">PASS</span> 2/2"),
+        "{dom}"
+    );
+    let dom = server.page(
+        "?file=exercises%2Flost_update%2Fsubmissions%2Funchanged.toml#grade=lost_update",
+        &profile,
+    );
+    assert!(
+        dom.contains("id=\"grade-verdict\">FAIL</span> 1/2"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("the exercise expects no bug (pass), and the submission has"),
+        "{dom}"
+    );
+
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

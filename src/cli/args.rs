@@ -159,6 +159,8 @@ pub(super) enum Command {
     /// Combine the shares of a partitioned `check` or `run` into the report, JUnit and
     /// exit status that one run gives.
     Merge(MergeArgs),
+    /// Start a local web page for students: edit, check, run, play the scheduler, grade.
+    Serve(ServeArgs),
 }
 
 // `simrace merge`.
@@ -172,6 +174,14 @@ pub(super) struct MergeArgs {
     /// Also write the JUnit XML (as `check --junit` does).
     #[arg(long, value_name = "OUT")]
     pub junit: Option<String>,
+}
+
+// `simrace serve`.
+#[derive(clap::Args)]
+pub(super) struct ServeArgs {
+    /// The port on 127.0.0.1 (0: any free port; the address is printed).
+    #[arg(long, value_name = "N", default_value_t = 8000)]
+    pub port: u16,
 }
 
 /// `--gil on|off`.
@@ -314,6 +324,9 @@ pub(super) struct ExplainArgs {
     /// Which finding, counting from 1 in the report's order.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub finding: usize,
+    /// Tell it in hints, up to hint N: 1 where to look, 2 what goes wrong, 3 the schedule.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub hint: Option<u8>,
     #[command(flatten)]
     pub limits: Limits,
 }

@@ -1,5 +1,5 @@
 //! `simrace explain`: explore a scenario and tell one of its findings in plain words
-//! (the telling is [`crate::report::explain`]'s).
+//! (the telling is [`crate::report::explain`]'s), whole or, with `--hint N`, in hints.
 
 use super::args::ExplainArgs;
 use super::config::config;
@@ -25,7 +25,12 @@ pub(super) fn explain(a: &ExplainArgs) -> u8 {
         ));
         return 0;
     }
-    match report::explain::explain(&prog, &rep, a.finding.saturating_sub(1)) {
+    let index = a.finding.saturating_sub(1);
+    let told = match a.hint {
+        Some(level) => report::explain::hints(&prog, &rep, index, level),
+        None => report::explain::explain(&prog, &rep, index),
+    };
+    match told {
         Ok(text) => {
             print_out(&text);
             0

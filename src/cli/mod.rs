@@ -25,6 +25,7 @@ mod replay;
 mod run;
 mod run_share;
 mod schema;
+mod serve;
 pub mod step;
 mod time;
 
@@ -60,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Step(a) => step::step(a),
         Command::Time(a) => time::time(a),
         Command::Merge(a) => merge::merge(a),
+        Command::Serve(a) => serve::serve(a),
     };
     // Interrupted: the partial report is out; 130 as a shell gives a process that
     // SIGINT ended.

@@ -7,9 +7,8 @@
 
 use super::args::{Format, ReplayArgs};
 use super::{load_or_print, print_out};
-use crate::detect::races::races_in;
+use crate::detect::finding_reached;
 use crate::ir::{FindingKind, Program};
-use crate::machine::Ending;
 use crate::report;
 use crate::search;
 
@@ -19,13 +18,7 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let by_name = |t: &str| {
-        t.parse::<u32>().ok().or_else(|| {
-            let i = prog.threads.iter().position(|th| th.name == t)?;
-            Some(i as u32)
-        })
-    };
-    let choices = match search::parse_schedule_with(schedule, by_name) {
+    let choices = match search::parse_schedule_named(&prog, schedule) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("simrace: bad --schedule: {e}");
@@ -40,7 +33,7 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
         }
     };
     let ended = ending(&prog, &r);
-    let found = finding(&prog, &r);
+    let found = finding_reached(&prog, &r);
     let trace = report::trace_entries(&prog, &r.steps);
     let output: Vec<String> = r.steps.iter().flat_map(|s| s.output.clone()).collect();
     match a.format {
@@ -69,26 +62,6 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
         }
     }
     u8::from(found.is_some())
-}
-
-/// The finding this execution reaches, if any: its failure, a deadlock or livelock at its
-/// end, a failed `[final]` assertion, or else a data race between two of its steps.
-fn finding(prog: &Program, r: &search::Replay) -> Option<(FindingKind, String)> {
-    if let Some((_, f)) = r.failures.last() {
-        return Some((f.kind, f.message.clone()));
-    }
-    let s = &r.state;
-    if s.enabled(prog).is_empty() {
-        if !s.all_finished() {
-            if let Ending::Stuck { kind, message, .. } = s.stuck(prog) {
-                return Some((kind, message));
-            }
-        } else if let Some(f) = s.check_final(prog) {
-            return Some((f.kind, f.message));
-        }
-    }
-    let race = races_in(prog, &r.steps).into_iter().next()?;
-    Some((FindingKind::DataRace, race.message(prog)))
 }
 
 /// How a replayed execution ended, in words: a finding's schedule ends at its own

@@ -197,7 +197,7 @@ impl Execution {
             Some(Stop::Ended(Ending::TooLong { message })) => {
                 r.found.push(livelock(message.clone()))
             }
-            Some(Stop::Ended(Ending::Finished { check, values })) => {
+            Some(Stop::Ended(Ending::Finished { check, values, .. })) => {
                 if let Some(f) = check {
                     r.found.push(Found {
                         kind: f.kind,

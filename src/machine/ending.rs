@@ -19,6 +19,8 @@ pub enum Ending {
     Finished {
         check: Option<Failure>,
         values: Vec<Value>,
+        /// What the execution printed, line by line: part of its outcome.
+        output: Vec<std::sync::Arc<str>>,
     },
     /// Some thread is unfinished and none can move. `key` groups the same bug: the set
     /// of lines the threads are stuck at.
@@ -51,6 +53,7 @@ impl State {
             return Some(Ending::Finished {
                 check: self.check_final(prog),
                 values: self.observed(prog),
+                output: self.output.clone(),
             });
         }
         Some(self.stuck(prog))

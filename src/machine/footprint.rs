@@ -43,6 +43,8 @@ pub enum Touch {
         thread: ThreadId,
         stop: bool,
     },
+    /// The program's output: every `print` writes it, so prints are ordered.
+    Output,
 }
 
 pub type Footprint = SmallVec<[Touch; 4]>;
@@ -261,7 +263,15 @@ impl State {
                     }));
                 }
             }
-            Instr::AtomicBegin { .. } => fp.push(Touch::AtomicBlock),
+            Instr::AtomicBegin { end } => {
+                fp.push(Touch::AtomicBlock);
+                let pc = self.threads[t as usize].pc as usize;
+                let body = c.code.instrs.get(pc..*end as usize).unwrap_or(&[]);
+                if body.iter().any(|i| matches!(i, Instr::Print { .. })) {
+                    fp.push(Touch::Output);
+                }
+            }
+            Instr::Print { .. } => fp.push(Touch::Output),
             _ => {}
         }
     }

@@ -32,6 +32,9 @@ pub struct State {
     pub policy: Policy,
     /// The list values made so far (see `lists.rs`).
     pub lists: Vec<std::sync::Arc<[Value]>>,
+    /// What the execution printed so far, line by line (`main: Hello`): a `print` is a
+    /// step, and its output is part of the outcome.
+    pub output: Vec<std::sync::Arc<str>>,
 }
 
 /// One thread's part of the state.
@@ -211,6 +214,7 @@ impl State {
             failed: false,
             policy,
             lists: super::lists::new_arena(),
+            output: vec![],
         }
     }
 
@@ -240,6 +244,7 @@ impl State {
             failed,
             policy,
             lists,
+            output,
         } = self;
         let mut renamed: Vec<Option<ThreadState>> = vec![None; threads.len()];
         for (t, th) in threads.iter().enumerate() {
@@ -257,6 +262,8 @@ impl State {
             failed: *failed,
             policy: *policy,
             lists: lists.clone(),
+            // Interchangeable threads never print (their lines would name them).
+            output: output.clone(),
         }
     }
 

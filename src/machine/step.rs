@@ -281,7 +281,7 @@ impl State {
                 );
                 return self.fail(&c, line, e, out);
             }
-            match self.exec_local(&c, instr, out) {
+            match self.exec_local(&c, instr) {
                 Ok(Some(target)) => self.threads[t as usize].pc = target,
                 Ok(None) => {
                     if self.threads[t as usize].status != Status::Ready {
@@ -295,7 +295,7 @@ impl State {
     }
 
     /// Executes one local instruction; returns a jump target if it jumps.
-    fn exec_local(&mut self, c: &Ctx, instr: &Instr, out: &mut StepOut) -> Res<Option<Pc>> {
+    fn exec_local(&mut self, c: &Ctx, instr: &Instr) -> Res<Option<Pc>> {
         let t = c.t;
         if let Some(flow) = pure(instr, &|o| self.operand(c, o)) {
             return match flow? {
@@ -309,11 +309,6 @@ impl State {
             };
         }
         match instr {
-            Instr::Print { args } => {
-                let line = self.print_line(c, args)?;
-                out.prints
-                    .push(format!("{}: {line}", c.prog.threads[t as usize].name));
-            }
             Instr::GhostRead { dst, var, index } => {
                 let cell = self.cell(c, *var, *index)?;
                 self.note_read(t, Loc::Cell(cell));
@@ -377,6 +372,16 @@ impl State {
             }
             _ => return raise(ExcKind::RuntimeError, "internal: a step run as local code"),
         })
+    }
+
+    /// `print(...)`: one step that appends a line to the execution's output.
+    fn print(&mut self, c: &Ctx, args: &[PrintArg], out: &mut StepOut) -> Res<()> {
+        let line = self.print_line(c, args)?;
+        say!(out, "print {line}");
+        let shown = format!("{}: {line}", c.prog.threads[c.t as usize].name);
+        self.output.push(shown.as_str().into());
+        out.prints.push(shown);
+        Ok(())
     }
 
     fn print_line(&self, c: &Ctx, args: &[PrintArg]) -> Res<String> {
@@ -447,6 +452,10 @@ impl State {
                     say!(out, "cas {name} = {old}, unchanged (False)");
                 }
                 Ok(Outcome::Done(Value::Bool(ok)))
+            }
+            Instr::Print { args } => {
+                self.print(c, args, out)?;
+                Ok(Outcome::Done(Value::None))
             }
             Instr::Sleep { .. } => {
                 say!(out, "sleep");
@@ -631,7 +640,7 @@ impl State {
                     self.atomic_visible(c, instr, out)?;
                     None
                 }
-                local => self.exec_local(c, local, out)?,
+                local => self.exec_local(c, local)?,
             };
             self.threads[t as usize].pc = next.unwrap_or(pc + 1);
         }
@@ -721,6 +730,17 @@ impl State {
                 let ts = self.thread_sel(c, *thread)?;
                 let alive = self.is_alive(ts[0]);
                 self.set_local(t, *dst, Value::Bool(alive));
+            }
+            Instr::Print { args } => {
+                let mut sub = StepOut {
+                    text: out.text.as_ref().map(|_| String::new()),
+                    ..StepOut::default()
+                };
+                self.print(c, args, &mut sub)?;
+                out.prints.append(&mut sub.prints);
+                if let (Some(o), Some(s)) = (out.text.as_mut(), sub.text) {
+                    let _ = write!(o, " {s};");
+                }
             }
             _ => {
                 return raise(

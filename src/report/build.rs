@@ -58,6 +58,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
             .iter()
             .map(|o| OutcomeReport {
                 values: named_values(prog, &o.values),
+                output: o.output.iter().map(|l| l.to_string()).collect(),
                 count: o.count,
                 schedule: format_schedule(&o.schedule),
             })
@@ -277,6 +278,7 @@ pub fn from_engine(prog: &Program, e: EngineReport) -> RunReport {
             .iter()
             .map(|o| OutcomeReport {
                 values: o.values.clone(),
+                output: vec![],
                 count: o.count,
                 schedule: String::new(),
             })

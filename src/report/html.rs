@@ -866,7 +866,8 @@ fn node_svg(s: &mut String, nd: &Node, (x, y): (f64, f64)) {
 fn outcomes(out: &mut String, r: &Value) {
     let rows = arr(r, "outcomes");
     let observe: Vec<&str> = arr(r, "observe").iter().filter_map(Value::as_str).collect();
-    if rows.is_empty() || observe.is_empty() {
+    let printed = rows.iter().any(|o| !arr(o, "output").is_empty());
+    if rows.is_empty() || (observe.is_empty() && !printed) {
         return;
     }
     out.push_str(
@@ -874,6 +875,9 @@ fn outcomes(out: &mut String, r: &Value) {
     );
     for n in &observe {
         let _ = write!(out, "<th>{}</th>", text(n));
+    }
+    if printed {
+        out.push_str("<th>printed</th>");
     }
     out.push_str("<th>executions</th><th>example schedule</th></tr></thead>\n<tbody>\n");
     for o in rows {
@@ -885,6 +889,18 @@ fn outcomes(out: &mut String, r: &Value) {
                 .map(py)
                 .unwrap_or_default();
             let _ = write!(out, "<td>{}</td>", text(&v));
+        }
+        if printed {
+            let lines: Vec<String> = arr(o, "output")
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|l| text(l).into_owned())
+                .collect();
+            let _ = write!(
+                out,
+                "<td><pre class=\"output\">{}</pre></td>",
+                lines.join("\n")
+            );
         }
         let _ = writeln!(
             out,

@@ -157,7 +157,8 @@ fn python_value(v: &serde_json::Value) -> String {
 }
 
 /// The outcome table, as jcstress prints one: a row per distinct set of final values of
-/// the observed names, with how many executions ended so, their share, and an example.
+/// the observed names and printed output, with how many executions ended so, their
+/// share, and an example; under each row, what its executions printed.
 pub fn outcome_table(r: &RunReport) -> String {
     let mut out = String::new();
     let total: u64 = r.outcomes.iter().map(|o| o.count).sum();
@@ -195,7 +196,7 @@ pub fn outcome_table(r: &RunReport) -> String {
         let _ = write!(head, "{n:>w$}  ");
     }
     let _ = writeln!(out, "{head}executions   share  example schedule");
-    for (o, c) in r.outcomes.iter().zip(&cells) {
+    for (o, c) in r.outcomes.iter().zip(&cells).take(OUTCOME_ROWS) {
         let mut row = String::from("  ");
         for (v, w) in c.iter().zip(&widths) {
             let _ = write!(row, "{v:>w$}  ");
@@ -206,9 +207,28 @@ pub fn outcome_table(r: &RunReport) -> String {
             0.0
         };
         let _ = writeln!(out, "{row}{:>10}  {share:>5.1}%  {}", o.count, o.schedule);
+        for (i, line) in o.output.iter().enumerate() {
+            let head = if i == 0 { "printed:" } else { "" };
+            let _ = writeln!(out, "    {head:<8} {line}");
+        }
+    }
+    if r.outcomes.len() > OUTCOME_ROWS {
+        let _ = writeln!(
+            out,
+            "  ... and {} (--format json lists every outcome)",
+            crate::ir::counted(
+                r.outcomes.len() - OUTCOME_ROWS,
+                "more outcome",
+                "more outcomes"
+            )
+        );
     }
     out
 }
+
+/// The outcome table's rows in a text report (JSON has them all): five threads that
+/// print in any order have 120 outcomes.
+pub const OUTCOME_ROWS: usize = 24;
 
 /// The first lines of a text report: the scenario, its verdict (PASS when it found
 /// exactly what its `expect` says, the same word as `simrace check`'s), found against
@@ -249,7 +269,8 @@ pub fn render_text(r: &RunReport) -> String {
         let _ = writeln!(out);
         let _ = writeln!(out, "warning: {}: {}", w.kind, w.message);
     }
-    if !r.outcomes.is_empty() && !r.observe.is_empty() {
+    let printed = r.outcomes.iter().any(|o| !o.output.is_empty());
+    if !r.outcomes.is_empty() && (!r.observe.is_empty() || printed) {
         let _ = writeln!(out);
         out.push_str(&outcome_table(r));
     }

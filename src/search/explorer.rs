@@ -27,10 +27,12 @@
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
 use crate::detect::races::{Race, RaceDetector};
-use crate::ir::{FindingKind, Program, ThreadId, Value};
+use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, dependent};
 use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree};
-use crate::search::{Config, Exploration, RawFinding, RawOutcome, Reduction, Search, Stats};
+use crate::search::{
+    Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Reduction, Search, Stats,
+};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -87,7 +89,7 @@ pub(super) struct Explorer<'p> {
     pub(super) cfg: &'p Config,
     pub(super) path: Vec<Node>,
     pub(super) findings: BTreeMap<(FindingKind, String), RawFinding>,
-    pub(super) outcomes: BTreeMap<Vec<Value>, RawOutcome>,
+    pub(super) outcomes: BTreeMap<OutcomeKey, RawOutcome>,
     pub(super) stats: Stats,
     pub(super) lock_order: LockOrder,
     pub(super) lost_writes: LostWrites,
@@ -700,12 +702,16 @@ impl<'p> Explorer<'p> {
                 let kind = FindingKind::Livelock;
                 self.record(kind, "max_steps".into(), message, schedule, None, true);
             }
-            Some(Ending::Finished { check, values }) => {
+            Some(Ending::Finished {
+                check,
+                values,
+                output,
+            }) => {
                 // A completed execution has an outcome even when a final assertion fails.
                 if let Some(f) = check {
                     self.record_failure(&f, schedule.clone(), true);
                 }
-                self.record_outcome(values, schedule);
+                self.record_outcome((values, output), schedule);
             }
             Some(Ending::Stuck { kind, key, message }) => {
                 self.record(kind, key, message, schedule, None, true);
@@ -713,13 +719,14 @@ impl<'p> Explorer<'p> {
         }
     }
 
-    /// Counts an execution that ended with `values`, keeping the shortest schedule.
-    fn record_outcome(&mut self, values: Vec<Value>, schedule: Vec<Choice>) {
+    /// Counts an execution that ended with `key`, keeping the shortest schedule.
+    fn record_outcome(&mut self, key: OutcomeKey, schedule: Vec<Choice>) {
         let e = self
             .outcomes
-            .entry(values.clone())
+            .entry(key.clone())
             .or_insert_with(|| RawOutcome {
-                values,
+                values: key.0,
+                output: key.1,
                 count: 0,
                 schedule: schedule.clone(),
             });

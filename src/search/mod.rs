@@ -33,7 +33,7 @@ pub mod wakeup;
 
 pub use memory::DEFAULT_MAX_MEMORY;
 pub use replay::{Replay, TraceStep, replay};
-pub use schedule::{format_schedule, parse_schedule, parse_schedule_with};
+pub use schedule::{format_schedule, parse_schedule, parse_schedule_named};
 pub use split::{ShareResult, merge_shares};
 
 use crate::detect::lockorder::LockOrder;
@@ -190,9 +190,15 @@ pub struct RawFinding {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RawOutcome {
     pub values: Vec<Value>,
+    /// What the execution printed: two executions that printed differently are two
+    /// outcomes, even with the same values.
+    pub output: Vec<std::sync::Arc<str>>,
     pub count: u64,
     pub schedule: Vec<Choice>,
 }
+
+/// What tells two outcomes apart: the observed values, then the output.
+pub type OutcomeKey = (Vec<Value>, Vec<std::sync::Arc<str>>);
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stats {

@@ -68,6 +68,16 @@ pub fn parse_schedule_with(
     Ok(out)
 }
 
+/// Parses a schedule of `prog` whose threads are numbers or names (`worker[1]*2,main`).
+pub fn parse_schedule_named(prog: &crate::ir::Program, text: &str) -> Result<Vec<Choice>, String> {
+    parse_schedule_with(text, |t| {
+        t.parse::<u32>().ok().or_else(|| {
+            let i = prog.threads.iter().position(|th| th.name == t)?;
+            Some(i as u32)
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,12 +16,12 @@
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
-use crate::ir::{FindingKind, Program, ThreadId, Value};
+use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, State, dependent};
 use crate::search::explorer::Explorer;
 use crate::search::format_schedule;
 use crate::search::wakeup::WakeupTree;
-use crate::search::{Config, Exploration, RawFinding, RawOutcome, Stats};
+use crate::search::{Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Stats};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 /// What one subtree of a split search found, before merging.
 struct Part {
     findings: BTreeMap<(FindingKind, String), RawFinding>,
-    outcomes: BTreeMap<Vec<Value>, RawOutcome>,
+    outcomes: BTreeMap<OutcomeKey, RawOutcome>,
     stats: Stats,
     classes: std::collections::BTreeSet<Vec<Choice>>,
     states: std::collections::HashSet<u64>,
@@ -265,7 +265,7 @@ impl Part {
             outcomes: r
                 .outcomes
                 .into_iter()
-                .map(|o| (o.values.clone(), o))
+                .map(|o| ((o.values.clone(), o.output.clone()), o))
                 .collect(),
             stats: r.stats,
             classes: r.classes.into_iter().collect(),
@@ -314,8 +314,8 @@ fn merge_findings(
 }
 
 fn merge_outcomes(
-    outcomes: &mut BTreeMap<Vec<Value>, RawOutcome>,
-    more: BTreeMap<Vec<Value>, RawOutcome>,
+    outcomes: &mut BTreeMap<OutcomeKey, RawOutcome>,
+    more: BTreeMap<OutcomeKey, RawOutcome>,
 ) {
     for (k, o) in more {
         match outcomes.get_mut(&k) {

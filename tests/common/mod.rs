@@ -116,7 +116,7 @@ pub fn exact(e: &Exploration) -> (u64, Vec<String>, Vec<String>) {
     let outcomes = e
         .outcomes
         .iter()
-        .map(|o| format!("{:?}={}", o.values, o.count))
+        .map(|o| format!("{:?}{:?}={}", o.values, o.output, o.count))
         .collect();
     (e.stats.executions, findings, outcomes)
 }

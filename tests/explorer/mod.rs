@@ -11,6 +11,8 @@ mod machine_edges;
 mod memory;
 // The split search (`--jobs N`) against the single search.
 mod parallel;
+// `print`: a step, ordered with other prints; its output part of the outcome.
+mod printing;
 // The Pool's operations and their errors, on inline scenarios.
 mod pool;
 // The published optimal counts of the benchmarks in benches/scenarios/.

@@ -106,3 +106,18 @@ fn the_page_is_deterministic_and_pinned() {
         insta::assert_snapshot!("html_abba_deadlock", html);
     });
 }
+
+/// What each outcome printed is a column of the outcome table, for a passing run too.
+#[test]
+fn the_outcome_table_shows_what_each_outcome_printed() {
+    let (p, _) = page("scenarios/seeds/hello_thread.toml");
+    let html = render(&[Section::Scenario(p)]);
+    assert!(html.contains("<th>printed</th>"), "{html}");
+    assert_eq!(count(&html, "<tr class=\"outcome\">"), 2);
+    assert!(html.contains(
+        "<pre class=\"output\">main: Main program continues to execute.\nt: Hello from thread!</pre>"
+    ));
+    assert!(html.contains(
+        "<pre class=\"output\">t: Hello from thread!\nmain: Main program continues to execute.</pre>"
+    ));
+}

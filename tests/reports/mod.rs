@@ -10,6 +10,8 @@ mod grade;
 mod html;
 // `simrace replay`: exit status, the finding reached, threads by name.
 mod replay;
+// `simrace serve` over HTTP without a browser: bounds, and its calls' answers.
+mod serve;
 // The text report of every library scenario, pinned; verdicts, replays, determinism.
 mod scenarios;
 // `simrace step`, the game, driven through a pipe.

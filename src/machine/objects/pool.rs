@@ -308,7 +308,11 @@ impl Primitive for PoolKind {
                 }
                 let name = k.name();
                 let f = k.prog().functions[*func as usize].name.clone();
-                say!(k, "submit {} task(s) of {f} to {name}", handles.len());
+                say!(
+                    k,
+                    "submit {} of {f} to {name}",
+                    crate::ir::counted(handles.len(), "task", "tasks")
+                );
                 Ok(Outcome::Done(k.st.make_list(handles)))
             }
             Op::TakeTask => take(k),

@@ -176,8 +176,12 @@ impl Primitive for QueueKind {
             Op::QJoin => Blocked::new(
                 WaitTarget::QueueJoin(o),
                 format!(
-                    "waits in {name}.join() for {} task_done() call(s) that never come",
-                    contents(st, o).1
+                    "waits in {name}.join() for {} that never come",
+                    crate::ir::counted(
+                        contents(st, o).1 as usize,
+                        "task_done() call",
+                        "task_done() calls"
+                    )
                 ),
             ),
             _ => Blocked::stuck(),
@@ -194,6 +198,17 @@ impl Primitive for QueueKind {
                 )
             }
             _ => String::new(),
+        }
+    }
+}
+
+impl State {
+    /// A queue's items left and its unfinished task count (`None`: not a queue), for
+    /// `explain` to say why a `join()` never returns.
+    pub fn queue_contents(&self, o: ObjId) -> Option<(usize, u32)> {
+        match self.objects.get(o as usize)? {
+            ObjState::Queue { .. } => Some(contents(self, o)),
+            _ => None,
         }
     }
 }
