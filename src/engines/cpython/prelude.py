@@ -158,6 +158,79 @@ if USES_PROCESSES:
                 return False
 
 
+if USES_PROCESSES:
+    import multiprocessing.pool
+
+    class Pool(multiprocessing.pool.Pool):
+        """multiprocessing's Pool, with the scenario's start method. Its workers start from
+        the file's values (memory()), whatever the start method, as the scenario format
+        has it, and get the run's objects. apply_async gives an AsyncResult (below)."""
+
+        def __init__(self, processes):
+            super().__init__(processes, initializer=_pool_worker,
+                             initargs=(_shareable_objects(),), context=_ctx)
+
+        def apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
+            return AsyncResult(super().apply_async(func, args, kwds, callback, error_callback))
+
+    class AsyncResult:
+        """multiprocessing's AsyncResult, but get(timeout=t) gives None when it times
+        out, instead of raising multiprocessing.TimeoutError."""
+
+        def __init__(self, result):
+            self._result = result
+
+        def get(self, timeout=None):
+            try:
+                return self._result.get(timeout)
+            except multiprocessing.TimeoutError:
+                return None
+
+        def wait(self, timeout=None):
+            self._result.wait(timeout)
+
+        def ready(self):
+            return self._result.ready()
+
+        def successful(self):
+            return self._result.successful()
+
+
+def _shareable_objects():
+    """The run's objects that a process may be given (a Pool may not: objects() makes
+    the pools last, and a pool being made is not there yet)."""
+    objs = {n: globals().get(n) for n in OBJECTS}
+    return {n: o for n, o in objs.items() if o is not None and not _is_pool(o)}
+
+
+def _is_pool(o):
+    o = o[0] if isinstance(o, list) and o else o
+    return USES_PROCESSES and isinstance(o, multiprocessing.pool.Pool)
+
+
+def _own_process(objs):
+    """In a process of its own: the run's objects, and no [invariant] (it is about the
+    main program's memory, which a process never sees)."""
+    global HAS_INVARIANT
+    globals().update(objs)
+    HAS_INVARIANT = False
+
+
+def _pool_worker(objs):
+    """A Pool worker's start: the file's values, the run's objects."""
+    memory()
+    _own_process(objs)
+
+
+def _end_pools():
+    """At the end of a run, its pools stop (their workers are daemons)."""
+    for n in OBJECTS:
+        o = globals()[n]
+        if _is_pool(o):
+            for p in (o if isinstance(o, list) else [o]):
+                p.terminate()
+
+
 class Party:
     """A `[[thread]]` or `[[process]]` table: start(), join(), is_alive(), terminate()
     and kill() act on every instance; party[i] is instance i (a Thread or a Process)."""
@@ -211,7 +284,7 @@ def _make(code, party, name, tid, process, daemon):
                                 name=name, daemon=True)
     slot = _slots[0] % 64
     _slots[0] += 1
-    objs = {n: globals()[n] for n in OBJECTS}
+    objs = _shareable_objects()
     p = _ctx.Process(target=_process_main, name=name, daemon=daemon,
                      args=(code, party, name, tid, seed, _run, objs, _reports, _progress,
                            slot))
@@ -260,7 +333,7 @@ def _process_main(code, party, name, tid, seed, run, objs, reports, progress, sl
     global _run, _progress
     if START_METHOD == "spawn":
         memory()  # a spawned process starts from the file's values
-    globals().update(objs)
+    _own_process(objs)
     _close_unused_ends({pipe: users.get(party, []) for pipe, users in PIPE_ENDS.items()})
     _run, _progress = run, progress
     _local.rng, _local.run, _local.slot = random.Random(seed), run, slot
@@ -425,6 +498,7 @@ def _run_once(budget, stable_for, max_steps):
     stuck = _wait(parties, budget, stable_for, max_steps)
     _run += 1  # threads still running belong to a run that is over: they stop
     _settle(parties)
+    _end_pools()
     for p in parties:
         if p.process:
             for t in p.instances:
