@@ -35,8 +35,10 @@ fn cpu_bound_threads_are_no_faster_than_serial_under_the_gil() {
 
 #[test]
 fn cpu_bound_processes_are_about_twice_as_fast_on_two_cores() {
-    let p = speedup("cpu_processes", 2, true);
-    assert!((1.8..=2.0).contains(&p), "{p}");
+    for name in ["cpu_processes", "cpu_pool"] {
+        let p = speedup(name, 2, true);
+        assert!((1.8..=2.0).contains(&p), "{name}: {p}");
+    }
     // One core: no faster than serial.
     let one = speedup("cpu_processes", 1, true);
     assert!(one <= 1.0, "{one}");
