@@ -81,10 +81,41 @@ def sleep(seconds):
 
 
 def work(seconds):
-    """CPU time for the timing model (`simrace time`): a busy loop."""
-    end = time.perf_counter() + seconds * TIME_SCALE
-    while time.perf_counter() < end:
-        pass
+    """CPU time for the timing model (`simrace time`): a loop of as many rounds as this
+    machine runs in `seconds` on one core, so that it is work, not a wait on the clock:
+    two threads sharing a GIL take turns and need twice as long; two processes do not."""
+    if TIME_SCALE:
+        _rounds(int(seconds * TIME_SCALE * _work_rate()))
+
+
+def _rounds(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+
+
+_WORK_RATE = []  # rounds of _rounds per second on one core, measured once
+
+
+def _work_rate():
+    """How many rounds this machine runs in a second: the best of five tries (the least
+    disturbed), measured once by the main program and handed to its processes (with
+    spawn too) in the environment."""
+    if not _WORK_RATE:
+        rate = float(os.environ.get("SIMRACE_WORK_RATE", "0"))
+        if not rate:
+            n = 200000
+            best = None
+            for _ in range(5):
+                t = time.perf_counter()
+                _rounds(n)
+                t = time.perf_counter() - t
+                best = t if best is None else min(best, t)
+            rate = n / best
+            os.environ["SIMRACE_WORK_RATE"] = repr(rate)
+        _WORK_RATE.append(rate)
+    return _WORK_RATE[0]
 
 
 _cas_lock = threading.Lock()
@@ -440,7 +471,7 @@ def _wait(parties, budget, stable_for, max_steps):
         alive = [t for t in waited if t.ident is not None and t.is_alive()]
         if not alive:
             return None
-        alive[0].join(0.002)
+        alive[0].join(0.002 if STRESS else 0.05)  # unstressed: leave the GIL to the run
         now = time.monotonic()
         frames = sys._current_frames()
         snap = _snapshot(insts, frames)
@@ -488,6 +519,7 @@ def _run_once(budget, stable_for, max_steps):
     _ghosting.clear()
     _steps[0] = 0
     memory()
+    start = time.perf_counter()  # the wall time: from the objects (a Pool starts there)
     objects()
     parties = make_parties()
     for p in parties:
@@ -496,6 +528,7 @@ def _run_once(budget, stable_for, max_steps):
     if USES_PROCESSES and all(p.start_now for p in parties if p.process):
         _close_unused_ends(THREAD_PIPE_ENDS)
     stuck = _wait(parties, budget, stable_for, max_steps)
+    wall = time.perf_counter() - start  # to the end of the last non-daemon party
     _run += 1  # threads still running belong to a run that is over: they stop
     _settle(parties)
     _end_pools()
@@ -510,7 +543,7 @@ def _run_once(budget, stable_for, max_steps):
     if _reports is not None:
         while not _reports.empty():
             failures.append(_reports.get())
-    result = {"failures": failures, "stuck": None, "outcome": None}
+    result = {"failures": failures, "stuck": None, "outcome": None, "wall": wall}
     if stuck is not None:
         result["stuck"] = {"kind": stuck[0], "where": stuck[1]}
     elif not failures:
@@ -558,6 +591,8 @@ def main():
     _seed, _quiet = args.seed, args.json
     if USES_PROCESSES:
         multiprocessing.set_start_method(START_METHOD, force=True)
+    if TIME_SCALE:
+        _work_rate()  # before any run: measured alone
     stable_for = None
     if STRESS:
         sys.setswitchinterval(1e-6)
