@@ -266,3 +266,102 @@ fn the_serve_page_checks_runs_plays_and_grades_in_chromium() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The lanes of `simrace time --html` as the browser built them: per party, the states
+/// of its stretches (`<rect data-state=...>` inside its `<g class="lane">`).
+fn browser_lanes(dom: &str) -> Vec<(String, Vec<String>)> {
+    let attr = |s: &str, name: &str| -> String {
+        let from = s.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        s[from..from + s[from..].find('"').unwrap()].to_string()
+    };
+    dom.split("<g class=\"lane\"")
+        .skip(1)
+        .map(|g| {
+            let g = &g[..g.find("</g>").unwrap()];
+            let states = g
+                .split("<rect ")
+                .skip(1)
+                .map(|r| attr(r, "data-state"))
+                .collect();
+            (attr(g, "data-party"), states)
+        })
+        .collect()
+}
+
+#[test]
+fn the_timeline_page_shows_a_lane_per_party_with_its_states_in_chromium() {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("time-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("time.html");
+    let status = simrace_command()
+        .args([
+            "time",
+            "scenarios/timing/cpu_threads.toml",
+            "scenarios/timing/io_processes.toml",
+            "--html",
+        ])
+        .arg(&page)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    let dom = dump_dom(&page, &dir.join("profile"));
+    assert!(dom.contains("<title>simrace time</title>"), "{dom}");
+    let sections: Vec<&str> = dom
+        .split("<section class=\"scenario timing\"")
+        .skip(1)
+        .collect();
+    assert_eq!(sections.len(), 2, "one section per scenario");
+    let (threads, processes) = (sections[0], sections[1]);
+    assert!(threads.contains("data-scenario=\"cpu_threads\""));
+    assert_eq!(count(threads, "<svg class=\"timeline\""), 1);
+
+    // Two CPU-bound threads take turns with the GIL; main waits in join.
+    let lanes = browser_lanes(threads);
+    let names: Vec<&str> = lanes.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["main", "task[0]", "task[1]"]);
+    assert!(lanes[0].1.iter().any(|s| s == "blocked"), "{lanes:?}");
+    assert!(
+        lanes[0].1.iter().all(|s| s == "blocked" || s == "running"),
+        "{lanes:?}"
+    );
+    for (name, states) in &lanes[1..] {
+        assert!(states.iter().any(|s| s == "running"), "{name}");
+        assert!(states.iter().any(|s| s == "gil_wait"), "{name}");
+        assert!(
+            states.iter().all(|s| s == "running" || s == "gil_wait"),
+            "{name}"
+        );
+    }
+    // Two processes: each starts, then sleeps; none waits for a GIL.
+    let lanes = browser_lanes(processes);
+    let names: Vec<&str> = lanes.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["main", "task[0]", "task[1]"]);
+    for (name, states) in &lanes[1..] {
+        assert_eq!(
+            states.first().map(String::as_str),
+            Some("starting"),
+            "{name}"
+        );
+        assert!(states.iter().any(|s| s == "sleeping"), "{name}");
+        assert!(!states.iter().any(|s| s == "gil_wait"), "{name}");
+    }
+    // The legend names every state, with its colour.
+    for state in [
+        "running",
+        "gil_wait",
+        "core_wait",
+        "blocked",
+        "sleeping",
+        "starting",
+    ] {
+        assert!(
+            dom.contains(&format!("<span class=\"swatch state {state}\"></span>")),
+            "{state}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

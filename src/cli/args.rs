@@ -204,6 +204,9 @@ pub(super) struct TimeArgs {
     pub gil: Option<Gil>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Also draw the timeline as an HTML page (one self-contained file) to this file.
+    #[arg(long, value_name = "OUT")]
+    pub html: Option<String>,
 }
 
 // `simrace run`.

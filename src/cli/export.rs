@@ -21,10 +21,6 @@ pub(super) fn export(a: &ExportArgs) -> u8 {
             return 2;
         }
     };
-    if let Some(why) = translate::unsupported(&s) {
-        eprintln!("simrace: cannot export {}: {why}", s.path);
-        return 2;
-    }
     let py = translate::translate(&s, &prog, Options { stress: a.stress });
     match &a.output {
         None => print_out(&py.text),

@@ -1,11 +1,13 @@
-//! `simrace time FILE... [--cores N,...] [--gil on|off] [--format text|json]`: one
-//! execution of each scenario on a simulated clock (`crate::time`), one run per value of
-//! `--cores` and `--gil`. Exit status: 0, or 1 when a timed execution failed, deadlocked
-//! or ran out of simulated time, 2 for an invalid input.
+//! `simrace time FILE... [--cores N,...] [--gil on|off] [--format text|json] [--html OUT]`:
+//! one execution of each scenario on a simulated clock (`crate::time`), one run per value
+//! of `--cores` and `--gil`; `--html` draws the timelines ([`crate::report::timeline`],
+//! from the same JSON). Exit status: 0, or 1 when a timed execution failed, deadlocked
+//! or ran out of simulated time, 2 for an invalid input or a page that cannot be written.
 
 use super::args::{Format, Gil, TimeArgs};
 use super::{load_or_print, print_out};
 use crate::ir::Program;
+use crate::report::timeline;
 use crate::time::{LIMIT_STEPS, LIMIT_US, Problem, TimedRun, simulate};
 use serde::Serialize;
 
@@ -24,19 +26,29 @@ pub(super) fn time(a: &TimeArgs) -> u8 {
         failed |= runs.iter().any(|r| r.problem.is_some());
         reports.push((prog, runs));
     }
+    let json: Vec<Report> = reports.iter().map(|(p, r)| report(p, r)).collect();
     match a.format {
         Format::Text => {
             let text: Vec<String> = reports.iter().map(|(p, r)| text(p, r)).collect();
             print_out(&text.join("\n"));
         }
         Format::Json => {
-            let json: Vec<Report> = reports.iter().map(|(p, r)| report(p, r)).collect();
             let out = if json.len() == 1 {
                 serde_json::to_string_pretty(&json[0])
             } else {
                 serde_json::to_string_pretty(&json)
             };
             print_out(&(out.unwrap_or_default() + "\n"));
+        }
+    }
+    if let Some(out) = &a.html {
+        let values: Vec<serde_json::Value> = json
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("reports serialize"))
+            .collect();
+        if let Err(e) = std::fs::write(out, timeline::render(&values)) {
+            eprintln!("simrace: cannot write {out}: {e}");
+            return 2;
         }
     }
     u8::from(failed)

@@ -112,7 +112,8 @@ fn py(v: &Value) -> String {
     }
 }
 
-const CSS: &str = r#"
+/// The page style, shared with the timeline page ([`super::timeline`]).
+pub(crate) const CSS: &str = r#"
 :root { --fg: #1d2330; --muted: #5b6475; --line: #d5dae3; --bg: #ffffff; --soft: #f4f6f9;
   --race: #fff1c2; --race-edge: #d69e00; --fail: #fde2e1; --fail-edge: #c9302c; --ok: #1e7d3a; }
 * { box-sizing: border-box; }

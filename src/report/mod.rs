@@ -7,6 +7,7 @@
 //! - `build.rs`: a [`RunReport`] from an exploration or another engine's tally;
 //! - `text.rs`: the text report and the trace table;
 //! - `html.rs`: one self-contained HTML page over several reports;
+//! - `timeline.rs`: `simrace time`'s timeline as such a page;
 //! - `explain.rs`: a finding told step by step in plain words;
 //! - `junit.rs`: `simrace check`'s results as JUnit XML.
 
@@ -15,6 +16,7 @@ pub mod explain;
 pub mod html;
 pub mod junit;
 mod text;
+pub mod timeline;
 
 pub use build::{build, engine_report, from_engine, trace_entries};
 pub(crate) use text::plural;

@@ -35,8 +35,10 @@ fn cpu_bound_threads_are_no_faster_than_serial_under_the_gil() {
 
 #[test]
 fn cpu_bound_processes_are_about_twice_as_fast_on_two_cores() {
-    let p = speedup("cpu_processes", 2, true);
-    assert!((1.8..=2.0).contains(&p), "{p}");
+    for name in ["cpu_processes", "cpu_pool"] {
+        let p = speedup(name, 2, true);
+        assert!((1.8..=2.0).contains(&p), "{name}: {p}");
+    }
     // One core: no faster than serial.
     let one = speedup("cpu_processes", 1, true);
     assert!(one <= 1.0, "{one}");
@@ -272,4 +274,107 @@ fn pool_workers_pay_the_process_start_cost() {
         "wall {} before the workers began",
         r.wall_us
     );
+}
+
+/// `simrace time --html OUT`'s page for `file`, with the text report it printed.
+fn timeline_page(file: &str, extra: &[&str]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("time.html");
+    let mut args = vec!["time", file, "--html", page.to_str().unwrap()];
+    args.extend(extra);
+    let out = simrace(&args);
+    assert_eq!(out.status.code(), Some(0), "{file}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    (html, String::from_utf8(out.stdout).unwrap())
+}
+
+/// The lanes of a page: per `<g class="lane">`, its party and the states of its stretches
+/// with their widths, in order.
+fn page_lanes(html: &str) -> Vec<(String, Vec<(String, f64)>)> {
+    let attr = |s: &str, name: &str| -> String {
+        let from = s.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        s[from..from + s[from..].find('"').unwrap()].to_string()
+    };
+    html.split("<g class=\"lane\" ")
+        .skip(1)
+        .map(|g| {
+            let g = &g[..g.find("</g>").unwrap()];
+            let rects = g
+                .split("<rect ")
+                .skip(1)
+                .map(|r| (attr(r, "data-state"), attr(r, "width").parse().unwrap()))
+                .collect();
+            (attr(g, "data-party"), rects)
+        })
+        .collect()
+}
+
+#[test]
+fn the_html_timeline_has_a_lane_per_party_coloured_by_state() {
+    let (html, text) = timeline_page("scenarios/timing/cpu_threads.toml", &[]);
+    // The page does not replace the text report.
+    assert!(text.contains("speedup 1.00x"), "{text}");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<title>simrace time: cpu_threads</title>"));
+    assert!(html.contains("wall 1000.0 ms, serial 1000.0 ms, speedup 1.00x"));
+    let lanes = page_lanes(&html);
+    let names: Vec<&str> = lanes.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["main", "task[0]", "task[1]"]);
+    let states = |i: usize| -> std::collections::BTreeSet<&str> {
+        lanes[i].1.iter().map(|(s, _)| s.as_str()).collect()
+    };
+    // main starts the tasks, then waits in join; the tasks take turns with the GIL.
+    assert_eq!(states(0), ["blocked", "running"].into());
+    let blocked: f64 = lanes[0]
+        .1
+        .iter()
+        .filter(|(s, _)| s == "blocked")
+        .map(|(_, w)| w)
+        .sum();
+    assert!(blocked > 899.0, "{blocked}");
+    assert_eq!(states(1), ["gil_wait", "running"].into());
+    assert_eq!(states(2), ["gil_wait", "running"].into());
+    // Each lane covers the whole run: its stretches add up to the plot's width (900).
+    for (name, rects) in &lanes {
+        let w: f64 = rects.iter().map(|(_, w)| w).sum();
+        assert!((w - 900.0).abs() < 0.5, "{name}: {w}");
+    }
+    // Half of each task's time runs, half waits for the GIL.
+    let running: f64 = lanes[1]
+        .1
+        .iter()
+        .filter(|(s, _)| s == "running")
+        .map(|(_, w)| w)
+        .sum();
+    assert!((running - 450.0).abs() < 10.0, "{running}");
+
+    // Processes: a core each, after starting; I/O: asleep; one core: waiting for a core.
+    let (html, _) = timeline_page("scenarios/timing/cpu_pool.toml", &["--cores", "1,2"]);
+    assert_eq!(html.matches("<div class=\"run\"").count(), 2);
+    let lanes_1 = page_lanes(html.split("data-cores=\"2\"").next().unwrap());
+    // On one core the second worker waits for the core the first one keeps.
+    assert_eq!(lanes_1[2].0, "pool.worker[1]");
+    assert_eq!(lanes_1[2].1[0].0, "starting");
+    let core_wait: f64 = lanes_1[2]
+        .1
+        .iter()
+        .filter(|(s, _)| s == "core_wait")
+        .map(|(_, w)| w)
+        .sum();
+    assert!(core_wait > 850.0, "{:?}", lanes_1[2]);
+    let (html, _) = timeline_page("scenarios/timing/io_threads.toml", &[]);
+    let lanes = page_lanes(&html);
+    assert!(lanes[1].1.iter().any(|(s, _)| s == "sleeping"), "{lanes:?}");
+}
+
+#[test]
+fn the_html_timeline_page_is_pinned() {
+    let (html, _) = timeline_page("scenarios/timing/io_processes.toml", &[]);
+    insta::with_settings!({
+        snapshot_path => "../../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("time_io_processes_html", html);
+    });
 }

@@ -159,9 +159,6 @@ pub fn run(
     py: &Python,
     cfg: &CpythonConfig,
 ) -> Result<Tally, String> {
-    if let Some(why) = translate::unsupported(s) {
-        return Err(why);
-    }
     let program = translate::translate(s, prog, Options { stress: cfg.stress });
     let scratch = Scratch::new().map_err(|e| format!("cannot make a scratch folder: {e}"))?;
     let file = scratch.0.join(&program.file_name);

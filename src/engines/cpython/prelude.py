@@ -81,10 +81,41 @@ def sleep(seconds):
 
 
 def work(seconds):
-    """CPU time for the timing model (`simrace time`): a busy loop."""
-    end = time.perf_counter() + seconds * TIME_SCALE
-    while time.perf_counter() < end:
-        pass
+    """CPU time for the timing model (`simrace time`): a loop of as many rounds as this
+    machine runs in `seconds` on one core, so that it is work, not a wait on the clock:
+    two threads sharing a GIL take turns and need twice as long; two processes do not."""
+    if TIME_SCALE:
+        _rounds(int(seconds * TIME_SCALE * _work_rate()))
+
+
+def _rounds(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+
+
+_WORK_RATE = []  # rounds of _rounds per second on one core, measured once
+
+
+def _work_rate():
+    """How many rounds this machine runs in a second: the best of five tries (the least
+    disturbed), measured once by the main program and handed to its processes (with
+    spawn too) in the environment."""
+    if not _WORK_RATE:
+        rate = float(os.environ.get("SIMRACE_WORK_RATE", "0"))
+        if not rate:
+            n = 200000
+            best = None
+            for _ in range(5):
+                t = time.perf_counter()
+                _rounds(n)
+                t = time.perf_counter() - t
+                best = t if best is None else min(best, t)
+            rate = n / best
+            os.environ["SIMRACE_WORK_RATE"] = repr(rate)
+        _WORK_RATE.append(rate)
+    return _WORK_RATE[0]
 
 
 _cas_lock = threading.Lock()
@@ -158,6 +189,79 @@ if USES_PROCESSES:
                 return False
 
 
+if USES_PROCESSES:
+    import multiprocessing.pool
+
+    class Pool(multiprocessing.pool.Pool):
+        """multiprocessing's Pool, with the scenario's start method. Its workers start from
+        the file's values (memory()), whatever the start method, as the scenario format
+        has it, and get the run's objects. apply_async gives an AsyncResult (below)."""
+
+        def __init__(self, processes):
+            super().__init__(processes, initializer=_pool_worker,
+                             initargs=(_shareable_objects(),), context=_ctx)
+
+        def apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
+            return AsyncResult(super().apply_async(func, args, kwds, callback, error_callback))
+
+    class AsyncResult:
+        """multiprocessing's AsyncResult, but get(timeout=t) gives None when it times
+        out, instead of raising multiprocessing.TimeoutError."""
+
+        def __init__(self, result):
+            self._result = result
+
+        def get(self, timeout=None):
+            try:
+                return self._result.get(timeout)
+            except multiprocessing.TimeoutError:
+                return None
+
+        def wait(self, timeout=None):
+            self._result.wait(timeout)
+
+        def ready(self):
+            return self._result.ready()
+
+        def successful(self):
+            return self._result.successful()
+
+
+def _shareable_objects():
+    """The run's objects that a process may be given (a Pool may not: objects() makes
+    the pools last, and a pool being made is not there yet)."""
+    objs = {n: globals().get(n) for n in OBJECTS}
+    return {n: o for n, o in objs.items() if o is not None and not _is_pool(o)}
+
+
+def _is_pool(o):
+    o = o[0] if isinstance(o, list) and o else o
+    return USES_PROCESSES and isinstance(o, multiprocessing.pool.Pool)
+
+
+def _own_process(objs):
+    """In a process of its own: the run's objects, and no [invariant] (it is about the
+    main program's memory, which a process never sees)."""
+    global HAS_INVARIANT
+    globals().update(objs)
+    HAS_INVARIANT = False
+
+
+def _pool_worker(objs):
+    """A Pool worker's start: the file's values, the run's objects."""
+    memory()
+    _own_process(objs)
+
+
+def _end_pools():
+    """At the end of a run, its pools stop (their workers are daemons)."""
+    for n in OBJECTS:
+        o = globals()[n]
+        if _is_pool(o):
+            for p in (o if isinstance(o, list) else [o]):
+                p.terminate()
+
+
 class Party:
     """A `[[thread]]` or `[[process]]` table: start(), join(), is_alive(), terminate()
     and kill() act on every instance; party[i] is instance i (a Thread or a Process)."""
@@ -211,7 +315,7 @@ def _make(code, party, name, tid, process, daemon):
                                 name=name, daemon=True)
     slot = _slots[0] % 64
     _slots[0] += 1
-    objs = {n: globals()[n] for n in OBJECTS}
+    objs = _shareable_objects()
     p = _ctx.Process(target=_process_main, name=name, daemon=daemon,
                      args=(code, party, name, tid, seed, _run, objs, _reports, _progress,
                            slot))
@@ -260,7 +364,7 @@ def _process_main(code, party, name, tid, seed, run, objs, reports, progress, sl
     global _run, _progress
     if START_METHOD == "spawn":
         memory()  # a spawned process starts from the file's values
-    globals().update(objs)
+    _own_process(objs)
     _close_unused_ends({pipe: users.get(party, []) for pipe, users in PIPE_ENDS.items()})
     _run, _progress = run, progress
     _local.rng, _local.run, _local.slot = random.Random(seed), run, slot
@@ -367,7 +471,7 @@ def _wait(parties, budget, stable_for, max_steps):
         alive = [t for t in waited if t.ident is not None and t.is_alive()]
         if not alive:
             return None
-        alive[0].join(0.002)
+        alive[0].join(0.002 if STRESS else 0.05)  # unstressed: leave the GIL to the run
         now = time.monotonic()
         frames = sys._current_frames()
         snap = _snapshot(insts, frames)
@@ -415,6 +519,7 @@ def _run_once(budget, stable_for, max_steps):
     _ghosting.clear()
     _steps[0] = 0
     memory()
+    start = time.perf_counter()  # the wall time: from the objects (a Pool starts there)
     objects()
     parties = make_parties()
     for p in parties:
@@ -423,8 +528,10 @@ def _run_once(budget, stable_for, max_steps):
     if USES_PROCESSES and all(p.start_now for p in parties if p.process):
         _close_unused_ends(THREAD_PIPE_ENDS)
     stuck = _wait(parties, budget, stable_for, max_steps)
+    wall = time.perf_counter() - start  # to the end of the last non-daemon party
     _run += 1  # threads still running belong to a run that is over: they stop
     _settle(parties)
+    _end_pools()
     for p in parties:
         if p.process:
             for t in p.instances:
@@ -436,7 +543,7 @@ def _run_once(budget, stable_for, max_steps):
     if _reports is not None:
         while not _reports.empty():
             failures.append(_reports.get())
-    result = {"failures": failures, "stuck": None, "outcome": None}
+    result = {"failures": failures, "stuck": None, "outcome": None, "wall": wall}
     if stuck is not None:
         result["stuck"] = {"kind": stuck[0], "where": stuck[1]}
     elif not failures:
@@ -484,6 +591,8 @@ def main():
     _seed, _quiet = args.seed, args.json
     if USES_PROCESSES:
         multiprocessing.set_start_method(START_METHOD, force=True)
+    if TIME_SCALE:
+        _work_rate()  # before any run: measured alone
     stable_for = None
     if STRESS:
         sys.setswitchinterval(1e-6)

@@ -17,8 +17,8 @@
 //! A new statement or object kind is one arm in [`Translator::stmt`] or [`object_ctor`].
 
 use crate::frontend::ast::{
-    Arg, BinOp, BoolOp, CmpOp, Expr, ExprKind, InitValue, ObjRef, ObjectKind, Scenario, Stmt,
-    StmtKind, Target, UnOp, VarClass, WithItem,
+    Arg, BinOp, BoolOp, CmpOp, Expr, ExprKind, InitValue, ObjRef, ObjectDecl, ObjectKind, Scenario,
+    Stmt, StmtKind, Target, UnOp, VarClass, WithItem,
 };
 use crate::ir::{Program, StartMethod, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -68,6 +68,8 @@ enum Sym {
     Var(VarClass),
     Object,
     Party,
+    /// A `def` of `[functions]`.
+    Function,
 }
 
 /// Names the prelude or Python needs: a scenario name among them gets a `_` appended.
@@ -85,6 +87,8 @@ const TAKEN: &[&str] = &[
     "faulthandler",
     "Queue",
     "JoinableQueue",
+    "Pool",
+    "AsyncResult",
     "Party",
     "choose",
     "sleep",
@@ -148,30 +152,12 @@ fn py_name(n: &str) -> String {
     }
 }
 
-/// Why `s` cannot be translated yet, if it cannot: `[functions]` and the Pool are not
-/// translated (every caller asks this first).
-pub fn unsupported(s: &Scenario) -> Option<String> {
-    if !s.functions.is_empty() {
-        return Some("the Python translation does not cover [functions] yet".into());
-    }
-    if s.objects
-        .iter()
-        .any(|o| matches!(o.kind, ObjectKind::Pool { .. }))
-    {
-        return Some("the Python translation does not cover Pool yet".into());
-    }
-    None
-}
-
-/// What a construct that [`unsupported`] refuses becomes, should it be reached anyway:
-/// a program that says so when it runs, never a wrong translation.
-const UNTRANSLATED: &str = "_untranslated()";
-
 /// A value as a Python literal.
 fn literal(v: &Value) -> String {
     match v {
-        // Lists and tasks are never initial values: only code makes them.
-        Value::List(_) | Value::Task { .. } => UNTRANSLATED.into(),
+        // Lists and tasks are never initial values: only code makes them, and code is
+        // translated from the syntax tree, not from values.
+        Value::List(_) | Value::Task { .. } => "None".into(),
         Value::None => "None".into(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
@@ -230,7 +216,8 @@ fn object_ctor(kind: &ObjectKind, mp: bool) -> String {
             format!("_manager.dict({{{}}})", items.join(", "))
         }
         ObjectKind::ManagerList { values } => format!("_manager.list({})", list(values)),
-        ObjectKind::Pool { .. } => UNTRANSLATED.into(),
+        // The prelude's `Pool`: multiprocessing's, with the scenario's start method.
+        ObjectKind::Pool { processes } => format!("Pool({processes})"),
     }
 }
 
@@ -244,6 +231,7 @@ fn needs_mp(kind: &ObjectKind) -> bool {
             | ObjectKind::ManagerDict { .. }
             | ObjectKind::ManagerList { .. }
             | ObjectKind::JoinableQueue { .. }
+            | ObjectKind::Pool { .. }
     )
 }
 
@@ -302,6 +290,9 @@ impl<'a> Translator<'a> {
         }
         for p in &s.parties {
             syms.insert(p.name.name.clone(), Sym::Party);
+        }
+        for f in &s.functions {
+            syms.insert(f.name.name.clone(), Sym::Function);
         }
         let mp = s.parties.iter().any(|p| p.process) || s.objects.iter().any(|o| needs_mp(&o.kind));
         Translator {
@@ -414,6 +405,7 @@ impl<'a> Translator<'a> {
         self.emit(0, "", None);
         self.memory();
         self.objects();
+        self.functions();
         for p in &s.parties {
             self.emit(0, "", None);
             self.emit(0, "", None);
@@ -425,7 +417,7 @@ impl<'a> Translator<'a> {
             let head = format!("# {table} {}", p.name.name);
             self.emit(0, head, self.at(p.span.start));
             let name = format!("{}_code", p.name.name);
-            self.function(&name, &p.code);
+            self.function(&name, &["tid".to_string()], &p.code, None);
         }
         self.emit(0, "", None);
         self.emit(0, "", None);
@@ -446,8 +438,13 @@ impl<'a> Translator<'a> {
             }
             let mut per_party = vec![];
             let mut threads = BTreeSet::new();
+            // Any party may call any function: the ends the functions use count for all.
+            let mut called = BTreeSet::new();
+            for f in &self.s.functions {
+                pipe_ends_in(&o.name.name, &f.body, &mut called);
+            }
             for p in &self.s.parties {
-                let mut ends = BTreeSet::new();
+                let mut ends = called.clone();
                 pipe_ends_in(&o.name.name, &p.code, &mut ends);
                 if p.process {
                     let ends: Vec<String> = ends.iter().map(|e| e.to_string()).collect();
@@ -509,7 +506,10 @@ impl<'a> Translator<'a> {
         self.emit(1, "\"\"\"[objects]: new ones for every run.\"\"\"", None);
         let names: Vec<String> = s.objects.iter().map(|o| py_name(&o.name.name)).collect();
         self.globals_line(&names);
-        for o in &s.objects {
+        // A Pool last: its workers are given the other objects when it starts them.
+        let pool = |o: &&ObjectDecl| matches!(o.kind, ObjectKind::Pool { .. });
+        let others = s.objects.iter().filter(|o| !pool(o));
+        for o in others.chain(s.objects.iter().filter(pool)) {
             let ctor = object_ctor(&o.kind, self.mp);
             let rhs = match o.count {
                 Some(n) => format!("[{ctor} for _ in range({n})]"),
@@ -610,9 +610,30 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// `def name(tid):` with `global` for the variables the body assigns.
-    fn function(&mut self, name: &str, body: &[Stmt]) {
-        self.emit(0, format!("def {name}(tid):"), None);
+    /// `[functions]`: each `def` as it is written, after the objects it may use.
+    fn functions(&mut self) {
+        let s = self.s;
+        if s.functions.is_empty() {
+            return;
+        }
+        self.emit(0, "", None);
+        self.emit(0, "", None);
+        self.emit(0, "# [functions]", None);
+        for (i, f) in s.functions.iter().enumerate() {
+            if i > 0 {
+                self.emit(0, "", None);
+                self.emit(0, "", None);
+            }
+            let params: Vec<String> = f.params.iter().map(|p| py_name(&p.name)).collect();
+            let head = self.at(f.span.start);
+            self.function(&py_name(&f.name.name), &params, &f.body, head);
+        }
+    }
+
+    /// `def name(params):` with `global` for the variables the body assigns; `head`: what
+    /// the `def` line is in the scenario.
+    fn function(&mut self, name: &str, params: &[String], body: &[Stmt], head: Option<LineInfo>) {
+        self.emit(0, format!("def {name}({}):", params.join(", ")), head);
         let mut assigned = BTreeSet::new();
         self.assigned(body, &mut assigned);
         let globals: Vec<String> = assigned.into_iter().collect();
@@ -631,7 +652,7 @@ impl<'a> Translator<'a> {
                         out.insert(py_name(&target.name.name));
                     }
                 }
-                StmtKind::For { var, body, .. } => {
+                StmtKind::For { var, body, .. } | StmtKind::ForEach { var, body, .. } => {
                     if matches!(self.syms.get(&var.name), Some(Sym::Var(_))) {
                         out.insert(py_name(&var.name));
                     }
@@ -1026,7 +1047,11 @@ impl<'a> Translator<'a> {
                 (s, P_ATOM)
             }
             ExprKind::Call { func, args } => {
-                let s = format!("{}({})", func.name, self.args(args, reads));
+                let name = match self.syms.get(&func.name) {
+                    Some(Sym::Function) => py_name(&func.name),
+                    _ => func.name.clone(),
+                };
+                let s = format!("{name}({})", self.args(args, reads));
                 (s, P_ATOM)
             }
             ExprKind::Method {
@@ -1116,6 +1141,11 @@ fn pipe_ends_in(pipe: &str, body: &[Stmt], out: &mut BTreeSet<i64>) {
                 pipe_ends_in(pipe, body, out);
             }
             StmtKind::For { body, .. } => pipe_ends_in(pipe, body, out),
+            StmtKind::ForEach { iter, body, .. } => {
+                expr(pipe, iter, out);
+                pipe_ends_in(pipe, body, out);
+            }
+            StmtKind::Return(Some(e)) => expr(pipe, e, out),
             StmtKind::With { item, body } => {
                 if let WithItem::Object(r) = item {
                     objref(pipe, r, out);
