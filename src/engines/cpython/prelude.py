@@ -5,6 +5,8 @@
 import faulthandler
 import json
 import multiprocessing
+import multiprocessing.connection
+import multiprocessing.process
 import multiprocessing.queues
 import os
 import queue
@@ -458,6 +460,27 @@ def _in_proxy_call(f):
     return False
 
 
+def _running(t):
+    """Is instance t started and not ended? A process is asked through its sentinel,
+    never by waiting for it: reaping it here would race with the scenario's own join()
+    or exitcode in another thread (CPython's Popen.poll is not thread-safe: the loser
+    of two waitpid calls sees no exit code, and a join() returns with exitcode None)."""
+    if t.ident is None:
+        return False
+    if isinstance(t, multiprocessing.process.BaseProcess):
+        return not multiprocessing.connection.wait([t.sentinel], 0)
+    return t.is_alive()
+
+
+def _await(t, timeout):
+    """Waits up to timeout for instance t to end, without reaping a process (see
+    _running)."""
+    if isinstance(t, multiprocessing.process.BaseProcess):
+        multiprocessing.connection.wait([t.sentinel], timeout)
+    else:
+        t.join(timeout)
+
+
 def _wait(parties, budget, stable_for, max_steps):
     """Waits for every started non-daemon instance. None when they all ended; else
     ("deadlock" or "livelock", where every unfinished instance is)."""
@@ -468,10 +491,10 @@ def _wait(parties, budget, stable_for, max_steps):
     while True:
         if _failures:
             return None
-        alive = [t for t in waited if t.ident is not None and t.is_alive()]
+        alive = [t for t in waited if _running(t)]
         if not alive:
             return None
-        alive[0].join(0.002 if STRESS else 0.05)  # unstressed: leave the GIL to the run
+        _await(alive[0], 0.002 if STRESS else 0.05)  # unstressed: leave the GIL to the run
         now = time.monotonic()
         frames = sys._current_frames()
         snap = _snapshot(insts, frames)
@@ -484,8 +507,7 @@ def _wait(parties, budget, stable_for, max_steps):
             kind = "livelock" if stable_for is not None else "stuck"
         if kind is not None:
             frames = sys._current_frames()
-            stuck = [(p, _where(p, t, frames)) for p, t in insts
-                     if t.ident is not None and t.is_alive()]
+            stuck = [(p, _where(p, t, frames)) for p, t in insts if _running(t)]
             if kind == "deadlock" and any(p.process and not w["frames"] for p, w in stuck):
                 # A process outside the scenario's code is starting or ending (slowly,
                 # on a busy machine): not stuck yet.
