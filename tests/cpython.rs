@@ -381,7 +381,8 @@ fn cpython_reports_python_exceptions_and_where_deadlocked_threads_are() {
     let e = &v["engines"][0];
     assert_eq!(e["kinds"], serde_json::json!(["deadlock"]));
     let m = e["findings"][0]["message"].as_str().unwrap();
-    assert!(m.contains("worker[0] (line 18) at `"), "{m}");
+    // Which worker re-takes the lock first is CPython's choice: one of them is stuck there.
+    assert!(m.contains("] (line 18) at `"), "{m}");
     assert!(m.contains("with m:"), "{m}");
 }
 

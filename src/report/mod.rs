@@ -161,7 +161,7 @@ pub struct OutcomeReport {
     pub values: serde_json::Map<String, serde_json::Value>,
     /// What the executions of this outcome printed, line by line (`main: Hello`); left
     /// out when nothing was printed.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output: Vec<String>,
     pub count: u64,
     pub schedule: String,
