@@ -4,7 +4,7 @@
 //! share's scenarios, and the share's JSON result for `simrace merge` (docs/scale.md).
 
 use super::args::{CheckArgs, Format};
-use super::config::{checker, reduction};
+use super::config::{checker, limit_flags};
 use super::print_out;
 use crate::check::{self, CheckResult, Input, Outcome, Summary};
 use crate::share::{CheckShare, Header, InputId, Partition, SharedResult, file_fingerprint};
@@ -94,20 +94,10 @@ fn input_ids(inputs: &[Input]) -> Vec<InputId> {
 /// The flags that change a check's results (the paths, the limits, the reduction,
 /// timing); `--jobs` and `--format` do not.
 fn check_flags(a: &CheckArgs) -> BTreeMap<String, String> {
-    let l = &a.limits;
-    let opt = |v: Option<u64>| v.map_or("none".to_string(), |v| v.to_string());
-    BTreeMap::from([
-        ("paths".to_string(), a.paths.join(" ")),
-        ("max-steps".to_string(), opt(l.max_steps)),
-        ("max-executions".to_string(), opt(l.max_executions)),
-        ("timeout".to_string(), opt(l.timeout)),
-        ("max-memory".to_string(), opt(l.max_memory)),
-        (
-            "reduction".to_string(),
-            format!("{:?}", reduction(l.reduction)),
-        ),
-        ("timing".to_string(), a.timing.to_string()),
-    ])
+    let mut flags = limit_flags(&a.limits);
+    flags.insert("paths".to_string(), a.paths.join(" "));
+    flags.insert("timing".to_string(), a.timing.to_string());
+    flags
 }
 
 fn write_junit(path: &str, results: &[CheckResult], timing: bool) -> std::io::Result<()> {

@@ -52,6 +52,22 @@ pub(super) fn explorer_name(engine: Option<Engine>) -> &'static str {
     }
 }
 
+/// The limit flags that change a search's results, as a share's header records them
+/// (`simrace merge` refuses shares whose flags differ).
+pub(super) fn limit_flags(l: &Limits) -> std::collections::BTreeMap<String, String> {
+    let opt = |v: Option<u64>| v.map_or("none".to_string(), |v| v.to_string());
+    std::collections::BTreeMap::from([
+        ("max-steps".to_string(), opt(l.max_steps)),
+        ("max-executions".to_string(), opt(l.max_executions)),
+        ("timeout".to_string(), opt(l.timeout)),
+        ("max-memory".to_string(), opt(l.max_memory)),
+        (
+            "reduction".to_string(),
+            format!("{:?}", reduction(l.reduction)),
+        ),
+    ])
+}
+
 pub(super) fn reduction(flag: ReductionFlag) -> Reduction {
     match flag {
         ReductionFlag::Dpor => Reduction::Dpor,

@@ -3,7 +3,7 @@
 //! `simrace run FILE --engine explore --jobs J` gives (docs/scale.md).
 
 use super::args::{Engine, Format, MergeArgs, RunArgs};
-use super::config::{explorer_config, reduction};
+use super::config::{explorer_config, limit_flags};
 use super::{load_or_print, print_out};
 use crate::check::{CheckResult, Outcome};
 use crate::report;
@@ -54,23 +54,17 @@ pub(super) fn run_share(a: &RunArgs, p: Partition) -> u8 {
 fn run_flags(a: &RunArgs) -> BTreeMap<String, String> {
     let l = &a.limits;
     let opt = |v: Option<u64>| v.map_or("none".to_string(), |v| v.to_string());
-    BTreeMap::from([
+    let mut flags = limit_flags(l);
+    flags.extend([
         ("engine".to_string(), "explore".to_string()),
-        ("max-steps".to_string(), opt(l.max_steps)),
-        ("max-executions".to_string(), opt(l.max_executions)),
-        ("timeout".to_string(), opt(l.timeout)),
-        ("max-memory".to_string(), opt(l.max_memory)),
-        (
-            "reduction".to_string(),
-            format!("{:?}", reduction(l.reduction)),
-        ),
         (
             "preemption-bound".to_string(),
             opt(l.preemption_bound.map(u64::from)),
         ),
         ("timing".to_string(), (!l.no_timing).to_string()),
         ("split-after".to_string(), opt(a.engine_opts.split_after)),
-    ])
+    ]);
+    flags
 }
 
 /// The merge of `run` shares (already checked to be one run's, once each): the report of

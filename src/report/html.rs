@@ -86,14 +86,16 @@ pub enum Section {
     Error { file: String, message: String },
 }
 
-fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+/// `v[key]` as an array (empty when missing); shared with `timeline.rs`.
+pub(super) fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
 
-fn s_of<'a>(v: &'a Value, key: &str) -> &'a str {
+/// `v[key]` as a string (empty when missing).
+pub(super) fn s_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 

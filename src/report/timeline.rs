@@ -10,6 +10,7 @@
 //! the scenario is escaped, and the output depends only on the input (numbers printed
 //! with fixed decimals), so a page can be snapshot-tested.
 
+use super::html::{arr, s_of};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -52,17 +53,6 @@ const LANE_H: f64 = 24.0;
 const LANE_GAP: f64 = 8.0;
 const AXIS_H: f64 = 24.0;
 const TICKS: u32 = 10;
-
-fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-fn s_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
-}
 
 fn f_of(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(0.0)
