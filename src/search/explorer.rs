@@ -117,6 +117,8 @@ pub(super) struct Explorer<'p> {
     /// `visited`.
     pub(super) memory: u64,
     pub(super) visited_bytes: u64,
+    /// Executions that ran to `max_steps` (see `going_round`).
+    pub(super) too_long: u64,
 }
 
 impl<'p> Explorer<'p> {
@@ -142,6 +144,7 @@ impl<'p> Explorer<'p> {
             work: 0,
             memory: 0,
             visited_bytes: 0,
+            too_long: 0,
         }
     }
 
@@ -259,17 +262,13 @@ impl<'p> Explorer<'p> {
             self.stats.limit = Some(format!("stopped at the --timeout of {} s", t.as_secs()));
             return true;
         }
-        if self.split_depth == 0
-            && super::going_round(self.cfg, self.stats.executions, self.states.len() as u64)
-        {
-            self.stats.switched = Some(format!(
-                "{} executions reached only {} distinct states (the program goes round in \
-                 loops), so the search switched to state caching (--reduction states): the \
-                 counts are of states",
-                self.stats.executions,
-                self.states.len()
-            ));
-            return true;
+        if self.split_depth == 0 {
+            let states = self.states.len() as u64;
+            let execs = self.stats.executions;
+            if let Some(why) = super::going_round(self.cfg, execs, states, self.too_long) {
+                self.stats.switched = Some(why);
+                return true;
+            }
         }
         false
     }
@@ -699,6 +698,7 @@ impl<'p> Explorer<'p> {
         match ending {
             None | Some(Ending::Failed) => {}
             Some(Ending::TooLong { message }) => {
+                self.too_long += 1;
                 let kind = FindingKind::Livelock;
                 self.record(kind, "max_steps".into(), message, schedule, None, true);
             }

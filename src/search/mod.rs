@@ -316,17 +316,39 @@ const SWITCH_AFTER: u64 = 2_000;
 /// How many executions per distinct state is going round in circles.
 const SWITCH_RATIO: u64 = 10;
 
-/// True when a DPOR search that has run `executions` reaching `states` distinct states
-/// should give up for state caching: far more executions than states, which happens when
-/// the program's state graph has cycles (every turn of a loop is a new execution, the
-/// states are the same).
-pub(crate) fn going_round(cfg: &Config, executions: u64, states: u64) -> bool {
-    cfg.auto_states
+/// Why a DPOR search that has run `executions`, reaching `states` distinct states, of
+/// which `too_long` ran to `max_steps`, should give up for state caching; `None` when it
+/// should go on. Two signs of a program whose state graph has cycles:
+/// - far more executions than states: every turn of a loop is a new execution, the
+///   states are the same;
+/// - most executions run to `max_steps`: a loop that can turn forever (a livelock, a
+///   polite backoff) makes every interleaving of its turns an execution of its own, up
+///   to the step limit, while state caching closes the cycle the first time round.
+pub(crate) fn going_round(
+    cfg: &Config,
+    executions: u64,
+    states: u64,
+    too_long: u64,
+) -> Option<String> {
+    let applies = cfg.auto_states
         && cfg.reduction == Reduction::Dpor
         && cfg.search == Search::Exhaustive
         && cfg.preemption_bound.is_none()
-        && executions >= SWITCH_AFTER
-        && executions >= SWITCH_RATIO * states.max(1)
+        && executions >= SWITCH_AFTER;
+    if !applies {
+        return None;
+    }
+    let reason = if executions >= SWITCH_RATIO * states.max(1) {
+        format!("{executions} executions reached only {states} distinct states")
+    } else if 2 * too_long > executions {
+        format!("{too_long} of {executions} executions ran to max_steps")
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{reason} (the program goes round in loops), so the search switched to state \
+         caching (--reduction states): the counts are of states"
+    ))
 }
 
 /// The search again with state caching when `ex` gave up going round in circles (see

@@ -40,6 +40,30 @@ fn a_polite_livelock_is_found_by_its_cycle() {
     }
 }
 
+/// A livelock whose turns are long (300 steps) and whose states are many: DPOR's
+/// executions do not outnumber the states ten to one, but nearly all of them run to
+/// max_steps, which is the other sign of a loop. Before, the default run stopped at the
+/// budget, INCOMPLETE; now it switches, completes, finds the livelock, and says why.
+#[test]
+fn executions_that_run_to_max_steps_make_the_search_switch() {
+    let prog = fixture("polite_pair");
+    let cfg = default_run(&prog);
+    let ex = explore(&prog, &cfg);
+    assert!(ex.stats.complete, "{:?}", ex.stats.limit);
+    let why = ex.stats.switched.clone().expect("switched");
+    assert!(why.contains("ran to max_steps"), "{why}");
+    assert_eq!(kinds(&ex), [FindingKind::Livelock]);
+    for f in &ex.findings {
+        replays_to_itself(&prog, f, cfg.max_steps).unwrap();
+    }
+    // Without the switch, the same budget leaves DPOR incomplete.
+    let stay = Config {
+        auto_states: false,
+        ..cfg.clone()
+    };
+    assert!(!explore(&prog, &stay).stats.complete);
+}
+
 /// Workers polling a queue with a timeout until an event is set: DPOR went on without
 /// end; the switch to state caching finds the deadlock of the missing task_done calls.
 #[test]
