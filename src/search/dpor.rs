@@ -194,7 +194,10 @@ impl Explorer<'_> {
         let n = &mut self.path[i];
         let tried = |q: &ThreadId| {
             n.explored.iter().any(|e| e.0 == *q)
-                || n.wakeup.branches.iter().any(|b| b.step.choice.thread == *q)
+                || n.wakeup
+                    .branches()
+                    .iter()
+                    .any(|b| b.step.choice.thread == *q)
         };
         if initials.iter().any(tried) {
             return;

@@ -74,13 +74,10 @@ impl Node {
     /// Adds a one-step wakeup branch: thread `t` moves next (first alternative).
     pub(super) fn add_branch(&mut self, prog: &Program, t: ThreadId) {
         let fp = self.state.footprint(prog, t);
-        self.wakeup.branches.push(WakeNode {
-            step: WakeStep {
-                choice: Choice { thread: t, alt: 0 },
-                fp,
-            },
-            children: vec![],
-        });
+        self.wakeup.push(WakeNode::leaf(WakeStep {
+            choice: Choice { thread: t, alt: 0 },
+            fp,
+        }));
     }
 }
 
@@ -423,7 +420,7 @@ impl<'p> Explorer<'p> {
         // The leftmost pending branch that can still run here; a branch whose first step
         // is disabled or asleep is dropped (see the module docs). The branch stays in the
         // tree until `take` starts it, with the other branches of the same alternative.
-        while let Some(b) = n.wakeup.branches.first() {
+        while let Some(b) = n.wakeup.branches().first() {
             let t = b.step.choice.thread;
             let runnable = n.enabled.iter().any(|e| e.0 == t)
                 && !n.done[t as usize]
@@ -431,7 +428,7 @@ impl<'p> Explorer<'p> {
             if runnable {
                 return Some(Choice { thread: t, alt: 0 });
             }
-            n.wakeup.branches.remove(0);
+            n.wakeup.drop_first();
         }
         None
     }

@@ -39,18 +39,11 @@ pub(super) fn state_bytes(s: &State) -> u64 {
         + threads) as u64
 }
 
-fn wakeup_bytes(branches: &[WakeNode]) -> u64 {
-    branches
-        .iter()
-        .map(|b| size_of::<WakeNode>() as u64 + wakeup_bytes(&b.children))
-        .sum()
-}
-
 fn node_bytes(n: &Node) -> u64 {
     let sleepers = n.explored.len() + n.sleep.len();
     size_of::<Node>() as u64
         + state_bytes(&n.state)
-        + wakeup_bytes(&n.wakeup.branches)
+        + n.wakeup.size() * size_of::<WakeNode>() as u64
         + (sleepers * size_of::<(crate::ir::ThreadId, crate::machine::Footprint)>()) as u64
         + (n.clock.len() * size_of::<u32>()) as u64
         + (n.events.len() * size_of::<crate::machine::Event>()) as u64

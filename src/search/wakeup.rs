@@ -26,13 +26,29 @@ pub struct WakeStep {
 #[derive(Clone, Debug)]
 pub struct WakeNode {
     pub step: WakeStep,
-    pub children: Vec<WakeNode>,
+    children: Vec<WakeNode>,
+    /// The nodes of this subtree, itself included (kept up to date by the tree's
+    /// operations, so that the search's memory estimate need not walk the trees).
+    size: u64,
+}
+
+impl WakeNode {
+    /// A branch of one step.
+    pub fn leaf(step: WakeStep) -> WakeNode {
+        WakeNode {
+            step,
+            children: vec![],
+            size: 1,
+        }
+    }
 }
 
 /// An ordered forest of pending branches (leftmost first).
 #[derive(Clone, Debug, Default)]
 pub struct WakeupTree {
-    pub branches: Vec<WakeNode>,
+    branches: Vec<WakeNode>,
+    /// The nodes of the forest.
+    size: u64,
 }
 
 /// True when the first step of `thread` in `w` has no earlier step in `w` that it depends
@@ -95,6 +111,28 @@ impl WakeupTree {
         self.branches.is_empty()
     }
 
+    /// The pending branches, leftmost first.
+    pub fn branches(&self) -> &[WakeNode] {
+        &self.branches
+    }
+
+    /// How many nodes the forest holds.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Adds `node` as the rightmost branch.
+    pub fn push(&mut self, node: WakeNode) {
+        self.size += node.size;
+        self.branches.push(node);
+    }
+
+    /// Drops the leftmost branch (one that cannot run where the tree is).
+    pub fn drop_first(&mut self) {
+        let b = self.branches.remove(0);
+        self.size -= b.size;
+    }
+
     /// Inserts the sequence `w` (insert_[E](w, wut) of the JACM paper): find the first node
     /// `u` in post-order whose sequence is a weak prefix of `w` (`u ⊑ w`). When nothing of
     /// `w` is left after `u`, `w` is covered; otherwise the rest of `w` hangs under `u` as
@@ -102,10 +140,14 @@ impl WakeupTree {
     pub fn insert(&mut self, w: Vec<WakeStep>) -> Inserted {
         let all: Vec<usize> = (0..w.len()).collect();
         match insert_in(&mut self.branches, &w, &all) {
-            Some(r) => r,
+            Some(Inserted::Added) => {
+                self.size = self.branches.iter().map(|b| b.size).sum();
+                Inserted::Added
+            }
+            Some(Inserted::Covered) => Inserted::Covered,
             None => {
                 if !w.is_empty() {
-                    self.branches.push(chain(w));
+                    self.push(chain(w));
                 }
                 Inserted::Added
             }
@@ -119,7 +161,10 @@ impl WakeupTree {
         let mut kept = Vec::with_capacity(self.branches.len());
         for b in std::mem::take(&mut self.branches) {
             if b.step.choice == choice {
-                rest.branches.extend(b.children);
+                self.size -= b.size;
+                for c in b.children {
+                    rest.push(c);
+                }
             } else {
                 kept.push(b);
             }
@@ -145,13 +190,17 @@ fn insert_in(forest: &mut [WakeNode], w: &[WakeStep], rest: &[usize]) -> Option<
             continue; // nothing below can match either
         };
         if let Some(r) = insert_in(&mut node.children, w, &left) {
+            if r == Inserted::Added {
+                node.size = 1 + node.children.iter().map(|c| c.size).sum::<u64>();
+            }
             return Some(r);
         }
         if left.is_empty() {
             return Some(Inserted::Covered);
         }
-        node.children
-            .push(chain(left.iter().map(|&j| w[j].clone()).collect()));
+        let added = chain(left.iter().map(|&j| w[j].clone()).collect());
+        node.size += added.size;
+        node.children.push(added);
         return Some(Inserted::Added);
     }
     None
@@ -159,13 +208,11 @@ fn insert_in(forest: &mut [WakeNode], w: &[WakeStep], rest: &[usize]) -> Option<
 
 fn chain(w: Vec<WakeStep>) -> WakeNode {
     let mut it = w.into_iter().rev();
-    let mut node = WakeNode {
-        step: it.next().expect("chain of a non-empty sequence"),
-        children: vec![],
-    };
+    let mut node = WakeNode::leaf(it.next().expect("chain of a non-empty sequence"));
     for s in it {
         node = WakeNode {
             step: s,
+            size: node.size + 1,
             children: vec![node],
         };
     }
@@ -263,5 +310,57 @@ mod tests {
         assert!(weak_initial(&w, 1, &w[0].fp));
         assert!(!weak_initial(&w, 2, &w[1].fp));
         assert!(!weak_initial(&w, 4, &step(4, &[(0, false)]).fp));
+    }
+
+    /// The sizes kept for the memory estimate are the forest's node counts, through
+    /// insertions (new branches, extended inner nodes, covered sequences), taking a
+    /// branch, and dropping one.
+    #[test]
+    fn the_kept_sizes_count_the_nodes() {
+        fn count(b: &[WakeNode]) -> u64 {
+            b.iter().map(|n| 1 + count(&n.children)).sum()
+        }
+        fn check(t: &WakeupTree) {
+            assert_eq!(t.size(), count(&t.branches), "{}", shape(t));
+            fn inner(b: &[WakeNode]) {
+                for n in b {
+                    assert_eq!(n.size, 1 + count(&n.children));
+                    inner(&n.children);
+                }
+            }
+            inner(&t.branches);
+        }
+        let mut t = WakeupTree::default();
+        let seqs: Vec<Vec<WakeStep>> = vec![
+            vec![step(1, &[(0, true)]), step(2, &[(0, true)])],
+            vec![
+                step(1, &[(0, true)]),
+                step(3, &[(0, true)]),
+                step(2, &[(0, true)]),
+            ],
+            vec![step(2, &[(1, false)]), step(1, &[(0, true)])],
+            vec![step(1, &[(0, true)]), step(2, &[(0, true)])],
+            vec![
+                step(4, &[(0, true)]),
+                step(3, &[(0, true)]),
+                step(1, &[(0, true)]),
+            ],
+            vec![step(5, &[(7, true)])],
+        ];
+        for w in seqs {
+            t.insert(w);
+            check(&t);
+        }
+        // 5 touches nothing of the others: it goes on below the first leaf it follows.
+        assert_eq!(shape(&t), "1(2(5) 3(2)) 4(3(1))");
+        let mut child = t.take_branches(Choice { thread: 1, alt: 0 });
+        check(&t);
+        check(&child);
+        assert_eq!(child.size(), 4);
+        child.insert(vec![step(2, &[(0, true)]), step(6, &[(0, true)])]);
+        check(&child);
+        t.drop_first();
+        check(&t);
+        assert_eq!((shape(&t), t.size()), (String::new(), 0));
     }
 }
