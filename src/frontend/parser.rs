@@ -1300,37 +1300,37 @@ impl<'s, 'a> Parser<'s, 'a> {
     /// `a + b - c`. Each operator of a chain counts as a level of nesting, since the tree
     /// it makes is as deep as the chain is long.
     fn arith(&mut self) -> PResult<Expr> {
-        let mut lhs = self.term()?;
-        let depth = self.expr_depth;
-        loop {
-            let op = match self.peek() {
-                Tok::Op("+") => BinOp::Add,
-                Tok::Op("-") => BinOp::Sub,
-                _ => break,
-            };
-            self.bump();
-            self.enter_expr()?;
-            let rhs = self.term()?;
-            lhs = binary(op, lhs, rhs);
-        }
-        self.expr_depth = depth;
-        Ok(lhs)
+        self.chain(Self::term, |t| match t {
+            Tok::Op("+") => Some(BinOp::Add),
+            Tok::Op("-") => Some(BinOp::Sub),
+            _ => None,
+        })
     }
 
+    /// `a * b // c % d`, nested as [`Parser::arith`] nests.
     fn term(&mut self) -> PResult<Expr> {
-        let mut lhs = self.factor()?;
+        self.chain(Self::factor, |t| match t {
+            Tok::Op("*") => Some(BinOp::Mul),
+            Tok::Op("//") => Some(BinOp::FloorDiv),
+            Tok::Op("%") => Some(BinOp::Mod),
+            _ => None,
+        })
+    }
+
+    /// A left-associative chain of operands (`operand`) joined by the operators `op`
+    /// knows, each operator a level of nesting.
+    fn chain(
+        &mut self,
+        operand: fn(&mut Self) -> PResult<Expr>,
+        op: fn(&Tok) -> Option<BinOp>,
+    ) -> PResult<Expr> {
+        let mut lhs = operand(self)?;
         let depth = self.expr_depth;
-        loop {
-            let op = match self.peek() {
-                Tok::Op("*") => BinOp::Mul,
-                Tok::Op("//") => BinOp::FloorDiv,
-                Tok::Op("%") => BinOp::Mod,
-                _ => break,
-            };
+        while let Some(o) = op(self.peek()) {
             self.bump();
             self.enter_expr()?;
-            let rhs = self.factor()?;
-            lhs = binary(op, lhs, rhs);
+            let rhs = operand(self)?;
+            lhs = binary(o, lhs, rhs);
         }
         self.expr_depth = depth;
         Ok(lhs)
