@@ -37,6 +37,40 @@ fn a_failure_before_the_first_step_is_a_finding() {
     );
 }
 
+/// An `[invariant]` false in the file's own state is a finding even when a thread's
+/// first local code (a `[ghost]` update) makes it true at once.
+#[test]
+fn an_invariant_false_in_the_initial_state_fails_there() {
+    assert_eq!(
+        kinds("tests/fixtures/regressions/invariant_initial.toml"),
+        ["assertion"]
+    );
+}
+
+/// A failure before the first step is in every execution, and counted once in each:
+/// "reached in 1 execution of 1" for a lone thread (it said "1 of 2"), and in all of
+/// them where the other threads go on.
+#[test]
+fn a_failure_before_the_first_step_is_counted_in_every_execution() {
+    let lone = load(root().join("tests/fixtures/regressions/prelude_assert.toml"));
+    let division = load(root().join("tests/fixtures/regressions/prelude_division.toml"));
+    for (prog, reduction) in [
+        (&lone, simrace::Reduction::Dpor),
+        (&division, simrace::Reduction::Dpor),
+        (&division, simrace::Reduction::None),
+    ] {
+        let cfg = Config {
+            reduction,
+            ..Config::default()
+        };
+        let e = explore(prog, &cfg);
+        let f = &e.findings[0];
+        assert_eq!(f.count, e.stats.executions, "{}", f.message);
+        assert!(f.schedule.is_empty());
+    }
+    assert_eq!(explore(&lone, &Config::default()).stats.executions, 1);
+}
+
 /// `worker.join()` from inside a worker joins itself: a RuntimeError, not a deadlock.
 #[test]
 fn a_thread_that_joins_itself_raises() {

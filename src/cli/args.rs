@@ -296,8 +296,9 @@ pub(super) struct CheckArgs {
 pub(super) struct ReplayArgs {
     #[arg(value_name = "FILE")]
     pub file: String,
-    /// The schedule from a report (for example `0,0,1/2,1*3`).
-    #[arg(long)]
+    /// The schedule from a report (for example `0,0,1/2,1*3`); none: the execution that
+    /// takes no step (a failure before the first step).
+    #[arg(long, default_value = "")]
     pub schedule: String,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,

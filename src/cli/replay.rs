@@ -38,7 +38,12 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
     let output: Vec<String> = r.steps.iter().flat_map(|s| s.output.clone()).collect();
     match a.format {
         Format::Text => {
-            let mut out = format!("{} ({}): replay of {}\n", prog.name, prog.path, schedule);
+            let what = if schedule.is_empty() {
+                "the execution before its first step"
+            } else {
+                schedule.as_str()
+            };
+            let mut out = format!("{} ({}): replay of {what}\n", prog.name, prog.path);
             report::write_trace(&mut out, &trace, &output, "  ");
             out.push_str(&format!("{ended}\n"));
             // The ending names every other finding; a race is between two steps.

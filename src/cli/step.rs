@@ -350,11 +350,7 @@ impl<'p> Game<'p> {
     }
 
     fn replay_command(&self) -> String {
-        format!(
-            "simrace replay {} --schedule {}",
-            self.prog.path,
-            self.schedule_text()
-        )
+        crate::report::replay_command(&self.prog.path, &self.schedule_text())
     }
 }
 

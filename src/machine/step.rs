@@ -68,7 +68,9 @@ impl State {
     /// [`State::initial`] under other policies.
     pub fn initial_with(prog: &Program, policy: Policy) -> (State, Vec<Failure>) {
         let mut s = State::empty(prog, policy);
-        let mut failures = vec![];
+        // The file's own state is reachable too: an `[invariant]` is checked there before
+        // the threads' first local code (a `[ghost]` update) runs.
+        let mut failures: Vec<Failure> = s.check_invariants(prog).into_iter().collect();
         for t in 0..prog.threads.len() as ThreadId {
             if prog.threads[t as usize].start {
                 s.threads[t as usize].status = Status::Ready;

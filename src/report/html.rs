@@ -330,10 +330,9 @@ fn finding(
     let schedule = s_of(f, "schedule");
     let _ = writeln!(
         out,
-        "<p>Schedule <code class=\"schedule\">{}</code>; replay it with:</p>\n<pre class=\"replay\">simrace replay {} --schedule {}</pre>",
+        "<p>Schedule <code class=\"schedule\">{}</code>; replay it with:</p>\n<pre class=\"replay\">{}</pre>",
         text(schedule),
-        text(s_of(&p.report, "file")),
-        text(schedule)
+        text(&super::replay_command(s_of(&p.report, "file"), schedule))
     );
     lanes(out, f, p, lines);
     let output = arr(f, "output");

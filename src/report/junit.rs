@@ -97,8 +97,8 @@ fn failure_body(r: &CheckResult) -> String {
         );
         let _ = writeln!(
             out,
-            "  replay: simrace replay {} --schedule {}",
-            rep.file, f.schedule
+            "  replay: {}",
+            super::replay_command(&rep.file, &f.schedule)
         );
         write_trace(&mut out, &f.trace, &f.output, "  ");
     }

@@ -231,3 +231,13 @@ pub fn json_value(v: Value) -> serde_json::Value {
         Value::List(_) | Value::Task { .. } => serde_json::Value::from(v.to_string()),
     }
 }
+
+/// The command that replays the execution `schedule` (as a report writes it) of `file`:
+/// the one wording of it in every report.
+pub fn replay_command(file: &str, schedule: &str) -> String {
+    if schedule.is_empty() {
+        format!("simrace replay {file}")
+    } else {
+        format!("simrace replay {file} --schedule {schedule}")
+    }
+}

@@ -303,8 +303,8 @@ fn finding_text(out: &mut String, r: &RunReport, f: &FindingReport) {
     }
     let _ = writeln!(
         out,
-        "  replay: simrace replay {} --schedule {}",
-        r.file, f.schedule
+        "  replay: {}",
+        super::replay_command(&r.file, &f.schedule)
     );
     let marks: Vec<(usize, &str)> = match &f.race {
         Some(r) => vec![

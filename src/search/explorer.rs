@@ -116,6 +116,8 @@ pub(super) struct Explorer<'p> {
     pub(super) visited_bytes: u64,
     /// Executions that ran to `max_steps` (see `going_round`).
     pub(super) too_long: u64,
+    /// The failures before the first step (`State::initial`), part of every execution.
+    pub(super) initial_failures: Vec<(FindingKind, String)>,
 }
 
 impl<'p> Explorer<'p> {
@@ -142,6 +144,7 @@ impl<'p> Explorer<'p> {
             memory: 0,
             visited_bytes: 0,
             too_long: 0,
+            initial_failures: vec![],
         }
     }
 
@@ -301,9 +304,15 @@ impl<'p> Explorer<'p> {
 
     pub(super) fn run(mut self) -> Exploration {
         let (state, failures) = State::initial_with(self.prog, self.cfg.policy);
+        // Failures before the first step are in every execution: counted as each ends,
+        // as a step's are (with state caching, once).
+        let by_state = self.cfg.reduction == Reduction::States;
         for f in &failures {
-            self.record_failure(f, vec![], true);
-            self.stats.executions = 1;
+            self.record_failure(f, vec![], by_state);
+            let key = self.failure_key(f);
+            if !self.initial_failures.contains(&key) {
+                self.initial_failures.push(key);
+            }
         }
         let failed = !failures.is_empty();
         let complete = match self.cfg.search {
@@ -332,7 +341,8 @@ impl<'p> Explorer<'p> {
 
     /// The depth-first search; true when it covered everything.
     fn run_exhaustive(&mut self, state: State, failed: bool) -> bool {
-        let root = self.new_node(state, vec![], failed, WakeupTree::default());
+        let mut root = self.new_node(state, vec![], failed, WakeupTree::default());
+        root.failures = self.initial_failures.clone();
         self.path.push(root);
         self.visit_new();
         self.run_exhaustive_loop()

@@ -114,7 +114,8 @@ impl Explorer<'_> {
         longest: u64,
     ) -> u64 {
         self.path.clear();
-        let root = self.new_node(state.clone(), vec![], failed, WakeupTree::default());
+        let mut root = self.new_node(state.clone(), vec![], failed, WakeupTree::default());
+        root.failures = self.initial_failures.clone();
         self.path.push(root);
         let mut priorities = Priorities::draw(rng, self.nthreads, depth, longest);
         loop {
