@@ -170,7 +170,7 @@ fn full_answer(out: &mut String, story: &Story) {
     let _ = writeln!(out, "Why this is a bug:");
     why::why(out, story, true);
     let _ = writeln!(out);
-    let replay = crate::report::replay_command(&story.file, &story.finding.schedule);
+    let replay = crate::report::replay_command(story.file, &story.finding.schedule);
     let _ = writeln!(out, "Replay it: {replay}");
     let _ = writeln!(out, "Play it yourself: simrace step {}", story.file);
     if !story.prog.description.trim().is_empty() {
