@@ -23,6 +23,9 @@ _failures = []               # failures of the current run's threads
 _progress = None             # per process instance: steps taken (shared memory)
 _steps = [0]                 # steps taken in this run (an estimate: statements and reads)
 _ctx = multiprocessing.get_context(START_METHOD) if USES_PROCESSES else None
+_gate = threading.Event()    # set once every party the scenario starts has started
+_gate.set()
+_unstarted = set()           # the [[process]] tables of this run not started yet
 
 
 class _Abandoned(BaseException):
@@ -283,6 +286,9 @@ class Party:
     def start(self):
         for t in self.instances:
             t.start()
+        if self.process:
+            _unstarted.discard(self.name)
+            _close_ready_ends()
 
     def join(self, timeout=None):
         for t in self.instances:
@@ -342,6 +348,9 @@ def _failure(name, e):
 
 
 def _thread_main(code, name, tid, seed, run):
+    # The scenario starts its parties together: none runs before all are started (else a
+    # thread could join a sibling that is not started yet, which the model never does).
+    _gate.wait()
     _local.rng = random.Random(seed)
     _local.run = run
     try:
@@ -360,6 +369,21 @@ def _close_unused_ends(used):
         for end in (0, 1):
             if end not in ends:
                 globals()[pipe][end].close()
+
+
+def _close_ready_ends():
+    """In the main program: its copies of the Pipe ends that no thread uses are closed
+    once every process that uses them has started (a child has its own copy by then), so
+    that end of file comes when the processes close theirs, as the scenario has it."""
+    if not USES_PROCESSES or multiprocessing.parent_process() is not None:
+        return
+    for pipe, users in PIPE_ENDS.items():
+        for end in (0, 1):
+            if end in THREAD_PIPE_ENDS.get(pipe, []):
+                continue
+            if any(end in users.get(party, []) for party in _unstarted):
+                continue
+            globals()[pipe][end].close()
 
 
 def _process_main(code, party, name, tid, seed, run, objs, reports, progress, slot):
@@ -544,11 +568,14 @@ def _run_once(budget, stable_for, max_steps):
     start = time.perf_counter()  # the wall time: from the objects (a Pool starts there)
     objects()
     parties = make_parties()
+    _unstarted.clear()
+    _unstarted.update(p.name for p in parties if p.process)
+    _gate.clear()
     for p in parties:
         if p.start_now:
             p.start()
-    if USES_PROCESSES and all(p.start_now for p in parties if p.process):
-        _close_unused_ends(THREAD_PIPE_ENDS)
+    _close_ready_ends()
+    _gate.set()
     stuck = _wait(parties, budget, stable_for, max_steps)
     wall = time.perf_counter() - start  # to the end of the last non-daemon party
     _run += 1  # threads still running belong to a run that is over: they stop

@@ -933,18 +933,50 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn args(&self, args: &[Arg], reads: bool) -> String {
+    /// A call's arguments; under stress a timeout, given by keyword or in its place
+    /// (`timeout`: the place of the method's timeout parameter), is shortened.
+    fn args(&self, args: &[Arg], reads: bool, timeout: Option<usize>) -> String {
         let parts: Vec<String> = args
             .iter()
-            .map(|a| match &a.keyword {
+            .enumerate()
+            .map(|(i, a)| match &a.keyword {
                 Some(k) if k.name == "timeout" && self.opts.stress => {
                     format!("timeout=_t({})", self.expr(&a.value, reads))
                 }
                 Some(k) => format!("{}={}", k.name, self.expr(&a.value, reads)),
+                None if self.opts.stress && timeout == Some(i) => {
+                    format!("_t({})", self.expr(&a.value, reads))
+                }
                 None => self.expr(&a.value, reads),
             })
             .collect();
         parts.join(", ")
+    }
+
+    /// Where `receiver.method(...)` takes its timeout when it is given in its place, as
+    /// Python's signatures have it (`acquire(blocking, timeout)`, `get(block, timeout)`,
+    /// `put(item, block, timeout)`, `wait(timeout)`, `join(timeout)`, `poll(timeout)`).
+    fn timeout_place(&self, receiver: &ObjRef, method: &str) -> Option<usize> {
+        use ObjectKind as K;
+        if receiver.getter.is_some() {
+            // `v.get_lock()`: an RLock.
+            return (method == "acquire").then_some(1);
+        }
+        let name = &receiver.name.name;
+        if let Some(o) = self.s.objects.iter().find(|o| o.name.name == *name) {
+            return match (&o.kind, method) {
+                (K::Lock | K::RLock | K::Semaphore { .. }, "acquire") => Some(1),
+                (K::BoundedSemaphore { .. } | K::Condition { .. }, "acquire") => Some(1),
+                (K::Condition { .. } | K::Event, "wait") => Some(0),
+                (K::Condition { .. }, "wait_for") => Some(1),
+                (K::Queue { .. } | K::JoinableQueue { .. }, "get") => Some(1),
+                (K::Queue { .. } | K::JoinableQueue { .. }, "put") => Some(2),
+                (K::Pipe { .. }, "poll") => Some(0),
+                _ => None,
+            };
+        }
+        // A party's `join(timeout)`; a Pool's result's `get(timeout)` and `wait(timeout)`.
+        matches!(method, "join" | "get" | "wait").then_some(0)
     }
 
     fn prec(&self, e: &Expr, reads: bool) -> (String, u8) {
@@ -1051,7 +1083,7 @@ impl<'a> Translator<'a> {
                     Some(Sym::Function) => py_name(&func.name),
                     _ => func.name.clone(),
                 };
-                let s = format!("{name}({})", self.args(args, reads));
+                let s = format!("{name}({})", self.args(args, reads, None));
                 (s, P_ATOM)
             }
             ExprKind::Method {
@@ -1059,11 +1091,12 @@ impl<'a> Translator<'a> {
                 method,
                 args,
             } => {
+                let timeout = self.timeout_place(receiver, &method.name);
                 let s = format!(
                     "{}.{}({})",
                     self.objref(receiver),
                     method.name,
-                    self.args(args, reads)
+                    self.args(args, reads, timeout)
                 );
                 (s, P_ATOM)
             }
