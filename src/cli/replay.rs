@@ -34,7 +34,7 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
     };
     let ended = ending(&prog, &r);
     let found = finding_reached(&prog, &r);
-    let trace = report::trace_entries(&prog, &r.steps);
+    let trace = report::trace_entries(&prog, &r);
     let output: Vec<String> = r.steps.iter().flat_map(|s| s.output.clone()).collect();
     match a.format {
         Format::Text => {

@@ -84,7 +84,11 @@ pub(super) fn cell_of(info: &VarInfo, index: Option<Value>) -> Res<u32> {
                 Some(j) => Ok(info.first_cell + j),
                 None => raise(
                     ExcKind::IndexError,
-                    format!("list index {i} out of range for {}[{len}]", info.name),
+                    format!(
+                        "list index {i} out of range: {} has {}",
+                        info.name,
+                        crate::ir::counted(len as usize, "item", "items")
+                    ),
                 ),
             }
         }
@@ -106,7 +110,10 @@ fn select(name: &str, first: u32, len: Option<u32>, index: Option<Value>) -> Res
                 Some(j) => Ok((first + j, first + j + 1)),
                 None => raise(
                     ExcKind::IndexError,
-                    format!("index {i} out of range for {name}[{len}]"),
+                    format!(
+                        "index {i} out of range: {name} has {}",
+                        crate::ir::counted(len as usize, "item", "items")
+                    ),
                 ),
             }
         }

@@ -12,19 +12,28 @@ use crate::detect::waitfor;
 use crate::engines::tally::Tally;
 use crate::ir::{FindingKind, Program, Value};
 use crate::machine::Choice;
-use crate::search::{self, Exploration, RawFinding, TraceStep, format_schedule, replay};
+use crate::search::{self, Exploration, RawFinding, Replay, format_schedule, replay};
 use std::time::Duration;
 
-/// The trace of replayed steps, numbered from 1, with thread names.
-pub fn trace_entries(prog: &Program, steps: &[TraceStep]) -> Vec<TraceEntry> {
-    steps
+/// The trace of a replayed execution, numbered from 1, with thread names. A step that
+/// raises before its operation says anything of itself (a `recv()` at end of file, a
+/// `get()` that raises the task's exception) says what it raised.
+pub fn trace_entries(prog: &Program, r: &Replay) -> Vec<TraceEntry> {
+    r.steps
         .iter()
         .enumerate()
-        .map(|(i, s)| TraceEntry {
-            step: i + 1,
-            thread: prog.threads[s.thread as usize].name.clone(),
-            line: s.line,
-            op: s.op.clone(),
+        .map(|(i, s)| {
+            let raised = r.failures.iter().find(|(at, _)| *at == Some(i));
+            let op = match raised {
+                Some((_, f)) if s.op.is_empty() => format!("raises {}", f.group),
+                _ => s.op.clone(),
+            };
+            TraceEntry {
+                step: i + 1,
+                thread: prog.threads[s.thread as usize].name.clone(),
+                line: s.line,
+                op,
+            }
         })
         .collect()
 }
@@ -156,7 +165,7 @@ fn finding_report(prog: &Program, f: &RawFinding) -> FindingReport {
                 && !r.state.all_finished())
             .then(|| waitfor::explain(prog, &r.state));
             let output = r.steps.iter().flat_map(|s| s.output.clone()).collect();
-            (trace_entries(prog, &r.steps), output, deadlock)
+            (trace_entries(prog, &r), output, deadlock)
         }
         Err(e) => (replay_failed(&e), vec![], None),
     };

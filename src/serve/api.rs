@@ -88,7 +88,7 @@ pub(super) fn step(v: &Value) -> Response {
     Response::json(json!({
         "ok": true,
         "schedule": search::format_schedule(&choices),
-        "trace": report::trace_entries(&prog, &r.steps),
+        "trace": report::trace_entries(&prog, &r),
         "threads": threads,
         "finding": found,
     }))

@@ -176,11 +176,11 @@ impl Primitive for QueueKind {
             Op::QJoin => Blocked::new(
                 WaitTarget::QueueJoin(o),
                 format!(
-                    "waits in {name}.join() for {} that never come",
+                    "waits in {name}.join() for {}",
                     crate::ir::counted(
                         contents(st, o).1 as usize,
-                        "task_done() call",
-                        "task_done() calls"
+                        "task_done() call that never comes",
+                        "task_done() calls that never come"
                     )
                 ),
             ),
