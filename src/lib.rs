@@ -60,7 +60,7 @@ pub use machine::{Event, Failure, Policy, State, WakePolicy};
 pub use search::{
     Config, DEFAULT_STEP_BUDGET, Exploration, Progress, RawFinding, RawOutcome, Reduction, Replay,
     Search, ShareResult, Stats, TraceStep, explore, explore_share, format_schedule, merge_shares,
-    parse_schedule, replay,
+    parse_schedule, replay, replays_to_itself,
 };
 pub use time::{PartyState, PartyTime, Problem, Slice, TimedRun, simulate};
 

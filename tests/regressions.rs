@@ -71,6 +71,22 @@ fn a_failure_before_the_first_step_is_counted_in_every_execution() {
     assert_eq!(explore(&lone, &Config::default()).stats.executions, 1);
 }
 
+/// A final assertion after a process's failure replays to itself (found by the
+/// `explore` fuzz target, whose copy of the property was too narrow).
+#[test]
+fn a_final_assertion_after_a_process_failure_replays_to_itself() {
+    let prog = load(root().join("tests/fixtures/regressions/final_after_process_failure.toml"));
+    let e = explore(&prog, &Config::default());
+    let kinds: Vec<String> = crate::common::kinds(&e)
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(kinds, ["assertion", "error"]);
+    for f in &e.findings {
+        simrace::replays_to_itself(&prog, f, 10_000).unwrap();
+    }
+}
+
 /// `worker.join()` from inside a worker joins itself: a RuntimeError, not a deadlock.
 #[test]
 fn a_thread_that_joins_itself_raises() {

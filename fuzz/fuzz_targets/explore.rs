@@ -1,8 +1,8 @@
 //! The explorer and replay on valid generated scenarios: scenarios over the whole
 //! language (tests/differential/language.rs, shared with the property tests), built from
 //! arbitrary bytes. Within small limits, exploring never panics, every finding replays
-//! (its schedule is possible, and an assertion or error fails at its end with the same
-//! kind), and the report serializes.
+//! to itself (`simrace::replays_to_itself`, the property the tests check too), and the
+//! report serializes.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -91,21 +91,8 @@ fuzz_target!(|input: Input| {
     };
     let ex = simrace::explore(&prog, &cfg);
     for f in &ex.findings {
-        let r = simrace::replay(&prog, &f.schedule)
-            .unwrap_or_else(|e| panic!("{} does not replay: {e}\n{text}", f.message));
-        // A failure ends only its thread: the finding's failure is one of the
-        // execution's (another thread may have failed before).
-        if matches!(
-            f.kind,
-            simrace::FindingKind::Assertion | simrace::FindingKind::Error
-        ) && !r.failures.is_empty()
-        {
-            assert!(
-                r.failures.iter().any(|(_, fl)| fl.kind == f.kind),
-                "{} does not replay: {:?}\n{text}",
-                f.message,
-                r.failures
-            );
+        if let Err(e) = simrace::replays_to_itself(&prog, f, cfg.max_steps) {
+            panic!("{e}\n{text}");
         }
     }
     let report = simrace::report::build(&prog, &ex, "explore", false);

@@ -32,7 +32,7 @@ mod symmetry;
 pub mod wakeup;
 
 pub use memory::DEFAULT_MAX_MEMORY;
-pub use replay::{Replay, TraceStep, replay};
+pub use replay::{Replay, TraceStep, replay, replays_to_itself};
 pub use schedule::{format_schedule, parse_schedule, parse_schedule_named};
 pub use split::{ShareResult, merge_shares};
 

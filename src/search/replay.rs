@@ -4,8 +4,9 @@
 //!
 //! Pinned by tests/scenarios.rs (`every_finding_replays_to_itself`) and tests/search.rs.
 
-use crate::ir::{Program, ThreadId};
+use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, Event, Failure, State};
+use crate::search::RawFinding;
 
 /// One step of a replayed execution, for people.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,4 +82,52 @@ pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
         failures,
         state,
     })
+}
+
+/// Checks that finding `f` of an exploration of `prog` (with `max_steps`, the flag's or
+/// the default) replays to the same finding: its schedule round-trips through its
+/// string, replays, and ends in the same failure, deadlock, livelock or race. The one
+/// statement of the property that the tests and the fuzz targets check.
+pub fn replays_to_itself(prog: &Program, f: &RawFinding, max_steps: u64) -> Result<(), String> {
+    let text = crate::search::format_schedule(&f.schedule);
+    let schedule = crate::search::parse_schedule(&text)?;
+    if schedule != f.schedule {
+        return Err(format!("{}: the schedule does not round-trip", f.message));
+    }
+    let r = replay(prog, &schedule)?;
+    let ok = match f.kind {
+        FindingKind::Assertion | FindingKind::Error => {
+            // The last step (or the final check) fails with this message.
+            let last = r.steps.len().checked_sub(1);
+            // Another thread may have failed before: a failure ends only its thread.
+            let failed_here = r.failures.iter().any(|(at, fl)| {
+                fl.kind == f.kind && (*at == last || f.message.contains(&fl.message))
+            });
+            let final_fails = r.state.all_finished()
+                && r.state
+                    .check_final(prog)
+                    .is_some_and(|fl| f.message.contains(&fl.message));
+            failed_here || final_fails
+        }
+        FindingKind::Deadlock | FindingKind::Livelock if f.key == "max_steps" => {
+            r.steps.len() as u64 == max_steps.min(prog.max_steps.unwrap_or(u64::MAX))
+        }
+        FindingKind::Deadlock | FindingKind::Livelock => {
+            r.state.enabled(prog).is_empty() && !r.state.all_finished()
+        }
+        FindingKind::DataRace => {
+            let race = f.race.as_ref().ok_or("a data race without its accesses")?;
+            let races = crate::detect::races::races_in(prog, &r.steps);
+            // The trace ends at the second access.
+            races.iter().any(|x| x == race) && race.second.step + 1 == r.steps.len()
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {} does not replay (failures: {:?})",
+            f.kind, f.message, r.failures
+        ))
+    }
 }
