@@ -190,6 +190,16 @@ pub enum StartMethod {
 }
 
 impl Program {
+    /// The text of line `line` (from 1) of the scenario file, trimmed; empty when there
+    /// is no such line.
+    pub fn source_line(&self, line: u32) -> &str {
+        (line as usize)
+            .checked_sub(1)
+            .and_then(|i| self.source.lines().nth(i))
+            .map(str::trim)
+            .unwrap_or("")
+    }
+
     /// The instances of a `[[thread]]` array that nothing tells apart: their code does
     /// not read `tid` nor print, and no code names them (`start`, `join`, `is_alive`, ...), so that
     /// exchanging two of them, wherever the state names them, maps the executions of the

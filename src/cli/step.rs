@@ -49,14 +49,6 @@ fn thread_name(prog: &Program, t: ThreadId) -> &str {
     &prog.threads[t as usize].name
 }
 
-fn source_line(prog: &Program, line: u32) -> &str {
-    (line as usize)
-        .checked_sub(1)
-        .and_then(|i| prog.source.lines().nth(i))
-        .map(str::trim)
-        .unwrap_or("")
-}
-
 /// The first data race of the replayed execution.
 fn race_bug(prog: &Program, r: &Replay) -> Option<Bug> {
     let mut det = RaceDetector::new(prog);
@@ -269,7 +261,7 @@ impl<'p> Game<'p> {
             _ if matches!(info.code.instrs.get(th.pc as usize), Some(Instr::End)) => {
                 "at the end of its code".to_string()
             }
-            _ => format!("line {line}: {}", source_line(prog, line)),
+            _ => format!("line {line}: {}", prog.source_line(line)),
         };
         let what = match &th.status {
             Status::NotStarted => "not started".to_string(),

@@ -1,14 +1,14 @@
 //! Hint 1: where to look. The lines and names a finding involves, and a question that
 //! points at the bug without giving it away.
 
-use super::{Story, names_list, source_line};
+use super::{Story, names_list};
 use crate::detect::waitfor::WaitFor;
 use crate::ir::FindingKind;
 use crate::machine::Event;
 
 /// `line 13 (tmp = counter)`.
 fn line_ref(story: &Story, line: u32) -> String {
-    let src = source_line(story.prog, line);
+    let src = story.prog.source_line(line);
     if src.is_empty() || src.contains("\"\"\"") {
         format!("line {line}")
     } else {

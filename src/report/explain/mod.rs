@@ -30,20 +30,11 @@ use std::fmt::Write as _;
 /// How many hints `explain --hint N` has: where to look, what goes wrong, the schedule.
 pub const HINTS: u8 = 3;
 
-/// The text of line `line` of the scenario file, trimmed.
-fn source_line(prog: &Program, line: u32) -> &str {
-    (line as usize)
-        .checked_sub(1)
-        .and_then(|i| prog.source.lines().nth(i))
-        .map(str::trim)
-        .unwrap_or("")
-}
-
 /// ` (line 13: tmp = counter)`, or nothing for a line that is not code. The padding
 /// before a trailing comment is cut to two spaces; a step at an object's declaration
 /// (a Pool's worker taking a task) says so.
 fn at_line(prog: &Program, line: u32) -> String {
-    let src = source_line(prog, line);
+    let src = prog.source_line(line);
     if line == 0 || src.is_empty() || src.contains("\"\"\"") {
         return String::new();
     }
