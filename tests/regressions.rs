@@ -87,6 +87,37 @@ fn a_final_assertion_after_a_process_failure_replays_to_itself() {
     }
 }
 
+/// Found by the generated scenarios (1,500 cases): DPOR and state caching disagreed.
+/// An atomic block left by an exception still orders the next block; an atomic block
+/// against a plain access is a race for state caching too; a thread left behind by an
+/// execution cut at max_steps is still tried by DPOR.
+#[test]
+fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
+    for (file, want) in [
+        ("atomic_block_fails", &["error"][..]),
+        ("atomic_block_vs_plain_read", &["data_race", "error"]),
+        ("left_behind_by_a_spinner", &["error", "livelock"]),
+    ] {
+        let prog = load(root().join(format!("tests/fixtures/regressions/{file}.toml")));
+        for reduction in [simrace::Reduction::Dpor, simrace::Reduction::States] {
+            let cfg = Config {
+                reduction,
+                max_steps: prog.max_steps.unwrap_or(200),
+                ..Config::default()
+            };
+            let e = explore(&prog, &cfg);
+            let kinds: Vec<String> = crate::common::kinds(&e)
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            assert_eq!(kinds, want, "{file} under {reduction:?}");
+            for f in &e.findings {
+                simrace::replays_to_itself(&prog, f, cfg.max_steps).unwrap();
+            }
+        }
+    }
+}
+
 /// `worker.join()` from inside a worker joins itself: a RuntimeError, not a deadlock.
 #[test]
 fn a_thread_that_joins_itself_raises() {

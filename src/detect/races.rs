@@ -251,7 +251,8 @@ struct CellHistory {
 
 /// The races at one state, for a search that visits each state once (`--reduction
 /// states`): two threads whose next steps are both enabled and access the same `[shared]`
-/// cell, one of them writing. Such a pair can run in either order, so it is not ordered
+/// cell, one of them writing, unless both steps are `with atomic:` blocks (a block
+/// against a plain access is a race, as happens-before says). Such a pair can run in either order, so it is not ordered
 /// by happens-before in the execution that takes them one after the other. Conversely, a
 /// program with a race has such a state: two unordered accesses that no other
 /// conflicting access orders are both next once what must come before either has run. A
@@ -267,37 +268,70 @@ pub fn races_at(
 ) -> Vec<Race> {
     use crate::frontend::ast::VarClass;
     use crate::machine::Touch;
-    let access = |t: ThreadId| -> Option<(u32, bool, u32)> {
+    // Each next step's accesses to shared cells, in order, with their lines, and whether
+    // the step is a `with atomic:` block (ordered with the other blocks as by one global
+    // lock, but not with plain accesses: SCENARIO.md). A block's accesses are found by
+    // running it on a copy of the state.
+    // (cell, write, line) of each access, in order.
+    type Accesses = Vec<(u32, bool, u32)>;
+    let access = |t: ThreadId| -> Option<(Accesses, bool)> {
         let fp = state.footprint(prog, t);
-        if fp.iter().any(|x| matches!(x, Touch::AtomicBlock)) {
-            return None; // a `with atomic:` block: never a race
-        }
-        let line = prog.threads[t as usize].code.lines[state.threads[t as usize].pc as usize];
-        fp.iter().find_map(|x| match *x {
-            Touch::Cell { cell, write } if prog.cell_class(cell) == VarClass::Shared => {
-                Some((cell, write, line))
-            }
-            _ => None,
-        })
+        let shared = |cell: u32| prog.cell_class(cell) == VarClass::Shared;
+        let atomic = fp.iter().any(|x| matches!(x, Touch::AtomicBlock));
+        let cells: Accesses = if atomic {
+            let mut copy = state.clone();
+            let out = copy.step(prog, crate::machine::Choice { thread: t, alt: 0 }, false);
+            out.events
+                .iter()
+                .filter_map(|e| match *e {
+                    Event::Access {
+                        cell, write, line, ..
+                    } if shared(cell) => Some((cell, write, line)),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            let line = prog.threads[t as usize].code.lines[state.threads[t as usize].pc as usize];
+            fp.iter()
+                .filter_map(|x| match *x {
+                    Touch::Cell { cell, write } if shared(cell) => Some((cell, write, line)),
+                    _ => None,
+                })
+                .collect()
+        };
+        (!cells.is_empty()).then_some((cells, atomic))
     };
-    let next: Vec<(ThreadId, (u32, bool, u32))> = enabled
+    let next: Vec<(ThreadId, (Accesses, bool))> = enabled
         .iter()
         .filter_map(|e| access(e.0).map(|a| (e.0, a)))
         .collect();
     let mut races = vec![];
-    for (k, &(p, (cell, pw, pl))) in next.iter().enumerate() {
-        for &(q, (qcell, qw, ql)) in &next[k + 1..] {
-            if cell == qcell && (pw || qw) {
+    for (k, (p, (pcells, patomic))) in next.iter().enumerate() {
+        for (q, (qcells, qatomic)) in &next[k + 1..] {
+            if *patomic && *qatomic {
+                continue; // two blocks: ordered
+            }
+            // The second step's first access that conflicts with the first step, and
+            // the first step's last access it conflicts with (what replaying the two
+            // in this order reports).
+            let conflict = qcells.iter().find_map(|&(cell, qw, ql)| {
+                pcells
+                    .iter()
+                    .rev()
+                    .find(|&&(c, pw, _)| c == cell && (pw || qw))
+                    .map(|&(_, pw, pl)| (cell, (pw, pl), (qw, ql)))
+            });
+            if let Some((cell, (pw, pl), (qw, ql))) = conflict {
                 races.push(Race {
                     cell,
                     first: Access {
-                        thread: p,
+                        thread: *p,
                         line: pl,
                         write: pw,
                         step,
                     },
                     second: Access {
-                        thread: q,
+                        thread: *q,
                         line: ql,
                         write: qw,
                         step: step + 1,

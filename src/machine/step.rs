@@ -484,8 +484,11 @@ impl State {
             Instr::AtomicBegin { end } => {
                 out.events.push(Event::Acquire(Chan::AtomicBlock));
                 say!(out, "atomic {{");
-                self.run_atomic(c, pc + 1, *end, out)?;
+                let ran = self.run_atomic(c, pc + 1, *end, out);
+                // Left by an exception too, as a `with` block is: the next block comes
+                // after it.
                 out.events.push(Event::Release(Chan::AtomicBlock));
+                ran?;
                 if let Some(o) = out.text.as_mut() {
                     o.push_str(" }");
                 }

@@ -19,6 +19,12 @@
 //! - a wakeup leaf that weakly prefixes a new sequence is followed by the rest of it
 //!   ([`crate::search::wakeup`]).
 //!
+//! And executions cut at `max_steps` (a loop that can turn for ever) are not maximal, as
+//! the theory assumes: a thread still ready at the cut is tried earlier, at the first
+//! node since its last step where it is awake, with nothing asleep after it
+//! (`bring_forward_the_left_behind`; found by the generated scenarios against state
+//! caching).
+//!
 //! Dependency is the machine's [`Touch`](crate::machine::Touch) relation: two steps of
 //! different threads conflict when they access the same cell and one writes, or act on
 //! the same object or thread. Alternatives within one step (the value of a `choose`, the
@@ -66,6 +72,46 @@ impl Explorer<'_> {
             let pclock = self.thread_clock(p, k);
             for i in self.races_with(k, end, p, &fp, &pclock) {
                 self.reverse(i, end, p, &fp, pclock[p as usize]);
+            }
+        }
+        if self.path[end].state.steps as u64 >= self.cfg.max_steps {
+            self.bring_forward_the_left_behind(end);
+        }
+    }
+
+    /// An execution cut at `max_steps` is not maximal, which the theory assumes: a thread
+    /// that was ready all along may never have moved in it, and if its next step conflicts
+    /// with nothing (a read of what only others read), no race brings it forward, so what
+    /// it does (fails, finishes) is never seen. Each thread still enabled at the cut gets
+    /// its next step tried at the first node since its last step where it is awake, as a
+    /// race reversal would put it (found by the generated scenarios: a thread dividing by
+    /// a variable that a spinning thread only reads).
+    fn bring_forward_the_left_behind(&mut self, end: usize) {
+        let prog = self.prog;
+        let waiting: Vec<ThreadId> = self.path[end].enabled.iter().map(|e| e.0).collect();
+        for p in waiting {
+            let since = (0..end)
+                .rev()
+                .find(|&k| {
+                    let n = &self.path[k];
+                    n.choice.unwrap().thread == p || n.started.contains(&p)
+                })
+                .map_or(0, |k| k + 1);
+            let at = (since.max(self.split_depth)..end).find(|&i| {
+                let n = &self.path[i];
+                n.enabled.iter().any(|e| e.0 == p) && !n.sleep.iter().any(|s| s.0 == p)
+            });
+            let Some(i) = at else { continue };
+            let v = vec![WakeStep {
+                choice: Choice { thread: p, alt: 0 },
+                fp: self.path[i].state.footprint(prog, p),
+            }];
+            // Not `explored_elsewhere`: the threads explored here commute with p's step,
+            // but their executions were cut too, perhaps before p moved.
+            let n = &mut self.path[i];
+            if !n.explored.iter().any(|e| e.0 == p) && !n.brought.contains(&p) {
+                n.wakeup.insert(v);
+                n.brought.push(p);
             }
         }
     }

@@ -68,6 +68,10 @@ pub(super) struct Node {
     /// The failures on the path to this node, each once (counted when the execution
     /// ends: an invariant that stays false fails again at every step).
     pub(super) failures: Vec<(FindingKind, String)>,
+    /// Threads brought forward here because an execution cut at `max_steps` left them
+    /// behind (dpor.rs): after such a step nothing sleeps, since the executions that the
+    /// sleepers stand for were cut too.
+    pub(super) brought: Vec<ThreadId>,
 }
 
 impl Node {
@@ -299,6 +303,7 @@ impl<'p> Explorer<'p> {
             ended: false,
             key: 0,
             failures: vec![],
+            brought: vec![],
         }
     }
 
@@ -463,7 +468,11 @@ impl<'p> Explorer<'p> {
         n.clock = clock;
         n.events = out.events;
         n.started = started_threads(self.nthreads, &n.state, &state);
-        let sleep = self.child_sleep(top, choice.thread, &fp);
+        let sleep = if self.path[top].brought.contains(&choice.thread) {
+            vec![]
+        } else {
+            self.child_sleep(top, choice.thread, &fp)
+        };
         let mut failed = self.path[top].failed;
         let mut failures = self.path[top].failures.clone();
         if let Some(f) = &out.failure {
