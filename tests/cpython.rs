@@ -214,14 +214,20 @@ fn the_named_differences_explain_what_cpython_shows_on_their_fixtures() {
 /// Scenarios where the translation once showed what the explorer rules out: a thread
 /// joining a sibling the scenario starts with it (RuntimeError: it ran before the other
 /// was started), end of file on a Pipe whose writer starts late (a deadlock: the main
-/// program kept its copy of the end), and timeouts given in their place (a deadlock: they
-/// were not shortened).
+/// program kept its copy of the end), a Pipe end that nobody uses (an EOFError: the main
+/// program closed it), and timeouts given in their place (a deadlock: they were not
+/// shortened).
 #[test]
 fn translated_start_pipe_ends_and_positional_timeouts_conform() {
     if !python("translated_start_pipe_ends_and_positional_timeouts_conform") {
         return;
     }
-    for f in ["join_sibling", "pipe_eof_late_start", "positional_timeout"] {
+    for f in [
+        "join_sibling",
+        "pipe_eof_late_start",
+        "positional_timeout",
+        "unused_pipe_end",
+    ] {
         let file = format!("tests/fixtures/cpython/{f}.toml");
         let bad = conform(&file);
         assert!(bad.is_empty(), "{}", bad.join("\n"));

@@ -1176,6 +1176,16 @@ impl<'l, 'a> Builder<'l, 'a> {
     }
 
     fn unknown_name(&self, name: &str, span: Span) -> Diagnostic {
+        if let Some(p) = self.l.s.parties.iter().find(|p| p.name.name == name) {
+            // Only functions get here: they are checked before the parties exist.
+            let what = if p.process { "a process" } else { "a thread" };
+            return self
+                .err(span, format!("a function cannot name `{name}`, {what}"))
+                .with_help(
+                    "functions see the declared variables and objects, not threads or \
+                     processes: start, join or stop it in a thread's code",
+                );
+        }
         let help = match name {
             "true" | "false" => format!(
                 "Python spells it `{}`",

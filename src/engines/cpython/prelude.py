@@ -372,16 +372,19 @@ def _close_unused_ends(used):
 
 
 def _close_ready_ends():
-    """In the main program: its copies of the Pipe ends that no thread uses are closed
-    once every process that uses them has started (a child has its own copy by then), so
-    that end of file comes when the processes close theirs, as the scenario has it."""
+    """In the main program: its copies of the Pipe ends that processes use and no thread
+    does are closed once every process that uses them has started (a child has its own
+    copy by then), so that end of file comes when the processes close theirs, as the
+    scenario has it."""
     if not USES_PROCESSES or multiprocessing.parent_process() is not None:
         return
     for pipe, users in PIPE_ENDS.items():
         for end in (0, 1):
             if end in THREAD_PIPE_ENDS.get(pipe, []):
                 continue
-            if any(end in users.get(party, []) for party in _unstarted):
+            owners = [party for party, ends in users.items() if end in ends]
+            # An end that no party uses stays open, as in the scenario: nobody closes it.
+            if not owners or any(party in _unstarted for party in owners):
                 continue
             globals()[pipe][end].close()
 
