@@ -4,19 +4,25 @@
 //! infinite.
 //!
 //! Each thread keeps one [`Spin`] record per loop head it has passed: what the iteration
-//! read, whether it wrote, and whether it was forced to progress (a `choose`, or another
+//! read, what it wrote, and whether it was forced to progress (a `choose`, or another
 //! thread writing what it read). At the next pass of the head, an iteration that left the
-//! thread's locals as they were and changed nothing shared (it wrote nothing, or only put
-//! back what was there: each place it wrote keeps its value from the loop head, see
-//! [`Spin::written`]) blocks the thread on its reads ([`Status::SpinBlocked`]). An
-//! iteration that read nothing can never change: it blocks for good, and if every
+//! thread's locals as they were and changed nothing shared blocks the thread on its reads
+//! ([`Status::SpinBlocked`]). "Changed nothing" counts the iteration's own writes only:
+//! it wrote nothing, or each place it wrote it left as it found it (its last write there
+//! put back what the place held before its first, see [`Written`]), as `with lock:` does.
+//! An iteration that read nothing can never change: it blocks for good, and if every
 //! unfinished thread is in that state the execution is a livelock.
 //!
-//! The record holds only what the thread itself did, never a picture of what the others
-//! had done by the loop head: two states that differ only in when a polling thread last
-//! passed its loop head are the same state, and state caching sees them so (a record
-//! with a hash of the whole memory at the head made seed 003's three-worker loop a
-//! hundred times bigger).
+//! The rule looks at what the thread itself did, never at what the others did since: its
+//! decision is a function of the thread's own steps, which the explorer's dependency
+//! relation already orders against every other access to the same places. (A rule that
+//! compared each place with what it held at the loop head read those places at the step
+//! that ends the iteration, which no footprint said: DPOR took a write by another thread
+//! there as commuting with that step, and missed the executions where it decided
+//! whether the poller spins on; found by the generated scenarios against state caching.)
+//! And two states that differ only in when a polling thread last passed its loop head are
+//! the same state, and state caching sees them so (a record with a hash of the whole
+//! memory at the head made seed 003's three-worker loop a hundred times bigger).
 
 use super::footprint::Touch;
 use super::objects::ObjState;
@@ -48,15 +54,35 @@ pub struct Spin {
     pub head: Pc,
     pub locals: Vec<Option<Value>>,
     pub reads: Vec<Loc>,
-    /// What the iteration wrote, each place once, with what it held at the loop head
-    /// (for an object, filled in when the step that wrote it ends: `State::step` keeps
-    /// the objects as they were before a spinning thread's step).
-    pub written: Vec<(Loc, Option<Before>)>,
+    /// What the iteration wrote, each place once, in order of place.
+    pub written: Vec<Written>,
     /// Progress for sure: a `choose`, or another thread wrote what this iteration read.
     pub forced: bool,
 }
 
-/// What a place held before an iteration first wrote it.
+/// A place an iteration wrote: what it held just before the iteration's first write
+/// there, and just after its last. For an object both are filled in when the step that
+/// wrote it ends (`State::step` keeps the objects as they were before a spinning
+/// thread's step); `None` until then.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Written {
+    pub loc: Loc,
+    pub before: Option<Before>,
+    pub after: Option<Before>,
+}
+
+impl Written {
+    /// Did the iteration leave the place as it found it?
+    fn put_back(&self) -> bool {
+        match (&self.before, &self.after) {
+            (Some(Before::Thread), _) => false,
+            (Some(b), Some(a)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// What a place held, as the spin rule compares it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Before {
     Cell(Value),
@@ -76,7 +102,7 @@ impl State {
         let th = &self.threads[t as usize];
         if let Some(i) = th.spin.iter().position(|sp| sp.head == pc) {
             let sp = &th.spin[i];
-            let unchanged = sp.written.iter().all(|(loc, b)| self.holds(*loc, b));
+            let unchanged = sp.written.iter().all(Written::put_back);
             let th = &mut self.threads[t as usize];
             let sp = &th.spin[i];
             if !sp.forced && unchanged && sp.locals == th.locals {
@@ -103,22 +129,18 @@ impl State {
         });
     }
 
-    /// Does `loc` hold what it held before (`before`)?
-    fn holds(&self, loc: Loc, before: &Option<Before>) -> bool {
-        match (loc, before) {
-            (Loc::Cell(c), Some(Before::Cell(v))) => self.cells[c as usize] == *v,
-            (Loc::Obj(o), Some(Before::Object(s))) => self.objects[o as usize] == *s,
-            _ => false,
-        }
-    }
-
     /// After a step of `t` that began with the objects `objects`: the objects it wrote
-    /// for the first time in an iteration held what they held there.
+    /// for the first time in an iteration held what they held there, and every object
+    /// the step wrote holds now what the iteration left in it.
     pub(super) fn fill_befores(&mut self, t: ThreadId, objects: &[ObjState]) {
+        let now = &self.objects;
         for sp in &mut self.threads[t as usize].spin {
-            for (loc, b) in &mut sp.written {
-                if let (Loc::Obj(o), None) = (*loc, &b) {
-                    *b = Some(Before::Object(objects[o as usize].clone()));
+            for w in &mut sp.written {
+                if let (Loc::Obj(o), None) = (w.loc, &w.after) {
+                    if w.before.is_none() {
+                        w.before = Some(Before::Object(objects[o as usize].clone()));
+                    }
+                    w.after = Some(Before::Object(now[o as usize].clone()));
                 }
             }
         }
@@ -137,15 +159,30 @@ impl State {
     /// that read `loc` made progress, and spinners on `loc` wake up.
     pub(super) fn note_write(&mut self, t: ThreadId, loc: Loc) {
         let before = matches!(loc, Loc::Thread(_)).then_some(Before::Thread);
-        self.note_write_from(t, loc, before);
+        self.note_write_from(t, loc, before.clone(), before);
     }
 
-    /// [`State::note_write`], with what `loc` held before when it is known already.
-    fn note_write_from(&mut self, t: ThreadId, loc: Loc, before: Option<Before>) {
+    /// [`State::note_write`], with what `loc` held before and holds after the write when
+    /// they are known already (`None`: an object, filled in when the step ends).
+    fn note_write_from(
+        &mut self,
+        t: ThreadId,
+        loc: Loc,
+        before: Option<Before>,
+        after: Option<Before>,
+    ) {
         for sp in &mut self.threads[t as usize].spin {
             // Kept in order of place, so that the same writes make the same record.
-            if let Err(i) = sp.written.binary_search_by_key(&loc, |(l, _)| *l) {
-                sp.written.insert(i, (loc, before.clone()));
+            match sp.written.binary_search_by_key(&loc, |w| w.loc) {
+                Ok(i) => sp.written[i].after = after.clone(),
+                Err(i) => sp.written.insert(
+                    i,
+                    Written {
+                        loc,
+                        before: before.clone(),
+                        after: after.clone(),
+                    },
+                ),
             }
         }
         for (u, th) in self.threads.iter_mut().enumerate() {
@@ -180,7 +217,8 @@ impl State {
         let old = self.cells[cell as usize];
         if old != v {
             self.put_cell(cell, v);
-            self.note_write_from(t, Loc::Cell(cell), Some(Before::Cell(old)));
+            let (before, after) = (Before::Cell(old), Before::Cell(v));
+            self.note_write_from(t, Loc::Cell(cell), Some(before), Some(after));
         }
     }
 }

@@ -75,12 +75,14 @@ impl ThreadState {
         }
         for sp in &mut th.spin {
             locs(&mut sp.reads);
-            for (loc, before) in &mut sp.written {
-                if let Loc::Thread(t) = loc {
+            for w in &mut sp.written {
+                if let Loc::Thread(t) = &mut w.loc {
                     *t = to[*t as usize];
                 }
-                if let Some(super::spin::Before::Object(s)) = before {
-                    objects::rename_threads(s, to);
+                for held in [&mut w.before, &mut w.after] {
+                    if let Some(super::spin::Before::Object(s)) = held {
+                        objects::rename_threads(s, to);
+                    }
                 }
             }
         }

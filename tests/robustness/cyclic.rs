@@ -76,7 +76,7 @@ fn a_polling_worker_loop_ends() {
     assert_eq!(kinds(&ex), [FindingKind::Deadlock]);
     assert_eq!(
         (ex.stats.executions, ex.stats.redundant, ex.stats.states),
-        (15, 2118, 1974)
+        (15, 2126, 1983)
     );
     for f in &ex.findings {
         replays_to_itself(&prog, f, cfg.max_steps).unwrap();
@@ -97,7 +97,7 @@ fn three_polling_workers_end_within_the_default_budget() {
     assert!(ex.stats.complete, "{:?}", ex.stats.limit);
     assert!(ex.stats.switched.is_some());
     assert_eq!(kinds(&ex), [FindingKind::Deadlock]);
-    assert_eq!((ex.stats.executions, ex.stats.redundant), (54, 109_001));
+    assert_eq!((ex.stats.executions, ex.stats.redundant), (54, 114_559));
     for f in &ex.findings {
         replays_to_itself(&prog, f, cfg.max_steps).unwrap();
     }
