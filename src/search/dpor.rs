@@ -76,6 +76,52 @@ impl Explorer<'_> {
         }
         if self.path[end].state.steps as u64 >= self.cfg.max_steps {
             self.bring_forward_the_left_behind(end);
+            self.postpone_the_first_failure(end);
+        }
+    }
+
+    /// The other side of a cut: a thread's failure ends the execution for the report (no
+    /// livelock after it), but the steps after it go on, and if none of them depends on
+    /// the failing step, the same steps without it reach `max_steps` too: an execution
+    /// that runs past the limit with no failure, a livelock, which the commutation of
+    /// the failure with those steps would otherwise hide (found by the generated
+    /// scenarios: a thread re-acquiring an RLock in a loop beside a thread that always
+    /// fails; the naive enumeration and state caching reported the livelock). The steps
+    /// after the first failure that do not happen after it, then a still-enabled thread's
+    /// next step, go into the failing node's wakeup tree; the failing thread, explored
+    /// there first, sleeps in that branch until a step depends on it.
+    fn postpone_the_first_failure(&mut self, end: usize) {
+        if !self.path[end].failed {
+            return;
+        }
+        let Some(k) = (self.split_depth..end).find(|&k| self.path[k + 1].failed) else {
+            return; // failed before the split point: another task's branch
+        };
+        if self.path[k].failed {
+            return; // an invariant false from the start: nothing to postpone
+        }
+        let f = self.path[k].choice.unwrap().thread;
+        let f_index = self.path[k].clock[f as usize];
+        let prog = self.prog;
+        let enabled: Vec<ThreadId> = self.path[end].enabled.iter().map(|e| e.0).collect();
+        for p in enabled.into_iter().filter(|&p| p != f) {
+            let pclock = self.thread_clock(p, end);
+            if pclock[f as usize] >= f_index {
+                continue; // p's next step depends on the failure
+            }
+            let fp = self.path[end].state.footprint(prog, p);
+            let v = self.reversal(k, end, p, &fp, pclock[p as usize]);
+            let n = &self.path[k];
+            let covered = n
+                .sleep
+                .iter()
+                .filter(|(q, _)| !n.inherited.contains(q))
+                .chain(n.explored.iter().filter(|(q, _)| *q != f))
+                .any(|(q, fq)| weak_initial(&v, *q, fq));
+            if !covered && self.runnable_prefix(k, &v) == v.len() {
+                self.path[k].wakeup.insert(v);
+            }
+            return;
         }
     }
 
@@ -97,22 +143,26 @@ impl Explorer<'_> {
                     n.choice.unwrap().thread == p || n.started.contains(&p)
                 })
                 .map_or(0, |k| k + 1);
+            // Not `explored_elsewhere`: the threads explored here commute with p's step,
+            // but their executions were cut too, perhaps before p moved. And where p was
+            // tried already, the next node: that branch was cut too, perhaps before the
+            // steps this execution took after the node (two threads each left behind in
+            // the other's branch never met).
             let at = (since.max(self.split_depth)..end).find(|&i| {
                 let n = &self.path[i];
-                n.enabled.iter().any(|e| e.0 == p) && !n.sleep.iter().any(|s| s.0 == p)
+                n.enabled.iter().any(|e| e.0 == p)
+                    && !n.sleep.iter().any(|s| s.0 == p)
+                    && !n.explored.iter().any(|e| e.0 == p)
+                    && !n.brought.contains(&p)
             });
             let Some(i) = at else { continue };
             let v = vec![WakeStep {
                 choice: Choice { thread: p, alt: 0 },
                 fp: self.path[i].state.footprint(prog, p),
             }];
-            // Not `explored_elsewhere`: the threads explored here commute with p's step,
-            // but their executions were cut too, perhaps before p moved.
             let n = &mut self.path[i];
-            if !n.explored.iter().any(|e| e.0 == p) && !n.brought.contains(&p) {
-                n.wakeup.insert(v);
-                n.brought.push(p);
-            }
+            n.wakeup.insert(v);
+            n.brought.push(p);
         }
     }
 

@@ -247,6 +247,14 @@ impl<'p> Explorer<'p> {
             ));
             return true;
         }
+        if self.split_depth == 0 {
+            let states = self.states.len() as u64;
+            let (execs, steps) = (self.stats.executions, self.stats.steps + self.work);
+            if let Some(why) = super::going_round(self.cfg, execs, steps, states, self.too_long) {
+                self.stats.switched = Some(why);
+                return true;
+            }
+        }
         if let Some(budget) = self.cfg.step_budget
             && self.stats.steps + self.work >= budget
         {
@@ -265,14 +273,6 @@ impl<'p> Explorer<'p> {
         {
             self.stats.limit = Some(format!("stopped at the --timeout of {} s", t.as_secs()));
             return true;
-        }
-        if self.split_depth == 0 {
-            let states = self.states.len() as u64;
-            let execs = self.stats.executions;
-            if let Some(why) = super::going_round(self.cfg, execs, states, self.too_long) {
-                self.stats.switched = Some(why);
-                return true;
-            }
         }
         false
     }
@@ -656,6 +656,9 @@ impl<'p> Explorer<'p> {
         }
         let schedule = self.schedule();
         let failed = self.path[top].failed;
+        if self.path[top].state.steps as u64 >= self.cfg.max_steps {
+            self.too_long += 1; // with a failure or not (see `going_round`)
+        }
         let by_state = self.cfg.reduction == Reduction::States;
         for key in std::mem::take(&mut self.path[top].failures) {
             if let Some(f) = self.findings.get_mut(&key)
@@ -714,7 +717,6 @@ impl<'p> Explorer<'p> {
         match ending {
             None | Some(Ending::Failed) => {}
             Some(Ending::TooLong { message }) => {
-                self.too_long += 1;
                 let kind = FindingKind::Livelock;
                 self.record(kind, "max_steps".into(), message, schedule, None, true);
             }

@@ -313,32 +313,40 @@ pub fn explore_share(
 
 /// Executions before the search looks at whether it is going round in circles.
 const SWITCH_AFTER: u64 = 2_000;
+/// Executions before it looks, once half the step budget is spent: long executions
+/// (a loop that turns to `max_steps` of 10,000) spend the budget in a few dozen.
+const SWITCH_NEAR_BUDGET: u64 = 20;
 /// How many executions per distinct state is going round in circles.
 const SWITCH_RATIO: u64 = 10;
 
-/// Why a DPOR search that has run `executions`, reaching `states` distinct states, of
-/// which `too_long` ran to `max_steps`, should give up for state caching; `None` when it
-/// should go on. Two signs of a program whose state graph has cycles:
+/// Why a DPOR search that has run `executions` of `steps` steps in all, reaching `states`
+/// distinct states, of which `too_long` ran to `max_steps`, should give up for state
+/// caching; `None` when it should go on. Two signs of a program whose state graph has
+/// cycles:
 /// - far more executions than states: every turn of a loop is a new execution, the
 ///   states are the same;
 /// - most executions run to `max_steps`: a loop that can turn forever (a livelock, a
 ///   polite backoff) makes every interleaving of its turns an execution of its own, up
-///   to the step limit, while state caching closes the cycle the first time round.
+///   to the step limit, while state caching closes the cycle the first time round. This
+///   one is looked at early too, once half the step budget is spent, so that the switch
+///   comes before the budget stops the search.
 pub(crate) fn going_round(
     cfg: &Config,
     executions: u64,
+    steps: u64,
     states: u64,
     too_long: u64,
 ) -> Option<String> {
     let applies = cfg.auto_states
         && cfg.reduction == Reduction::Dpor
         && cfg.search == Search::Exhaustive
-        && cfg.preemption_bound.is_none()
-        && executions >= SWITCH_AFTER;
-    if !applies {
+        && cfg.preemption_bound.is_none();
+    let near_budget = cfg.step_budget.is_some_and(|b| 2 * steps >= b);
+    let early = near_budget && executions >= SWITCH_NEAR_BUDGET && 2 * too_long > executions;
+    if !applies || (executions < SWITCH_AFTER && !early) {
         return None;
     }
-    let reason = if executions >= SWITCH_RATIO * states.max(1) {
+    let reason = if executions >= SWITCH_AFTER && executions >= SWITCH_RATIO * states.max(1) {
         format!("{executions} executions reached only {states} distinct states")
     } else if 2 * too_long > executions {
         format!("{too_long} of {executions} executions ran to max_steps")
