@@ -60,7 +60,9 @@ pub const MEMORY: &[&str] = &[
 pub const OPERATIONS: &[&str] = &[
     "print(x, tid)",
     "sleep(1)",
+    "sleep(0.25)",
     "work(1)",
+    "work(0.5)",
     "x = choose(0, 2)",
     "m.acquire()",
     "m.release()",
@@ -119,7 +121,7 @@ def bump(n):
     return x
 
 def square(v):
-    work(1)
+    work(0.5)
     return v * v
 
 def fails(v):
