@@ -106,6 +106,7 @@ fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
             &["data_race", "deadlock", "livelock"],
         ),
         ("failure_beside_a_spinner", &["error", "livelock"]),
+        ("two_failures_beside_a_spinner", &["error", "livelock"]),
         (
             "left_behind_in_each_others_branch",
             &["assertion", "livelock"],

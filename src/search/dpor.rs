@@ -87,9 +87,10 @@ impl Explorer<'_> {
     /// the failure with those steps would otherwise hide (found by the generated
     /// scenarios: a thread re-acquiring an RLock in a loop beside a thread that always
     /// fails; the naive enumeration and state caching reported the livelock). The steps
-    /// after the first failure that do not happen after it, then a still-enabled thread's
-    /// next step, go into the failing node's wakeup tree; the failing thread, explored
-    /// there first, sleeps in that branch until a step depends on it.
+    /// after the first failure that do not happen after it, then the next step of a
+    /// still-enabled thread that does not fail, go into the failing node's wakeup tree;
+    /// the failing thread, explored there first, sleeps in that branch until a step
+    /// depends on it.
     fn postpone_the_first_failure(&mut self, end: usize) {
         if !self.path[end].failed {
             return;
@@ -106,18 +107,19 @@ impl Explorer<'_> {
         let enabled: Vec<ThreadId> = self.path[end].enabled.iter().map(|e| e.0).collect();
         for p in enabled.into_iter().filter(|&p| p != f) {
             let pclock = self.thread_clock(p, end);
-            if pclock[f as usize] >= f_index {
-                continue; // p's next step depends on the failure
+            if pclock[f as usize] >= f_index || step_fails(&self.path[end].state, prog, p) {
+                continue; // p's next step depends on the failure, or fails too
             }
             let fp = self.path[end].state.footprint(prog, p);
             let v = self.reversal(k, end, p, &fp, pclock[p as usize]);
+            // Covered only by a branch explored here whose first step does not fail
+            // (f sleeps there): a thread asleep here stands for executions where it
+            // moved first, and its step may be the next failure (two threads that
+            // always fail beside a spinner).
             let n = &self.path[k];
-            let covered = n
-                .sleep
-                .iter()
-                .filter(|(q, _)| !n.inherited.contains(q))
-                .chain(n.explored.iter().filter(|(q, _)| *q != f))
-                .any(|(q, fq)| weak_initial(&v, *q, fq));
+            let covered = n.explored.iter().any(|(q, fq)| {
+                *q != f && weak_initial(&v, *q, fq) && !step_fails(&n.state, prog, *q)
+            });
             if !covered && self.runnable_prefix(k, &v) == v.len() {
                 self.path[k].wakeup.insert(v);
             }
@@ -410,6 +412,14 @@ impl Explorer<'_> {
         }
         vec![0; self.nthreads]
     }
+}
+
+/// Does thread `q`'s next step (its first alternative) from `state` fail?
+fn step_fails(state: &crate::machine::State, prog: &crate::ir::Program, q: ThreadId) -> bool {
+    let mut s = state.clone();
+    s.step(prog, Choice { thread: q, alt: 0 }, false)
+        .failure
+        .is_some()
 }
 
 /// The threads that can start `v`: those whose first step in `v` depends on no step
