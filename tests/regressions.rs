@@ -201,3 +201,26 @@ fn a_failure_after_another_replays_to_itself() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ZeroDivisionError"), "{text}");
 }
+
+/// An invariant false before the first step ends every execution for the report: the
+/// native engine, which runs the same machine, reported the deadlock that comes after it
+/// (found by 20,000 generated scenarios: native against the explorer).
+#[test]
+fn no_deadlock_after_an_invariant_false_at_the_start() {
+    let prog = std::sync::Arc::new(load(
+        root().join("tests/fixtures/regressions/invariant_false_at_start_then_stuck.toml"),
+    ));
+    let kinds = |e: &simrace::Exploration| crate::common::kinds(e);
+    assert_eq!(
+        kinds(&explore(&prog, &Config::default())),
+        [simrace::FindingKind::Assertion]
+    );
+    let cfg = simrace::NativeConfig {
+        runs: Some(200),
+        seed: 1,
+        ..simrace::NativeConfig::default()
+    };
+    let t = simrace::run_native(&prog, &cfg).unwrap();
+    let native: Vec<simrace::FindingKind> = t.kinds().into_iter().collect();
+    assert_eq!(native, [simrace::FindingKind::Assertion]);
+}

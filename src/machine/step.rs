@@ -84,6 +84,9 @@ impl State {
         {
             failures.push(f);
         }
+        // An invariant's failure ends the execution for the report, as after a step (a
+        // thread's failure in its first local code has said so already, a process's not).
+        s.failed |= failures.iter().any(|f| f.thread.is_none());
         (s, failures)
     }
 

@@ -319,7 +319,8 @@ impl<'p> Explorer<'p> {
                 self.initial_failures.push(key);
             }
         }
-        let failed = !failures.is_empty();
+        // The machine says which of them end the execution (a process's does not).
+        let failed = state.failed;
         let complete = match self.cfg.search {
             Search::Exhaustive => self.run_exhaustive(state, failed),
             Search::Random { seed } => self.run_sampling(state, failed, seed, None),
