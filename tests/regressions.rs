@@ -107,6 +107,7 @@ fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
         ),
         ("failure_beside_a_spinner", &["error", "livelock"]),
         ("two_failures_beside_a_spinner", &["error", "livelock"]),
+        ("process_fails_inside_with", &["deadlock", "error"]),
         (
             "left_behind_in_each_others_branch",
             &["assertion", "livelock"],

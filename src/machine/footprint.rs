@@ -149,6 +149,9 @@ impl State {
         if prog.liveness_observed && prog.threads[t as usize].process && self.may_fail(prog, t) {
             fp.push(Touch::Thread(t)); // its end: it is no longer alive, its exit code is 1
         }
+        if prog.threads[t as usize].process {
+            self.unwind_footprint(prog, t, &mut fp);
+        }
         match &me.status {
             Status::NotStarted | Status::Finished => return fp,
             Status::Waiting(w) => {
@@ -178,6 +181,27 @@ impl State {
         fp.sort();
         fp.dedup();
         fp
+    }
+
+    /// A process that fails leaves its open `with` blocks as Python unwinds them
+    /// (step.rs): a step that may fail touches what those blocks' exits touch (found by
+    /// the generated scenarios: a failing process's unwinding release of a semaphore
+    /// commuted with another thread's release, and DPOR missed the order between them).
+    fn unwind_footprint(&self, prog: &Program, t: ThreadId, fp: &mut Footprint) {
+        let pc = self.threads[t as usize].pc;
+        let code = &prog.threads[t as usize].code;
+        let exits: Vec<&Instr> = code
+            .withs
+            .iter()
+            .filter(|w| w.body.contains(&pc))
+            .map(|w| &code.instrs[w.exit as usize])
+            .collect();
+        if exits.is_empty() || !self.may_fail(prog, t) {
+            return;
+        }
+        for instr in exits {
+            self.instr_footprint(prog, t, instr, fp);
+        }
     }
 
     /// Does some way of taking `t`'s next step make it fail (and so end)? Found by taking
