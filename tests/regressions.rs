@@ -87,14 +87,16 @@ fn a_final_assertion_after_a_process_failure_replays_to_itself() {
     }
 }
 
-/// Found by the generated scenarios (1,500 and 6,000 cases): DPOR and state caching
-/// disagreed. An atomic block left by an exception still orders the next block; an
+/// Found by the generated scenarios (1,500, 6,000 and 20,000 cases): DPOR and state
+/// caching disagreed. An atomic block left by an exception still orders the next block; an
 /// atomic block against a plain access is a race for state caching too; a thread left
 /// behind by an execution cut at max_steps is still tried by DPOR; the spin rule decides
 /// from the poller's own writes, so DPOR sees the pollers that keep each other going; a
 /// cut execution's first failure is postponed past the steps that do not depend on it
-/// (the livelock beside it); a thread left behind is brought forward where it was not
-/// tried yet.
+/// (the livelock beside it), and only where the branch that covers it does not fail
+/// first; a thread left behind is brought forward where it was not tried yet; a process
+/// step that may fail touches the `with` blocks its failure unwinds; a wakeup branch
+/// whose thread waits at a loop head is run to see whether it can.
 #[test]
 fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
     for (file, want) in [
@@ -108,6 +110,7 @@ fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
         ("failure_beside_a_spinner", &["error", "livelock"]),
         ("two_failures_beside_a_spinner", &["error", "livelock"]),
         ("process_fails_inside_with", &["deadlock", "error"]),
+        ("lost_update_leaves_a_poller", &["data_race", "livelock"]),
         (
             "left_behind_in_each_others_branch",
             &["assertion", "livelock"],
@@ -211,9 +214,8 @@ fn no_deadlock_after_an_invariant_false_at_the_start() {
     let prog = std::sync::Arc::new(load(
         root().join("tests/fixtures/regressions/invariant_false_at_start_then_stuck.toml"),
     ));
-    let kinds = |e: &simrace::Exploration| crate::common::kinds(e);
     assert_eq!(
-        kinds(&explore(&prog, &Config::default())),
+        crate::common::kinds(&explore(&prog, &Config::default())),
         [simrace::FindingKind::Assertion]
     );
     let cfg = simrace::NativeConfig {

@@ -363,7 +363,15 @@ impl Explorer<'_> {
                 )
             })
         };
-        if !v.iter().any(may_block) {
+        // A thread waiting at a spin loop's head is blocked on cells (found by the
+        // generated scenarios: a poller's blocked read raced with the write that would
+        // wake it, its branch could not run, and the branch of a lost update that the
+        // wakeup tree had put under it went with it).
+        let spinning = |s: &WakeStep| {
+            let th = &self.path[i].state.threads[s.choice.thread as usize];
+            matches!(th.status, Status::SpinBlocked { .. }) || th.spin_pending.is_some()
+        };
+        if !v.iter().any(|s| may_block(s) || spinning(s)) {
             return v.len();
         }
         let prog = self.prog;
