@@ -146,11 +146,8 @@ impl State {
                 stop: false,
             });
         }
-        if prog.liveness_observed && prog.threads[t as usize].process && self.may_fail(prog, t) {
-            fp.push(Touch::Thread(t)); // its end: it is no longer alive, its exit code is 1
-        }
         if prog.threads[t as usize].process {
-            self.unwind_footprint(prog, t, &mut fp);
+            self.failure_footprint(prog, t, &mut fp);
         }
         match &me.status {
             Status::NotStarted | Status::Finished => return fp,
@@ -183,11 +180,13 @@ impl State {
         fp
     }
 
-    /// A process that fails leaves its open `with` blocks as Python unwinds them
-    /// (step.rs): a step that may fail touches what those blocks' exits touch (found by
-    /// the generated scenarios: a failing process's unwinding release of a semaphore
-    /// commuted with another thread's release, and DPOR missed the order between them).
-    fn unwind_footprint(&self, prog: &Program, t: ThreadId, fp: &mut Footprint) {
+    /// What a process's failure at its next step touches, if that step may fail (found
+    /// by taking it on a copy, once): its end, where others observe liveness (it is no
+    /// longer alive, its exit code is 1), and its open `with` blocks' exits, which the
+    /// failure unwinds as Python does (step.rs; found by the generated scenarios: a
+    /// failing process's unwinding release of a semaphore commuted with another
+    /// thread's release, and DPOR missed the order between them).
+    fn failure_footprint(&self, prog: &Program, t: ThreadId, fp: &mut Footprint) {
         let pc = self.threads[t as usize].pc;
         let code = &prog.threads[t as usize].code;
         let exits: Vec<&Instr> = code
@@ -196,8 +195,11 @@ impl State {
             .filter(|w| w.body.contains(&pc))
             .map(|w| &code.instrs[w.exit as usize])
             .collect();
-        if exits.is_empty() || !self.may_fail(prog, t) {
+        if !(prog.liveness_observed || !exits.is_empty()) || !self.may_fail(prog, t) {
             return;
+        }
+        if prog.liveness_observed {
+            fp.push(Touch::Thread(t));
         }
         for instr in exits {
             self.instr_footprint(prog, t, instr, fp);
