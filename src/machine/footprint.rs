@@ -195,7 +195,7 @@ impl State {
             .filter(|w| w.body.contains(&pc))
             .map(|w| &code.instrs[w.exit as usize])
             .collect();
-        if !(prog.liveness_observed || !exits.is_empty()) || !self.may_fail(prog, t) {
+        if (!prog.liveness_observed && exits.is_empty()) || !self.may_fail(prog, t) {
             return;
         }
         if prog.liveness_observed {
