@@ -12,7 +12,8 @@
 //!
 //! The explorer feeds each finished execution to [`LockOrder::execution`]; the edges a
 //! thread adds depend only on its own steps, so one execution per class of equivalent
-//! ones (what partial-order reduction explores) finds them all.
+//! ones (what partial-order reduction explores) finds them all. State caching feeds its
+//! path step by step instead ([`PathLocks`]).
 
 use crate::ir::{ObjId, ObjKind, Program, ThreadId};
 use crate::machine::{Chan, Event, State};
@@ -64,6 +65,88 @@ fn is_lock(prog: &Program, o: ObjId) -> bool {
     )
 }
 
+fn has_locks(prog: &Program) -> bool {
+    prog.objects
+        .iter()
+        .any(|o| matches!(o.kind, ObjKind::Lock | ObjKind::RLock))
+}
+
+/// The locks a thread holds, with the line each was taken at.
+type Holding = Vec<(ObjId, u32)>;
+
+/// The locks each thread holds.
+#[derive(Clone, Debug, Default)]
+struct Held {
+    by_thread: Vec<Holding>,
+}
+
+impl Held {
+    fn new(prog: &Program) -> Self {
+        Held {
+            by_thread: vec![vec![]; prog.threads.len()],
+        }
+    }
+}
+
+/// Feeds the steps of a path that grows and shrinks to a [`LockOrder`] one at a time,
+/// each once while it stays on the path: state caching stops at every state seen before,
+/// at any depth, and going over the whole path again there made deep searches
+/// quadratic. What each thread holds after a step is kept with an undo log, so that
+/// going back up the path restores it.
+#[derive(Clone, Debug, Default)]
+pub struct PathLocks {
+    held: Held,
+    /// The steps fed, from the path's start: they are still the path's.
+    fed: usize,
+    /// For each fed step that changed what its thread holds: the step's index, the
+    /// thread and what it held before.
+    undo: Vec<(usize, ThreadId, Holding)>,
+}
+
+impl PathLocks {
+    /// The path changes from step `depth` on: the steps fed from there are forgotten.
+    pub fn truncate(&mut self, depth: usize) {
+        if depth >= self.fed {
+            return;
+        }
+        while self.undo.last().is_some_and(|u| u.0 >= depth) {
+            let (_, t, before) = self.undo.pop().unwrap();
+            self.held.by_thread[t as usize] = before;
+        }
+        self.fed = depth;
+    }
+
+    /// The number of steps of the path fed so far.
+    pub fn fed(&self) -> usize {
+        self.fed
+    }
+
+    /// Feeds the path's next step: (the state before it, its thread, its events).
+    pub fn feed(
+        &mut self,
+        order: &mut LockOrder,
+        prog: &Program,
+        state: &State,
+        t: ThreadId,
+        events: &[Event],
+    ) {
+        let i = self.fed;
+        self.fed += 1;
+        if !has_locks(prog) {
+            return;
+        }
+        if self.held.by_thread.is_empty() {
+            self.held = Held::new(prog);
+        }
+        let held = &mut self.held.by_thread[t as usize];
+        let before = held.clone();
+        order.step(prog, held, state, t, events);
+        if *held != before {
+            self.undo.push((i, t, before));
+        }
+    }
+}
+
 impl LockOrder {
     /// Adds the edges of one execution: each step as (the state before it, the thread
     /// that took it, the events it emitted).
@@ -72,45 +155,53 @@ impl LockOrder {
         prog: &Program,
         steps: impl IntoIterator<Item = (&'a State, ThreadId, &'a [Event])>,
     ) {
-        if !prog
-            .objects
-            .iter()
-            .any(|o| matches!(o.kind, ObjKind::Lock | ObjKind::RLock))
-        {
+        if !has_locks(prog) {
             return;
         }
-        // Per thread: the locks it holds, with the line each was taken at.
-        let mut held: Vec<Vec<(ObjId, u32)>> = vec![vec![]; prog.threads.len()];
+        let mut held = Held::new(prog);
         for (state, t, events) in steps {
-            let ti = t as usize;
-            for e in events {
-                match e {
-                    Event::Release(Chan::Obj(o)) if is_lock(prog, *o) => {
-                        held[ti].retain(|(h, _)| h != o);
-                    }
-                    Event::Acquire(Chan::Obj(o)) if is_lock(prog, *o) => {
-                        let th = &state.threads[ti];
-                        let line = prog.threads[ti]
-                            .code
-                            .lines
-                            .get(th.pc as usize)
-                            .copied()
-                            .unwrap_or(0);
-                        if state.blocking_lock_acquire(prog, t) == Some(*o) {
-                            for (h, hl) in &held[ti] {
-                                if h != o {
-                                    self.edges.entry((*h, *o)).or_default().insert(Site {
-                                        thread: t,
-                                        held_line: *hl,
-                                        acquired_line: line,
-                                    });
-                                }
+            self.step(prog, &mut held.by_thread[t as usize], state, t, events);
+        }
+    }
+
+    /// Adds the edges of one step of thread `t` from `state`, which holds `held` before it
+    /// (updated).
+    fn step(
+        &mut self,
+        prog: &Program,
+        held: &mut Holding,
+        state: &State,
+        t: ThreadId,
+        events: &[Event],
+    ) {
+        let ti = t as usize;
+        for e in events {
+            match e {
+                Event::Release(Chan::Obj(o)) if is_lock(prog, *o) => {
+                    held.retain(|(h, _)| h != o);
+                }
+                Event::Acquire(Chan::Obj(o)) if is_lock(prog, *o) => {
+                    let th = &state.threads[ti];
+                    let line = prog.threads[ti]
+                        .code
+                        .lines
+                        .get(th.pc as usize)
+                        .copied()
+                        .unwrap_or(0);
+                    if state.blocking_lock_acquire(prog, t) == Some(*o) {
+                        for (h, hl) in held.iter() {
+                            if h != o {
+                                self.edges.entry((*h, *o)).or_default().insert(Site {
+                                    thread: t,
+                                    held_line: *hl,
+                                    acquired_line: line,
+                                });
                             }
                         }
-                        held[ti].push((*o, line));
                     }
-                    _ => {}
+                    held.push((*o, line));
                 }
+                _ => {}
             }
         }
     }

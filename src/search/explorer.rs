@@ -24,7 +24,7 @@
 //! tests/differential.rs (every reduction against the naive enumeration or sleep sets),
 //! and by the report snapshots of tests/scenarios.rs.
 
-use crate::detect::lockorder::LockOrder;
+use crate::detect::lockorder::{LockOrder, PathLocks};
 use crate::detect::lost_writes::LostWrites;
 use crate::detect::races::{Race, RaceDetector};
 use crate::ir::{FindingKind, Program, ThreadId};
@@ -62,8 +62,8 @@ pub(super) struct Node {
     pub(super) preemptions: u32,
     /// An execution ended here.
     pub(super) ended: bool,
-    /// `Reduction::States`: the fingerprint of the state without its step counters (to
-    /// find the cycles of the path, see states.rs).
+    /// `Reduction::States`: the fingerprint of the state without its step counters, when
+    /// it was new here (to find the cycles of the path, see states.rs); else 0.
     pub(super) key: u64,
     /// The failures on the path to this node, each once (counted when the execution
     /// ends: an invariant that stays false fails again at every step).
@@ -72,6 +72,8 @@ pub(super) struct Node {
     /// behind (dpor.rs): after such a step nothing sleeps, since the executions that the
     /// sleepers stand for were cut too.
     pub(super) brought: Vec<ThreadId>,
+    /// The estimated size of the nodes below this one (memory.rs), with state caching.
+    pub(super) below: u64,
 }
 
 impl Node {
@@ -94,6 +96,8 @@ pub(super) struct Explorer<'p> {
     pub(super) stats: Stats,
     pub(super) lock_order: LockOrder,
     pub(super) lost_writes: LostWrites,
+    /// `Reduction::States`: how much of the path the lock order and lost writes have seen.
+    pub(super) path_locks: PathLocks,
     pub(super) start: Instant,
     pub(super) nthreads: usize,
     pub(super) classes: std::collections::BTreeSet<Vec<Choice>>,
@@ -101,6 +105,10 @@ pub(super) struct Explorer<'p> {
     /// `Reduction::States`: the states explored, without their step counters, and whether
     /// a failure came before (no outcome or deadlock is reported after one).
     pub(super) visited: std::collections::HashSet<(State, bool)>,
+    /// `Reduction::States`: the nodes of the path with each `Node::key`, counted. A
+    /// filter: a key absent here is on no node of the path, and a stale count only
+    /// costs a walk.
+    pub(super) path_keys: std::collections::HashMap<u64, u32>,
     /// Set when the preemption bound left some executions out.
     pub(super) bounded: bool,
     /// Exploring one task of a split search: the nodes above this index are its prefix
@@ -135,11 +143,13 @@ impl<'p> Explorer<'p> {
             stats: Stats::default(),
             lock_order: LockOrder::default(),
             lost_writes: LostWrites::default(),
+            path_locks: PathLocks::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
             classes: std::collections::BTreeSet::new(),
             states: std::collections::HashSet::new(),
             visited: std::collections::HashSet::new(),
+            path_keys: std::collections::HashMap::new(),
             bounded: false,
             split_depth: 0,
             split_before: vec![],
@@ -304,6 +314,7 @@ impl<'p> Explorer<'p> {
             key: 0,
             failures: vec![],
             brought: vec![],
+            below: 0,
         }
     }
 
@@ -390,6 +401,14 @@ impl<'p> Explorer<'p> {
             self.reverse_races(top);
         }
         let n = self.path.pop().unwrap();
+        if n.key != 0
+            && let Some(c) = self.path_keys.get_mut(&n.key)
+        {
+            *c -= 1;
+            if *c == 0 {
+                self.path_keys.remove(&n.key);
+            }
+        }
         if n.choice.is_none() && !n.ended {
             // Every thread that could go on here sleeps (or its wakeup branch
             // cannot run): an execution equivalent to one already explored.
@@ -458,11 +477,16 @@ impl<'p> Explorer<'p> {
             let n = &mut self.path[top];
             n.explored.push((choice.thread, fp.clone()));
         }
+        self.path_locks.truncate(top);
         let mut state = self.path[top].state.clone();
         let out = state.step(prog, choice, false);
         self.stats.steps += 1;
-        // Dependency clock of this step.
-        let clock = self.dep_clock(choice.thread, &fp);
+        // Dependency clock of this step (DPOR's alone: dpor.rs reads them).
+        let clock = if self.cfg.reduction == Reduction::Dpor {
+            self.dep_clock(choice.thread, &fp)
+        } else {
+            vec![]
+        };
         let n = &mut self.path[top];
         n.choice = Some(choice);
         n.fp = fp.clone();
@@ -491,6 +515,9 @@ impl<'p> Explorer<'p> {
         node.inherited = inherited;
         node.failures = failures;
         node.preemptions = self.preemptions_after(top, choice.thread);
+        if self.cfg.reduction == Reduction::States {
+            node.below = self.path_bytes_below(top);
+        }
         self.path.push(node);
         self.stats.max_depth = self.stats.max_depth.max(self.path.len() - 1);
     }
@@ -700,14 +727,26 @@ impl<'p> Explorer<'p> {
     }
 
     /// Adds the lock acquisitions of the path up to node `top` to the lock-order graph
-    /// (see lockorder.rs).
+    /// (see lockorder.rs), and its accesses to the lost writes. State caching does it at
+    /// every state seen before, so it feeds each step once while it stays on the path
+    /// (`PathLocks`); the others go over the execution.
     pub(super) fn record_lock_order(&mut self, top: usize) {
+        let prog = self.prog;
+        if self.cfg.reduction == Reduction::States {
+            for n in &self.path[self.path_locks.fed()..top] {
+                let t = n.choice.unwrap().thread;
+                let order = &mut self.lock_order;
+                self.path_locks.feed(order, prog, &n.state, t, &n.events);
+                self.lost_writes.execution(prog, [(t, &n.events[..])]);
+            }
+            return;
+        }
         let steps = self.path[..top].iter();
         let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
-        self.lock_order.execution(self.prog, steps);
+        self.lock_order.execution(prog, steps);
         let steps = self.path[..top].iter();
         let steps = steps.map(|n| (n.choice.unwrap().thread, &n.events[..]));
-        self.lost_writes.execution(self.prog, steps);
+        self.lost_writes.execution(prog, steps);
     }
 
     /// Records how the execution `schedule`, which ends at node `top` without a failure

@@ -9,8 +9,18 @@
 //! Measured at every leaf of the search (where the path is at its deepest), so the peak
 //! is the peak over the leaves; pinned by tests/explorer/memory.rs (a limit stops a
 //! search with a message, and the peak grows with the search).
+//!
+//! With state caching every revisit of a state is a leaf, at any depth, so walking the
+//! path at each leaf made deep searches quadratic. There the nodes below the top do not
+//! change while they are below it (no wakeup tree or sleep set is added to after the
+//! step from them is taken), so each node keeps the size of the path below it, summed
+//! when it is pushed ([`Explorer::path_bytes_below`]), and a leaf's measure is that sum
+//! plus its own size: the same number, in constant time. DPOR adds to the wakeup trees
+//! of nodes below the top, so it walks the path (once per execution, which it runs
+//! anyway).
 
 use crate::machine::State;
+use crate::search::Reduction;
 use crate::search::explorer::{Explorer, Node};
 use crate::search::wakeup::WakeNode;
 use std::mem::size_of;
@@ -53,10 +63,27 @@ fn node_bytes(n: &Node) -> u64 {
 impl Explorer<'_> {
     /// Measures what the search stores now; keeps the peak in the statistics.
     pub(super) fn measure_memory(&mut self) {
-        let path: u64 = self.path.iter().map(node_bytes).sum();
+        let top = self.path.last().unwrap();
+        let path = if self.cfg.reduction == Reduction::States {
+            let sum = top.below + node_bytes(top);
+            // The sums agree with the walk (checked in test builds, on short paths).
+            debug_assert!(
+                self.path.len() > 64 || sum == self.path.iter().map(node_bytes).sum::<u64>()
+            );
+            sum
+        } else {
+            self.path.iter().map(node_bytes).sum()
+        };
         let now = path + self.states.len() as u64 * FINGERPRINT_BYTES + self.visited_bytes;
         self.memory = now;
         self.stats.peak_memory = self.stats.peak_memory.max(now);
+    }
+
+    /// The size of the path up to and including node `top`, for the node pushed above it
+    /// (its `below`; see the module docs).
+    pub(super) fn path_bytes_below(&self, top: usize) -> u64 {
+        let n = &self.path[top];
+        n.below + node_bytes(n)
     }
 
     /// True (with the limit said in the statistics) when the search stores more than

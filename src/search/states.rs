@@ -32,14 +32,16 @@ impl Explorer<'_> {
         let n = &self.path[top];
         let (key, _) = representative(self.prog, &n.state, self.cfg.symmetry);
         let failed = n.failed;
-        self.path[top].key = key.fingerprint();
+        let fingerprint = key.fingerprint();
         let bytes = super::memory::state_bytes(&key);
         if self.visited.insert((key, failed)) {
             self.visited_bytes += bytes;
+            self.path[top].key = fingerprint;
+            *self.path_keys.entry(fingerprint).or_default() += 1;
         } else {
             self.record_lock_order(top);
             if !failed {
-                self.livelock_if_cycle(top);
+                self.livelock_if_cycle(top, fingerprint);
             }
             return false;
         }
@@ -58,12 +60,15 @@ impl Explorer<'_> {
         true
     }
 
-    /// Reports a livelock when the state at node `top` is the state of an earlier node of
-    /// the path, up to its step counters and an exchange of interchangeable threads: the
-    /// path from there is a cycle, which goes on for ever (renamed at each turn).
-    fn livelock_if_cycle(&mut self, top: usize) {
+    /// Reports a livelock when the state at node `top` (fingerprint `key`) is the state of
+    /// an earlier node of the path, up to its step counters and an exchange of
+    /// interchangeable threads: the path from there is a cycle, which goes on for ever
+    /// (renamed at each turn).
+    fn livelock_if_cycle(&mut self, top: usize, key: u64) {
+        if !self.path_keys.contains_key(&key) {
+            return; // not on the path (the common case, found without a walk)
+        }
         let prog = self.prog;
-        let key = self.path[top].key;
         let (here, here_to) = representative(prog, &self.path[top].state, self.cfg.symmetry);
         let Some((start, start_to)) = (0..top).rev().find_map(|i| {
             let n = &self.path[i];

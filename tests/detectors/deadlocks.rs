@@ -228,7 +228,7 @@ fn philosophers_give_one_cycle_through_every_fork() {
 }
 
 #[test]
-fn the_reduction_sees_the_same_lock_order_as_naive_enumeration() {
+fn the_reductions_see_the_same_lock_order_as_naive_enumeration() {
     let names: Vec<String> = toml_files(&root().join("tests/fixtures/detect"))
         .iter()
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
@@ -239,10 +239,16 @@ fn the_reduction_sees_the_same_lock_order_as_naive_enumeration() {
             reduction: Reduction::None,
             ..Config::default()
         };
+        let states = Config {
+            reduction: Reduction::States,
+            ..Config::default()
+        };
+        let naive = explore(&prog, &naive).lock_order.edges;
         assert_eq!(
             explore(&prog, &Config::default()).lock_order.edges,
-            explore(&prog, &naive).lock_order.edges,
+            naive,
             "{name}"
         );
+        assert_eq!(explore(&prog, &states).lock_order.edges, naive, "{name}");
     }
 }

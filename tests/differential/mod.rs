@@ -378,6 +378,18 @@ fn states_agree_with_dpor(prog: &Program) -> Result<bool, TestCaseError> {
     let (drace, dother): (BTreeSet<_>, BTreeSet<_>) = dkeys.into_iter().partition(races);
     prop_assert_eq!(sother, dother, "findings, states vs DPOR");
     prop_assert!(srace.is_subset(&drace), "races, states vs DPOR");
+    // State caching feeds the lock order and the lost writes step by step as the path
+    // grows (each step once while it stays on the path); DPOR, whole executions.
+    prop_assert_eq!(
+        &states.lock_order.edges,
+        &dpor.lock_order.edges,
+        "lock order, states vs DPOR"
+    );
+    prop_assert_eq!(
+        states.lost_writes.warnings(prog),
+        dpor.lost_writes.warnings(prog),
+        "lost writes, states vs DPOR"
+    );
     Ok(true)
 }
 
