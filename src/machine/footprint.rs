@@ -55,40 +55,40 @@ pub fn dependent(a: &[Touch], b: &[Touch]) -> bool {
 }
 
 fn conflict(x: &Touch, y: &Touch) -> bool {
-    match (x, y) {
-        (
-            Touch::Cell {
-                cell: c1,
-                write: w1,
-            },
-            Touch::Cell {
-                cell: c2,
-                write: w2,
-            },
-        ) => c1 == c2 && (*w1 || *w2),
-        (
+    if std::mem::discriminant(x) != std::mem::discriminant(y) {
+        return false;
+    }
+    let (px, wx) = place(x);
+    let (py, wy) = place(y);
+    px == py && (wx || wy)
+}
+
+/// Where a touch is, and whether it writes there: two touches conflict when they are at
+/// the same place and one of them writes. Cells, barrier rounds and lives have reads
+/// (with their flag cleared, the touch is the place); everything else always writes.
+pub fn place(x: &Touch) -> (Touch, bool) {
+    match *x {
+        Touch::Cell { cell, write } => (Touch::Cell { cell, write: false }, write),
+        Touch::Round {
+            bar,
+            generation,
+            write,
+        } => (
             Touch::Round {
-                bar: b1,
-                generation: g1,
-                write: w1,
+                bar,
+                generation,
+                write: false,
             },
-            Touch::Round {
-                bar: b2,
-                generation: g2,
-                write: w2,
-            },
-        ) => b1 == b2 && g1 == g2 && (*w1 || *w2),
-        (
+            write,
+        ),
+        Touch::Life { thread, stop } => (
             Touch::Life {
-                thread: t1,
-                stop: s1,
+                thread,
+                stop: false,
             },
-            Touch::Life {
-                thread: t2,
-                stop: s2,
-            },
-        ) => t1 == t2 && (*s1 || *s2),
-        _ => x == y,
+            stop,
+        ),
+        other => (other, true),
     }
 }
 

@@ -37,8 +37,12 @@
 
 use crate::ir::ThreadId;
 use crate::machine::{Choice, Footprint, Status, Touch, dependent};
+use crate::search::accesses::Accesses;
 use crate::search::explorer::Explorer;
 use crate::search::wakeup::{WakeStep, initial, weak_initial};
+
+/// Executions up to this length are walked, longer ones indexed (`reverse_races`).
+const SHORT: usize = 64;
 
 impl Explorer<'_> {
     /// Optimal DPOR's race detection over the execution on the path, which ends at node
@@ -68,9 +72,18 @@ impl Explorer<'_> {
             }
         }
         steps.extend(self.stopped_steps(end));
+        // The index pays from a few dozen steps on; test builds use it always, and check
+        // it against the walk on short executions.
+        let indexed = end > SHORT || cfg!(debug_assertions);
+        let accesses = indexed.then(|| Accesses::new(&self.path, end, self.nthreads));
         for (k, p, fp) in steps {
             let pclock = self.thread_clock(p, k);
-            for i in self.races_with(k, end, p, &fp, &pclock) {
+            let candidates = match &accesses {
+                Some(a) => a.candidates(&self.path, k, p, &fp, &pclock),
+                None => self.candidates_walk(k, p, &fp, &pclock),
+            };
+            debug_assert!(end > SHORT || candidates == self.candidates_walk(k, p, &fp, &pclock));
+            for i in self.races_with(candidates, end, p, &fp, &pclock) {
                 self.reverse(i, end, p, &fp, pclock[p as usize]);
             }
         }
@@ -195,31 +208,25 @@ impl Explorer<'_> {
     }
 
     /// The steps that race with `p`'s step with `fp` taken at node `k` (or pending there,
-    /// when `k` is the end): dependent, of another thread, not ordered before it through
-    /// p's history (`pclock`, its clock before the step) nor through a later racing step
-    /// whose reversal can run. A step ordered only before a race whose reversal blocks
-    /// (p's acquisition cannot come before the release of what it acquires) still races
-    /// with p: p's step can come before it, and that execution is a class of its own (p
-    /// blocks the other thread, or deadlocks with it).
+    /// when `k` is the end), among the `candidates` before it (accesses.rs: dependent, of
+    /// another thread, not ordered before it through p's history, `pclock`, its clock
+    /// before the step; latest first): those not ordered before it through a later
+    /// racing step whose reversal can run either. A step ordered only before a race whose
+    /// reversal blocks (p's acquisition cannot come before the release of what it
+    /// acquires) still races with p: p's step can come before it, and that execution is a
+    /// class of its own (p blocks the other thread, or deadlocks with it).
     fn races_with(
         &self,
-        k: usize,
+        candidates: Vec<usize>,
         end: usize,
         p: ThreadId,
         fp: &Footprint,
         pclock: &[u32],
     ) -> Vec<usize> {
         let mut found: Vec<(usize, Option<bool>)> = vec![];
-        for i in (0..k).rev() {
+        for i in candidates {
             let n = &self.path[i];
-            let c = n.choice.unwrap();
-            if c.thread == p || !dependent(&n.fp, fp) {
-                continue;
-            }
-            let q = c.thread as usize;
-            if pclock[q] >= n.clock[q] {
-                continue; // happens before p
-            }
+            let q = n.choice.unwrap().thread as usize;
             let mut shadowed = false;
             for f in found.iter_mut() {
                 let j = f.0;
@@ -240,6 +247,20 @@ impl Explorer<'_> {
             }
         }
         found.into_iter().map(|f| f.0).collect()
+    }
+
+    /// The candidates of `races_with` by walking the path back from node `k`: the
+    /// definition, used on short executions and checked against the index (accesses.rs)
+    /// in test builds.
+    fn candidates_walk(&self, k: usize, p: ThreadId, fp: &Footprint, pclock: &[u32]) -> Vec<usize> {
+        (0..k)
+            .rev()
+            .filter(|&i| {
+                let n = &self.path[i];
+                let q = n.choice.unwrap().thread;
+                q != p && dependent(&n.fp, fp) && pclock[q as usize] < n.clock[q as usize]
+            })
+            .collect()
     }
 
     /// Optimal DPOR's reversal of a race (Abdulla et al., JACM 2017): the step at node `i`
@@ -390,8 +411,23 @@ impl Explorer<'_> {
     }
 
     /// The dependency (happens-before over conflicts) clock of a step by `t` with `fp`
-    /// taken from the top node.
-    pub(super) fn dep_clock(&self, t: ThreadId, fp: &Footprint) -> Vec<u32> {
+    /// taken from the top node: from the clocks summarized per place (clocks.rs), after
+    /// feeding them the path's steps not fed yet.
+    pub(super) fn dep_clock(&mut self, t: ThreadId, fp: &Footprint) -> Vec<u32> {
+        let top = self.path.len() - 1;
+        self.path_clocks.truncate(top);
+        for n in &self.path[self.path_clocks.fed()..top] {
+            let q = n.choice.unwrap().thread;
+            self.path_clocks.feed(q, &n.fp, &n.clock, &n.started);
+        }
+        let c = self.path_clocks.clock(self.nthreads, t, fp);
+        debug_assert!(top > 64 || c == self.dep_clock_walk(t, fp));
+        c
+    }
+
+    /// The same clock by walking the path back: the definition, checked against the
+    /// summaries in test builds.
+    fn dep_clock_walk(&self, t: ThreadId, fp: &Footprint) -> Vec<u32> {
         let mut c = self.thread_clock(t, self.path.len() - 1);
         for n in &self.path[..self.path.len() - 1] {
             let q = n.choice.unwrap().thread;

@@ -29,6 +29,7 @@ use crate::detect::lost_writes::LostWrites;
 use crate::detect::races::{Race, RaceDetector};
 use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, dependent};
+use crate::search::clocks::PathClocks;
 use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree};
 use crate::search::{
     Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Reduction, Search, Stats,
@@ -98,6 +99,8 @@ pub(super) struct Explorer<'p> {
     pub(super) lost_writes: LostWrites,
     /// `Reduction::States`: how much of the path the lock order and lost writes have seen.
     pub(super) path_locks: PathLocks,
+    /// `Reduction::Dpor`: the dependency clocks of the path, summarized (clocks.rs).
+    pub(super) path_clocks: PathClocks,
     pub(super) start: Instant,
     pub(super) nthreads: usize,
     pub(super) classes: std::collections::BTreeSet<Vec<Choice>>,
@@ -108,7 +111,7 @@ pub(super) struct Explorer<'p> {
     /// `Reduction::States`: the nodes of the path with each `Node::key`, counted. A
     /// filter: a key absent here is on no node of the path, and a stale count only
     /// costs a walk.
-    pub(super) path_keys: std::collections::HashMap<u64, u32>,
+    pub(super) path_keys: rustc_hash::FxHashMap<u64, u32>,
     /// Set when the preemption bound left some executions out.
     pub(super) bounded: bool,
     /// Exploring one task of a split search: the nodes above this index are its prefix
@@ -144,12 +147,13 @@ impl<'p> Explorer<'p> {
             lock_order: LockOrder::default(),
             lost_writes: LostWrites::default(),
             path_locks: PathLocks::default(),
+            path_clocks: PathClocks::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
             classes: std::collections::BTreeSet::new(),
             states: std::collections::HashSet::new(),
             visited: std::collections::HashSet::new(),
-            path_keys: std::collections::HashMap::new(),
+            path_keys: rustc_hash::FxHashMap::default(),
             bounded: false,
             split_depth: 0,
             split_before: vec![],

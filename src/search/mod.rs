@@ -10,7 +10,9 @@
 //!   searches share (`None`, `Sleep`, `States`, `Dpor`): taking a step with its sleep
 //!   set, ending an execution, recording findings and outcomes.
 //! - `dpor.rs`: optimal dynamic partial-order reduction (Abdulla et al., JACM 2017):
-//!   the races of an ended execution, reversed into wakeup trees; dependency clocks.
+//!   the races of an ended execution, reversed into wakeup trees; dependency clocks
+//!   (kept per place by `clocks.rs`); `accesses.rs` indexes an execution's steps by
+//!   place for the race detection.
 //! - [`wakeup`]: the wakeup trees that hold those reversals.
 //! - `states.rs`: state caching (`Reduction::States`).
 //! - `split.rs`: the DPOR search split into tasks over worker threads (`Config::jobs`).
@@ -19,6 +21,8 @@
 //! - [`shorten`]: shorter traces for findings.
 //! - `schedule.rs`: schedule strings ([`format_schedule`], [`parse_schedule`]).
 
+mod accesses;
+mod clocks;
 mod dpor;
 mod explorer;
 mod memory;
