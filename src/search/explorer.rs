@@ -547,12 +547,20 @@ impl<'p> Explorer<'p> {
     fn note_failure(&mut self, f: &Failure, failures: &mut Vec<(FindingKind, String)>) {
         // Every failure is recorded, not only the first of an execution: which of two
         // independent failures comes first is not a property of the trace.
-        let schedule = self.schedule();
         let key = self.failure_key(f);
         // With state caching, each failing step is taken once: count it now.
         let by_state = self.cfg.reduction == Reduction::States;
         if by_state || !failures.contains(&key) {
-            self.record_failure(f, schedule, by_state);
+            // The schedule (the whole path: the step is taken) matters only to a new
+            // finding or a shorter one; building it at every step of an invariant that
+            // stays false made long executions quadratic.
+            // Each node on the path holds the step taken from it; the top's was just set.
+            let len = self.path.len();
+            debug_assert!(len > 64 || len == self.schedule().len());
+            match self.findings.get_mut(&key) {
+                Some(e) if e.schedule.len() <= len => e.count += u64::from(by_state),
+                _ => self.record_failure(f, self.schedule(), by_state),
+            }
         }
         if !failures.contains(&key) {
             failures.push(key);
