@@ -19,6 +19,7 @@
 use crate::ir::ThreadId;
 use crate::machine::{Touch, place};
 use rustc_hash::FxHashMap;
+use std::mem::size_of;
 
 /// The joined clocks of the steps that touched a place.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +37,16 @@ enum Undo {
     Place(Touch, Option<Seen>),
 }
 
+impl Undo {
+    /// The clock entries it holds.
+    fn entries(&self) -> usize {
+        match self {
+            Undo::Thread(_, c) => c.as_ref().map_or(0, Vec::len),
+            Undo::Place(_, s) => s.as_ref().map_or(0, |s| s.writes.len() + s.all.len()),
+        }
+    }
+}
+
 /// The clocks of the steps fed so far, summarized.
 #[derive(Clone, Debug, Default)]
 pub(super) struct PathClocks {
@@ -47,6 +58,8 @@ pub(super) struct PathClocks {
     places: FxHashMap<Touch, Seen>,
     /// Per fed step, from its index on: what it changed.
     undo: Vec<(usize, Undo)>,
+    /// The clock entries the undo log holds (for [`PathClocks::bytes`]).
+    undo_entries: usize,
 }
 
 fn join(into: &mut [u32], c: &[u32]) {
@@ -62,7 +75,9 @@ impl PathClocks {
             return;
         }
         while self.undo.last().is_some_and(|u| u.0 >= depth) {
-            match self.undo.pop().unwrap().1 {
+            let (_, undo) = self.undo.pop().unwrap();
+            self.undo_entries -= undo.entries();
+            match undo {
                 Undo::Thread(t, before) => self.last[t as usize] = before,
                 Undo::Place(p, Some(before)) => {
                     self.places.insert(p, before);
@@ -105,13 +120,30 @@ impl PathClocks {
                 join(&mut seen.writes, clock);
             }
             join(&mut seen.all, clock);
-            self.undo.push((i, Undo::Place(p, before)));
+            self.push_undo(i, Undo::Place(p, before));
         }
     }
 
     fn set_last(&mut self, i: usize, t: ThreadId, c: Vec<u32>) {
         let before = self.last[t as usize].replace(c);
-        self.undo.push((i, Undo::Thread(t, before)));
+        self.push_undo(i, Undo::Thread(t, before));
+    }
+
+    fn push_undo(&mut self, i: usize, undo: Undo) {
+        self.undo_entries += undo.entries();
+        self.undo.push((i, undo));
+    }
+
+    /// What the summaries and their undo log store, in bytes (memory.rs), in constant
+    /// time: every clock has one entry per thread.
+    pub(super) fn bytes(&self) -> u64 {
+        let n = self.last.len();
+        let clock = size_of::<Vec<u32>>() + n * size_of::<u32>();
+        let last = self.last.len() * clock;
+        let places = self.places.len() * (size_of::<(Touch, Seen)>() + 2 * n * size_of::<u32>());
+        let undo =
+            self.undo.len() * size_of::<(usize, Undo)>() + self.undo_entries * size_of::<u32>();
+        (size_of::<Self>() + last + places + undo) as u64
     }
 
     /// The clock of a step by `t` with footprint `fp` after the steps fed, among
@@ -131,5 +163,33 @@ impl PathClocks {
         }
         c[t as usize] += 1;
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(cell: u32, write: bool) -> Touch {
+        Touch::Cell { cell, write }
+    }
+
+    #[test]
+    fn the_byte_count_follows_the_undo_log_up_and_down() {
+        let mut c = PathClocks::default();
+        c.feed(0, &[cell(0, true)], &[1, 0], &[1]);
+        let one = c.bytes();
+        c.feed(1, &[cell(0, false), cell(1, true)], &[1, 1], &[]);
+        let two = c.bytes();
+        c.feed(0, &[cell(1, true)], &[2, 1], &[]);
+        // Each step stores more: its undo entries and the clocks they put back.
+        assert!(one < two && two < c.bytes(), "{one} {two} {}", c.bytes());
+        c.truncate(1);
+        assert_eq!(
+            c.bytes(),
+            one,
+            "going back up gives back what the steps stored"
+        );
+        assert_eq!(c.clock(2, 1, &[cell(0, false)]), vec![1, 1]);
     }
 }

@@ -1,5 +1,5 @@
 //! What the search stores, estimated in bytes: the path (each node's state, sleep set,
-//! wakeup tree, clock and events), the set of distinct state fingerprints, and with
+//! wakeup tree, clock and events, and DPOR's clocks summarized by place), the set of distinct state fingerprints, and with
 //! `Reduction::States` the states explored. The estimate counts what is stored (lengths
 //! times sizes), not what the allocator holds, so it is the same on every run and every
 //! machine: `Stats::peak_memory` is part of the deterministic output, and the memory
@@ -72,7 +72,8 @@ impl Explorer<'_> {
             );
             sum
         } else {
-            self.path.iter().map(node_bytes).sum()
+            // DPOR's summarized clocks (clocks.rs) are part of the path too.
+            self.path.iter().map(node_bytes).sum::<u64>() + self.path_clocks.bytes()
         };
         let now = path + self.states.len() as u64 * FINGERPRINT_BYTES + self.visited_bytes;
         self.memory = now;
