@@ -69,6 +69,10 @@ fuzz_target!(|input: Input| {
             .map(|p| language::code_in(Lang::Process2, &nodes(p, 0))),
     };
     let text = language::render(&threads, &late, &options);
+    if std::env::var_os("SIMRACE_FUZZ_PRINT").is_some() {
+        // The scenario an input makes, to run on its own (docs/fuzzing.md).
+        eprintln!("{text}");
+    }
     let prog = match simrace::parse("gen.toml", &text) {
         Ok(p) => p,
         Err(d) => panic!(
