@@ -551,10 +551,10 @@ impl<'p> Explorer<'p> {
         // With state caching, each failing step is taken once: count it now.
         let by_state = self.cfg.reduction == Reduction::States;
         if by_state || !failures.contains(&key) {
-            // The schedule (the whole path: the step is taken) matters only to a new
-            // finding or a shorter one; building it at every step of an invariant that
-            // stays false made long executions quadratic.
-            // Each node on the path holds the step taken from it; the top's was just set.
+            // The schedule matters only to a new finding or a shorter one; building it
+            // at every step of an invariant that stays false made long executions
+            // quadratic. Its length: each node on the path holds the step taken from it
+            // (the top's was just set).
             let len = self.path.len();
             debug_assert!(len > 64 || len == self.schedule().len());
             match self.findings.get_mut(&key) {

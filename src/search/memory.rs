@@ -1,8 +1,8 @@
 //! What the search stores, estimated in bytes: the path (each node's state, sleep set,
-//! wakeup tree, clock and events, and DPOR's clocks summarized by place), the set of distinct state fingerprints, and with
-//! `Reduction::States` the states explored. The estimate counts what is stored (lengths
-//! times sizes), not what the allocator holds, so it is the same on every run and every
-//! machine: `Stats::peak_memory` is part of the deterministic output, and the memory
+//! wakeup tree, clock and events, and DPOR's clocks summarized by place), the set of
+//! distinct state fingerprints, and with `Reduction::States` the states explored. The
+//! estimate counts what is stored (lengths times sizes), not what the allocator holds,
+//! so it is the same on every run and every machine: `Stats::peak_memory` is part of the deterministic output, and the memory
 //! limit (`Config::max_memory`) stops a search at the same point every time, reported
 //! INCOMPLETE, instead of the operating system killing it.
 //!
@@ -73,7 +73,11 @@ impl Explorer<'_> {
             sum
         } else {
             // DPOR's summarized clocks (clocks.rs) are part of the path too.
-            self.path.iter().map(node_bytes).sum::<u64>() + self.path_clocks.bytes()
+            let clocks = match self.cfg.reduction {
+                Reduction::Dpor => self.path_clocks.bytes(),
+                _ => 0,
+            };
+            self.path.iter().map(node_bytes).sum::<u64>() + clocks
         };
         let now = path + self.states.len() as u64 * FINGERPRINT_BYTES + self.visited_bytes;
         self.memory = now;
