@@ -2,9 +2,10 @@
 //! wakeup tree, clock and events, and DPOR's clocks summarized by place), the set of
 //! distinct state fingerprints, and with `Reduction::States` the states explored. The
 //! estimate counts what is stored (lengths times sizes), not what the allocator holds,
-//! so it is the same on every run and every machine: `Stats::peak_memory` is part of the deterministic output, and the memory
-//! limit (`Config::max_memory`) stops a search at the same point every time, reported
-//! INCOMPLETE, instead of the operating system killing it.
+//! so it is the same on every run and every machine: `Stats::peak_memory` is part of
+//! the deterministic output, and the memory limit (`Config::max_memory`) stops a search
+//! at the same point every time, reported INCOMPLETE, instead of the operating system
+//! killing it.
 //!
 //! Measured at every leaf of the search (where the path is at its deepest), so the peak
 //! is the peak over the leaves; pinned by tests/explorer/memory.rs (a limit stops a
