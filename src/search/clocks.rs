@@ -138,8 +138,7 @@ impl PathClocks {
     /// time: every clock has one entry per thread.
     pub(super) fn bytes(&self) -> u64 {
         let n = self.last.len();
-        let clock = size_of::<Vec<u32>>() + n * size_of::<u32>();
-        let last = self.last.len() * clock;
+        let last = n * (size_of::<Option<Vec<u32>>>() + n * size_of::<u32>());
         let places = self.places.len() * (size_of::<(Touch, Seen)>() + 2 * n * size_of::<u32>());
         let undo =
             self.undo.len() * size_of::<(usize, Undo)>() + self.undo_entries * size_of::<u32>();
