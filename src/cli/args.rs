@@ -93,12 +93,12 @@ pub(super) enum SchedulerFlag {
 
 #[derive(clap::Args, Clone)]
 pub(super) struct EngineOpts {
-    /// Explorer: split the exhaustive search into tasks run by N worker threads (the
-    /// counts, findings and outcomes do not depend on N and equal the single search's).
+    /// Explorer: run the exhaustive search on N threads (the report is the one thread's,
+    /// byte for byte, but for the memory measure); with --partition, the share's tasks.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
-    /// With --jobs or --partition: split only a search that needs more than N executions
-    /// (default 500; 0 splits every search: for tests).
+    /// With --jobs: hand out tasks after N executions; with --partition: split only a
+    /// search that needs more than N (default 500; 0: from the start, for tests).
     #[arg(long, value_name = "N", hide = true)]
     pub split_after: Option<u64>,
     /// Native runs (default: as many as fit in about a second, at least 10).

@@ -39,6 +39,7 @@ use crate::ir::ThreadId;
 use crate::machine::{Choice, Footprint, Status, Touch, dependent};
 use crate::search::accesses::Accesses;
 use crate::search::explorer::Explorer;
+use crate::search::parallel::Request;
 use crate::search::wakeup::{WakeStep, initial, weak_initial};
 
 /// Executions up to this length are walked, longer ones indexed (`reverse_races`).
@@ -134,7 +135,7 @@ impl Explorer<'_> {
                 *q != f && weak_initial(&v, *q, fq) && !step_fails(&n.state, prog, *q)
             });
             if !covered && self.runnable_prefix(k, &v) == v.len() {
-                self.path[k].wakeup.insert(v);
+                self.insert_wakeup(k, v);
             }
             return;
         }
@@ -175,9 +176,12 @@ impl Explorer<'_> {
                 choice: Choice { thread: p, alt: 0 },
                 fp: self.path[i].state.footprint(prog, p),
             }];
-            let n = &mut self.path[i];
-            n.wakeup.insert(v);
-            n.brought.push(p);
+            if i < self.task_depth {
+                self.requests.push(Request::Bring(i, v, p));
+            } else {
+                self.path[i].wakeup.insert(v);
+            }
+            self.path[i].brought.push(p);
         }
     }
 
@@ -278,10 +282,22 @@ impl Explorer<'_> {
         // a step that may be blocked (a lock acquisition), so run `v` from node `i`'s
         // state and keep what can run.
         if self.runnable_prefix(i, &v) == v.len() {
-            self.path[i].wakeup.insert(v);
-            return;
+            self.insert_wakeup(i, v);
+        } else if i < self.task_depth {
+            self.requests.push(Request::Source(i, v, p));
+        } else {
+            self.add_source_branches(i, &v, p);
         }
-        self.add_source_branches(i, &v, p);
+    }
+
+    /// Inserts `v` into node `i`'s wakeup tree; in a task of the exact parallel search, a
+    /// request to the coordinator when node `i` is one of its (parallel.rs).
+    fn insert_wakeup(&mut self, i: usize, v: Vec<WakeStep>) {
+        if i < self.task_depth {
+            self.requests.push(Request::Insert(i, v));
+        } else {
+            self.path[i].wakeup.insert(v);
+        }
     }
 
     /// Whether the class of `v`, a reversal at node `i`, is or will be explored from
@@ -303,7 +319,7 @@ impl Explorer<'_> {
     }
 
     /// Node `i`'s branches for `v`, a reversal by `p`'s step that cannot run as it stands.
-    fn add_source_branches(&mut self, i: usize, v: &[WakeStep], p: ThreadId) {
+    pub(super) fn add_source_branches(&mut self, i: usize, v: &[WakeStep], p: ThreadId) {
         // `v` cannot run as it stands (a step in it is blocked): fall back to source-DPOR's
         // rule (Abdulla et al., POPL 2014). Unless a thread that can start `v` was or will
         // be tried here, try one: `p` if it can, else another initial of `v`, else every

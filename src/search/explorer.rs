@@ -30,6 +30,7 @@ use crate::detect::races::{Race, RaceDetector};
 use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, dependent};
 use crate::search::clocks::PathClocks;
+use crate::search::parallel::{Delegated, Pool, Request};
 use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree};
 use crate::search::{
     Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Reduction, Search, Stats,
@@ -37,6 +38,7 @@ use crate::search::{
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+#[derive(Clone)]
 pub(super) struct Node {
     pub(super) state: State,
     pub(super) enabled: Vec<(ThreadId, u32)>,
@@ -47,7 +49,7 @@ pub(super) struct Node {
     pub(super) explored: Vec<(ThreadId, Footprint)>,
     pub(super) sleep: Vec<(ThreadId, Footprint)>,
     /// In a split search, the threads of `sleep` that sleep because an earlier subtree
-    /// starts with them (see `explore_split`).
+    /// starts with them (split.rs).
     pub(super) inherited: Vec<ThreadId>,
     /// The choice being explored from this node.
     pub(super) choice: Option<Choice>,
@@ -120,6 +122,21 @@ pub(super) struct Explorer<'p> {
     /// that task, and is skipped here).
     pub(super) split_depth: usize,
     pub(super) split_before: Vec<Vec<ThreadId>>,
+    /// A task of the exact parallel search (parallel.rs): the nodes above this index are
+    /// the coordinator's, copied; what the task would add to their wakeup trees goes to
+    /// `requests`, for the coordinator to apply in the single search's order.
+    pub(super) task_depth: usize,
+    pub(super) requests: Vec<Request>,
+    /// In such a task: executions counted for failures that only the coordinator has.
+    pub(super) counted_above: BTreeMap<(FindingKind, String), u64>,
+    /// In such a task: the executions and the work of the search before it, so that its
+    /// limits stop it where the single search would stop.
+    pub(super) exec_base: u64,
+    pub(super) work_base: u64,
+    /// Set when a task run ahead of time is no longer wanted.
+    pub(super) cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The exact parallel search's coordinator: the subtrees at its task depth go there.
+    pub(super) pool: Option<&'p Pool<'p>>,
     pub(super) last_progress: Instant,
     /// What the search has cost so far, for `Config::step_budget`: the steps taken, and
     /// the length of every ended execution (its races and endings are found over all of
@@ -157,6 +174,13 @@ impl<'p> Explorer<'p> {
             bounded: false,
             split_depth: 0,
             split_before: vec![],
+            task_depth: 0,
+            requests: vec![],
+            counted_above: BTreeMap::new(),
+            exec_base: 0,
+            work_base: 0,
+            cancel: None,
+            pool: None,
             last_progress: Instant::now(),
             work: 0,
             memory: 0,
@@ -236,10 +260,17 @@ impl<'p> Explorer<'p> {
 
     fn out_of_budget(&mut self) -> bool {
         // With state caching, the paths that stop at a state explored before count too.
-        let paths = match self.cfg.reduction {
-            Reduction::States => self.stats.executions + self.stats.redundant,
-            _ => self.stats.executions,
-        };
+        let paths = self.exec_base
+            + match self.cfg.reduction {
+                Reduction::States => self.stats.executions + self.stats.redundant,
+                _ => self.stats.executions,
+            };
+        if let Some(c) = &self.cancel
+            && c.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            self.stats.limit = Some("cancelled".into());
+            return true;
+        }
         if let Some(stop) = &self.cfg.stop
             && stop.load(std::sync::atomic::Ordering::Relaxed)
         {
@@ -261,7 +292,7 @@ impl<'p> Explorer<'p> {
             ));
             return true;
         }
-        if self.split_depth == 0 {
+        if self.split_depth == 0 && self.task_depth == 0 {
             let states = self.states.len() as u64;
             let (execs, steps) = (self.stats.executions, self.stats.steps + self.work);
             if let Some(why) = super::going_round(self.cfg, execs, steps, states, self.too_long) {
@@ -270,7 +301,7 @@ impl<'p> Explorer<'p> {
             }
         }
         if let Some(budget) = self.cfg.step_budget
-            && self.stats.steps + self.work >= budget
+            && self.work_base + self.stats.steps + self.work >= budget
         {
             self.stats.limit = Some(format!(
                 "stopped at the default budget of {budget} steps, after {paths} executions; \
@@ -380,6 +411,13 @@ impl<'p> Explorer<'p> {
                 continue;
             };
             self.take(choice);
+            if let Some(pool) = self.pool {
+                match pool.delegate(self) {
+                    Delegated::No => {}
+                    Delegated::Done => continue,
+                    Delegated::Stop => return false,
+                }
+            }
             self.visit_new();
         }
         if self.bounded {
@@ -393,7 +431,7 @@ impl<'p> Explorer<'p> {
     }
 
     /// Pops the top node, whose choices are exhausted.
-    fn backtrack(&mut self) {
+    pub(super) fn backtrack(&mut self) {
         let top = self.path.len() - 1;
         if self.path[top].choice.is_none() {
             // A leaf: the path is at its deepest here.
@@ -424,6 +462,11 @@ impl<'p> Explorer<'p> {
     pub(super) fn note_state(&mut self) {
         self.states
             .insert(self.path.last().unwrap().state.fingerprint());
+        self.progress();
+    }
+
+    /// Reports progress, at most every 100 ms.
+    pub(super) fn progress(&mut self) {
         if let Some(p) = &self.cfg.progress
             && self.last_progress.elapsed() >= Duration::from_millis(100)
         {
@@ -435,8 +478,8 @@ impl<'p> Explorer<'p> {
     }
 
     /// The next choice to explore from the top node, or `None` when it is exhausted.
-    fn next_choice(&mut self) -> Option<Choice> {
-        let split_point = self.path.len() <= self.split_depth;
+    pub(super) fn next_choice(&mut self) -> Option<Choice> {
+        let split_point = self.path.len() <= self.split_depth.max(self.task_depth);
         let n = self.path.last_mut().unwrap();
         if split_point {
             return None; // the other steps from here are other tasks
@@ -701,10 +744,14 @@ impl<'p> Explorer<'p> {
         }
         let by_state = self.cfg.reduction == Reduction::States;
         for key in std::mem::take(&mut self.path[top].failures) {
-            if let Some(f) = self.findings.get_mut(&key)
-                && !by_state
-            {
-                f.count += 1;
+            if by_state {
+                continue;
+            }
+            match self.findings.get_mut(&key) {
+                Some(f) => f.count += 1,
+                // A task's execution with a failure in a step above it, which the
+                // coordinator recorded.
+                None => *self.counted_above.entry(key).or_default() += 1,
             }
         }
         // Races, over the whole execution (with state caching, at each state instead).

@@ -15,7 +15,9 @@
 //!   place for the race detection.
 //! - [`wakeup`]: the wakeup trees that hold those reversals.
 //! - `states.rs`: state caching (`Reduction::States`).
-//! - `split.rs`: the DPOR search split into tasks over worker threads (`Config::jobs`).
+//! - `parallel.rs`: the DPOR search on several threads (`Config::jobs`), its report the
+//!   single search's: a coordinator and speculative tasks.
+//! - `split.rs`: the DPOR search split into fixed tasks, for `run --partition`.
 //! - `sampling.rs`: random walks and PCT (`Search::Random`, `Search::Pct`).
 //! - `replay.rs`: [`replay()`] of a schedule step by step, with trace lines.
 //! - [`shorten`]: shorter traces for findings.
@@ -26,6 +28,7 @@ mod clocks;
 mod dpor;
 mod explorer;
 mod memory;
+mod parallel;
 mod replay;
 mod sampling;
 mod schedule;
@@ -119,13 +122,17 @@ pub struct Config {
     /// The search is then incomplete when the bound cut anything off.
     pub preemption_bound: Option<u32>,
     pub progress: Option<Progress>,
-    /// Exhaustive DPOR only: split the search into tasks over this many worker threads
-    /// (see `explore_split`); the result does not depend on the number (with
-    /// `max_executions`, the limit applies to each task).
+    /// Exhaustive DPOR only: run the search on this many threads (parallel.rs); the
+    /// result is the single search's, but for `Stats::peak_memory` and
+    /// `Stats::parallel`. With `run --partition`, the threads take the share's tasks.
     pub jobs: Option<usize>,
-    /// With `jobs`: split only a search that needs more than this many executions (a
-    /// smaller one runs alone, as the single search).
+    /// With `jobs`: hand out tasks only once the search has run this many executions (a
+    /// small search is not worth it); with `run --partition`, split only a search that
+    /// needs more.
     pub split_after: u64,
+    /// With `jobs`: the depth of the subtrees that are tasks (parallel.rs). The result
+    /// does not depend on it; tests vary it.
+    pub task_depth: usize,
     /// Count the equivalence classes of the executions explored (`Stats::classes`): a
     /// check on the reduction, for tests; costs memory for every execution.
     pub count_classes: bool,
@@ -166,6 +173,7 @@ impl Default for Config {
             jobs: None,
             count_classes: false,
             split_after: 500,
+            task_depth: parallel::TASK_DEPTH,
             policy: Policy::default(),
             step_budget: None,
             stop: None,
@@ -222,12 +230,32 @@ pub struct Stats {
     pub switched: Option<String>,
     pub elapsed: Duration,
     /// The most the search stored at once, in bytes, estimated from what it stores (see
-    /// memory.rs): the same on every run. A split search gives its biggest task's.
+    /// memory.rs): the same on every run. A parallel or split search gives the most
+    /// that its coordinator or any one task stored.
     #[serde(default)]
     pub peak_memory: u64,
     /// With `Config::count_classes`: how many Mazurkiewicz classes the explored
     /// executions fall into (an optimal reduction explores exactly one execution each).
     pub classes: u64,
+    /// The parallel search's (`Config::jobs`) own work, which its speculation makes more
+    /// than the single search's (parallel.rs); not part of any report.
+    #[serde(skip)]
+    pub parallel: Option<ParallelWork>,
+}
+
+/// What the parallel search ran in all: the coordinator's own steps, every task run
+/// (those whose result was used and those proved wrong or cancelled) and the walks
+/// ahead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParallelWork {
+    /// Tasks whose result is part of the search.
+    pub tasks: u64,
+    /// Task runs in all, and how many of them ran ahead and were used.
+    pub task_runs: u64,
+    pub ahead_used: u64,
+    /// Executions run (explored and cut short), and steps taken.
+    pub runs: u64,
+    pub steps: u64,
 }
 
 /// Everything an exploration found (serialized whole in a share of a partitioned run).
@@ -257,10 +285,8 @@ pub fn explore(prog: &Program, cfg: &Config) -> Exploration {
         && splits(cfg)
     {
         let start = Instant::now();
-        if let Some(alone) = alone(prog, cfg, start) {
-            return alone;
-        }
-        return split::explore_split(prog, cfg, jobs.max(1), start);
+        let ex = parallel::explore_exact(prog, cfg, jobs.max(1), cfg.task_depth, start);
+        return switch_if_cyclic(prog, cfg, ex, start);
     }
     let single = Explorer::new(prog, cfg).run();
     switch_if_cyclic(prog, cfg, single, Instant::now())

@@ -1,7 +1,9 @@
-//! The DPOR search split into tasks (`Config::jobs`): the first steps are enumerated in
-//! full (with sleep sets) down to a fixed depth, and below every prefix a DPOR search runs
-//! on its own. Tasks run on `jobs` worker threads and are merged in depth-first order, so
-//! that the result does not depend on `jobs`.
+//! The DPOR search split into fixed tasks, for `run --partition` (shares on machines that
+//! do not talk to each other; `--jobs` on one machine runs the exact parallel search of
+//! parallel.rs instead): the first steps are enumerated in full (with sleep sets) down to
+//! a fixed depth, and below every prefix a DPOR search runs on its own. A share's tasks
+//! run on `jobs` worker threads, and the shares' parts are merged in depth-first order, so
+//! that the result does not depend on the partition or on `jobs`.
 //!
 //! A task's search treats the threads that sleep because a sibling task starts with them
 //! as the owners of their classes (`Node::inherited`): a race reversal that such a thread
@@ -11,8 +13,8 @@
 //! class, as the single search does; an execution whose class an earlier task owns would
 //! be skipped (`belongs_to_earlier_task`).
 //!
-//! Pinned by tests/parallel.rs: the result does not depend on the number of workers, and
-//! it has the single search's executions, findings and outcomes.
+//! Pinned by tests/scale/run.rs: the merged shares do not depend on the partition, and
+//! they have the single search's executions, findings and outcomes.
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
@@ -51,30 +53,6 @@ struct Task {
 /// the number of workers), and how deep it splits at most to get them.
 const SPLIT_TASKS: usize = 32;
 const SPLIT_DEPTH: usize = 8;
-
-/// The search split into tasks, run on `jobs` worker threads and merged in depth-first
-/// order (see the module docs).
-///
-/// `start`: when the whole search began (its time limit and elapsed time count from
-/// there).
-pub(super) fn explore_split(
-    prog: &Program,
-    cfg: &Config,
-    jobs: usize,
-    start: Instant,
-) -> Exploration {
-    let (state, failures) = State::initial_with(prog, cfg.policy);
-    if !failures.is_empty() {
-        return Explorer::new(prog, cfg).run();
-    }
-    let tasks = split_tasks(prog, cfg, &state);
-    let parts = run_tasks(prog, cfg, jobs, start, &state, &tasks);
-    let mut merged = Part::empty();
-    for part in parts.into_iter().flatten() {
-        merged.merge(part);
-    }
-    merged.into_exploration(start.elapsed())
-}
 
 /// What one share of a partitioned split search found (`simrace run --partition`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -132,7 +110,7 @@ pub(super) fn explore_share(
 
 /// The exploration that the shares of a partitioned search make together: the whole
 /// search when it was not split, else every task's part merged in the tasks' order, as
-/// [`explore_split`] merges them. `Err` when the shares disagree on the tasks, or a task
+/// the tasks are merged in one process. `Err` when the shares disagree on the tasks, or a task
 /// is missing or given twice.
 pub fn merge_shares(shares: Vec<ShareResult>) -> Result<Exploration, String> {
     let mut names: Option<Vec<String>> = None;
@@ -292,7 +270,7 @@ impl Part {
     }
 }
 
-fn merge_findings(
+pub(super) fn merge_findings(
     findings: &mut BTreeMap<(FindingKind, String), RawFinding>,
     more: BTreeMap<(FindingKind, String), RawFinding>,
 ) {
@@ -313,7 +291,7 @@ fn merge_findings(
     }
 }
 
-fn merge_outcomes(
+pub(super) fn merge_outcomes(
     outcomes: &mut BTreeMap<OutcomeKey, RawOutcome>,
     more: BTreeMap<OutcomeKey, RawOutcome>,
 ) {

@@ -16,14 +16,14 @@ use crate::machine::{Choice, Footprint, dependent};
 
 /// One step of a wakeup sequence: which thread moves (and which alternative it takes),
 /// and what it touches.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WakeStep {
     pub choice: Choice,
     pub fp: Footprint,
 }
 
 /// A node of a wakeup tree: a step and the steps that follow it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WakeNode {
     pub step: WakeStep,
     children: Vec<WakeNode>,
@@ -44,7 +44,7 @@ impl WakeNode {
 }
 
 /// An ordered forest of pending branches (leftmost first).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WakeupTree {
     branches: Vec<WakeNode>,
     /// The nodes of the forest.

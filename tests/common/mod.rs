@@ -121,6 +121,16 @@ pub fn exact(e: &Exploration) -> (u64, Vec<String>, Vec<String>) {
     (e.stats.executions, findings, outcomes)
 }
 
+/// Everything an exploration found, as JSON, but for what differs between runs (the
+/// time) and between the single and the parallel search (the memory measure, the
+/// parallel search's own work): equal for the parallel search and the single one.
+pub fn whole(e: &Exploration) -> String {
+    let mut e = e.clone();
+    e.stats.elapsed = std::time::Duration::ZERO;
+    e.stats.peak_memory = 0;
+    serde_json::to_string(&e).unwrap()
+}
+
 /// The `simrace` binary, to be run in the package's root.
 pub fn simrace_command() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_simrace"));

@@ -13,7 +13,7 @@ pub(crate) mod language;
 mod policies;
 mod processes;
 
-use crate::common::{exact, library_files, load, program};
+use crate::common::{exact, library_files, load, program, whole};
 use generate::{check, lock_nests, mixed};
 use proptest::prelude::*;
 use simrace::Program;
@@ -82,21 +82,19 @@ fn dpor_agrees_with_naive_enumeration() {
         prop_assert_eq!(&nk, &dk, "verdict kinds differ");
         prop_assert_eq!(&no, &d_o, "outcome sets differ");
         prop_assert_eq!(&nkeys, &dkeys, "findings differ");
-        // The search split over workers explores the same classes.
-        let split = explore(
-            prog,
-            &Config {
-                jobs: Some(2),
-                split_after: 0,
-                ..Config::default()
-            },
-        );
-        prop_assert_eq!(
-            split.stats.executions,
-            dpor.stats.executions,
-            "split search"
-        );
-        prop_assert_eq!(summary(&split), (dk, dkeys, d_o), "split");
+        // The parallel search is the single search, whatever its task depth.
+        for depth in [2, 5] {
+            let par = explore(
+                prog,
+                &Config {
+                    jobs: Some(2),
+                    split_after: 0,
+                    task_depth: depth,
+                    ..Config::default()
+                },
+            );
+            prop_assert_eq!(whole(&par), whole(&dpor), "parallel, depth {}", depth);
+        }
         compared.set(compared.get() + 1);
         redundant_total.set(redundant_total.get() + dpor.stats.redundant);
         reduced_total.set(reduced_total.get() + dpor.stats.executions);
@@ -238,16 +236,13 @@ fn dpor_agrees_with_sleep_sets_on_bigger_scenarios() {
         }
         let dpor = explore(prog, &Config::default());
         prop_assert_eq!(exact(&dpor), exact(&sleep), "DPOR vs sleep sets");
-        let split = Config {
+        let par = Config {
             jobs: Some(2),
             split_after: 0,
+            task_depth: 3,
             ..Config::default()
         };
-        prop_assert_eq!(
-            exact(&explore(prog, &split)),
-            exact(&sleep),
-            "split DPOR vs sleep sets"
-        );
+        prop_assert_eq!(whole(&explore(prog, &par)), whole(&dpor), "parallel DPOR");
         compared.set(compared.get() + 1);
         total.set(total.get() + sleep.stats.executions);
         Ok(())

@@ -1,75 +1,118 @@
-//! The split search (`--jobs N`): its result does not depend on N, and it finds the same
-//! executions (one per class), findings and outcomes as the single search.
+//! The parallel search (`--jobs N`): its result is the single search's, byte for byte
+//! but for the memory measure, for any number of workers and any task depth; its limits
+//! stop it where they stop the single search; and what it ran in all is counted.
 
-use crate::common::{exact, library_files, load, root};
+use crate::common::{library_files, load, root, whole};
 use simrace::Program;
 use simrace::{Config, Exploration, explore};
 
+/// The report as JSON, without the memory measure (each task measures its own path).
 fn report(prog: &Program, e: &Exploration) -> String {
-    let r = simrace::report::build(prog, e, "explore", false);
+    let mut e = e.clone();
+    e.stats.peak_memory = 0;
+    let r = simrace::report::build(prog, &e, "explore", false);
     serde_json::to_string_pretty(&r).unwrap()
 }
 
+/// `n` threads, tasks at `depth`, handed out from the first execution on.
+fn jobs(n: usize, depth: usize) -> Config {
+    Config {
+        jobs: Some(n),
+        split_after: 0,
+        task_depth: depth,
+        ..Config::default()
+    }
+}
+
 #[test]
-fn the_split_search_does_not_depend_on_the_workers_and_agrees_with_the_single_search() {
+fn the_parallel_search_gives_the_single_search_report_on_the_library() {
     let files = library_files();
     assert!(files.len() >= 30);
     for f in &files {
         let prog = load(f);
         let single = explore(&prog, &Config::default());
-        // Split even the smallest searches (by default they run alone).
-        let jobs = |n| Config {
+        for (n, depth) in [(1, 2), (2, 1), (2, 3), (3, 6)] {
+            let par = explore(&prog, &jobs(n, depth));
+            assert_eq!(
+                whole(&single),
+                whole(&par),
+                "{f}: {n} workers, depth {depth}"
+            );
+            assert_eq!(
+                report(&prog, &single),
+                report(&prog, &par),
+                "{f}: {n} workers, depth {depth}"
+            );
+        }
+    }
+}
+
+/// A published benchmark at the default depth and after the default number of
+/// executions: many tasks, most of them run ahead; one thread runs nothing twice.
+#[test]
+fn a_published_benchmark_in_parallel_is_the_single_search() {
+    let prog = load(root().join("benches/scenarios/lastzero10.toml"));
+    let single = explore(&prog, &Config::default());
+    assert_eq!(single.stats.executions, 3328);
+    assert!(single.stats.parallel.is_none());
+    for n in [1, 2, 3] {
+        let cfg = Config {
             jobs: Some(n),
-            split_after: 0,
             ..Config::default()
         };
-        let one = explore(&prog, &jobs(1));
-        let two = explore(&prog, &jobs(2));
-        let name = f;
-        assert!(two.stats.complete, "{name}");
-        assert_eq!(
-            report(&prog, &one),
-            report(&prog, &two),
-            "{name}: 1 vs 2 workers"
-        );
-        // One execution per class either way: the same counts, findings and outcomes.
-        assert_eq!(exact(&single), exact(&two), "{name}: single vs split");
+        let par = explore(&prog, &cfg);
+        assert_eq!(whole(&single), whole(&par), "{n} workers");
+        let work = par.stats.parallel.unwrap();
+        assert!(work.tasks >= 100, "{work:?}");
+        let runs = single.stats.executions + single.stats.redundant;
+        if n == 1 {
+            // Nothing ahead: every task once, the coordinator's own steps besides.
+            assert_eq!((work.task_runs, work.ahead_used), (work.tasks, 0));
+            assert_eq!((work.runs, work.steps), (runs, single.stats.steps));
+        } else {
+            assert!(
+                work.ahead_used > 0 && work.task_runs >= work.tasks,
+                "{work:?}"
+            );
+            assert!(work.steps >= single.stats.steps && work.runs >= runs);
+        }
     }
 }
 
-/// By default a search that needs at most `split_after` executions is not split: its
-/// report is the single search's, byte for byte; a bigger one is split, with the same
-/// counts, findings and outcomes.
+/// `--max-executions` and the step budget count over the whole search: they stop the
+/// parallel search at the execution where they stop the single one, with its message.
 #[test]
-fn a_small_search_runs_alone_and_a_big_one_is_split() {
-    for (file, split) in [
-        ("scenarios/counter.toml", false),
-        ("benches/scenarios/lastzero10.toml", true),
-    ] {
-        let prog = load(root().join(file));
-        let single = explore(&prog, &Config::default());
-        let two = explore(
-            &prog,
-            &Config {
-                jobs: Some(2),
-                ..Config::default()
-            },
-        );
-        assert_eq!(exact(&single), exact(&two), "{file}");
-        // The split search starts executions that its sleep sets cut short.
-        let same = report(&prog, &single) == report(&prog, &two);
-        assert_eq!(same, !split, "{file}");
-        assert_eq!(
-            two.stats.redundant > single.stats.redundant,
-            split,
-            "{file}"
-        );
+fn the_limits_stop_the_parallel_search_where_they_stop_the_single_one() {
+    let prog = load(root().join("benches/scenarios/lastzero10.toml"));
+    let limits = [
+        Config {
+            max_executions: Some(1234),
+            ..Config::default()
+        },
+        Config {
+            step_budget: Some(30_001),
+            ..Config::default()
+        },
+    ];
+    for limit in limits {
+        let single = explore(&prog, &limit);
+        assert!(!single.stats.complete);
+        for (n, depth) in [(1, 9), (2, 9), (2, 14)] {
+            let cfg = Config {
+                jobs: Some(n),
+                split_after: 0,
+                task_depth: depth,
+                ..limit.clone()
+            };
+            let par = explore(&prog, &cfg);
+            assert_eq!(whole(&single), whole(&par), "{n} workers, depth {depth}");
+        }
     }
 }
 
-/// `--timeout` bounds the whole split search, not each task, and the report names it.
+/// `--timeout` bounds the whole parallel search, and the report names it.
 #[test]
-fn the_time_limit_is_for_the_whole_split_search() {
+fn the_time_limit_is_for_the_whole_parallel_search() {
     let prog = load(root().join("benches/scenarios/indexer15.toml"));
     let cfg = Config {
         jobs: Some(2),
@@ -79,7 +122,7 @@ fn the_time_limit_is_for_the_whole_split_search() {
     };
     let t = std::time::Instant::now();
     let e = explore(&prog, &cfg);
-    // 32 tasks over 2 workers, each given the whole limit, would take about 5 s.
+    // The whole search takes seconds.
     assert!(
         t.elapsed() < std::time::Duration::from_secs(3),
         "{:?}",

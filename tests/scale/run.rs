@@ -1,36 +1,46 @@
-//! `simrace run FILE --partition` and its merge: the same report as one split search
-//! (`--jobs`), on library and generated scenarios (split from the first step with the
-//! hidden `--split-after 0`, so that the tasks are many) and on a published benchmark.
+//! `simrace run FILE --partition` and its merge: the same report whatever the partition
+//! (the one that one share holding every task gives), and the exit status of one run, on
+//! library and generated scenarios (split from the first step with the hidden
+//! `--split-after 0`, so that the tasks are many) and on a published benchmark.
 
 use super::{generated, refused, simrace_to};
 use crate::common::{library_files, stderr};
 use crate::differential::generate::mixed;
 
-/// `run FILE` with `flags` and `--jobs 2`, and the same in `kind` shares of `n` merged:
-/// the same stdout (text and JSON), JUnit and exit status.
+/// `run FILE` with `flags` in `kind` shares of `n` merged: the same stdout (text and
+/// JSON) and exit status as one share holding every task (`count:1/1`), and the exit
+/// status of `run FILE --jobs 2`.
 fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let base = [&["run", file, "--engine", "explore", "--no-timing"], flags].concat();
-    let shares: Vec<String> = (1..=n)
-        .map(|i| {
-            let out = d.join(format!("share{i}.json"));
-            let p = format!("{kind}:{i}/{n}");
-            let o = simrace_to(&[&base[..], &["--partition", &p]].concat(), Some(&out));
-            assert_eq!(o.status.code(), Some(0), "{file} share {p}: {}", stderr(&o));
-            out.to_string_lossy().into_owned()
-        })
-        .collect();
-    let shares: Vec<&str> = shares.iter().map(String::as_str).collect();
+    let shares = |kind: &str, n: usize| -> Vec<String> {
+        (1..=n)
+            .map(|i| {
+                let out = d.join(format!("{kind}{i}of{n}.json"));
+                let p = format!("{kind}:{i}/{n}");
+                let o = simrace_to(&[&base[..], &["--partition", &p]].concat(), Some(&out));
+                assert_eq!(o.status.code(), Some(0), "{file} share {p}: {}", stderr(&o));
+                out.to_string_lossy().into_owned()
+            })
+            .collect()
+    };
+    let (all, many) = (shares("count", 1), shares(kind, n));
+    let merge = |shares: &[String], format: &str| {
+        let shares: Vec<&str> = shares.iter().map(String::as_str).collect();
+        simrace_to(
+            &[&["merge"], &shares[..], &["--format", format]].concat(),
+            None,
+        )
+    };
     for format in ["text", "json"] {
-        let one = simrace_to(
+        let one = merge(&all, format);
+        let merged = merge(&many, format);
+        let run = simrace_to(
             &[&base[..], &["--jobs", "2", "--format", format]].concat(),
             None,
         );
-        let merged = simrace_to(
-            &[&["merge"], &shares[..], &["--format", format]].concat(),
-            None,
-        );
+        assert_eq!(merged.status.code(), run.status.code(), "{file}");
         assert_eq!(
             merged.status.code(),
             one.status.code(),

@@ -1,0 +1,480 @@
+//! The exact parallel search (`Config::jobs`): the single DPOR search, with the subtrees
+//! below a fixed depth run as tasks on worker threads, and a result that is the single
+//! search's, byte for byte (but for the memory measure), whatever the number of workers.
+//!
+//! Optimal DPOR is sequential: the races found below one branch of a node add to the
+//! wakeup trees of the nodes above it (Abdulla et al., JACM 2017), and so decide what the
+//! later branches explore. Here one thread, the coordinator, runs the single search
+//! itself down to `TASK_DEPTH`. A node pushed there is a task: the path to it (the
+//! coordinator's nodes above it, their wakeup trees left out, and the node with its own
+//! wakeup tree) is everything the search below it reads, and the task's result is its
+//! part of the findings, outcomes and statistics, with what it would have added to the
+//! wakeup trees above it ([`Request`]). The coordinator takes the results in the single
+//! search's order and applies each one's requests where the single search would have
+//! made them, so the search above stays exactly the single search's.
+//!
+//! The workers run ahead, speculatively (as in speculative parallelization of sequential
+//! loops): after each task the coordinator walks its own search forward as if the tasks
+//! before added nothing, and queues the next tasks that walk meets. A result is used only
+//! when its task's input is exactly the one the single search reaches (the requests of
+//! the tasks before may have added to the wakeup tree of its first node, and then it is
+//! run again), and when the limits (`max_executions`, the step budget), counted from
+//! the work before it, would not have stopped it elsewhere. The wasted work is the
+//! speculation that the tasks before proved wrong; `cargo bench --bench peers` reports
+//! it against the single search's.
+//!
+//! `run --partition` cannot use this: shares on other machines cannot wait for each
+//! other's requests, so they split the search into fixed tasks instead (split.rs).
+//!
+//! Pinned by tests/explorer/parallel.rs: the report of `--jobs N` is the single search's
+//! on the library and on generated scenarios, for several task depths.
+
+use crate::detect::lockorder::LockOrder;
+use crate::detect::lost_writes::LostWrites;
+use crate::ir::{FindingKind, Program, ThreadId};
+use crate::machine::Choice;
+use crate::search::explorer::{Explorer, Node};
+use crate::search::split::{merge_findings, merge_outcomes};
+use crate::search::wakeup::{WakeStep, WakeupTree};
+use crate::search::{Config, Exploration, OutcomeKey, ParallelWork, RawFinding, RawOutcome, Stats};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// The depth of the nodes that become tasks. Deep enough for many tasks of a few
+/// hundred steps each on the published benchmarks (lastzero10: 321, indexer15: 232),
+/// so that the biggest one is a few percent of the search.
+pub(super) const TASK_DEPTH: usize = 14;
+
+/// What a task adds to a wakeup tree above it (dpor.rs), in the order it found them.
+pub(super) enum Request {
+    /// `v` goes into node `i`'s wakeup tree.
+    Insert(usize, Vec<WakeStep>),
+    /// `v`, a reversal by thread `p` that cannot run, gets source-DPOR's branches at `i`.
+    Source(usize, Vec<WakeStep>, ThreadId),
+    /// Thread `p` is brought forward to node `i` with `v` (an execution cut left it behind).
+    Bring(usize, Vec<WakeStep>, ThreadId),
+}
+
+/// What a subtree pushed to the coordinator's loop turned into.
+pub(super) enum Delegated {
+    /// Not a task: the coordinator goes on with it.
+    No,
+    /// A task, done and applied.
+    Done,
+    /// A task that a limit stopped: so is the search.
+    Stop,
+}
+
+/// A task's input: the path to its first node (the nodes above without their wakeup
+/// trees, which the task does not read).
+type Input = Arc<Vec<Node>>;
+
+/// A task's part of the search.
+struct Output {
+    findings: BTreeMap<(FindingKind, String), RawFinding>,
+    outcomes: BTreeMap<OutcomeKey, RawOutcome>,
+    stats: Stats,
+    classes: BTreeSet<Vec<Choice>>,
+    states: HashSet<u64>,
+    lock_order: LockOrder,
+    lost_writes: LostWrites,
+    work: u64,
+    too_long: u64,
+    requests: Vec<Request>,
+    counted_above: BTreeMap<(FindingKind, String), u64>,
+    /// The executions and work before it that it was run with.
+    bases: (u64, u64),
+}
+
+#[derive(Clone)]
+struct Job {
+    input: Input,
+    bases: (u64, u64),
+    cancel: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: VecDeque<Job>,
+    running: Vec<Job>,
+    done: Vec<(Input, Output)>,
+    shut: bool,
+}
+
+/// The tasks of one exact parallel search: the coordinator's side, and the workers'.
+pub(super) struct Pool<'p> {
+    prog: &'p Program,
+    cfg: &'p Config,
+    /// The tasks' configuration (no progress lines: the coordinator's are the search's).
+    quiet: Config,
+    /// The speculative walk's: no limits.
+    walk: Config,
+    depth: usize,
+    /// How many tasks the workers may run ahead.
+    ahead: usize,
+    start: Instant,
+    shared: Mutex<Shared>,
+    changed: Condvar,
+    /// What was run in all (see `work_done`).
+    work: Mutex<Work>,
+}
+
+/// The parallel search's work, counted as it goes.
+#[derive(Default)]
+struct Work {
+    /// Executions run (explored and cut short) and steps: every task run, the walks
+    /// ahead, and the tasks whose results were used.
+    ran: (u64, u64),
+    walked: (u64, u64),
+    used: (u64, u64),
+    tasks: u64,
+    task_runs: u64,
+    ahead_used: u64,
+}
+
+/// The search on `jobs` threads (the coordinator and `jobs - 1` workers), with tasks at
+/// `depth`.
+pub(super) fn explore_exact(
+    prog: &Program,
+    cfg: &Config,
+    jobs: usize,
+    depth: usize,
+    start: Instant,
+) -> Exploration {
+    let quiet = Config {
+        progress: None,
+        ..cfg.clone()
+    };
+    let walk = Config {
+        progress: None,
+        max_executions: None,
+        step_budget: None,
+        max_memory: None,
+        timeout: None,
+        stop: None,
+        count_classes: false,
+        auto_states: false,
+        ..cfg.clone()
+    };
+    let pool = Pool {
+        prog,
+        cfg,
+        quiet,
+        walk,
+        depth,
+        ahead: 2 * (jobs - 1),
+        start,
+        shared: Mutex::new(Shared::default()),
+        changed: Condvar::new(),
+        work: Mutex::new(Work::default()),
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..jobs {
+            scope.spawn(|| pool.work());
+        }
+        let mut co = Explorer::new(prog, cfg);
+        co.start = start;
+        co.pool = Some(&pool);
+        let mut ex = co.run();
+        ex.stats.parallel = Some(pool.work_done(&ex.stats));
+        let mut g = pool.lock();
+        g.shut = true;
+        for j in &g.running {
+            j.cancel.store(true, Ordering::Relaxed);
+        }
+        pool.changed.notify_all();
+        drop(g);
+        ex
+    })
+}
+
+impl<'p> Pool<'p> {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A worker: runs queued tasks until the search ends.
+    fn work(&self) {
+        let mut g = self.lock();
+        loop {
+            if g.shut {
+                return;
+            }
+            let Some(job) = g.queue.pop_front() else {
+                g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
+            g.running.push(job.clone());
+            drop(g);
+            let out = self.run(&job.input, job.bases, Some(job.cancel.clone()));
+            g = self.lock();
+            g.running.retain(|j| !Arc::ptr_eq(&j.input, &job.input));
+            if !job.cancel.load(Ordering::Relaxed) {
+                g.done.push((job.input, out));
+            }
+            self.changed.notify_all();
+        }
+    }
+
+    /// Runs the task with `input`, after `bases` executions and work.
+    fn run(&self, input: &[Node], bases: (u64, u64), cancel: Option<Arc<AtomicBool>>) -> Output {
+        let mut ex = Explorer::new(self.prog, &self.quiet);
+        ex.start = self.start;
+        ex.path = input.to_vec();
+        ex.task_depth = self.depth;
+        (ex.exec_base, ex.work_base) = bases;
+        ex.cancel = cancel;
+        ex.visit_new();
+        ex.stats.complete = ex.run_exhaustive_loop();
+        let mut w = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        w.task_runs += 1;
+        w.ran.0 += ex.stats.executions + ex.stats.redundant;
+        w.ran.1 += ex.stats.steps;
+        drop(w);
+        Output {
+            findings: ex.findings,
+            outcomes: ex.outcomes,
+            stats: ex.stats,
+            classes: ex.classes,
+            states: ex.states,
+            lock_order: ex.lock_order,
+            lost_writes: ex.lost_writes,
+            work: ex.work,
+            too_long: ex.too_long,
+            requests: ex.requests,
+            counted_above: ex.counted_above,
+            bases,
+        }
+    }
+
+    /// The coordinator's hook, after it pushed a node: a node at the task depth that
+    /// does not end an execution becomes a task, whose result is applied here.
+    pub(super) fn delegate(&self, co: &mut Explorer<'p>) -> Delegated {
+        let top = co.path.len() - 1;
+        if top != self.depth || co.stats.executions < self.cfg.split_after || ends(co, top) {
+            return Delegated::No;
+        }
+        let input = snapshot(&mut co.path);
+        // The node is the task's: the coordinator pops it as an execution's end.
+        co.path[top].ended = true;
+        co.path[top].wakeup = WakeupTree::default();
+        let bases = (co.stats.executions, co.stats.steps + co.work);
+        self.speculate(co, &input, bases);
+        let out = self.result(&input, bases);
+        let mut w = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        w.tasks += 1;
+        w.used.0 += out.stats.executions + out.stats.redundant;
+        w.used.1 += out.stats.steps;
+        drop(w);
+        let stop = !out.stats.complete;
+        apply(co, out);
+        co.progress();
+        if stop {
+            Delegated::Stop
+        } else {
+            Delegated::Done
+        }
+    }
+
+    /// The result of the task with `input` at `bases`: one run ahead if it is valid,
+    /// else run here (the coordinator runs other queued tasks while one it needs runs
+    /// on a worker).
+    fn result(&self, input: &Input, bases: (u64, u64)) -> Output {
+        let mut g = self.lock();
+        loop {
+            if let Some(k) = g.done.iter().position(|(i, _)| same_input(i, input)) {
+                let (_, out) = g.done.swap_remove(k);
+                if self.valid(&out, bases) {
+                    drop(g);
+                    self.work
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .ahead_used += 1;
+                    return out;
+                }
+                break;
+            }
+            if !g.running.iter().any(|j| same_input(&j.input, input)) {
+                g.queue.retain(|j| !same_input(&j.input, input));
+                break;
+            }
+            match g.queue.pop_front() {
+                Some(job) => {
+                    g.running.push(job.clone());
+                    drop(g);
+                    let out = self.run(&job.input, job.bases, Some(job.cancel.clone()));
+                    g = self.lock();
+                    g.running.retain(|j| !Arc::ptr_eq(&j.input, &job.input));
+                    if !job.cancel.load(Ordering::Relaxed) {
+                        g.done.push((job.input, out));
+                    }
+                }
+                None => g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+        drop(g);
+        self.run(input, bases, None)
+    }
+
+    /// What the search ran in all, given its statistics `s` (the coordinator's own
+    /// work is what they count beyond the tasks whose results were used).
+    fn work_done(&self, s: &Stats) -> ParallelWork {
+        let w = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        let own = (s.executions + s.redundant - w.used.0, s.steps - w.used.1);
+        ParallelWork {
+            tasks: w.tasks,
+            task_runs: w.task_runs,
+            ahead_used: w.ahead_used,
+            runs: own.0 + w.ran.0 + w.walked.0,
+            steps: own.1 + w.ran.1 + w.walked.1,
+        }
+    }
+
+    /// Whether a task's result, run after `out.bases`, is what it gives after `bases`:
+    /// the same bases, or no limit that the difference would have reached.
+    fn valid(&self, out: &Output, bases: (u64, u64)) -> bool {
+        if out.bases == bases {
+            return true;
+        }
+        let under = |x: u64, limit: Option<u64>| limit.is_none_or(|m| x < m);
+        out.stats.complete
+            && under(bases.0 + out.stats.executions, self.cfg.max_executions)
+            && under(bases.1 + out.stats.steps + out.work, self.cfg.step_budget)
+    }
+
+    /// Queues the tasks after the one with `input` that the search meets if the tasks
+    /// before add nothing; cancels the runs and drops the results it no longer meets.
+    fn speculate(&self, co: &Explorer<'p>, input: &Input, bases: (u64, u64)) {
+        if self.ahead == 0 {
+            return;
+        }
+        let next = self.upcoming(co);
+        let wanted = |i: &Input| same_input(i, input) || next.iter().any(|n| same_input(n, i));
+        let mut g = self.lock();
+        for j in &g.running {
+            if !wanted(&j.input) {
+                j.cancel.store(true, Ordering::Relaxed);
+            }
+        }
+        g.done.retain(|(i, _)| wanted(i));
+        g.queue.clear();
+        for n in next {
+            let known = g.running.iter().any(|j| same_input(&j.input, &n))
+                || g.done.iter().any(|(i, _)| same_input(i, &n));
+            if !known {
+                g.queue.push_back(Job {
+                    input: n,
+                    bases,
+                    cancel: Arc::new(AtomicBool::new(false)),
+                });
+            }
+        }
+        self.changed.notify_all();
+    }
+
+    /// The next `ahead` tasks of the coordinator's search, if the ones before add
+    /// nothing to the wakeup trees above them: its path walked on, a copy.
+    fn upcoming(&self, co: &Explorer<'p>) -> Vec<Input> {
+        let mut w = Explorer::new(self.prog, &self.walk);
+        w.path = co.path.clone();
+        let mut out = vec![];
+        while out.len() < self.ahead && !w.path.is_empty() {
+            let Some(c) = w.next_choice() else {
+                w.backtrack();
+                continue;
+            };
+            w.take(c);
+            let top = w.path.len() - 1;
+            if top == self.depth && !ends(&w, top) {
+                out.push(snapshot(&mut w.path));
+                w.path[top].ended = true;
+                w.path[top].wakeup = WakeupTree::default();
+                continue;
+            }
+            w.visit_new();
+        }
+        let mut work = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        work.walked.0 += w.stats.executions + w.stats.redundant;
+        work.walked.1 += w.stats.steps;
+        out
+    }
+}
+
+/// Whether node `top` ends an execution (not a task: there is nothing below it).
+fn ends(ex: &Explorer, top: usize) -> bool {
+    let n = &ex.path[top];
+    n.enabled.is_empty() || n.state.steps as u64 >= ex.cfg.max_steps
+}
+
+/// A task's input: the path, the wakeup trees above its first node left out (they are
+/// set aside while the path is copied: they can be big).
+fn snapshot(path: &mut [Node]) -> Input {
+    let last = path.len() - 1;
+    let trees: Vec<WakeupTree> = path[..last]
+        .iter_mut()
+        .map(|n| std::mem::take(&mut n.wakeup))
+        .collect();
+    let nodes = path.to_vec();
+    for (n, t) in path.iter_mut().zip(trees) {
+        n.wakeup = t;
+    }
+    Arc::new(nodes)
+}
+
+/// Whether two inputs are the same task: the same steps, and everything of the nodes
+/// above that the search below reads and that the steps do not decide (sleep sets, the
+/// threads explored and brought forward), and the same wakeup tree at the first node.
+fn same_input(a: &[Node], b: &[Node]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.choice == y.choice
+                && x.sleep == y.sleep
+                && x.explored == y.explored
+                && x.done == y.done
+                && x.brought == y.brought
+                && x.wakeup == y.wakeup
+        })
+}
+
+/// Adds a task's part to the coordinator's, as if the coordinator had explored it.
+fn apply(co: &mut Explorer, out: Output) {
+    merge_findings(&mut co.findings, out.findings);
+    merge_outcomes(&mut co.outcomes, out.outcomes);
+    for (key, n) in out.counted_above {
+        if let Some(f) = co.findings.get_mut(&key) {
+            f.count += n;
+        }
+    }
+    let s = &mut co.stats;
+    s.executions += out.stats.executions;
+    s.redundant += out.stats.redundant;
+    s.steps += out.stats.steps;
+    s.max_depth = s.max_depth.max(out.stats.max_depth);
+    s.peak_memory = s.peak_memory.max(out.stats.peak_memory);
+    s.interrupted |= out.stats.interrupted;
+    if s.limit.is_none() {
+        s.limit = out.stats.limit;
+    }
+    co.classes.extend(out.classes);
+    co.states.extend(out.states);
+    for (edge, sites) in out.lock_order.edges {
+        co.lock_order.edges.entry(edge).or_default().extend(sites);
+    }
+    co.lost_writes.merge(out.lost_writes);
+    co.work += out.work;
+    co.too_long += out.too_long;
+    for r in out.requests {
+        match r {
+            Request::Insert(i, v) => {
+                co.path[i].wakeup.insert(v);
+            }
+            Request::Source(i, v, p) => co.add_source_branches(i, &v, p),
+            Request::Bring(i, v, p) => {
+                co.path[i].wakeup.insert(v);
+                co.path[i].brought.push(p);
+            }
+        }
+    }
+}
