@@ -206,16 +206,37 @@ impl<'p> Pool<'p> {
                 g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner());
                 continue;
             };
-            g.running.push(job.clone());
-            drop(g);
-            let out = self.run(&job.input, job.bases, Some(job.cancel.clone()));
-            g = self.lock();
-            g.running.retain(|j| !Arc::ptr_eq(&j.input, &job.input));
-            if !job.cancel.load(Ordering::Relaxed) {
-                g.done.push((job.input, out));
-            }
-            self.changed.notify_all();
+            g = self.run_queued(g, job);
         }
+    }
+
+    /// Runs a job taken from the queue, unlocked, and files its result (unless it was
+    /// cancelled). However the run ends, a panic included, the job is no longer running
+    /// when this returns or unwinds, so that no one waits for it for ever.
+    fn run_queued<'g>(&'g self, mut g: MutexGuard<'g, Shared>, job: Job) -> MutexGuard<'g, Shared> {
+        /// Takes the job off the running list if the run unwinds.
+        struct Unwinding<'a, 'p>(&'a Pool<'p>, Option<Input>);
+        impl Drop for Unwinding<'_, '_> {
+            fn drop(&mut self) {
+                if let Some(input) = self.1.take() {
+                    let mut g = self.0.lock();
+                    g.running.retain(|j| !Arc::ptr_eq(&j.input, &input));
+                    self.0.changed.notify_all();
+                }
+            }
+        }
+        g.running.push(job.clone());
+        drop(g);
+        let mut unwinding = Unwinding(self, Some(job.input.clone()));
+        let out = self.run(&job.input, job.bases, Some(job.cancel.clone()));
+        unwinding.1 = None;
+        let mut g = self.lock();
+        g.running.retain(|j| !Arc::ptr_eq(&j.input, &job.input));
+        if !job.cancel.load(Ordering::Relaxed) {
+            g.done.push((job.input, out));
+        }
+        self.changed.notify_all();
+        g
     }
 
     /// Runs the task with `input`, after `bases` executions and work.
@@ -301,16 +322,7 @@ impl<'p> Pool<'p> {
                 break;
             }
             match g.queue.pop_front() {
-                Some(job) => {
-                    g.running.push(job.clone());
-                    drop(g);
-                    let out = self.run(&job.input, job.bases, Some(job.cancel.clone()));
-                    g = self.lock();
-                    g.running.retain(|j| !Arc::ptr_eq(&j.input, &job.input));
-                    if !job.cancel.load(Ordering::Relaxed) {
-                        g.done.push((job.input, out));
-                    }
-                }
+                Some(job) => g = self.run_queued(g, job),
                 None => g = self.changed.wait(g).unwrap_or_else(|e| e.into_inner()),
             }
         }
