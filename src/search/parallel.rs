@@ -26,8 +26,9 @@
 //! `run --partition` cannot use this: shares on other machines cannot wait for each
 //! other's requests, so they split the search into fixed tasks instead (split.rs).
 //!
-//! Pinned by tests/explorer/parallel.rs: the report of `--jobs N` is the single search's
-//! on the library and on generated scenarios, for several task depths.
+//! Pinned by tests/explorer/parallel.rs (the report of `--jobs N` is the single search's
+//! on the library for several task depths and thread counts, and where the limits stop
+//! it) and by the differential tests (the same on generated scenarios).
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
