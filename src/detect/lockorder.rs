@@ -148,6 +148,13 @@ impl PathLocks {
 }
 
 impl LockOrder {
+    /// Adds the edges that another part of a search saw.
+    pub fn merge(&mut self, other: LockOrder) {
+        for (edge, sites) in other.edges {
+            self.edges.entry(edge).or_default().extend(sites);
+        }
+    }
+
     /// Adds the edges of one execution: each step as (the state before it, the thread
     /// that took it, the events it emitted).
     pub fn execution<'a>(

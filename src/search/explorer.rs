@@ -648,9 +648,7 @@ impl<'p> Explorer<'p> {
         if self.cfg.reduction == Reduction::States && !self.visit_state(top) {
             return; // explored before: the path stops here
         }
-        let n = &self.path[top];
-        let steps = n.state.steps as u64;
-        if n.enabled.is_empty() || steps >= self.cfg.max_steps {
+        if self.ends_at(top) {
             self.path[top].ended = true;
             self.end_execution();
             return;
@@ -662,6 +660,12 @@ impl<'p> Explorer<'p> {
             Some(bound) => self.seed_bounded(top, bound),
             None => self.seed(top),
         }
+    }
+
+    /// Whether an execution ends at node `top`: no thread can move, or `max_steps`.
+    pub(super) fn ends_at(&self, top: usize) -> bool {
+        let n = &self.path[top];
+        n.enabled.is_empty() || n.state.steps as u64 >= self.cfg.max_steps
     }
 
     /// Seeds node `top` with the threads to try there under `Config::preemption_bound`.

@@ -35,7 +35,7 @@ use crate::detect::lost_writes::LostWrites;
 use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::Choice;
 use crate::search::explorer::{Explorer, Node};
-use crate::search::split::{merge_findings, merge_outcomes};
+use crate::search::split::{merge_findings, merge_outcomes, merge_stats};
 use crate::search::wakeup::{WakeStep, WakeupTree};
 use crate::search::{Config, Exploration, OutcomeKey, ParallelWork, RawFinding, RawOutcome, Stats};
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -275,7 +275,7 @@ impl<'p> Pool<'p> {
     /// does not end an execution becomes a task, whose result is applied here.
     pub(super) fn delegate(&self, co: &mut Explorer<'p>) -> Delegated {
         let top = co.path.len() - 1;
-        if top != self.depth || co.stats.executions < self.cfg.split_after || ends(co, top) {
+        if top != self.depth || co.stats.executions < self.cfg.split_after || co.ends_at(top) {
             return Delegated::No;
         }
         let input = snapshot(&mut co.path);
@@ -400,7 +400,7 @@ impl<'p> Pool<'p> {
             };
             w.take(c);
             let top = w.path.len() - 1;
-            if top == self.depth && !ends(&w, top) {
+            if top == self.depth && !w.ends_at(top) {
                 out.push(snapshot(&mut w.path));
                 w.path[top].ended = true;
                 w.path[top].wakeup = WakeupTree::default();
@@ -413,12 +413,6 @@ impl<'p> Pool<'p> {
         work.walked.1 += w.stats.steps;
         out
     }
-}
-
-/// Whether node `top` ends an execution (not a task: there is nothing below it).
-fn ends(ex: &Explorer, top: usize) -> bool {
-    let n = &ex.path[top];
-    n.enabled.is_empty() || n.state.steps as u64 >= ex.cfg.max_steps
 }
 
 /// A task's input: the path, the wakeup trees above its first node left out (they are
@@ -460,21 +454,10 @@ fn apply(co: &mut Explorer, out: Output) {
             f.count += n;
         }
     }
-    let s = &mut co.stats;
-    s.executions += out.stats.executions;
-    s.redundant += out.stats.redundant;
-    s.steps += out.stats.steps;
-    s.max_depth = s.max_depth.max(out.stats.max_depth);
-    s.peak_memory = s.peak_memory.max(out.stats.peak_memory);
-    s.interrupted |= out.stats.interrupted;
-    if s.limit.is_none() {
-        s.limit = out.stats.limit;
-    }
+    merge_stats(&mut co.stats, out.stats);
     co.classes.extend(out.classes);
     co.states.extend(out.states);
-    for (edge, sites) in out.lock_order.edges {
-        co.lock_order.edges.entry(edge).or_default().extend(sites);
-    }
+    co.lock_order.merge(out.lock_order);
     co.lost_writes.merge(out.lost_writes);
     co.work += out.work;
     co.too_long += out.too_long;

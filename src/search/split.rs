@@ -211,9 +211,7 @@ impl Part {
         merge_stats(&mut self.stats, part.stats);
         self.classes.extend(part.classes);
         self.states.extend(part.states);
-        for (edge, sites) in part.lock_order.edges {
-            self.lock_order.edges.entry(edge).or_default().extend(sites);
-        }
+        self.lock_order.merge(part.lock_order);
         self.lost_writes.merge(part.lost_writes);
     }
 
@@ -310,7 +308,7 @@ pub(super) fn merge_outcomes(
     }
 }
 
-fn merge_stats(stats: &mut Stats, s: Stats) {
+pub(super) fn merge_stats(stats: &mut Stats, s: Stats) {
     stats.executions += s.executions;
     stats.redundant += s.redundant;
     stats.steps += s.steps;
