@@ -6,8 +6,10 @@
 //! - Stress: `sys.setswitchinterval(1e-6)` and a seeded `_switch()` (a yield one time in
 //!   five, a 1-50 µs sleep one in twenty) before every statement and after every shared
 //!   read: switches happen where the model says they may.
-//! - The watchdog: when no unfinished thread has moved for 100 ms (1 s with processes),
-//!   the run is a deadlock and every thread's place comes from `sys._current_frames()`
+//! - The watchdog: when no unfinished thread has moved for 100 ms (1 s with processes)
+//!   and for 20 looks in a row, each after leaving the GIL to the run (so that a process
+//!   the machine did not schedule for a while is not taken for a stuck one), the run is
+//!   a deadlock and every thread's place comes from `sys._current_frames()`
 //!   (a process's from `faulthandler`, on SIGUSR1); a run past its budget (three times
 //!   longer with processes), or past four times `max_steps` switch points, is a livelock.
 //! - Failures are Python's own exceptions: their class, message and the traceback's line
@@ -204,6 +206,7 @@ pub fn run(
         None => cfg.duration + cfg.run_budget * 6 + Duration::from_secs(10),
     };
     let mut bad = None;
+    let mut timed_out = false;
     loop {
         let left = (start + hard).saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
@@ -227,6 +230,7 @@ pub fn run(
                     "Python did not finish in {} s and was stopped",
                     hard.as_secs()
                 ));
+                timed_out = true;
                 break;
             }
         }
@@ -245,6 +249,18 @@ pub fn run(
             "the translated program did not run ({why}){}{}",
             if tail.is_empty() { "" } else { ":\n" },
             tail.join("\n")
+        ));
+    }
+    let short = cfg.runs.is_some_and(|n| tally.executions < n);
+    if !timed_out && (short || !status.as_ref().is_ok_and(|s| s.success())) {
+        let status = match status {
+            Ok(s) => s.to_string(),
+            Err(e) => e.to_string(),
+        };
+        let tail = err.lines().last().unwrap_or("nothing on stderr");
+        tally.notes.push(format!(
+            "Python ended early ({status}) after {} runs: {tail}",
+            tally.executions
         ));
     }
     tally.elapsed = start.elapsed();
