@@ -30,15 +30,12 @@
 //! on the library for several task depths and thread counts, and where the limits stop
 //! it) and by the differential tests (the same on generated scenarios).
 
-use crate::detect::lockorder::LockOrder;
-use crate::detect::lost_writes::LostWrites;
 use crate::ir::{FindingKind, Program, ThreadId};
-use crate::machine::Choice;
 use crate::search::explorer::{Explorer, Node};
-use crate::search::split::{merge_findings, merge_outcomes, merge_stats};
+use crate::search::split::Part;
 use crate::search::wakeup::{WakeStep, WakeupTree};
-use crate::search::{Config, Exploration, OutcomeKey, ParallelWork, RawFinding, RawOutcome, Stats};
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use crate::search::{Config, Exploration, ParallelWork, Stats};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -74,13 +71,7 @@ type Input = Arc<Vec<Node>>;
 
 /// A task's part of the search.
 struct Output {
-    findings: BTreeMap<(FindingKind, String), RawFinding>,
-    outcomes: BTreeMap<OutcomeKey, RawOutcome>,
-    stats: Stats,
-    classes: BTreeSet<Vec<Choice>>,
-    states: HashSet<u64>,
-    lock_order: LockOrder,
-    lost_writes: LostWrites,
+    part: Part,
     work: u64,
     too_long: u64,
     requests: Vec<Request>,
@@ -256,13 +247,7 @@ impl<'p> Pool<'p> {
         w.ran.1 += ex.stats.steps;
         drop(w);
         Output {
-            findings: ex.findings,
-            outcomes: ex.outcomes,
-            stats: ex.stats,
-            classes: ex.classes,
-            states: ex.states,
-            lock_order: ex.lock_order,
-            lost_writes: ex.lost_writes,
+            part: Part::take(&mut ex),
             work: ex.work,
             too_long: ex.too_long,
             requests: ex.requests,
@@ -287,10 +272,10 @@ impl<'p> Pool<'p> {
         let out = self.result(&input, bases);
         let mut w = self.work.lock().unwrap_or_else(|e| e.into_inner());
         w.tasks += 1;
-        w.used.0 += out.stats.executions + out.stats.redundant;
-        w.used.1 += out.stats.steps;
+        w.used.0 += out.part.stats.executions + out.part.stats.redundant;
+        w.used.1 += out.part.stats.steps;
         drop(w);
-        let stop = !out.stats.complete;
+        let stop = !out.part.stats.complete;
         apply(co, out);
         co.progress();
         if stop {
@@ -352,9 +337,12 @@ impl<'p> Pool<'p> {
             return true;
         }
         let under = |x: u64, limit: Option<u64>| limit.is_none_or(|m| x < m);
-        out.stats.complete
-            && under(bases.0 + out.stats.executions, self.cfg.max_executions)
-            && under(bases.1 + out.stats.steps + out.work, self.cfg.step_budget)
+        out.part.stats.complete
+            && under(bases.0 + out.part.stats.executions, self.cfg.max_executions)
+            && under(
+                bases.1 + out.part.stats.steps + out.work,
+                self.cfg.step_budget,
+            )
     }
 
     /// Queues the tasks after the one with `input` that the search meets if the tasks
@@ -447,18 +435,12 @@ fn same_input(a: &[Node], b: &[Node]) -> bool {
 
 /// Adds a task's part to the coordinator's, as if the coordinator had explored it.
 fn apply(co: &mut Explorer, out: Output) {
-    merge_findings(&mut co.findings, out.findings);
-    merge_outcomes(&mut co.outcomes, out.outcomes);
+    out.part.merge_into(co);
     for (key, n) in out.counted_above {
         if let Some(f) = co.findings.get_mut(&key) {
             f.count += n;
         }
     }
-    merge_stats(&mut co.stats, out.stats);
-    co.classes.extend(out.classes);
-    co.states.extend(out.states);
-    co.lock_order.merge(out.lock_order);
-    co.lost_writes.merge(out.lost_writes);
     co.work += out.work;
     co.too_long += out.too_long;
     for r in out.requests {

@@ -28,11 +28,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// What one subtree of a split search found, before merging.
-struct Part {
+/// What one subtree found, before merging: a task of a split search, or of the parallel
+/// search (parallel.rs).
+pub(super) struct Part {
     findings: BTreeMap<(FindingKind, String), RawFinding>,
     outcomes: BTreeMap<OutcomeKey, RawOutcome>,
-    stats: Stats,
+    pub(super) stats: Stats,
     classes: std::collections::BTreeSet<Vec<Choice>>,
     states: std::collections::HashSet<u64>,
     lock_order: LockOrder,
@@ -203,6 +204,36 @@ impl Part {
         }
     }
 
+    /// What the search `ex` found, taken out of it.
+    pub(super) fn take(ex: &mut Explorer) -> Part {
+        Part {
+            findings: std::mem::take(&mut ex.findings),
+            outcomes: std::mem::take(&mut ex.outcomes),
+            stats: std::mem::take(&mut ex.stats),
+            classes: std::mem::take(&mut ex.classes),
+            states: std::mem::take(&mut ex.states),
+            lock_order: std::mem::take(&mut ex.lock_order),
+            lost_writes: std::mem::take(&mut ex.lost_writes),
+        }
+    }
+
+    /// Merges the next part into the search `ex`, as if `ex` had explored it.
+    pub(super) fn merge_into(self, ex: &mut Explorer) {
+        let mut all = Part::take(ex);
+        all.merge(self);
+        let Part {
+            findings,
+            outcomes,
+            stats,
+            classes,
+            states,
+            lock_order,
+            lost_writes,
+        } = all;
+        (ex.findings, ex.outcomes, ex.stats, ex.classes) = (findings, outcomes, stats, classes);
+        (ex.states, ex.lock_order, ex.lost_writes) = (states, lock_order, lost_writes);
+    }
+
     /// Merges in the next part, in depth-first order: counts add up, and a finding or
     /// outcome keeps the first of its shortest schedules.
     fn merge(&mut self, part: Part) {
@@ -268,7 +299,7 @@ impl Part {
     }
 }
 
-pub(super) fn merge_findings(
+fn merge_findings(
     findings: &mut BTreeMap<(FindingKind, String), RawFinding>,
     more: BTreeMap<(FindingKind, String), RawFinding>,
 ) {
@@ -289,7 +320,7 @@ pub(super) fn merge_findings(
     }
 }
 
-pub(super) fn merge_outcomes(
+fn merge_outcomes(
     outcomes: &mut BTreeMap<OutcomeKey, RawOutcome>,
     more: BTreeMap<OutcomeKey, RawOutcome>,
 ) {
@@ -308,7 +339,7 @@ pub(super) fn merge_outcomes(
     }
 }
 
-pub(super) fn merge_stats(stats: &mut Stats, s: Stats) {
+fn merge_stats(stats: &mut Stats, s: Stats) {
     stats.executions += s.executions;
     stats.redundant += s.redundant;
     stats.steps += s.steps;
@@ -402,15 +433,7 @@ impl Explorer<'_> {
         // points, which belong to the sibling tasks.
         self.visit_new();
         self.stats.complete = self.run_exhaustive_loop();
-        Part {
-            findings: self.findings,
-            outcomes: self.outcomes,
-            stats: self.stats,
-            classes: self.classes,
-            states: self.states,
-            lock_order: self.lock_order,
-            lost_writes: self.lost_writes,
-        }
+        Part::take(&mut self)
     }
 
     /// In a split search: whether a thread of an earlier sibling task at some split point
