@@ -96,7 +96,10 @@ fn a_final_assertion_after_a_process_failure_replays_to_itself() {
 /// (the livelock beside it), and only where the branch that covers it does not fail
 /// first; a thread left behind is brought forward where it was not tried yet; a process
 /// step that may fail touches the `with` blocks its failure unwinds; a wakeup branch
-/// whose thread waits at a loop head is run to see whether it can.
+/// whose thread waits at a loop head is run to see whether it can. A waiter that
+/// re-checks its predicate after each timeout inside `with cv:` waits in its wait, not
+/// at its loop head with the lock; a notify reads who waits. (Found by scenarios written
+/// independently from SCENARIO.md: a false livelock, then a false deadlock.)
 #[test]
 fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
     for (file, want) in [
@@ -115,6 +118,9 @@ fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
             "left_behind_in_each_others_branch",
             &["assertion", "livelock"],
         ),
+        ("cond_wait_timeout_loop", &[]),
+        ("notifier_loop", &[]),
+        ("lone_timed_waiter", &["livelock"]),
     ] {
         let prog = load(root().join(format!("tests/fixtures/regressions/{file}.toml")));
         for reduction in [simrace::Reduction::Dpor, simrace::Reduction::States] {

@@ -111,10 +111,7 @@ fn end_bug(prog: &Program, r: &Replay) -> Option<Bug> {
         });
     }
     let wf = WaitFor::of(prog, s);
-    let all_spin = s
-        .unfinished()
-        .iter()
-        .all(|t| matches!(s.threads[*t as usize].status, Status::SpinBlocked { .. }));
+    let all_spin = s.unfinished().iter().all(|t| s.spinning(*t));
     let parts: Vec<String> = wf
         .threads
         .iter()

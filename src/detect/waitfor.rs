@@ -12,7 +12,7 @@
 //! of a deadlock finding); [`dot`] writes such reports as one Graphviz digraph.
 
 use crate::ir::{Program, ThreadId};
-use crate::machine::{Loc, State, WaitTarget};
+use crate::machine::{State, WaitTarget};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -66,14 +66,7 @@ pub fn resource_name(prog: &Program, target: &WaitTarget) -> String {
             }
         }
         WaitTarget::Change(locs) => {
-            let names: Vec<String> = locs
-                .iter()
-                .map(|l| match l {
-                    Loc::Cell(c) => prog.cell_name(*c),
-                    Loc::Obj(o) => obj(o),
-                    Loc::Thread(t) => thread(t),
-                })
-                .collect();
+            let names: Vec<String> = locs.iter().map(|l| l.name(prog)).collect();
             if names.is_empty() {
                 "nothing (an endless loop)".into()
             } else {

@@ -4,7 +4,7 @@
 //! nothing can move while some thread is unfinished (a deadlock, or a livelock when every
 //! unfinished thread spins without progress).
 
-use super::state::{Failure, State, Status};
+use super::state::{Failure, State};
 use crate::ir::{FindingKind, Program, Value};
 
 /// The end of an execution.
@@ -62,9 +62,7 @@ impl State {
     /// Nothing can move: a deadlock, or a livelock when every stuck thread spins.
     pub fn stuck(&self, prog: &Program) -> Ending {
         let stuck = self.unfinished();
-        let all_spin = stuck
-            .iter()
-            .all(|t| matches!(self.threads[*t as usize].status, Status::SpinBlocked { .. }));
+        let all_spin = stuck.iter().all(|t| self.spinning(*t));
         let mut parts = vec![];
         let mut lines = vec![];
         for t in &stuck {

@@ -153,6 +153,12 @@ impl State {
             Status::NotStarted | Status::Finished => return fp,
             Status::Waiting(w) => {
                 objects::wait_footprint(self, prog, w, &mut fp);
+                // A timed wait that spins times out again once one of these changes.
+                if let Some(reads) = &me.spin_waits {
+                    fp.extend(reads.iter().map(|r| r.touch()));
+                    fp.sort();
+                    fp.dedup();
+                }
                 return fp;
             }
             Status::SpinBlocked { reads } => {

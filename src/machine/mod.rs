@@ -46,5 +46,5 @@ pub use ending::Ending;
 pub use events::{Chan, Event};
 pub use footprint::{Footprint, Touch, dependent, place};
 pub use objects::{ObjState, WaitTarget, lost_exceptions};
-pub use spin::{Loc, Spin};
+pub use spin::Spin;
 pub use state::{Choice, Failure, Policy, State, Status, ThreadState, WakePolicy};

@@ -13,6 +13,13 @@
 //! An iteration that read nothing can never change: it blocks for good, and if every
 //! unfinished thread is in that state the execution is a livelock.
 //!
+//! One exception: an iteration that timed out in a Condition wait does not block at its
+//! loop head, which is inside `with cv:` in the usual idiom (`with cv: while not ready:
+//! cv.wait(timeout)`), where it would hold the lock that the wait lets go of, and keep
+//! out the thread that would set `ready`. It goes on into its next wait instead, which
+//! does not time out until another thread writes what the iteration read
+//! (`ThreadState::spin_waits`); a notify wakes it as any waiter.
+//!
 //! The rule looks at what the thread itself did, never at what the others did since: its
 //! decision is a function of the thread's own steps, which the explorer's dependency
 //! relation already orders against every other access to the same places. (A rule that
@@ -27,7 +34,7 @@
 use super::footprint::Touch;
 use super::objects::ObjState;
 use super::state::{State, Status};
-use crate::ir::{ObjId, Pc, ThreadId, Value};
+use crate::ir::{ObjId, Pc, Program, ThreadId, Value};
 
 /// A location that a step reads or writes, for the spin-loop rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +42,10 @@ pub enum Loc {
     Cell(u32),
     Obj(ObjId),
     Thread(ThreadId),
+    /// A Condition's notifications, apart from its wait list: a waiter in a loop reads
+    /// them (being woken is progress), a notify that wakes someone writes them. Another
+    /// waiter coming and going (a timed wait in a loop) is not progress for a waiter.
+    Notify(ObjId),
 }
 
 impl Loc {
@@ -42,8 +53,18 @@ impl Loc {
     pub fn touch(self) -> Touch {
         match self {
             Loc::Cell(cell) => Touch::Cell { cell, write: false },
-            Loc::Obj(o) => Touch::Obj(o),
+            Loc::Obj(o) | Loc::Notify(o) => Touch::Obj(o),
             Loc::Thread(x) => Touch::Thread(x),
+        }
+    }
+
+    /// What a person calls it, in "waits for a change to ...".
+    pub fn name(self, prog: &Program) -> String {
+        match self {
+            Loc::Cell(c) => prog.cell_name(c),
+            Loc::Obj(o) => prog.objects[o as usize].name.clone(),
+            Loc::Thread(x) => prog.threads[x as usize].name.clone(),
+            Loc::Notify(o) => format!("a notify of {}", prog.objects[o as usize].name),
         }
     }
 }
@@ -58,6 +79,8 @@ pub struct Spin {
     pub written: Vec<Written>,
     /// Progress for sure: a `choose`, or another thread wrote what this iteration read.
     pub forced: bool,
+    /// The iteration timed out in a Condition wait.
+    pub waited: bool,
 }
 
 /// A place an iteration wrote: what it held just before the iteration's first write
@@ -107,8 +130,14 @@ impl State {
             let sp = &th.spin[i];
             if !sp.forced && unchanged && sp.locals == th.locals {
                 let reads = sp.reads.clone();
+                let waited = sp.waited;
                 th.spin.clear();
-                if reads.is_empty() {
+                if waited {
+                    // `with cv: while not ready: cv.wait(timeout)`: blocked here, it
+                    // would hold the lock that its wait lets go of; it waits in its
+                    // next wait instead, without timing out.
+                    th.spin_waits = Some(reads);
+                } else if reads.is_empty() {
                     // Nothing can ever change what this loop sees.
                     th.status = Status::SpinBlocked { reads };
                 } else {
@@ -126,6 +155,7 @@ impl State {
             reads: vec![],
             written: vec![],
             forced: false,
+            waited: false,
         });
     }
 
@@ -138,9 +168,9 @@ impl State {
             for w in &mut sp.written {
                 if let (Loc::Obj(o), None) = (w.loc, &w.after) {
                     if w.before.is_none() {
-                        w.before = Some(Before::Object(objects[o as usize].clone()));
+                        w.before = Some(Before::Object(objects[o as usize].own_part(t)));
                     }
-                    w.after = Some(Before::Object(now[o as usize].clone()));
+                    w.after = Some(Before::Object(now[o as usize].own_part(t)));
                 }
             }
         }
@@ -197,11 +227,29 @@ impl State {
             if th.spin_pending.as_ref().is_some_and(|r| r.contains(&loc)) {
                 th.spin_pending = None;
             }
+            if th.spin_waits.as_ref().is_some_and(|r| r.contains(&loc)) {
+                th.spin_waits = None;
+            }
             if let Status::SpinBlocked { reads } = &th.status
                 && reads.contains(&loc)
             {
                 th.status = Status::Ready;
             }
+        }
+    }
+
+    /// Whether `t` can move only when another thread writes what its loop read: blocked at
+    /// the loop head, or in a timed wait that no longer times out.
+    pub fn spinning(&self, t: ThreadId) -> bool {
+        let th = &self.threads[t as usize];
+        matches!(th.status, Status::SpinBlocked { .. })
+            || (matches!(th.status, Status::Waiting(_)) && th.spin_waits.is_some())
+    }
+
+    /// Records that `t` timed out in a Condition wait (see `ThreadState::spin_waits`).
+    pub(super) fn note_timed_out(&mut self, t: ThreadId) {
+        for sp in &mut self.threads[t as usize].spin {
+            sp.waited = true;
         }
     }
 

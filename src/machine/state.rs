@@ -47,6 +47,10 @@ pub struct ThreadState {
     pub spin: Vec<Spin>,
     /// An iteration made no progress: at the next step, block on these reads.
     pub spin_pending: Option<Vec<Loc>>,
+    /// An iteration made no progress and timed out in a Condition wait: the thread goes
+    /// on (the wait lets go of the lock, as it does in Python most of the time), but its
+    /// timed waits do not time out until another thread writes one of these (spin.rs).
+    pub spin_waits: Option<Vec<Loc>>,
     /// Steps this thread has taken.
     pub steps: u32,
     /// A process's exit code once it has ended: 0, 1 (it failed), -15 (terminated) or
@@ -87,6 +91,7 @@ impl ThreadState {
             }
         }
         th.spin_pending.as_mut().map(locs);
+        th.spin_waits.as_mut().map(locs);
         th
     }
 }
@@ -202,6 +207,7 @@ impl State {
                 locals: vec![None; t.code.locals as usize],
                 spin: vec![],
                 spin_pending: None,
+                spin_waits: None,
                 steps: 0,
                 exit: None,
                 daemon: t.daemon,
@@ -228,7 +234,8 @@ impl State {
         self.cells.hash(&mut h);
         self.objects.hash(&mut h);
         for t in &self.threads {
-            (&t.status, t.pc, &t.locals, &t.spin, &t.spin_pending).hash(&mut h);
+            let spin = (&t.spin, &t.spin_pending, &t.spin_waits);
+            (&t.status, t.pc, &t.locals, spin).hash(&mut h);
         }
         h.finish()
     }
@@ -286,7 +293,8 @@ impl State {
     pub fn thread_hash(&self, t: ThreadId) -> u64 {
         let th = &self.threads[t as usize];
         let mut h = rustc_hash::FxHasher::default();
-        (&th.status, th.pc, &th.locals, &th.spin, &th.spin_pending).hash(&mut h);
+        let spin = (&th.spin, &th.spin_pending, &th.spin_waits);
+        (&th.status, th.pc, &th.locals, spin).hash(&mut h);
         (th.exit, th.daemon, &th.caught).hash(&mut h);
         h.finish()
     }

@@ -159,6 +159,7 @@ impl State {
         th.status = Status::Finished;
         th.spin.clear();
         th.spin_pending = None;
+        th.spin_waits = None;
         if process {
             th.exit = Some(1);
         } else {

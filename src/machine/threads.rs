@@ -208,6 +208,7 @@ impl State {
         th.exit = Some(code);
         th.spin.clear();
         th.spin_pending = None;
+        th.spin_waits = None;
         super::objects::forget_waiter(self, x);
     }
 

@@ -142,15 +142,7 @@ impl State {
 
 /// A spin loop that makes no progress.
 fn spinning(prog: &Program, reads: &[super::spin::Loc]) -> Blocked {
-    use super::spin::Loc;
-    let names: Vec<String> = reads
-        .iter()
-        .map(|l| match l {
-            Loc::Cell(c) => prog.cell_name(*c),
-            Loc::Obj(o) => prog.objects[*o as usize].name.clone(),
-            Loc::Thread(x) => prog.threads[*x as usize].name.clone(),
-        })
-        .collect();
+    let names: Vec<String> = reads.iter().map(|l| l.name(prog)).collect();
     let text = if names.is_empty() {
         "loops forever without reading anything that could change".into()
     } else {

@@ -406,7 +406,9 @@ impl Explorer<'_> {
         // wakeup tree had put under it went with it).
         let spinning = |s: &WakeStep| {
             let th = &self.path[i].state.threads[s.choice.thread as usize];
-            matches!(th.status, Status::SpinBlocked { .. }) || th.spin_pending.is_some()
+            matches!(th.status, Status::SpinBlocked { .. })
+                || th.spin_pending.is_some()
+                || th.spin_waits.is_some()
         };
         if !v.iter().any(|s| may_block(s) || spinning(s)) {
             return v.len();

@@ -74,9 +74,11 @@ fn a_polling_worker_loop_ends() {
     assert!(ex.stats.complete, "{:?}", ex.stats.limit);
     assert!(ex.stats.switched.is_some());
     assert_eq!(kinds(&ex), [FindingKind::Deadlock]);
+    // Symmetry reduction picks each class's representative by the threads' hashes, so
+    // these counts move (a little) whenever what a thread's state holds does.
     assert_eq!(
         (ex.stats.executions, ex.stats.redundant, ex.stats.states),
-        (15, 2126, 1983)
+        (15, 2165, 2019)
     );
     for f in &ex.findings {
         replays_to_itself(&prog, f, cfg.max_steps).unwrap();
@@ -97,7 +99,7 @@ fn three_polling_workers_end_within_the_default_budget() {
     assert!(ex.stats.complete, "{:?}", ex.stats.limit);
     assert!(ex.stats.switched.is_some());
     assert_eq!(kinds(&ex), [FindingKind::Deadlock]);
-    assert_eq!((ex.stats.executions, ex.stats.redundant), (54, 114_559));
+    assert_eq!((ex.stats.executions, ex.stats.redundant), (54, 114_053));
     for f in &ex.findings {
         replays_to_itself(&prog, f, cfg.max_steps).unwrap();
     }

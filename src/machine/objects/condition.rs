@@ -148,9 +148,9 @@ fn wait(k: &mut Call, timeout: Option<crate::ir::Operand>) -> Res<Outcome> {
             format!("cannot wait on un-acquired lock ({name})"),
         );
     }
-    // Waiting reads the condition: a notify by another thread is progress for a loop
-    // around the wait (the spin-loop rule), not a spin.
-    k.read(Loc::Obj(cv));
+    // Waiting reads the notifications: a notify by another thread is progress for a
+    // loop around the wait (the spin-loop rule); another waiter coming or going is not.
+    k.read(Loc::Notify(cv));
     let saved = lock::release_all(k.st, lock);
     k.event(Event::Release(Chan::Obj(lock)));
     k.wrote(Loc::Obj(lock));
@@ -179,6 +179,9 @@ fn notify(k: &mut Call, op: &Op) -> Res<Outcome> {
         );
     }
     let n = wanted(k, op)?;
+    // Who is woken depends on who waits: a waiter arriving is progress for a loop
+    // around the notify.
+    k.read(Loc::Obj(cv));
     let verb = if matches!(op, Op::NotifyAll) {
         "notify_all"
     } else {
@@ -188,7 +191,11 @@ fn notify(k: &mut Call, op: &Op) -> Res<Outcome> {
         WakePolicy::Choose => wake_chosen(k, n)?,
         WakePolicy::Race => leave_wakeups(k, n)?,
     };
-    k.wrote(Loc::Obj(cv));
+    if !woken.is_empty() {
+        // A notify that wakes nobody changes nothing.
+        k.wrote(Loc::Obj(cv));
+        k.wrote(Loc::Notify(cv));
+    }
     let names: Vec<String> = woken
         .iter()
         .map(|w| k.prog().threads[*w as usize].name.clone())
@@ -312,7 +319,8 @@ impl Primitive for ConditionKind {
         match w {
             Wait::Condition(CondWait::Notify { cv, timed, .. }) => {
                 let woken = st.policy.wake == WakePolicy::Race && race_eligible(st, *cv, t);
-                u32::from(woken) + u32::from(*timed && timeouts)
+                let spins = st.threads[t as usize].spin_waits.is_some();
+                u32::from(woken) + u32::from(*timed && timeouts && !spins)
             }
             Wait::Condition(CondWait::Reacquire { cv, .. }) => {
                 u32::from(lock::free_for(st, super::lock_of(prog, *cv), t))
@@ -351,15 +359,26 @@ impl Primitive for ConditionKind {
         }
     }
 
-    fn wait_blocked(&self, st: &State, prog: &Program, _t: ThreadId, w: &Wait) -> Blocked {
+    fn wait_blocked(&self, st: &State, prog: &Program, t: ThreadId, w: &Wait) -> Blocked {
         match w {
-            Wait::Condition(CondWait::Notify { cv, .. }) => Blocked::new(
-                WaitTarget::Notify(*cv),
-                format!(
-                    "waits on {} for a notify that never comes",
-                    prog.objects[*cv as usize].name
-                ),
-            ),
+            Wait::Condition(CondWait::Notify { cv, .. }) => {
+                let name = &prog.objects[*cv as usize].name;
+                let changes: Vec<String> = (st.threads[t as usize].spin_waits.iter())
+                    .flatten()
+                    .filter(|l| !matches!(l, Loc::Notify(_)))
+                    .map(|l| l.name(prog))
+                    .collect();
+                let text = if changes.is_empty() {
+                    format!("waits on {name} for a notify that never comes")
+                } else {
+                    format!(
+                        "waits on {name} for a notify, or a change to {} that its timed \
+                         wait would see, that never comes",
+                        changes.join(", ")
+                    )
+                };
+                Blocked::new(WaitTarget::Notify(*cv), text)
+            }
             Wait::Condition(CondWait::Reacquire { cv, .. }) => {
                 let lock = super::lock_of(prog, *cv);
                 Blocked {
@@ -436,7 +455,9 @@ fn time_out(k: &mut Call, cv: ObjId, saved: u32) -> Res<Outcome> {
         saved,
         result: false,
     }));
-    k.read(Loc::Obj(cv));
+    // It left the wait list: put back what its wait changed there.
+    k.wrote(Loc::Obj(cv));
+    k.st.note_timed_out(t);
     let name = k.name_of(cv);
     say!(k, "wait {name} timed out");
     Ok(Outcome::Waiting)

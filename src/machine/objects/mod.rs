@@ -73,6 +73,22 @@ pub enum ObjState {
     Pool(PoolState),
 }
 
+impl ObjState {
+    /// What of this state thread `t`'s own operations decide, for the spin-loop rule's
+    /// "did the iteration put back what it changed" (spin.rs): all of it, but for a
+    /// Condition's wait list, where only `t`'s own place is its doing (a waiter coming
+    /// and going beside it is not).
+    pub fn own_part(&self, t: ThreadId) -> ObjState {
+        match self {
+            ObjState::Condition(c) => ObjState::Condition(CondState {
+                waiters: c.waiters.iter().copied().filter(|w| *w == t).collect(),
+                ..CondState::default()
+            }),
+            other => other.clone(),
+        }
+    }
+}
+
 /// A thread inside a blocking operation, between its steps.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Wait {
