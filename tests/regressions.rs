@@ -142,6 +142,19 @@ fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
     }
 }
 
+/// A Pool without `processes` has `[timing] cores` workers, as SCENARIO.md says (it had
+/// two): three tasks that meet at a barrier of three finish on three cores.
+#[test]
+fn a_pool_without_processes_has_a_worker_per_core() {
+    assert!(kinds("tests/fixtures/regressions/pool_default_size.toml").is_empty());
+    let prog = load(root().join("tests/fixtures/regressions/pool_default_size.toml"));
+    let workers = prog
+        .threads
+        .iter()
+        .filter(|t| t.name.starts_with("pool.worker"));
+    assert_eq!(workers.count(), 3);
+}
+
 /// `worker.join()` from inside a worker joins itself: a RuntimeError, not a deadlock.
 #[test]
 fn a_thread_that_joins_itself_raises() {

@@ -5,7 +5,8 @@
 //! or ran out of simulated time, 2 for an invalid input or a page that cannot be written.
 
 use super::args::{Format, Gil, TimeArgs};
-use super::{load_or_print, print_out};
+use super::print_out;
+use crate::frontend::ast::Scenario;
 use crate::ir::Program;
 use crate::report::timeline;
 use crate::time::{LIMIT_STEPS, LIMIT_US, Problem, TimedRun, simulate};
@@ -18,11 +19,16 @@ pub(super) fn time(a: &TimeArgs) -> u8 {
     let mut reports = vec![];
     let mut failed = false;
     for file in &a.files {
-        let prog = match load_or_print(file) {
+        let loaded = crate::frontend::scenario::load(file)
+            .and_then(|sc| crate::frontend::lower::lower(&sc).map(|p| (sc, p)));
+        let (sc, prog) = match loaded {
             Ok(p) => p,
-            Err(code) => return code,
+            Err(d) => {
+                eprint!("{}", d.render());
+                return 2;
+            }
         };
-        let runs = runs(&prog, a);
+        let runs = runs(&sc, &prog, a);
         failed |= runs.iter().any(|r| r.problem.is_some());
         reports.push((prog, runs));
     }
@@ -54,8 +60,9 @@ pub(super) fn time(a: &TimeArgs) -> u8 {
     u8::from(failed)
 }
 
-/// One run per `--cores` value and `--gil` setting (the file's `[timing]` otherwise).
-fn runs(prog: &Program, a: &TimeArgs) -> Vec<TimedRun> {
+/// One run per `--cores` value and `--gil` setting (the file's `[timing]` otherwise). A
+/// Pool without `processes` has one worker per core of the run's machine.
+fn runs(sc: &Scenario, prog: &Program, a: &TimeArgs) -> Vec<TimedRun> {
     let cores = if a.cores.is_empty() {
         vec![prog.timing.cores]
     } else {
@@ -71,7 +78,16 @@ fn runs(prog: &Program, a: &TimeArgs) -> Vec<TimedRun> {
             let mut timing = prog.timing;
             timing.cores = c;
             timing.gil = gil;
-            simulate(prog, timing)
+            if c == prog.timing.cores || !sc.pool_follows_cores() {
+                return simulate(prog, timing);
+            }
+            let mut other = sc.clone();
+            other.timing.cores = c;
+            match crate::frontend::lower::lower(&other) {
+                Ok(p) => simulate(&p, timing),
+                // The same file with another Pool size: lowered once already.
+                Err(_) => simulate(prog, timing),
+            }
         })
         .collect()
 }
@@ -164,7 +180,7 @@ fn report(prog: &Program, runs: &[TimedRun]) -> Report {
                     .timeline
                     .iter()
                     .map(|s| Slice {
-                        party: prog.threads[s.party as usize].name.clone(),
+                        party: r.parties[s.party as usize].name.clone(),
                         from_ms: ms(s.from_us),
                         to_ms: ms(s.to_us),
                         state: s.state.as_str(),

@@ -68,6 +68,22 @@ pub struct Scenario {
     pub timing: Timing,
 }
 
+impl Scenario {
+    /// How many workers a Pool with `processes` has: that many, or without it one per
+    /// core of `[timing]` (at most the 16 a Pool may have), as Python's `Pool()` starts
+    /// `os.cpu_count()`.
+    pub fn pool_workers(&self, processes: Option<i64>) -> u32 {
+        let cores = i64::from(self.timing.cores);
+        let max = crate::frontend::scenario::objects::MAX_POOL_PROCESSES;
+        processes.unwrap_or(cores.min(max)).clamp(1, max) as u32
+    }
+
+    /// Whether some Pool's size follows `[timing] cores` (it has no `processes`).
+    pub fn pool_follows_cores(&self) -> bool {
+        (self.objects.iter()).any(|o| matches!(o.kind, ObjectKind::Pool { processes: None }))
+    }
+}
+
 /// `[limits]`: defaults for this scenario that command-line flags override.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
@@ -153,9 +169,11 @@ pub enum ObjectKind {
     ManagerList {
         values: Vec<Value>,
     },
-    /// `multiprocessing.Pool(processes)`.
+    /// `multiprocessing.Pool(processes)`; `None`: as many as the machine has cores
+    /// (`[timing] cores`, see [`Scenario::pool_workers`]), as `Pool()` takes
+    /// `os.cpu_count()`.
     Pool {
-        processes: i64,
+        processes: Option<i64>,
     },
 }
 

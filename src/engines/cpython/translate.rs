@@ -177,7 +177,7 @@ fn string(s: &str) -> String {
 
 /// The constructor of one object of `kind`; `mp`: the scenario has processes, so the
 /// objects are `multiprocessing`'s.
-fn object_ctor(kind: &ObjectKind, mp: bool) -> String {
+fn object_ctor(s: &Scenario, kind: &ObjectKind, mp: bool) -> String {
     let m = if mp { "multiprocessing" } else { "threading" };
     match kind {
         ObjectKind::Lock => format!("{m}.Lock()"),
@@ -217,7 +217,7 @@ fn object_ctor(kind: &ObjectKind, mp: bool) -> String {
         }
         ObjectKind::ManagerList { values } => format!("_manager.list({})", list(values)),
         // The prelude's `Pool`: multiprocessing's, with the scenario's start method.
-        ObjectKind::Pool { processes } => format!("Pool({processes})"),
+        ObjectKind::Pool { processes } => format!("Pool({})", s.pool_workers(*processes)),
     }
 }
 
@@ -510,7 +510,7 @@ impl<'a> Translator<'a> {
         let pool = |o: &&ObjectDecl| matches!(o.kind, ObjectKind::Pool { .. });
         let others = s.objects.iter().filter(|o| !pool(o));
         for o in others.chain(s.objects.iter().filter(pool)) {
-            let ctor = object_ctor(&o.kind, self.mp);
+            let ctor = object_ctor(self.s, &o.kind, self.mp);
             let rhs = match o.count {
                 Some(n) => format!("[{ctor} for _ in range({n})]"),
                 None => ctor,

@@ -7,7 +7,7 @@
 //! a group of two Connection objects, `p[0]` and `p[1]`, each the other's peer.
 
 use super::{Lowerer, Sym};
-use crate::frontend::ast::{Ident, InitValue, ObjectDecl, ObjectKind, VarClass};
+use crate::frontend::ast::{Ident, InitValue, ObjectDecl, ObjectKind, Scenario, VarClass};
 use crate::frontend::diag::Diagnostic;
 use crate::ir::{self, Group, ObjKind, Value};
 
@@ -71,7 +71,7 @@ impl Lowerer<'_> {
             self.object_groups[g].first = first;
             let decl = &s.objects[self.group_decls[g]];
             for (i, name) in self.element_names(g).into_iter().enumerate() {
-                let (kind, items) = element(decl, first, i as u32);
+                let (kind, items) = element(s, decl, first, i as u32);
                 self.objects.push(ir::ObjInfo { name, kind, items });
             }
             self.group_kinds[g] = self.objects[first as usize].kind;
@@ -191,7 +191,7 @@ impl Lowerer<'_> {
 
 /// Element `i` of a group of declaration `decl` whose objects start at `first`: its kind
 /// (a condition's lock is resolved later) and a manager's initial contents.
-fn element(decl: &ObjectDecl, first: u32, i: u32) -> (ObjKind, Vec<(Value, Value)>) {
+fn element(s: &Scenario, decl: &ObjectDecl, first: u32, i: u32) -> (ObjKind, Vec<(Value, Value)>) {
     let kind = match &decl.kind {
         ObjectKind::Lock => ObjKind::Lock,
         // A Value's or an Array's group is its lock.
@@ -227,7 +227,7 @@ fn element(decl: &ObjectDecl, first: u32, i: u32) -> (ObjKind, Vec<(Value, Value
         // Its workers are made with the parties (see `lower_threads`).
         ObjectKind::Pool { processes } => ObjKind::Pool {
             first_worker: 0,
-            workers: (*processes).clamp(1, u32::MAX as i64) as u32,
+            workers: s.pool_workers(*processes),
         },
     };
     (kind, vec![])

@@ -38,9 +38,8 @@ pub(crate) const OBJECT_KINDS: &[&str] = &[
     "Pool",
 ];
 
-/// A Pool's workers when `processes` is not given: the default `[timing] cores`.
-pub(crate) const DEFAULT_POOL_PROCESSES: i64 = 2;
-/// The most workers one Pool may have.
+/// The most workers one Pool may have (a `[timing] cores` above it gives a Pool without
+/// `processes` this many).
 pub(crate) const MAX_POOL_PROCESSES: i64 = 16;
 
 /// "a Lock", "an Event": a kind's name with its article.
@@ -202,9 +201,7 @@ impl Reader<'_> {
             "Pipe" => ObjectKind::Pipe { duplex: true },
             "ManagerDict" => ObjectKind::ManagerDict { items: vec![] },
             "ManagerList" => ObjectKind::ManagerList { values: vec![] },
-            "Pool" => ObjectKind::Pool {
-                processes: DEFAULT_POOL_PROCESSES,
-            },
+            "Pool" => ObjectKind::Pool { processes: None },
             _ => return None,
         })
     }
@@ -347,7 +344,7 @@ impl Reader<'_> {
             }
             ("duplex", ObjectKind::Pipe { duplex }) => *duplex = self.bool(val, "duplex")?,
             ("processes", ObjectKind::Pool { processes }) => {
-                *processes = self.int_in(val, "processes", 1, MAX_POOL_PROCESSES)?
+                *processes = Some(self.int_in(val, "processes", 1, MAX_POOL_PROCESSES)?)
             }
             _ => {}
         }
