@@ -293,6 +293,10 @@ const PUBLISHED: [(&str, u64); 10] = [
     ("filesystem19", 64),
 ];
 
+/// The allocator the `simrace` command uses (src/main.rs), for simrace and its peers alike.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if let Ok(spec) = std::env::var(CHILD) {
         child(&spec);
