@@ -103,7 +103,12 @@ fn load(path: &str) -> Result<Program, Diagnostic> {
 
 /// [`load`], printing the diagnostic on failure; `Err`: the exit status (2).
 fn load_or_print(path: &str) -> Result<Program, u8> {
-    load(path).map_err(|d| {
+    or_print(load(path))
+}
+
+/// The value, or the diagnostic printed on stderr and exit status 2.
+fn or_print<T>(r: Result<T, crate::frontend::diag::Diagnostic>) -> Result<T, u8> {
+    r.map_err(|d| {
         eprint!("{}", d.render());
         2
     })

@@ -21,12 +21,9 @@ pub(super) fn time(a: &TimeArgs) -> u8 {
     for file in &a.files {
         let loaded = crate::frontend::scenario::load(file)
             .and_then(|sc| crate::frontend::lower::lower(&sc).map(|p| (sc, p)));
-        let (sc, prog) = match loaded {
+        let (sc, prog) = match super::or_print(loaded) {
             Ok(p) => p,
-            Err(d) => {
-                eprint!("{}", d.render());
-                return 2;
-            }
+            Err(code) => return code,
         };
         let runs = runs(&sc, &prog, a);
         failed |= runs.iter().any(|r| r.problem.is_some());
