@@ -1210,7 +1210,7 @@ impl<'l, 'a> Builder<'l, 'a> {
     /// A time in seconds (`work(t)`, `sleep(t)`, `timeout=t`), lowered to microseconds:
     /// a literal (an integer or a decimal) at once, anything else by multiplying at run
     /// time. `None` stays `None` (a timeout that waits forever).
-    fn seconds(&mut self, e: &Expr) -> Result<Operand, Diagnostic> {
+    pub(super) fn seconds(&mut self, e: &Expr) -> Result<Operand, Diagnostic> {
         let literal = match &e.kind {
             ExprKind::None => return Ok(Operand::Const(Value::None)),
             ExprKind::Decimal(us) => Some(*us),

@@ -1492,12 +1492,12 @@ impl<'s, 'a> Parser<'s, 'a> {
     /// `(expression)`, whose `(` is at `open`.
     fn parenthesized(&mut self, open: Span) -> PResult<Expr> {
         self.bump();
-        if self.is_op(")") {
-            return Err(self.err(
-                self.span(),
-                "empty tuples `()` are not supported",
-                "values are integers, booleans or None",
-            ));
+        if let Some(close) = self.eat_op(")") {
+            // `()`: the empty tuple, the argument list of a task that takes none.
+            return Ok(Expr {
+                kind: ExprKind::Tuple(vec![]),
+                span: open.to(close),
+            });
         }
         let inner = self.test()?;
         if self.is_op(",") {

@@ -5,7 +5,7 @@
 //! microseconds, evaluated in the thread's context, as the step would evaluate them.
 
 use super::state::{State, Status};
-use crate::ir::{Instr, Op, Operand, Program, ThreadId, Value};
+use crate::ir::{Instr, Op, Operand, Program, ResultOp, ThreadId, Value};
 
 /// The time a thread's next step takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +55,10 @@ impl State {
                     | Op::Put { timeout, .. }
                     | Op::Get { timeout, .. }
                     | Op::Poll { timeout },
+                ..
+            }
+            | Instr::Result {
+                op: ResultOp::Get { timeout } | ResultOp::Wait { timeout },
                 ..
             } => *timeout,
             _ => None,

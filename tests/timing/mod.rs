@@ -133,6 +133,39 @@ fn a_timeout_really_waits_then_gives_up() {
     assert_eq!(r.parties[0].blocked_us, 250_000);
 }
 
+/// An AsyncResult's `wait(timeout=t)` and `get(timeout=t)` take seconds, decimals too, and
+/// give up on the clock (they were rejected as decimals, and waited for the value).
+#[test]
+fn an_async_result_timeout_gives_up_on_the_clock() {
+    let prog = simrace::parse(
+        "async.toml",
+        r#"
+[objects]
+pool = { kind = "Pool", processes = 1 }
+[functions]
+code = """
+def slow():
+    sleep(2)
+    return 7
+"""
+[[thread]]
+name = "main"
+code = """
+r = pool.apply_async(slow, ())
+r.wait(timeout=0.25)
+v = r.get(timeout=0.5)
+assert v is None
+"""
+"#,
+    )
+    .unwrap();
+    let r = simulate(&prog, prog.timing);
+    assert_eq!(r.problem, None);
+    // Each of main's four steps costs a microsecond; waiting for the value took 2,020 ms.
+    assert_eq!(r.wall_us, 750_004);
+    assert_eq!(r.parties[0].blocked_us, 750_000);
+}
+
 const ABBA: &str = r#"
 [objects]
 a = "Lock"

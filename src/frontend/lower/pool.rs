@@ -277,7 +277,7 @@ impl Builder<'_, '_> {
             match args {
                 [] => Ok(None),
                 [a] if a.keyword.as_ref().is_none_or(|k| k.name == "timeout") => {
-                    Ok(Some(b.expr(&a.value)?))
+                    Ok(Some(b.seconds(&a.value)?))
                 }
                 _ => Err(b
                     .err(span, format!("`{m}()` takes only a timeout"))
