@@ -234,6 +234,32 @@ fn translated_start_pipe_ends_and_positional_timeouts_conform() {
     }
 }
 
+/// A joined process's exitcode is 0 in every one of 600 runs: the watchdog never reaps a
+/// process behind the scenario's back (it did in about one run in 120).
+#[test]
+fn the_watchdog_never_reaps_a_process_the_scenario_joins() {
+    if !python("the_watchdog_never_reaps_a_process_the_scenario_joins") {
+        return;
+    }
+    let file = "tests/fixtures/cpython/exitcode_after_join.toml";
+    let out = simrace(&[
+        "run",
+        file,
+        "--engine",
+        "cpython",
+        "--runs",
+        "600",
+        "--format",
+        "json",
+        "--no-timing",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    let e = &v["engines"][0];
+    assert_eq!(e["executions"], 600, "{}", e["notes"]);
+    assert_eq!(e["kinds"], serde_json::json!([]), "{}", e["findings"]);
+}
+
 #[test]
 fn signatures_name_the_exception_and_the_line() {
     let s = signature;
@@ -427,6 +453,78 @@ fn a_python_process_the_machine_does_not_run_is_not_deadlocked() {
     // Every run asked for, and Python did not end early: CPython 3.11 crashed in about
     // one in three of these before the watchdog let go of the frames it looks at.
     assert_eq!(e["executions"], 3000, "{}", e["notes"]);
+}
+
+/// When the batch's Python dies, what it started (here a manager's server process) dies
+/// with it, and simrace reports at once: the orphan used to hold the output pipes open,
+/// and simrace waited for them until its hard deadline (minutes).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_python_that_dies_takes_what_it_started_along() {
+    use std::time::{Duration, Instant};
+    if !python("a_python_that_dies_takes_what_it_started_along") {
+        return;
+    }
+    let file = "scenarios/processes/manager_dict_lost_update.toml";
+    let mut child = crate::common::simrace_command()
+        .args(["run", file, "--engine", "cpython", "--runs", "100000"])
+        .args(["--format", "json", "--no-timing"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run simrace");
+    let children = |pid: &str| -> Vec<String> {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten();
+        tasks
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .flat_map(|c| c.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .collect()
+    };
+    // Python, once it has started the manager.
+    let (python, manager) = (0..200)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            children(&child.id().to_string())
+                .into_iter()
+                .find_map(|py| {
+                    // The batch, not the probe of the interpreter's version.
+                    let cmd = std::fs::read_to_string(format!("/proc/{py}/cmdline"));
+                    if !cmd.is_ok_and(|c| c.contains("--json")) {
+                        return None;
+                    }
+                    let kids = children(&py);
+                    kids.first().map(|m| (py.clone(), m.clone()))
+                })
+        })
+        .expect("Python and its manager");
+    let killed = Instant::now();
+    let _ = Command::new("kill").args(["-KILL", &python]).status();
+    while child.try_wait().expect("wait for simrace").is_none() {
+        if killed.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = Command::new("kill").args(["-KILL", &manager]).status();
+            panic!("simrace still waits 20 s after its Python died");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("wait for simrace");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    // Killed before its first run or after some: either way, said.
+    let said = v.to_string();
+    assert!(
+        said.contains("Python ended early")
+            || said.contains("did not run (Python exited with signal: 9"),
+        "{said}"
+    );
+    let state = std::fs::read_to_string(format!("/proc/{manager}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.contains(") Z "),
+        "the manager {manager} outlived its Python: {state}"
+    );
 }
 
 #[test]

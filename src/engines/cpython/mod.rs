@@ -25,7 +25,7 @@ use crate::frontend::ast::Scenario;
 use crate::ir::{FindingKind, Program, Value};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -154,6 +154,102 @@ impl Drop for Scratch {
     }
 }
 
+/// What the batch's Python gave next.
+enum Next {
+    Line(String),
+    /// It ended (or closed its output).
+    End,
+    /// It is still running at the hard deadline.
+    Late,
+}
+
+/// The Python process of one batch, in a process group of its own with everything it
+/// starts (a manager's server, the scenario's processes), so that what it leaves behind
+/// when it ends early or is stopped goes with it: an orphan would hold the output pipes
+/// open, and reading them would never end.
+struct PyRun {
+    child: Child,
+    lines: mpsc::Receiver<std::io::Result<String>>,
+    stderr: mpsc::Receiver<String>,
+    /// When the Python process itself was seen to have ended.
+    exited: Option<Instant>,
+}
+
+impl PyRun {
+    /// How long lines are still read after Python ended, for those already in the pipe.
+    const GRACE: Duration = Duration::from_millis(500);
+    /// How often, while no line comes, whether Python has ended is asked.
+    const POLL: Duration = Duration::from_millis(100);
+
+    fn spawn(mut cmd: Command) -> std::io::Result<PyRun> {
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = cmd.spawn()?;
+        let mut stderr = child.stderr.take().expect("piped");
+        let (err_tx, err_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            let _ = err_tx.send(s);
+        });
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(PyRun {
+            child,
+            lines: rx,
+            stderr: err_rx,
+            exited: None,
+        })
+    }
+
+    fn next_line(&mut self, hard: Instant) -> Next {
+        loop {
+            let until = self.exited.map_or(hard, |t| (t + Self::GRACE).min(hard));
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return if self.exited.is_some() {
+                    Next::End
+                } else {
+                    Next::Late
+                };
+            }
+            match self.lines.recv_timeout(left.min(Self::POLL)) {
+                Ok(Ok(line)) => return Next::Line(line),
+                Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => return Next::End,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if self.exited.is_none() && matches!(self.child.try_wait(), Ok(Some(_))) {
+                        self.exited = Some(Instant::now());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops Python and its whole group; its exit status and what it wrote on stderr.
+    fn finish(mut self) -> (std::io::Result<ExitStatus>, String) {
+        #[cfg(unix)]
+        {
+            use nix::sys::signal::{Signal, killpg};
+            use nix::unistd::Pid;
+            let _ = killpg(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait();
+        let err = self
+            .stderr
+            .recv_timeout(Duration::from_secs(2))
+            .unwrap_or_default();
+        (status, err)
+    }
+}
+
 /// Runs the scenario `s` (lowered to `prog`) on `py`. An `Err` says why it cannot.
 pub fn run(
     s: &Scenario,
@@ -180,25 +276,9 @@ pub fn run(
         Some(n) => cmd.args(["--runs", &n.to_string()]),
         None => cmd.args(["--duration", &format!("{:.3}", cfg.duration.as_secs_f64())]),
     };
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", py.path.display()))?;
-    let mut stderr = child.stderr.take().expect("piped");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    let mut py_run =
+        PyRun::spawn(cmd).map_err(|e| format!("cannot run {}: {e}", py.path.display()))?;
     let mut tally = Tally::default();
-    let stdout = BufReader::new(child.stdout.take().expect("piped"));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines() {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
     // Python keeps to its own budgets; this is only the guard against a program that
     // does not.
     let hard = match cfg.runs {
@@ -208,9 +288,8 @@ pub fn run(
     let mut bad = None;
     let mut timed_out = false;
     loop {
-        let left = (start + hard).saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Ok(line)) => match serde_json::from_str::<serde_json::Value>(&line) {
+        match py_run.next_line(start + hard) {
+            Next::Line(line) => match serde_json::from_str::<serde_json::Value>(&line) {
                 Ok(v) => {
                     if let Some(note) = beyond_64_bits(prog, &v)
                         && !tally.notes.contains(&note)
@@ -224,8 +303,8 @@ pub fn run(
                     break;
                 }
             },
-            Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
+            Next::End => break,
+            Next::Late => {
                 tally.notes.push(format!(
                     "Python did not finish in {} s and was stopped",
                     hard.as_secs()
@@ -235,9 +314,7 @@ pub fn run(
             }
         }
     }
-    let _ = child.kill();
-    let status = child.wait();
-    let err = err_reader.join().unwrap_or_default();
+    let (status, err) = py_run.finish();
     if tally.executions == 0 {
         let why = bad.unwrap_or_else(|| match status {
             Ok(s) => format!("Python exited with {s}"),

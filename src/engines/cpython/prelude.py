@@ -464,7 +464,7 @@ def _source_lines():
 def _snapshot(insts, frames):
     snap = []
     for p, t in insts:
-        if t.ident is None or not t.is_alive():
+        if not _running(t):  # never is_alive() on a process: it reaps (see _running)
             snap.append(None)
         elif p.process:
             n = _progress[t._simrace_slot] if _progress is not None else 0
