@@ -9,6 +9,9 @@
 use crate::frontend::ast::{BinOp, CmpOp, Span, UnOp, VarClass};
 use std::sync::Arc;
 
+/// The most values one `choose` may offer (checked at load where its bounds are
+/// literals, else when it runs: a ValueError).
+pub const MAX_CHOOSE: i64 = 4096;
 /// A value: what variables, locals and expressions hold. Cells hold the scalars; lists
 /// and AsyncResults are local values (and may travel through queues, pipes and tasks).
 #[derive(
@@ -811,6 +814,7 @@ pub enum Instr {
     Work {
         us: Operand,
     },
+    /// `choose(lo, hi)`: any integer from `lo` to `hi`, at most [`MAX_CHOOSE`] of them.
     Choose {
         dst: LocalId,
         lo: Operand,

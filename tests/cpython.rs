@@ -216,19 +216,20 @@ fn the_named_differences_explain_what_cpython_shows_on_their_fixtures() {
 /// was started), end of file on a Pipe whose writer starts late (a deadlock: the main
 /// program kept its copy of the end), a Pipe end that nobody uses (an EOFError: the main
 /// program closed it), and timeouts given in their place (a deadlock: they were not
-/// shortened).
+/// shortened), and negative timeouts (they were shortened, and a Lock's `-1` raised).
 #[test]
 fn translated_start_pipe_ends_and_positional_timeouts_conform() {
     if !python("translated_start_pipe_ends_and_positional_timeouts_conform") {
         return;
     }
     for f in [
-        "join_sibling",
-        "pipe_eof_late_start",
-        "positional_timeout",
-        "unused_pipe_end",
+        "cpython/join_sibling",
+        "cpython/pipe_eof_late_start",
+        "cpython/positional_timeout",
+        "cpython/unused_pipe_end",
+        "regressions/negative_timeouts",
     ] {
-        let file = format!("tests/fixtures/cpython/{f}.toml");
+        let file = format!("tests/fixtures/{f}.toml");
         let bad = conform(&file);
         assert!(bad.is_empty(), "{}", bad.join("\n"));
     }

@@ -164,6 +164,27 @@ fn a_thread_that_joins_itself_raises() {
     );
 }
 
+/// A negative timeout is read as Python reads it (they all waited for ever): the waits
+/// give up at once, a Lock's `acquire` and a Queue's `get` and `put` raise ValueError, and
+/// a Lock's `-1` is its default, waiting as long as it takes.
+#[test]
+fn a_negative_timeout_is_read_as_python_reads_it() {
+    let prog = load(root().join("tests/fixtures/regressions/negative_timeouts.toml"));
+    let ex = explore(&prog, &Config::default());
+    let mut said: Vec<String> = ex.findings.iter().map(|f| f.message.clone()).collect();
+    said.sort();
+    assert_eq!(
+        said,
+        [
+            "deadlock: main (line 31) waits to acquire m, held by itself",
+            "main (line 25): ValueError: timeout value must be positive",
+            "main (line 27): ValueError: 'timeout' must be a non-negative number",
+            "main (line 29): ValueError: 'timeout' must be a non-negative number",
+        ]
+    );
+    assert_eq!(ex.stats.executions, 4);
+}
+
 /// `check` calls these files valid and as expected, and every engine runs them.
 #[test]
 fn check_and_the_engines_agree() {

@@ -4,8 +4,9 @@
 //! waits before it gives up). The durations are the instruction's operands in
 //! microseconds, evaluated in the thread's context, as the step would evaluate them.
 
+use super::objects;
 use super::state::{State, Status};
-use crate::ir::{Instr, Op, Operand, Program, ResultOp, ThreadId, Value};
+use crate::ir::{Instr, ObjKind, Op, Operand, Program, ResultOp, ThreadId, Value};
 
 /// The time a thread's next step takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,15 +39,29 @@ impl State {
         }
     }
 
-    /// The timeout of the timed operation `t` is in, in microseconds: `None` when it
-    /// has none (or `None`, or a negative one: it waits as long as it takes).
+    /// The timeout of the timed operation `t` is in, in microseconds: `None` when it has
+    /// none (or `None`, or a Lock's `-1`: it waits as long as it takes); a negative one
+    /// gives up at once, as the explorer reads it ([`State::timed`]).
     pub fn timeout_us(&self, prog: &Program, t: ThreadId) -> Option<u64> {
         let th = &self.threads[t as usize];
         if !matches!(th.status, Status::Ready | Status::Waiting(_)) {
             return None;
         }
         let c = self.ctx(prog, t);
-        let timeout = match c.code.instrs.get(th.pc as usize)? {
+        let us = match c.code.instrs.get(th.pc as usize)? {
+            Instr::Call {
+                obj,
+                op: Op::Acquire { timeout, .. },
+                ..
+            } if self.obj(&c, *obj).is_ok_and(|o| {
+                matches!(
+                    prog.objects[o as usize].kind,
+                    ObjKind::Lock | ObjKind::RLock | ObjKind::Condition { .. }
+                )
+            }) =>
+            {
+                objects::lock_timeout(self, &c, *timeout)
+            }
             Instr::Join { timeout, .. }
             | Instr::Call {
                 op:
@@ -60,12 +75,9 @@ impl State {
             | Instr::Result {
                 op: ResultOp::Get { timeout } | ResultOp::Wait { timeout },
                 ..
-            } => *timeout,
-            _ => None,
-        }?;
-        match self.operand(&c, timeout) {
-            Ok(Value::Int(us)) if us >= 0 => Some(us as u64),
-            _ => None,
-        }
+            } => self.timeout_of(&c, *timeout),
+            _ => return None,
+        };
+        Some(us.ok()??.max(0) as u64)
     }
 }

@@ -178,12 +178,20 @@ impl State {
         Ok((from..to).collect())
     }
 
-    /// `timeout` as Python reads it: `None` or negative waits forever.
-    pub(super) fn timed(&self, c: &Ctx, timeout: Option<Operand>) -> Res<bool> {
+    /// `timeout` in microseconds as given; `None` when there is none (or it is `None`).
+    pub(super) fn timeout_of(&self, c: &Ctx, timeout: Option<Operand>) -> Res<Option<i64>> {
         match timeout.map(|o| self.operand(c, o)).transpose()? {
-            None | Some(Value::None) => Ok(false),
-            Some(v) => Ok(as_int(v, "timeout")? >= 0),
+            None | Some(Value::None) => Ok(None),
+            Some(v) => Ok(Some(as_int(v, "timeout")?)),
         }
+    }
+
+    /// Does the operation give up after `timeout`? Any number does, a negative one at
+    /// once, as Python's waits do (a Lock's `acquire` and a Queue's `put` and `get`, which
+    /// read a negative one otherwise, look at it first: see `lock::lock_timeout` and
+    /// `queue::refuses`).
+    pub(super) fn timed(&self, c: &Ctx, timeout: Option<Operand>) -> Res<bool> {
+        Ok(self.timeout_of(c, timeout)?.is_some())
     }
 
     /// A `blocking=`/`block=` flag (default True).

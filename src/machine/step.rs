@@ -18,11 +18,10 @@ use super::spin::Loc;
 use super::state::{Caught, Choice, Failure, Policy, State, Status};
 use super::value::{as_int, cas_matches};
 use crate::frontend::ast::VarClass;
-use crate::ir::{FindingKind, Instr, LocalId, Operand, Pc, PrintArg, Program, ThreadId, Value};
+use crate::ir::{
+    FindingKind, Instr, LocalId, MAX_CHOOSE, Operand, Pc, PrintArg, Program, ThreadId, Value,
+};
 use std::fmt::Write as _;
-
-/// The most values one `choose` may offer.
-pub const MAX_CHOOSE: i64 = 4096;
 
 /// What a step did.
 #[derive(Clone, Debug, Default)]

@@ -166,6 +166,37 @@ assert v is None
     assert_eq!(r.parties[0].blocked_us, 750_000);
 }
 
+/// A negative timeout gives up at once on the clock too, but for a Lock's `-1`, which
+/// waits as long as it takes.
+#[test]
+fn a_negative_timeout_gives_up_at_once_but_a_locks_minus_one_waits() {
+    let prog = simrace::parse(
+        "negative.toml",
+        r#"
+[objects]
+m = "Lock"
+s = { kind = "Semaphore", value = 0 }
+e = "Event"
+[[thread]]
+name = "main"
+code = """
+m.acquire()
+assert not s.acquire(timeout=-1)
+assert not e.wait(timeout=-0.5)
+m.acquire(timeout=-1)
+"""
+"#,
+    )
+    .unwrap();
+    let r = simulate(&prog, prog.timing);
+    assert!(
+        matches!(&r.problem, Some(Problem::Stuck(why)) if why.contains("m")),
+        "the second acquire of m waits for ever: {:?}",
+        r.problem
+    );
+    assert!(r.wall_us < 10, "{}", r.wall_us);
+}
+
 const ABBA: &str = r#"
 [objects]
 a = "Lock"

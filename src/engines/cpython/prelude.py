@@ -70,7 +70,10 @@ def _r(value):
 
 
 def _t(seconds):
-    """A timeout of the scenario, shortened: timing out is what matters, not how long."""
+    """A timeout of the scenario, shortened: timing out is what matters, not how long. A
+    negative one is kept as it is (a Lock's -1 waits as long as it takes)."""
+    if seconds is None or seconds < 0:
+        return seconds
     return seconds * TIMEOUT_SCALE
 
 

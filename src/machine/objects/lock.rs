@@ -67,10 +67,24 @@ pub(super) fn acquire_ready(
     timeout: Option<Operand>,
     timeouts: bool,
 ) -> Res<u32> {
-    if !st.flag(c, blocking)? || (timeouts && st.timed(c, timeout)?) {
-        return Ok(1);
+    match lock_timeout(st, c, timeout)? {
+        Some(us) if us < 0 => return Ok(1), // a ValueError
+        Some(_) if timeouts => return Ok(1),
+        _ if !st.flag(c, blocking)? => return Ok(1),
+        _ => {}
     }
     Ok(u32::from(free_for(st, lock, c.t)))
+}
+
+/// The timeout of a Lock's (an RLock's, a Condition's) `acquire` as Python reads it: `-1`,
+/// its default, waits as long as it takes (`None`); any other negative one is a
+/// ValueError, raised by `acquire`.
+pub(in crate::machine) fn lock_timeout(
+    st: &State,
+    c: &Ctx,
+    timeout: Option<Operand>,
+) -> Res<Option<i64>> {
+    Ok(st.timeout_of(c, timeout)?.filter(|us| *us != -1_000_000))
 }
 
 /// `acquire(blocking, timeout)` of `lock`: True when taken, False when it gives up.
@@ -82,16 +96,15 @@ pub(super) fn acquire(
 ) -> Res<Outcome> {
     let t = k.t();
     let blocking_flag = k.flag(blocking)?;
-    let timed = k.timed(timeout)?;
-    let timeout_given = match timeout {
-        Some(x) => k.arg(x)? != Value::None,
-        None => false,
-    };
-    if !blocking_flag && timeout_given {
+    let timeout = lock_timeout(k.st, k.c, timeout)?;
+    if !blocking_flag && timeout.is_some() {
         return raise(
             ExcKind::ValueError,
             "can't specify a timeout for a non-blocking call",
         );
+    }
+    if timeout.is_some_and(|us| us < 0) {
+        return raise(ExcKind::ValueError, "timeout value must be positive");
     }
     let lname = k.name_of(lock);
     if free_for(k.st, lock, t) {
@@ -104,7 +117,7 @@ pub(super) fn acquire(
             say!(k, "acquire {lname}");
         }
         Ok(Outcome::Done(Value::Bool(true)))
-    } else if !blocking_flag || timed {
+    } else if !blocking_flag || timeout.is_some() {
         k.read(Loc::Obj(lock));
         let who = k.st.holder_name(k.prog(), lock);
         say!(k, "acquire {lname} fails: held by {who}");
@@ -196,7 +209,7 @@ pub(super) fn waits_forever(
     blocking: Option<Operand>,
     timeout: Option<Operand>,
 ) -> bool {
-    st.flag(c, blocking).unwrap_or(false) && !st.timed(c, timeout).unwrap_or(true)
+    st.flag(c, blocking).unwrap_or(false) && lock_timeout(st, c, timeout).is_ok_and(|t| t.is_none())
 }
 
 impl Primitive for LockKind {

@@ -36,6 +36,7 @@ pub use barrier::BarrierWait;
 pub use condition::{CondState, CondWait};
 pub use connection::EndState;
 pub use event::EventWait;
+pub(super) use lock::lock_timeout;
 pub use pool::{PoolState, lost_exceptions};
 pub(super) use pool::{
     pool_of, result_blocked, result_footprint, result_op, result_ready, task_field,

@@ -37,6 +37,20 @@ fn has_room(st: &State, prog: &Program, o: ObjId) -> bool {
     max == 0 || contents(st, o).0 < max
 }
 
+const NEGATIVE: &str = "'timeout' must be a non-negative number";
+
+/// Does Queue `o` refuse this `put` or `get` (ValueError)? Python's does when it blocks
+/// with a negative timeout, before it looks at the items; a `put` only when the queue is
+/// bounded (an unbounded one never reads the timeout).
+fn refuses(st: &State, c: &Ctx, o: ObjId, op: &Op) -> Res<bool> {
+    let (block, timeout) = match op {
+        Op::Put { block, timeout, .. } if maxsize(c.prog, o) > 0 => (*block, *timeout),
+        Op::Get { block, timeout } => (*block, *timeout),
+        _ => return Ok(false),
+    };
+    Ok(st.flag(c, block)? && st.timeout_of(c, timeout)?.is_some_and(|us| us < 0))
+}
+
 fn put(k: &mut Call, value: Operand, block: bool, timed: bool) -> Res<Outcome> {
     let (o, name) = (k.o, k.name());
     let v = k.arg(value)?;
@@ -124,7 +138,9 @@ impl Primitive for QueueKind {
 
     fn ready(&self, st: &State, c: &Ctx, o: ObjId, op: &Op, timeouts: bool) -> Res<u32> {
         let gives_up = |block: &Option<Operand>, timeout: &Option<Operand>| -> Res<bool> {
-            Ok(!st.flag(c, *block)? || (timeouts && st.timed(c, *timeout)?))
+            Ok(!st.flag(c, *block)?
+                || (timeouts && st.timed(c, *timeout)?)
+                || refuses(st, c, o, op)?)
         };
         Ok(match op {
             Op::Put { block, timeout, .. } => {
@@ -146,10 +162,18 @@ impl Primitive for QueueKind {
                 block,
                 timeout,
             } => {
+                if refuses(k.st, k.c, o, op)? {
+                    return raise(ExcKind::ValueError, NEGATIVE);
+                }
                 let (block, timed) = (k.flag(*block)?, k.timed(*timeout)?);
                 put(k, *value, block, timed)
             }
-            Op::Get { .. } => get(k),
+            Op::Get { .. } => {
+                if refuses(k.st, k.c, o, op)? {
+                    return raise(ExcKind::ValueError, NEGATIVE);
+                }
+                get(k)
+            }
             Op::TaskDone => task_done(k),
             Op::QJoin => {
                 k.event(Event::Acquire(Chan::QueueJoin(o)));
