@@ -69,7 +69,9 @@ pub(super) struct Limits {
     /// The explorer's reduction.
     #[arg(long, value_enum, default_value = "dpor")]
     pub reduction: ReductionFlag,
-    /// Leave the elapsed time out (elapsed_ms is 0), for byte-identical reports.
+    /// Leave the elapsed time out (elapsed_ms is 0), for byte-identical reports of the
+    /// deterministic engines (explore, pct, random, shuttle, loom; native and cpython
+    /// observe real threads and vary from run to run).
     #[arg(long)]
     pub no_timing: bool,
     /// PCT's bug depth d (`--engine pct`): d - 1 priority change points per execution.

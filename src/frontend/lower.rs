@@ -13,9 +13,9 @@
 
 use crate::frontend::ast::*;
 use crate::frontend::diag::Diagnostic;
-use crate::ir::Value;
 use crate::ir::{
-    self, Check, Code, Group, Instr, ObjKind, ObjSel, Op, Operand, Pc, PrintArg, StaticTouch,
+    self, Check, Code, Group, Instr, MAX_CHOOSE, ObjKind, ObjSel, Op, Operand, Pc, PrintArg,
+    StaticTouch, Value,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -1408,6 +1408,41 @@ impl<'l, 'a> Builder<'l, 'a> {
         Ok(Operand::Local(dst))
     }
 
+    /// Literal bounds of `choose(lo, hi)` are checked here, at load: an empty range, or
+    /// more than [`MAX_CHOOSE`] values (other bounds raise ValueError when it runs).
+    fn choose_bounds(&self, lo: &Expr, hi: &Expr, span: Span) -> Result<(), Diagnostic> {
+        let literal = |e: &Expr| match &e.kind {
+            ExprKind::Int(i) => Some(*i),
+            ExprKind::Unary {
+                op: UnOp::Neg,
+                operand,
+            } => match operand.kind {
+                ExprKind::Int(i) => i.checked_neg(),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (Some(l), Some(h)) = (literal(lo), literal(hi)) else {
+            return Ok(());
+        };
+        if l > h {
+            return Err(self
+                .err(span, format!("empty range for choose({l}, {h})"))
+                .with_help("`choose(lo, hi)` is any integer from lo to hi inclusive: lo <= hi"));
+        }
+        if h.saturating_sub(l) >= MAX_CHOOSE {
+            return Err(self
+                .err(
+                    span,
+                    format!("choose({l}, {h}) offers more than {MAX_CHOOSE} values"),
+                )
+                .with_help(format!(
+                    "the explorer tries every value: choose from at most {MAX_CHOOSE}"
+                )));
+        }
+        Ok(())
+    }
+
     /// The value of the function call `e`: `choose(lo, hi)` or `cas(...)`.
     fn call_value(&mut self, e: &Expr, func: &Ident, args: &[Arg]) -> Result<Operand, Diagnostic> {
         if let Some(Sym::Function(f)) = self.l.syms.get(&func.name).copied() {
@@ -1426,6 +1461,7 @@ impl<'l, 'a> Builder<'l, 'a> {
                         "write `choose(lo, hi)`: any integer from lo to hi inclusive",
                     ));
                 }
+                self.choose_bounds(&args[0].value, &args[1].value, e.span)?;
                 let lo = self.expr(&args[0].value)?;
                 let hi = self.expr(&args[1].value)?;
                 let dst = self.temp();
