@@ -96,6 +96,16 @@ pub type LocalId = u32;
 /// Index of an instruction in a [`Code`].
 pub type Pc = u32;
 
+/// A Pipe end that only processes use: Python closes a process's copy of it when the
+/// process ends, so the end closes when the last of `holders` has ended (its peer then
+/// reads end of file). An end a thread uses stays open (the main program holds it), and
+/// so does every end when there is a Pool (its workers hold copies of all of them).
+#[derive(Debug, Clone)]
+pub struct ClosesOnExit {
+    pub end: ObjId,
+    pub holders: Vec<ThreadId>,
+}
+
 /// A whole scenario, ready to run.
 #[derive(Debug)]
 pub struct Program {
@@ -119,6 +129,8 @@ pub struct Program {
     pub functions: Vec<FunctionInfo>,
     pub objects: Vec<ObjInfo>,
     pub object_groups: Vec<Group>,
+    /// The Pipe ends that close when the processes that use them have ended.
+    pub closes_on_exit: Vec<ClosesOnExit>,
     pub threads: Vec<ThreadInfo>,
     pub thread_groups: Vec<Group>,
     pub final_asserts: Vec<Check>,

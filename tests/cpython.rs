@@ -216,7 +216,8 @@ fn the_named_differences_explain_what_cpython_shows_on_their_fixtures() {
 /// was started), end of file on a Pipe whose writer starts late (a deadlock: the main
 /// program kept its copy of the end), a Pipe end that nobody uses (an EOFError: the main
 /// program closed it), and timeouts given in their place (a deadlock: they were not
-/// shortened), and negative timeouts (they were shortened, and a Lock's `-1` raised).
+/// shortened), negative timeouts (they were shortened, and a Lock's `-1` raised), and a
+/// Pipe end that closes when the processes that use it end (the model waited for ever).
 #[test]
 fn translated_start_pipe_ends_and_positional_timeouts_conform() {
     if !python("translated_start_pipe_ends_and_positional_timeouts_conform") {
@@ -228,6 +229,7 @@ fn translated_start_pipe_ends_and_positional_timeouts_conform() {
         "cpython/positional_timeout",
         "cpython/unused_pipe_end",
         "regressions/negative_timeouts",
+        "regressions/pipe_closes_on_exit",
     ] {
         let file = format!("tests/fixtures/{f}.toml");
         let bad = conform(&file);

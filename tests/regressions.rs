@@ -121,6 +121,7 @@ fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
         ("cond_wait_timeout_loop", &[]),
         ("notifier_loop", &[]),
         ("lone_timed_waiter", &["livelock"]),
+        ("pipe_closes_on_exit", &["error"]),
     ] {
         let prog = load(root().join(format!("tests/fixtures/regressions/{file}.toml")));
         for reduction in [simrace::Reduction::Dpor, simrace::Reduction::States] {

@@ -103,6 +103,7 @@ impl<'a> Lowerer<'a> {
         self.resolve_condition_locks()?;
         self.check_functions()?;
         let threads = self.lower_threads()?;
+        let closes_on_exit = self.closes_on_exit();
         let mut final_asserts = vec![];
         for e in &s.final_asserts {
             final_asserts.push(self.lower_check(e)?);
@@ -131,6 +132,7 @@ impl<'a> Lowerer<'a> {
                 .collect(),
             objects: self.objects,
             object_groups: self.object_groups,
+            closes_on_exit,
             threads,
             thread_groups: self.thread_groups,
             final_asserts,

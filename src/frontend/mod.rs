@@ -8,7 +8,8 @@
 //! - [`lower`] resolves names, checks each operation against its object, and compiles
 //!   the tree to the IR.
 //!
-//! [`names`] holds the reserved words that the parser and the tables share. Every error
+//! [`names`] holds the reserved words that the parser and the tables share; [`pipe_ends`]
+//! which Pipe ends each party uses, for the lowering and the CPython translation. Every error
 //! on the way is a [`diag::Diagnostic`] with a place in the file and a help line: the
 //! front end never panics on any input.
 pub mod ast;
@@ -17,6 +18,7 @@ pub mod lexer;
 pub mod lower;
 pub mod names;
 pub mod parser;
+pub mod pipe_ends;
 pub mod scenario;
 pub mod schema;
 pub mod source;

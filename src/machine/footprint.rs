@@ -201,15 +201,41 @@ impl State {
             .filter(|w| w.body.contains(&pc))
             .map(|w| &code.instrs[w.exit as usize])
             .collect();
-        if (!prog.liveness_observed && exits.is_empty()) || !self.may_fail(prog, t) {
+        let closes = prog.closes_on_exit.iter().any(|c| c.holders.contains(&t));
+        let stops = self.stops_daemons(t);
+        if (!prog.liveness_observed && exits.is_empty() && !closes && !stops)
+            || !self.may_fail(prog, t)
+        {
             return;
         }
         if prog.liveness_observed {
             fp.push(Touch::Thread(t));
         }
+        ends_closed_by(prog, t, fp);
+        self.daemon_stops(t, fp);
         for instr in exits {
             self.instr_footprint(prog, t, instr, fp);
         }
+    }
+
+    /// Does the end of party `t` stop the daemons (when it is the last non-daemon party)?
+    fn stops_daemons(&self, t: ThreadId) -> bool {
+        !self.threads[t as usize].daemon && self.threads.iter().any(|d| d.daemon)
+    }
+
+    /// What the end of party `t` may stop: every daemon, when `t` is not one (its end,
+    /// failure, `terminate()` or `kill()` may leave no non-daemon party). Found by the
+    /// generated process scenarios: a failing process's last step commuted with a
+    /// daemon thread's step, which that failure could stop.
+    fn daemon_stops(&self, t: ThreadId, fp: &mut Footprint) {
+        if !self.stops_daemons(t) {
+            return;
+        }
+        let daemons = self.threads.iter().enumerate().filter(|(_, d)| d.daemon);
+        fp.extend(daemons.map(|(d, _)| Touch::Life {
+            thread: d as ThreadId,
+            stop: true,
+        }));
     }
 
     /// Does some way of taking `t`'s next step make it fail (and so end)? Found by taking
@@ -275,6 +301,8 @@ impl State {
                             thread: x,
                             stop: true,
                         });
+                        ends_closed_by(prog, x, fp);
+                        self.daemon_stops(x, fp);
                     }
                 }
             }
@@ -287,13 +315,8 @@ impl State {
             }
             Instr::End => {
                 fp.push(Touch::Thread(t));
-                if !self.threads[t as usize].daemon {
-                    let daemons = self.threads.iter().enumerate().filter(|(_, d)| d.daemon);
-                    fp.extend(daemons.map(|(d, _)| Touch::Life {
-                        thread: d as ThreadId,
-                        stop: true,
-                    }));
-                }
+                ends_closed_by(prog, t, fp);
+                self.daemon_stops(t, fp);
             }
             Instr::AtomicBegin { end } => {
                 fp.push(Touch::AtomicBlock);
@@ -328,6 +351,16 @@ fn start_footprint(prog: &Program, mem: u32, x: ThreadId, fp: &mut Footprint) {
             }
         }
     }
+}
+
+/// The Pipe ends that process `t`'s end may close (when it is their last holder): its
+/// end, failure, `terminate()` or `kill()` writes them.
+fn ends_closed_by(prog: &Program, t: ThreadId, fp: &mut Footprint) {
+    let ends = prog
+        .closes_on_exit
+        .iter()
+        .filter(|c| c.holders.contains(&t));
+    fp.extend(ends.map(|c| Touch::Obj(c.end)));
 }
 
 #[cfg(test)]

@@ -161,6 +161,7 @@ impl State {
         th.spin_waits = None;
         if process {
             th.exit = Some(1);
+            self.process_ended(c, c.t, out);
         } else {
             self.failed = true;
         }

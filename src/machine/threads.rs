@@ -191,13 +191,14 @@ impl State {
                 );
             }
         }
+        say!(out, "{verb} {}", names(c.prog, &ts));
         for x in &ts {
             if self.is_alive(*x) {
                 self.stop_party(*x, if kill { -9 } else { -15 });
                 self.note_write(c.t, Loc::Thread(*x));
+                self.process_ended(c, *x, out);
             }
         }
-        say!(out, "{verb} {}", names(c.prog, &ts));
         Ok(Outcome::Done(Value::None))
     }
 
@@ -234,6 +235,19 @@ impl State {
         }
         self.note_write(c.t, Loc::Thread(c.t));
         say!(out, "end");
+        self.process_ended(c, c.t, out);
         Ok(Outcome::Done(Value::None))
+    }
+
+    /// Party `x` has just ended in `c.t`'s step: if it is a process, the Pipe ends that
+    /// closed with it, said in the trace.
+    pub(super) fn process_ended(&mut self, c: &Ctx, x: ThreadId, out: &mut StepOut) {
+        if !c.prog.threads[x as usize].process {
+            return;
+        }
+        for end in super::objects::close_on_exit(self, c.prog, x, c.t) {
+            let name = &c.prog.objects[end as usize].name;
+            say!(out, "{name} closes: no process that uses it is left");
+        }
     }
 }

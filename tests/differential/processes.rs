@@ -1,10 +1,12 @@
 //! The reduction with processes: generated scenarios where a main thread starts a process
 //! (sometimes a daemon) and joins it with and without a timeout, asks whether it is
-//! alive, terminates or kills it and reads its exit code, while the process and a daemon
-//! thread touch their own copies, a shared `Value`, an `Event` and a `Lock`. A step that
-//! can stop another party's next step (`terminate()`, `kill()`, the end of the last
-//! non-daemon party) is a dependency the explorer must see, and so is a step after which
-//! a process fails, for whoever asks whether it is alive: against the naive enumeration,
+//! alive, terminates or kills it, reads its exit code and polls or reads a Pipe, while the
+//! process and a daemon thread touch their own copies, a shared `Value`, an `Event`, a
+//! `Lock` and the Pipe's sending end. A step that can stop another party's next step
+//! (`terminate()`, `kill()`, the end of the last non-daemon party) is a dependency the
+//! explorer must see, and so is a step after which a process fails, for whoever asks
+//! whether it is alive, and a process's end that closes the Pipe end only it uses, for
+//! whoever polls or reads the other end: against the naive enumeration,
 //! one execution per class and the same verdicts, findings and outcomes, single and split.
 
 use super::summary;
@@ -26,6 +28,8 @@ fn main_statement() -> impl Strategy<Value = &'static str> {
             "ev.set()",
             "v.value += 1",
             "with m:\n    x += 1",
+            "y = pp[0].poll()",
+            "y = pp[0].recv()",
         ][..],
     )
 }
@@ -42,6 +46,7 @@ fn party_statement() -> impl Strategy<Value = &'static str> {
             "with m:\n    v.value = 2",
             "c = choose(0, 1)",
             "assert v.value != 2",
+            "pp[1].send(1)",
         ][..],
     )
 }
@@ -80,7 +85,7 @@ fn indent(stmts: &[&str]) -> String {
 
 fn scenario_text(c: &Case) -> String {
     let mut text = String::from(
-        "[shared]\nx = 0\n[objects]\nev = \"Event\"\nm = \"Lock\"\nv = { kind = \"Value\", value = 0 }\n[limits]\nmax_steps = 200\n",
+        "[shared]\nx = 0\n[objects]\nev = \"Event\"\nm = \"Lock\"\nv = { kind = \"Value\", value = 0 }\npp = { kind = \"Pipe\", duplex = false }\n[limits]\nmax_steps = 200\n",
     );
     let mut main = vec!["p.start()"];
     main.extend(&c.main);

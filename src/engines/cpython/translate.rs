@@ -20,6 +20,7 @@ use crate::frontend::ast::{
     Arg, BinOp, BoolOp, CmpOp, Expr, ExprKind, InitValue, ObjRef, ObjectDecl, ObjectKind, Scenario,
     Stmt, StmtKind, Target, UnOp, VarClass, WithItem,
 };
+use crate::frontend::pipe_ends;
 use crate::ir::{Program, StartMethod, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -438,14 +439,8 @@ impl<'a> Translator<'a> {
             }
             let mut per_party = vec![];
             let mut threads = BTreeSet::new();
-            // Any party may call any function: the ends the functions use count for all.
-            let mut called = BTreeSet::new();
-            for f in &self.s.functions {
-                pipe_ends_in(&o.name.name, &f.body, &mut called);
-            }
-            for p in &self.s.parties {
-                let mut ends = called.clone();
-                pipe_ends_in(&o.name.name, &p.code, &mut ends);
+            let used = pipe_ends::by_party(self.s, &o.name.name);
+            for (p, ends) in self.s.parties.iter().zip(used) {
                 if p.process {
                     let ends: Vec<String> = ends.iter().map(|e| e.to_string()).collect();
                     per_party.push(format!("{}: [{}]", string(&p.name.name), ends.join(", ")));
@@ -1104,90 +1099,6 @@ impl<'a> Translator<'a> {
                 let s = format!("{}.{}", self.objref(receiver), attr.name);
                 self.read(s, reads)
             }
-        }
-    }
-}
-
-/// The ends of Pipe `pipe` that `body` uses (`p[0]`, `p[1]`; both for `p[i]`).
-fn pipe_ends_in(pipe: &str, body: &[Stmt], out: &mut BTreeSet<i64>) {
-    fn objref(pipe: &str, r: &ObjRef, out: &mut BTreeSet<i64>) {
-        if r.name.name == pipe {
-            match r.index.as_deref().map(|e| &e.kind) {
-                Some(ExprKind::Int(i)) => {
-                    out.insert(*i);
-                }
-                _ => {
-                    out.insert(0);
-                    out.insert(1);
-                }
-            }
-        }
-    }
-    fn expr(pipe: &str, e: &Expr, out: &mut BTreeSet<i64>) {
-        match &e.kind {
-            ExprKind::Method { receiver, args, .. } => {
-                objref(pipe, receiver, out);
-                for a in args {
-                    expr(pipe, &a.value, out);
-                }
-            }
-            ExprKind::Attr { receiver, .. } => objref(pipe, receiver, out),
-            ExprKind::Call { args, .. } => args.iter().for_each(|a| expr(pipe, &a.value, out)),
-            ExprKind::Index { index, .. } => expr(pipe, index, out),
-            ExprKind::Unary { operand, .. } => expr(pipe, operand, out),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                expr(pipe, lhs, out);
-                expr(pipe, rhs, out);
-            }
-            ExprKind::Compare { first, rest } => {
-                expr(pipe, first, out);
-                rest.iter().for_each(|(_, x)| expr(pipe, x, out));
-            }
-            ExprKind::BoolOp { values, .. } => values.iter().for_each(|v| expr(pipe, v, out)),
-            ExprKind::IfExp { cond, then, orelse } => {
-                expr(pipe, cond, out);
-                expr(pipe, then, out);
-                expr(pipe, orelse, out);
-            }
-            _ => {}
-        }
-    }
-    for st in body {
-        match &st.kind {
-            StmtKind::Assign { target, value } | StmtKind::AugAssign { target, value, .. } => {
-                if let Some(i) = &target.index {
-                    expr(pipe, i, out);
-                }
-                expr(pipe, value, out);
-            }
-            StmtKind::If { branches, orelse } => {
-                for (c, b) in branches {
-                    expr(pipe, c, out);
-                    pipe_ends_in(pipe, b, out);
-                }
-                if let Some(b) = orelse {
-                    pipe_ends_in(pipe, b, out);
-                }
-            }
-            StmtKind::While { cond, body } => {
-                expr(pipe, cond, out);
-                pipe_ends_in(pipe, body, out);
-            }
-            StmtKind::For { body, .. } => pipe_ends_in(pipe, body, out),
-            StmtKind::ForEach { iter, body, .. } => {
-                expr(pipe, iter, out);
-                pipe_ends_in(pipe, body, out);
-            }
-            StmtKind::Return(Some(e)) => expr(pipe, e, out),
-            StmtKind::With { item, body } => {
-                if let WithItem::Object(r) = item {
-                    objref(pipe, r, out);
-                }
-                pipe_ends_in(pipe, body, out);
-            }
-            StmtKind::Assert { cond, .. } => expr(pipe, cond, out),
-            StmtKind::Expr(e) => expr(pipe, e, out),
-            _ => {}
         }
     }
 }

@@ -8,10 +8,11 @@
 //! `exitcode` ask one instance, not an array; a check cannot read `exitcode` (it is a
 //! step).
 
-use super::{Builder, close};
-use crate::frontend::ast::{Arg, Ident, ObjRef, Span, ThreadDecl};
+use super::{Builder, Sym, close};
+use crate::frontend::ast::{Arg, Ident, ObjRef, ObjectKind, Span, ThreadDecl};
 use crate::frontend::diag::Diagnostic;
-use crate::ir::{Instr, Operand, ThreadSel, Value};
+use crate::frontend::pipe_ends;
+use crate::ir::{self, Instr, Operand, ThreadSel, Value};
 
 impl Builder<'_, '_> {
     /// The method call `receiver.method(args)` on the party group `g`, at `span`.
@@ -207,5 +208,51 @@ impl Builder<'_, '_> {
             self.err(method.span, format!("a thread has no method `{m}`"))
                 .with_help("a thread has start(), join() and is_alive()")
         }
+    }
+}
+
+impl super::Lowerer<'_> {
+    /// The Pipe ends that only processes use, each with the instances that hold it
+    /// (see [`ir::ClosesOnExit`]); none when there is a Pool.
+    pub(super) fn closes_on_exit(&self) -> Vec<ir::ClosesOnExit> {
+        let s = self.s;
+        if s.objects
+            .iter()
+            .any(|o| matches!(o.kind, ObjectKind::Pool { .. }))
+        {
+            return vec![];
+        }
+        let mut out = vec![];
+        for o in s
+            .objects
+            .iter()
+            .filter(|o| matches!(o.kind, ObjectKind::Pipe { .. }))
+        {
+            let Some(Sym::Objects(g)) = self.syms.get(&o.name.name).copied() else {
+                continue;
+            };
+            let first = self.object_groups[g as usize].first;
+            let used = pipe_ends::by_party(s, &o.name.name);
+            for end in 0..2 {
+                let users: Vec<usize> = (0..s.parties.len())
+                    .filter(|p| used[*p].contains(&(end as i64)))
+                    .collect();
+                if users.is_empty() || users.iter().any(|p| !s.parties[*p].process) {
+                    continue;
+                }
+                let holders = users
+                    .iter()
+                    .flat_map(|p| {
+                        let g = &self.thread_groups[*p];
+                        g.first..g.first + g.count()
+                    })
+                    .collect();
+                out.push(ir::ClosesOnExit {
+                    end: first + end,
+                    holders,
+                });
+            }
+        }
+        out
     }
 }

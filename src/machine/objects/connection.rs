@@ -12,13 +12,13 @@
 //! (each message carries its sender's clock, as a queue's items do).
 
 use super::{Blocked, Call, ObjState, Outcome, Primitive, WaitTarget, internal, say};
-use crate::ir::{ObjId, ObjKind, Op, Program, Value};
+use crate::ir::{ObjId, ObjKind, Op, Program, ThreadId, Value};
 use crate::machine::eval::Ctx;
 use crate::machine::events::Event;
 use crate::machine::exception::{ExcKind, Res, raise};
 use crate::machine::footprint::{Footprint, Touch};
 use crate::machine::spin::Loc;
-use crate::machine::state::State;
+use crate::machine::state::{State, Status};
 use std::collections::VecDeque;
 
 pub(super) struct ConnectionKind;
@@ -53,6 +53,37 @@ fn closed(st: &State, o: ObjId) -> bool {
 fn readable(st: &State, prog: &Program, o: ObjId) -> bool {
     let peer = shape(prog, o).0;
     end(st, o).is_some_and(|e| !e.inbox.is_empty()) || closed(st, peer)
+}
+
+/// Process `t` has ended (normally, failing, terminated or killed): each Pipe end that
+/// only processes use and whose holders have now all ended closes, as Python closes a
+/// process's copies when it exits ([`crate::ir::ClosesOnExit`]); `by` is the thread
+/// whose step it is. The ends closed, for the trace.
+pub(in crate::machine) fn close_on_exit(
+    st: &mut State,
+    prog: &Program,
+    t: ThreadId,
+    by: ThreadId,
+) -> Vec<ObjId> {
+    let mut closed = vec![];
+    for c in prog
+        .closes_on_exit
+        .iter()
+        .filter(|c| c.holders.contains(&t))
+    {
+        let ended = |h: &ThreadId| st.threads[*h as usize].status == Status::Finished;
+        if !c.holders.iter().all(ended) {
+            continue;
+        }
+        if let ObjState::Connection(e) = &mut st.objects[c.end as usize]
+            && !e.closed
+        {
+            e.closed = true;
+            st.note_write(by, Loc::Obj(c.end));
+            closed.push(c.end);
+        }
+    }
+    closed
 }
 
 /// The OSError of using a closed end, or of the wrong direction of a one-way pipe.

@@ -35,6 +35,7 @@ use std::collections::VecDeque;
 pub use barrier::BarrierWait;
 pub use condition::{CondState, CondWait};
 pub use connection::EndState;
+pub(super) use connection::close_on_exit;
 pub use event::EventWait;
 pub(super) use lock::lock_timeout;
 pub use pool::{PoolState, lost_exceptions};
