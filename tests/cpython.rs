@@ -263,6 +263,33 @@ fn the_watchdog_never_reaps_a_process_the_scenario_joins() {
     assert_eq!(e["kinds"], serde_json::json!([]), "{}", e["findings"]);
 }
 
+/// An atomic block is one step on CPython too: in 2,000 runs neither the invariant nor a
+/// plain reader sees it half done (the translation switched inside it).
+#[test]
+fn an_atomic_block_is_one_step_on_cpython() {
+    if !python("an_atomic_block_is_one_step_on_cpython") {
+        return;
+    }
+    let file = "tests/fixtures/cpython/atomic_block.toml";
+    let out = simrace(&[
+        "run",
+        file,
+        "--engine",
+        "cpython",
+        "--runs",
+        "2000",
+        "--format",
+        "json",
+        "--no-timing",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    let e = &v["engines"][0];
+    assert_eq!(e["executions"], 2000, "{}", e["notes"]);
+    assert_eq!(e["kinds"], serde_json::json!([]), "{}", e["findings"]);
+    assert!(conform(file).is_empty());
+}
+
 #[test]
 fn signatures_name_the_exception_and_the_line() {
     let s = signature;

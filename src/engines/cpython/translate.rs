@@ -842,7 +842,13 @@ impl<'a> Translator<'a> {
                     WithItem::Object(r) => self.objref(r),
                 };
                 self.emit(ind, format!("with {what}:"), info);
+                // An atomic block is one step: nothing switches, and no invariant is
+                // checked, inside it (a `_switch()` there let other threads run, and
+                // checked the invariant, half-way through the block).
+                let stress = self.opts.stress;
+                self.opts.stress &= !matches!(item, WithItem::Atomic(_));
                 self.block(ind + 1, body);
+                self.opts.stress = stress;
             }
             StmtKind::Assert { cond, message } => {
                 let mut l = format!("{sw}assert {}", self.expr(cond, true));
