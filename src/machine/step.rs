@@ -161,7 +161,8 @@ impl State {
         th.spin_waits = None;
         if process {
             th.exit = Some(1);
-            self.process_ended(c, c.t, out);
+            // Not said in the trace: the failure's row says what it raises.
+            super::objects::close_on_exit(self, c.prog, c.t, c.t);
         } else {
             self.failed = true;
         }
