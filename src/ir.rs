@@ -9,9 +9,23 @@
 use crate::frontend::ast::{BinOp, CmpOp, Span, UnOp, VarClass};
 use std::sync::Arc;
 
-/// The most values one `choose` may offer (checked at load where its bounds are
-/// literals, else when it runs: a ValueError).
+/// The most values one `choose` may offer.
 pub const MAX_CHOOSE: i64 = 4096;
+
+/// What is wrong with the bounds of `choose(lo, hi)`, if anything: an empty range, or
+/// more than [`MAX_CHOOSE`] values. Checked at load where both bounds are literals, else
+/// when it runs (a ValueError).
+pub fn choose_range_error(lo: i64, hi: i64) -> Option<String> {
+    if lo > hi {
+        Some(format!("empty range for choose({lo}, {hi})"))
+    } else if hi.saturating_sub(lo) >= MAX_CHOOSE {
+        Some(format!(
+            "choose({lo}, {hi}) offers more than {MAX_CHOOSE} values"
+        ))
+    } else {
+        None
+    }
+}
 /// A value: what variables, locals and expressions hold. Cells hold the scalars; lists
 /// and AsyncResults are local values (and may travel through queues, pipes and tasks).
 #[derive(

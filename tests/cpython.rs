@@ -237,6 +237,26 @@ fn translated_start_pipe_ends_and_positional_timeouts_conform() {
     }
 }
 
+/// Runs `file` `runs` times on CPython and requires every run, and nothing wrong in any.
+fn sees_nothing_in(file: &str, runs: u32) {
+    let out = simrace(&[
+        "run",
+        file,
+        "--engine",
+        "cpython",
+        "--runs",
+        &runs.to_string(),
+        "--format",
+        "json",
+        "--no-timing",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    let e = &v["engines"][0];
+    assert_eq!(e["executions"], runs, "{}", e["notes"]);
+    assert_eq!(e["kinds"], serde_json::json!([]), "{}", e["findings"]);
+}
+
 /// A joined process's exitcode is 0 in every one of 600 runs: the watchdog never reaps a
 /// process behind the scenario's back (it did in about one run in 120).
 #[test]
@@ -245,22 +265,7 @@ fn the_watchdog_never_reaps_a_process_the_scenario_joins() {
         return;
     }
     let file = "tests/fixtures/cpython/exitcode_after_join.toml";
-    let out = simrace(&[
-        "run",
-        file,
-        "--engine",
-        "cpython",
-        "--runs",
-        "600",
-        "--format",
-        "json",
-        "--no-timing",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
-    let e = &v["engines"][0];
-    assert_eq!(e["executions"], 600, "{}", e["notes"]);
-    assert_eq!(e["kinds"], serde_json::json!([]), "{}", e["findings"]);
+    sees_nothing_in(file, 600);
 }
 
 /// An atomic block is one step on CPython too: in 2,000 runs neither the invariant nor a
@@ -271,22 +276,7 @@ fn an_atomic_block_is_one_step_on_cpython() {
         return;
     }
     let file = "tests/fixtures/cpython/atomic_block.toml";
-    let out = simrace(&[
-        "run",
-        file,
-        "--engine",
-        "cpython",
-        "--runs",
-        "2000",
-        "--format",
-        "json",
-        "--no-timing",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
-    let e = &v["engines"][0];
-    assert_eq!(e["executions"], 2000, "{}", e["notes"]);
-    assert_eq!(e["kinds"], serde_json::json!([]), "{}", e["findings"]);
+    sees_nothing_in(file, 2000);
     assert!(conform(file).is_empty());
 }
 

@@ -1427,22 +1427,15 @@ impl<'l, 'a> Builder<'l, 'a> {
         let (Some(l), Some(h)) = (literal(lo), literal(hi)) else {
             return Ok(());
         };
-        if l > h {
-            return Err(self
-                .err(span, format!("empty range for choose({l}, {h})"))
-                .with_help("`choose(lo, hi)` is any integer from lo to hi inclusive: lo <= hi"));
+        match ir::choose_range_error(l, h) {
+            Some(why) if l > h => Err(self
+                .err(span, why)
+                .with_help("`choose(lo, hi)` is any integer from lo to hi inclusive: lo <= hi")),
+            Some(why) => Err(self.err(span, why).with_help(format!(
+                "the explorer tries every value: choose from at most {MAX_CHOOSE}"
+            ))),
+            None => Ok(()),
         }
-        if h.saturating_sub(l) >= MAX_CHOOSE {
-            return Err(self
-                .err(
-                    span,
-                    format!("choose({l}, {h}) offers more than {MAX_CHOOSE} values"),
-                )
-                .with_help(format!(
-                    "the explorer tries every value: choose from at most {MAX_CHOOSE}"
-                )));
-        }
-        Ok(())
     }
 
     /// The value of the function call `e`: `choose(lo, hi)` or `cas(...)`.

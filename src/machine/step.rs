@@ -19,7 +19,8 @@ use super::state::{Caught, Choice, Failure, Policy, State, Status};
 use super::value::{as_int, cas_matches};
 use crate::frontend::ast::VarClass;
 use crate::ir::{
-    FindingKind, Instr, LocalId, MAX_CHOOSE, Operand, Pc, PrintArg, Program, ThreadId, Value,
+    FindingKind, Instr, LocalId, Operand, Pc, PrintArg, Program, ThreadId, Value,
+    choose_range_error,
 };
 use std::fmt::Write as _;
 
@@ -534,19 +535,10 @@ impl State {
     pub(super) fn choose_range(&self, c: &Ctx, lo: Operand, hi: Operand) -> Res<(i64, i64)> {
         let lo = as_int(self.operand(c, lo)?, "choose bounds")?;
         let hi = as_int(self.operand(c, hi)?, "choose bounds")?;
-        if lo > hi {
-            return raise(
-                ExcKind::ValueError,
-                format!("empty range for choose({lo}, {hi})"),
-            );
+        match choose_range_error(lo, hi) {
+            Some(why) => raise(ExcKind::ValueError, why),
+            None => Ok((lo, hi)),
         }
-        if hi.saturating_sub(lo) >= MAX_CHOOSE {
-            return raise(
-                ExcKind::ValueError,
-                format!("choose({lo}, {hi}) offers more than {MAX_CHOOSE} values"),
-            );
-        }
-        Ok((lo, hi))
     }
 
     /// The line of `c.t`'s current instruction (inside an atomic block: the statement's).

@@ -19,6 +19,12 @@ fn timed(path: &str, cores: u32, gil: bool) -> TimedRun {
     r
 }
 
+/// One timed run of the scenario `text`, named `name`, on its own `[timing]`.
+fn on_the_clock(name: &str, text: &str) -> TimedRun {
+    let prog = simrace::parse(name, text).unwrap();
+    simulate(&prog, prog.timing)
+}
+
 fn speedup(name: &str, cores: u32, gil: bool) -> f64 {
     timed(&format!("scenarios/timing/{name}.toml"), cores, gil).speedup()
 }
@@ -126,8 +132,7 @@ assert not ok
 
 #[test]
 fn a_timeout_really_waits_then_gives_up() {
-    let prog = simrace::parse("timed.toml", TIMED_WAIT).unwrap();
-    let r = simulate(&prog, prog.timing);
+    let r = on_the_clock("timed.toml", TIMED_WAIT);
     assert_eq!(r.problem, None);
     assert!((250_000..251_000).contains(&r.wall_us), "{}", r.wall_us);
     assert_eq!(r.parties[0].blocked_us, 250_000);
@@ -137,7 +142,7 @@ fn a_timeout_really_waits_then_gives_up() {
 /// give up on the clock (they were rejected as decimals, and waited for the value).
 #[test]
 fn an_async_result_timeout_gives_up_on_the_clock() {
-    let prog = simrace::parse(
+    let r = on_the_clock(
         "async.toml",
         r#"
 [objects]
@@ -157,11 +162,10 @@ v = r.get(timeout=0.5)
 assert v is None
 """
 "#,
-    )
-    .unwrap();
-    let r = simulate(&prog, prog.timing);
+    );
     assert_eq!(r.problem, None);
-    // Each of main's four steps costs a microsecond; waiting for the value took 2,020 ms.
+    // 250 + 500 ms of waiting, and a microsecond for each of main's four steps (before,
+    // the waits ignored their timeouts on the clock and main ended at 2,020 ms).
     assert_eq!(r.wall_us, 750_004);
     assert_eq!(r.parties[0].blocked_us, 750_000);
 }
@@ -170,7 +174,7 @@ assert v is None
 /// waits as long as it takes.
 #[test]
 fn a_negative_timeout_gives_up_at_once_but_a_locks_minus_one_waits() {
-    let prog = simrace::parse(
+    let r = on_the_clock(
         "negative.toml",
         r#"
 [objects]
@@ -186,9 +190,7 @@ assert not e.wait(timeout=-0.5)
 m.acquire(timeout=-1)
 """
 "#,
-    )
-    .unwrap();
-    let r = simulate(&prog, prog.timing);
+    );
     assert!(
         matches!(&r.problem, Some(Problem::Stuck(why)) if why.contains("m")),
         "the second acquire of m waits for ever: {:?}",
@@ -221,7 +223,7 @@ with b:
 
 #[test]
 fn a_timed_wait_ends_early_when_what_it_waits_for_comes() {
-    let prog = simrace::parse(
+    let r = on_the_clock(
         "queue.toml",
         r#"
 [objects]
@@ -248,9 +250,7 @@ with cv:
     cv.notify()
 """
 "#,
-    )
-    .unwrap();
-    let r = simulate(&prog, prog.timing);
+    );
     assert_eq!(r.problem, None);
     // The first get gives up at 100 ms, the second gets the item at 200 ms, the wait is
     // notified at 500 ms.
@@ -260,8 +260,7 @@ with cv:
 
 #[test]
 fn a_deadlock_on_the_clock_says_where_and_exits_1() {
-    let prog = simrace::parse("abba.toml", ABBA).unwrap();
-    let r = simulate(&prog, prog.timing);
+    let r = on_the_clock("abba.toml", ABBA);
     let Some(Problem::Stuck(m)) = &r.problem else {
         panic!("{:?}", r.problem)
     };
