@@ -155,10 +155,6 @@ pub struct Program {
     pub observe: Vec<(String, u32)>,
     /// True for every cell that an invariant reads.
     pub invariant_cells: Vec<bool>,
-    /// Does some code ask whether a party is still running without waiting for its end
-    /// (`is_alive()`, `exitcode`, `join(timeout)`, `terminate()`, `kill()`)? Then a step
-    /// after which a process fails, and so ends, depends on that question.
-    pub liveness_observed: bool,
     /// The groups of interchangeable threads ([`Program::symmetric_groups`]), each with
     /// at least two threads, in id order.
     pub symmetric: Vec<Vec<ThreadId>>,

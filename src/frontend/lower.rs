@@ -139,7 +139,6 @@ impl<'a> Lowerer<'a> {
             invariants,
             observe: vec![],
             invariant_cells,
-            liveness_observed: false,
             symmetric: vec![],
             max_steps: s.limits.max_steps,
             max_executions: s.limits.max_executions,
@@ -152,20 +151,6 @@ impl<'a> Lowerer<'a> {
             .into_iter()
             .map(|(name, cell)| (name, program.address(0, cell)))
             .collect();
-        program.liveness_observed = program.threads.iter().any(|t| {
-            t.code.instrs.iter().any(|i| {
-                matches!(
-                    i,
-                    Instr::IsAlive { .. }
-                        | Instr::ExitCode { .. }
-                        | Instr::Terminate { .. }
-                        | Instr::Join {
-                            timeout: Some(_),
-                            ..
-                        }
-                )
-            })
-        });
         program.symmetric = program.symmetric_groups();
         Ok(program)
     }

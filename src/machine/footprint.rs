@@ -7,7 +7,7 @@
 //! step to see that it races with the step that blocked it.
 
 use super::objects;
-use super::state::{Choice, State, Status};
+use super::state::{State, Status};
 use super::value::cas_matches;
 use crate::ir::{Instr, ObjId, Program, StartMethod, StaticTouch, ThreadId};
 use smallvec::SmallVec;
@@ -146,8 +146,11 @@ impl State {
                 stop: false,
             });
         }
-        if prog.threads[t as usize].process {
-            self.failure_footprint(prog, t, &mut fp);
+        if me.dying {
+            self.death_footprint(prog, t, &mut fp);
+            fp.sort();
+            fp.dedup();
+            return fp;
         }
         match &me.status {
             Status::NotStarted | Status::Finished => return fp,
@@ -186,35 +189,19 @@ impl State {
         fp
     }
 
-    /// What a process's failure at its next step touches, if that step may fail (found
-    /// by taking it on a copy, once): its end, where others observe liveness (it is no
-    /// longer alive, its exit code is 1), and its open `with` blocks' exits, which the
-    /// failure unwinds as Python does (step.rs; found by the generated scenarios: a
-    /// failing process's unwinding release of a semaphore commuted with another
-    /// thread's release, and DPOR missed the order between them).
-    fn failure_footprint(&self, prog: &Program, t: ThreadId, fp: &mut Footprint) {
+    /// What the step where a process dies after raising touches (step.rs, `die`): its
+    /// end, as `End` does, and its open `with` blocks' exits, which the failure unwinds
+    /// as Python does (found by the generated scenarios: a failing process's unwinding
+    /// release of a semaphore commuted with another thread's release, and DPOR missed
+    /// the order between them).
+    fn death_footprint(&self, prog: &Program, t: ThreadId, fp: &mut Footprint) {
         let pc = self.threads[t as usize].pc;
         let code = &prog.threads[t as usize].code;
-        let exits: Vec<&Instr> = code
-            .withs
-            .iter()
-            .filter(|w| w.body.contains(&pc))
-            .map(|w| &code.instrs[w.exit as usize])
-            .collect();
-        let closes = prog.closes_on_exit.iter().any(|c| c.holders.contains(&t));
-        let stops = self.stops_daemons(t);
-        if (!prog.liveness_observed && exits.is_empty() && !closes && !stops)
-            || !self.may_fail(prog, t)
-        {
-            return;
-        }
-        if prog.liveness_observed {
-            fp.push(Touch::Thread(t));
-        }
+        fp.push(Touch::Thread(t));
         ends_closed_by(prog, t, fp);
         self.daemon_stops(t, fp);
-        for instr in exits {
-            self.instr_footprint(prog, t, instr, fp);
+        for w in code.withs.iter().filter(|w| w.body.contains(&pc)) {
+            self.instr_footprint(prog, t, &code.instrs[w.exit as usize], fp);
         }
     }
 
@@ -236,16 +223,6 @@ impl State {
             thread: d as ThreadId,
             stop: true,
         }));
-    }
-
-    /// Does some way of taking `t`'s next step make it fail (and so end)? Found by taking
-    /// the step on a copy of the state: which step fails is known only by running it.
-    fn may_fail(&self, prog: &Program, t: ThreadId) -> bool {
-        (0..self.alternatives(prog, t)).any(|alt| {
-            let mut copy = self.clone();
-            copy.step(prog, Choice { thread: t, alt }, false);
-            matches!(copy.threads[t as usize].status, Status::Finished)
-        })
     }
 
     fn instr_footprint(&self, prog: &Program, t: ThreadId, instr: &Instr, fp: &mut Footprint) {

@@ -60,6 +60,8 @@ pub struct ThreadState {
     pub daemon: bool,
     /// A failure caught inside a Pool task, on its way to the task's result.
     pub caught: Option<Caught>,
+    /// A process that raised: it dies at its next step (step.rs, `die`).
+    pub dying: bool,
 }
 
 impl ThreadState {
@@ -212,6 +214,7 @@ impl State {
                 exit: None,
                 daemon: t.daemon,
                 caught: None,
+                dying: false,
             })
             .collect();
         State {
@@ -296,6 +299,9 @@ impl State {
         let spin = (&th.spin, &th.spin_pending, &th.spin_waits);
         (&th.status, th.pc, &th.locals, spin).hash(&mut h);
         (th.exit, th.daemon, &th.caught).hash(&mut h);
+        if th.dying {
+            th.dying.hash(&mut h); // hashed only when set: other states keep their hashes
+        }
         h.finish()
     }
 

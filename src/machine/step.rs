@@ -109,29 +109,10 @@ impl State {
             (Some(_), Some(Some(call))) => Some(self.call_label(&c, *call)),
             _ => None,
         };
-        // What a spinning thread writes is compared with what it held (spin.rs).
-        let spinning = !self.threads[t as usize].spin.is_empty();
-        let objects = spinning.then(|| self.objects.clone());
-        let result = self.exec_visible(&c, choice.alt, &mut out);
-        if let Some(objects) = objects {
-            self.fill_befores(t, &objects);
-        }
-        match result {
-            Err(e) => self.fail(&c, out.line, e, &mut out),
-            Ok(Outcome::Waiting) => {}
-            Ok(Outcome::Done(v)) => {
-                if let Some(dst) = c.code.instrs.get(pc as usize).and_then(dest) {
-                    self.set_local(t, dst, v);
-                }
-                if self.threads[t as usize].status != Status::Finished {
-                    self.threads[t as usize].pc = match c.code.instrs[pc as usize] {
-                        // The block ran whole: go on after its end.
-                        Instr::AtomicBegin { end } => end + 1,
-                        _ => pc + 1,
-                    };
-                    self.run_local(prog, t, &mut out);
-                }
-            }
+        if self.threads[t as usize].dying {
+            self.die(&c, &mut out);
+        } else {
+            self.take_step(&c, pc, choice.alt, &mut out);
         }
         if let (Some(call), Some(text)) = (call, out.text.as_mut()) {
             let _ = write!(text, " (in {call})");
@@ -143,28 +124,53 @@ impl State {
         out
     }
 
+    /// The step of a thread that has not raised: its visible instruction (or wait
+    /// phase), then its local code up to the next one.
+    fn take_step(&mut self, c: &Ctx, pc: Pc, alt: u32, out: &mut StepOut) {
+        let t = c.t;
+        // What a spinning thread writes is compared with what it held (spin.rs).
+        let spinning = !self.threads[t as usize].spin.is_empty();
+        let objects = spinning.then(|| self.objects.clone());
+        let result = self.exec_visible(c, alt, out);
+        if let Some(objects) = objects {
+            self.fill_befores(t, &objects);
+        }
+        match result {
+            Err(e) => self.fail(c, out.line, e, out),
+            Ok(Outcome::Waiting) => {}
+            Ok(Outcome::Done(v)) => {
+                if let Some(dst) = c.code.instrs.get(pc as usize).and_then(dest) {
+                    self.set_local(t, dst, v);
+                }
+                if self.threads[t as usize].status != Status::Finished {
+                    self.threads[t as usize].pc = match c.code.instrs[pc as usize] {
+                        // The block ran whole: go on after its end.
+                        Instr::AtomicBegin { end } => end + 1,
+                        _ => pc + 1,
+                    };
+                    self.run_local(c.prog, t, out);
+                }
+            }
+        }
+    }
+
     /// Thread `c.t` raised `e` at `line`: the failure ends the thread. A thread's
     /// failure ends the execution for the report (no outcome, no deadlock after it); a
-    /// process's ends that process with exit code 1, leaving its `with` blocks as Python
-    /// unwinds them, and the others go on.
+    /// process dies at its next step ([`Self::die`]) and the others go on.
     fn fail(&mut self, c: &Ctx, line: u32, e: PyException, out: &mut StepOut) {
         if self.catch(c, line, &e, out) {
             return;
         }
         let process = c.prog.threads[c.t as usize].process;
-        if process {
-            self.unwind(c, out);
-        }
         let th = &mut self.threads[c.t as usize];
-        th.status = Status::Finished;
         th.spin.clear();
         th.spin_pending = None;
         th.spin_waits = None;
         if process {
-            th.exit = Some(1);
-            // Not said in the trace: the failure's row says what it raises.
-            super::objects::close_on_exit(self, c.prog, c.t, c.t);
+            th.status = Status::Ready;
+            th.dying = true;
         } else {
+            th.status = Status::Finished;
             self.failed = true;
         }
         if out.failure.is_none() {
@@ -195,6 +201,24 @@ impl State {
         th.status = Status::Ready;
         th.pc = block.handler;
         true
+    }
+
+    /// The step after a process raised: it leaves its `with` blocks as Python unwinds
+    /// them, ends with exit code 1 and closes its Pipe ends. A step of its own, so that
+    /// what a step touches depends only on where its thread is, not on what it reads,
+    /// as DPOR needs: the raising step touches what it would touch had it not raised,
+    /// and this one what an end does. (Found by the generated process scenarios: a
+    /// failure that stopped a daemon only when it read the daemon's write gave the
+    /// wakeup trees a footprint from another order, and DPOR missed six classes.)
+    fn die(&mut self, c: &Ctx, out: &mut StepOut) {
+        say!(out, "dies with exit code 1");
+        self.unwind(c, out);
+        let th = &mut self.threads[c.t as usize];
+        th.status = Status::Finished;
+        th.dying = false;
+        th.exit = Some(1);
+        self.note_write(c.t, Loc::Thread(c.t));
+        self.process_ended(c, c.t, out);
     }
 
     /// Leaves every `with` block `c.t` is in, innermost first, by running its exit (a
