@@ -66,7 +66,7 @@ fn var() -> impl Strategy<Value = &'static str> {
     select(&VARS[..])
 }
 
-/// One of the twelve simple statements (a step, or two), equally likely.
+/// One of the thirteen simple statements (a step, or two), equally likely.
 fn simple() -> BoxedStrategy<String> {
     prop_oneof![
         (var(), 0..3u32).prop_map(|(v, k)| format!("{v} = {k}")),
@@ -81,11 +81,12 @@ fn simple() -> BoxedStrategy<String> {
         (0..3u32).prop_map(|k| format!("q.put({k})")),
         var().prop_map(|v| format!("{v} = q.get(block=False)")),
         Just("f = m.acquire(timeout=1)".to_string()),
+        (var(), 0..2u32, 1..3u32).prop_map(|(v, a, b)| format!("c = cas({v}, {a}, {b})")),
     ]
     .boxed()
 }
 
-/// One statement (at most about two steps): of 16 equally likely kinds, the 12 simple
+/// One statement (at most about two steps): of 17 equally likely kinds, the 13 simple
 /// ones, a `with` block of one or two simple statements, an `if`, two forks taken in a
 /// ring (as the dining philosophers do, so cycles of waits) and a `choose`.
 fn statement() -> BoxedStrategy<String> {
