@@ -217,7 +217,8 @@ fn the_named_differences_explain_what_cpython_shows_on_their_fixtures() {
 /// program kept its copy of the end), a Pipe end that nobody uses (an EOFError: the main
 /// program closed it), and timeouts given in their place (a deadlock: they were not
 /// shortened), negative timeouts (they were shortened, and a Lock's `-1` raised), and a
-/// Pipe end that closes when the processes that use it end (the model waited for ever).
+/// Pipe end that closes when the processes that use it end (the model waited for ever),
+/// and timeout arguments CPython refuses.
 #[test]
 fn translated_start_pipe_ends_and_positional_timeouts_conform() {
     if !python("translated_start_pipe_ends_and_positional_timeouts_conform") {
@@ -230,6 +231,7 @@ fn translated_start_pipe_ends_and_positional_timeouts_conform() {
         "cpython/unused_pipe_end",
         "regressions/negative_timeouts",
         "regressions/pipe_closes_on_exit",
+        "regressions/timeout_arguments",
     ] {
         let file = format!("tests/fixtures/{f}.toml");
         let bad = conform(&file);

@@ -186,6 +186,30 @@ fn a_negative_timeout_is_read_as_python_reads_it() {
     assert_eq!(ex.stats.executions, 4);
 }
 
+/// Timeout arguments CPython refuses: `timeout=None` to a Lock's, an RLock's and a
+/// Condition's `acquire` (a TypeError; before, it waited as long as it took) and a
+/// timeout to a Semaphore's non-blocking `acquire` (a ValueError; before, it was taken).
+#[test]
+fn a_timeout_argument_python_refuses_is_refused() {
+    let prog = load(root().join("tests/fixtures/regressions/timeout_arguments.toml"));
+    let ex = explore(&prog, &Config::default());
+    let mut said: Vec<String> = ex.findings.iter().map(|f| f.message.clone()).collect();
+    said.sort();
+    let none = "TypeError: 'NoneType' object cannot be interpreted as an integer";
+    let timed = "ValueError: can't specify timeout for non-blocking acquire";
+    assert_eq!(
+        said,
+        [
+            format!("main (line 25): {none}"),
+            format!("main (line 27): {none}"),
+            format!("main (line 29): {none}"),
+            format!("main (line 31): {timed}"),
+            format!("main (line 33): {timed}"),
+        ]
+    );
+    assert_eq!(ex.stats.executions, 5);
+}
+
 /// `check` calls these files valid and as expected, and every engine runs them.
 #[test]
 fn check_and_the_engines_agree() {

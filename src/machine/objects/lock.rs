@@ -76,14 +76,23 @@ pub(super) fn acquire_ready(
     Ok(u32::from(free_for(st, lock, c.t)))
 }
 
-/// The timeout of a Lock's (an RLock's, a Condition's) `acquire` as Python reads it: `-1`,
-/// its default, waits as long as it takes (`None`); any other negative one is a
-/// ValueError, raised by `acquire`.
+/// The timeout of a Lock's (an RLock's, a Condition's) `acquire` as Python's `threading`
+/// reads it: `-1`, its default, waits as long as it takes (`None`); any other negative
+/// one is a ValueError, raised by `acquire`; and `timeout=None`, which the other waits
+/// take for "as long as it takes", is a TypeError, as in CPython.
 pub(in crate::machine) fn lock_timeout(
     st: &State,
     c: &Ctx,
     timeout: Option<Operand>,
 ) -> Res<Option<i64>> {
+    if let Some(o) = timeout
+        && st.operand(c, o)? == Value::None
+    {
+        return raise(
+            ExcKind::TypeError,
+            "'NoneType' object cannot be interpreted as an integer",
+        );
+    }
     Ok(st.timeout_of(c, timeout)?.filter(|us| *us != -1_000_000))
 }
 

@@ -105,6 +105,12 @@ impl Primitive for SemaphoreKind {
         match op {
             Op::Acquire { blocking, timeout } => {
                 let (blocking, timed) = (k.flag(*blocking)?, k.timed(*timeout)?);
+                if !blocking && timed {
+                    return raise(
+                        ExcKind::ValueError,
+                        "can't specify timeout for non-blocking acquire",
+                    );
+                }
                 acquire(k, blocking, timed)
             }
             Op::Release { n } => {
