@@ -1298,6 +1298,16 @@ timeout = 30
         assert_eq!(default_name("a/b/c.toml"), "c");
     }
 
+    /// A Queue's `maxsize` of 0 or less is unbounded, as Python reads it.
+    #[test]
+    fn a_negative_maxsize_is_unbounded() {
+        let sc = parse(
+            "[objects]\nq = { kind = \"Queue\", maxsize = -1 }\n[[thread]]\nname = \"t\"\ncode = \"pass\"\n",
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+        assert_eq!(sc.objects[0].kind, ObjectKind::Queue { maxsize: 0 });
+    }
+
     /// Processes (version 2): `start_method`, `daemon`, the parties in file order, and
     /// the new object kinds with their defaults.
     #[test]
@@ -1599,12 +1609,6 @@ timeout = 30
             2,
             35,
             "`parties` must be at least 1",
-        );
-        fails_at(
-            &with("[objects]\nq = { kind = \"Queue\", maxsize = -1 }"),
-            2,
-            33,
-            "`maxsize` must be at least 0",
         );
         fails_at(
             &with("[objects]\nf = { kind = \"Lock\", count = 0 }"),

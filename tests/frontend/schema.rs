@@ -246,10 +246,6 @@ const WRONG: &[(&str, &str)] = &[
         "[objects]\ns = { kind = \"Semaphore\", value = -1 }",
     ),
     (
-        "negative maxsize",
-        "[objects]\nq = { kind = \"Queue\", maxsize = -1 }",
-    ),
-    (
         "no objects",
         "[objects]\nf = { kind = \"Lock\", count = 0 }",
     ),

@@ -340,7 +340,8 @@ impl Reader<'_> {
                 *parties = self.int_in(val, "parties", 1, i64::MAX)?
             }
             ("maxsize", ObjectKind::Queue { maxsize } | ObjectKind::JoinableQueue { maxsize }) => {
-                *maxsize = self.int_in(val, "maxsize", 0, i64::MAX)?
+                // As Python reads it: 0 or less is unbounded.
+                *maxsize = self.int_in(val, "maxsize", i64::MIN, i64::MAX)?.max(0)
             }
             ("duplex", ObjectKind::Pipe { duplex }) => *duplex = self.bool(val, "duplex")?,
             ("processes", ObjectKind::Pool { processes }) => {
