@@ -239,6 +239,33 @@ fn translated_start_pipe_ends_and_positional_timeouts_conform() {
     }
 }
 
+/// A thread that polls with a timeout moves, though the watchdog sees it in the same
+/// frame of threading.py at nearly every look: a livelock, as the explorer says, not a
+/// deadlock (which the watchdog said in every run before it counted steps).
+#[test]
+fn a_lone_poller_is_a_livelock_on_cpython() {
+    if !python("a_lone_poller_is_a_livelock_on_cpython") {
+        return;
+    }
+    let file = "tests/fixtures/cpython/lone_poller.toml";
+    let out = simrace(&[
+        "run",
+        file,
+        "--engine",
+        "cpython",
+        "--runs",
+        "2",
+        "--format",
+        "json",
+        "--no-timing",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    assert_eq!(v["engines"][0]["kinds"], serde_json::json!(["livelock"]));
+    let explorer: Vec<&str> = run_report(&load(file)).kinds.to_vec();
+    assert_eq!(explorer, ["livelock"]);
+}
+
 /// Runs `file` `runs` times on CPython and requires every run, and nothing wrong in any.
 fn sees_nothing_in(file: &str, runs: u32) {
     let out = simrace(&[

@@ -532,7 +532,9 @@ def _wait(parties, budget, stable_for, max_steps):
         _await(alive[0], 0.002 if STRESS else 0.05)  # unstressed: leave the GIL to the run
         now = time.monotonic()
         frames = sys._current_frames()
-        snap = _snapshot(insts, frames)
+        # With the run's step count: a thread that polls with a timeout sits in the
+        # same frame of threading.py at nearly every look, yet it moves.
+        snap = (_snapshot(insts, frames), _steps[0])
         # Never hold another thread's frame while it runs: CPython 3.11 can crash
         # (SIGSEGV) when a thread pops a frame that another one holds. Three in eight
         # runs of 4,000 iterations of locked_counter.toml did before these dels.
