@@ -292,3 +292,27 @@ fn no_deadlock_after_an_invariant_false_at_the_start() {
     let native: Vec<simrace::FindingKind> = t.kinds().into_iter().collect();
     assert_eq!(native, [simrace::FindingKind::Assertion]);
 }
+
+/// `poll(None)` waits as long as it takes, as Python's does: with nothing ever sent, a
+/// deadlock (before, it returned False at once); with a send, True.
+#[test]
+fn a_poll_without_a_timeout_waits() {
+    let text = |send: &str| {
+        format!(
+            "[objects]\nc = \"Pipe\"\n[[thread]]\nname = \"main\"\ncode = \"\"\"\nassert c[0].poll(None)\n\"\"\"\n[[thread]]\nname = \"other\"\ncode = \"\"\"\n{send}\n\"\"\"\n"
+        )
+    };
+    let alone = simrace::parse("poll.toml", &text("pass")).unwrap();
+    let ex = explore(&alone, &Config::default());
+    let said: Vec<&str> = ex.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        said,
+        [
+            "deadlock: main (line 6) polls c[0] without a timeout, and nothing comes while the other end is open"
+        ]
+    );
+    let sent = simrace::parse("poll.toml", &text("c[1].send(1)")).unwrap();
+    let ex = explore(&sent, &Config::default());
+    assert!(ex.findings.is_empty(), "{:?}", ex.findings);
+    assert_eq!(ex.stats.executions, 1);
+}

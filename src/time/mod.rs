@@ -267,6 +267,20 @@ impl Sim<'_> {
         }
     }
 
+    /// The part of `t`'s `work` or `sleep` that was counted in `serial_us` when it
+    /// began and has not run: a daemon stopped in the middle of one.
+    fn unfinished_us(&self, t: usize) -> u64 {
+        match self.phase[t] {
+            Phase::Sleeping { until } => until.saturating_sub(self.now),
+            Phase::Want {
+                remaining,
+                spin: false,
+                ..
+            } if matches!(self.st.cost(self.prog, t as ThreadId), Cost::Work(_)) => remaining,
+            _ => 0,
+        }
+    }
+
     fn memory(&self, t: usize) -> usize {
         self.prog.threads[t].memory as usize
     }
@@ -460,6 +474,7 @@ impl Sim<'_> {
                 // The program is over: daemons are stopped.
                 for t in 0..n {
                     if self.phase[t] != Phase::Idle && self.prog.threads[t].daemon {
+                        self.serial_us -= self.unfinished_us(t);
                         self.drop_all(t);
                         self.phase[t] = Phase::Idle;
                     }

@@ -170,6 +170,58 @@ assert v is None
     assert_eq!(r.parties[0].blocked_us, 750_000);
 }
 
+/// A Pipe's `poll(timeout=t)` waits its `t` on the clock when nothing comes (before, it
+/// gave up at once), and less when something does; and what a daemon stopped in the
+/// middle of a `sleep` or a `work` did not do is not in `serial` (before, both were
+/// counted whole).
+#[test]
+fn a_poll_waits_its_timeout_and_a_stopped_daemon_counts_what_it_did() {
+    let r = on_the_clock(
+        "poll.toml",
+        r#"
+[timing]
+gil = false
+[objects]
+c = "Pipe"
+[[process]]
+name = "late"
+start = false
+daemon = true
+code = """
+sleep(1)
+c[1].send(1)
+"""
+[[thread]]
+name = "busy"
+start = false
+daemon = true
+code = """
+work(2)
+"""
+[[thread]]
+name = "main"
+code = """
+late.start()
+busy.start()
+assert not c[0].poll(timeout=0.25)
+assert c[0].poll(timeout=5)
+"""
+"#,
+    );
+    assert_eq!(r.problem, None);
+    // Without the GIL, nobody waits for it. The process starts at 20 ms (its start
+    // cost) and sends at 1,020 ms; main waits 250 ms, then until the send (the
+    // microseconds are steps).
+    let main = &r.parties[2];
+    assert_eq!(main.blocked_us, 250_000 + 769_999, "{r:?}");
+    assert_eq!(r.wall_us, 1_020_005, "{r:?}");
+    // late slept its 1,000 ms whole; busy worked as long as the GIL let it, at most
+    // the wall time, and not its 2,000 ms.
+    let busy = r.parties[1].cpu_us;
+    assert!(busy < r.wall_us, "{r:?}");
+    assert_eq!(r.serial_us, 1_000_000 + busy, "{r:?}");
+}
+
 /// A negative timeout gives up at once on the clock too, but for a Lock's `-1`, which
 /// waits as long as it takes.
 #[test]

@@ -164,12 +164,22 @@ impl Primitive for ConnectionKind {
         ObjState::Connection(EndState::default())
     }
 
-    fn ready(&self, st: &State, c: &Ctx, o: ObjId, op: &Op, _timeouts: bool) -> Res<u32> {
+    fn ready(&self, st: &State, c: &Ctx, o: ObjId, op: &Op, timeouts: bool) -> Res<u32> {
+        // A recv that raises can go on; one that would get something too.
+        let can_read =
+            || u32::from(check_usable(st, c.prog, o, false).is_err() || readable(st, c.prog, o));
         Ok(match op {
-            // A recv that raises can go on; one that would get something too.
-            Op::Recv => {
-                u32::from(check_usable(st, c.prog, o, false).is_err() || readable(st, c.prog, o))
-            }
+            Op::Recv => can_read(),
+            // `poll(None)` waits as long as it takes, as Python's does; `poll(t)` waits up
+            // to `t`, and may give up (so it can always go on in the explorer, which
+            // gives it up when nothing can be read; the clock waits `t` first).
+            Op::Poll {
+                timeout: Some(timeout),
+            } => match st.timeout_of(c, Some(*timeout)) {
+                Ok(None) => can_read(),
+                Ok(Some(us)) if us > 0 && !timeouts => can_read(),
+                _ => 1,
+            },
             _ => 1,
         })
     }
@@ -196,6 +206,13 @@ impl Primitive for ConnectionKind {
                 WaitTarget::Pipe(o),
                 format!(
                     "waits to receive on {}, and nothing comes while the other end is open",
+                    c.prog.objects[o as usize].name
+                ),
+            ),
+            Op::Poll { .. } => Blocked::new(
+                WaitTarget::Pipe(o),
+                format!(
+                    "polls {} without a timeout, and nothing comes while the other end is open",
                     c.prog.objects[o as usize].name
                 ),
             ),
