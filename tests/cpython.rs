@@ -674,3 +674,80 @@ fn without_python_the_engine_says_so_and_exits_2() {
         stderr(&out)
     );
 }
+
+/// A run that never ends outside the watchdog's reach (CPython 3.11's Pool.terminate()
+/// can hang) stops the batch 16 s after the last run's line, whatever `--runs` says,
+/// and says why: the only guard was the whole batch's deadline, 75 minutes for 1,000
+/// runs. The stand-in interpreter answers the version probe and then hangs.
+#[cfg(unix)]
+#[test]
+fn a_run_that_hangs_stops_the_batch_and_says_why() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+    let dir = std::env::temp_dir().join(format!("simrace-hang-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fake = dir.join("python3");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1\" = \"-c\" ]; then echo \"$0\"; echo 3.11.0; exit 0; fi\nsleep 600\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let out = simrace(&[
+        "run",
+        "scenarios/counter.toml",
+        "--engine",
+        "cpython",
+        "--python",
+        fake.to_str().unwrap(),
+        "--runs",
+        "1000",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a run of Python went on for 16 s without an end"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A message with an object's address (`<...ApplyResult object at 0x7f...> not ready`)
+/// is one failure, not one per address: the address is dropped.
+#[test]
+fn an_address_in_a_message_does_not_split_a_failure() {
+    if !python("an_address_in_a_message_does_not_split_a_failure") {
+        return;
+    }
+    let file = "tests/fixtures/cpython/not_ready.toml";
+    let out = simrace(&[
+        "run",
+        file,
+        "--engine",
+        "cpython",
+        "--runs",
+        "100",
+        "--format",
+        "json",
+        "--no-timing",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    let findings = v["engines"][0]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(findings[0].get("others").is_none(), "{findings:?}");
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "main (line 19): ValueError: <multiprocessing.pool.ApplyResult object> not ready"
+        ),
+        "{message}"
+    );
+    assert!(conform(file).is_empty());
+}

@@ -22,7 +22,7 @@ pub mod translate;
 
 use crate::engines::tally::{ExecResult, Found, Tally};
 use crate::frontend::ast::Scenario;
-use crate::ir::{FindingKind, Program, Value};
+use crate::ir::{FindingKind, Program, Value, counted};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -285,10 +285,14 @@ pub fn run(
         Some(n) => cfg.run_budget * 3 * (n.min(10_000) as u32) + Duration::from_secs(10),
         None => cfg.duration + cfg.run_budget * 6 + Duration::from_secs(10),
     };
+    // And a run that goes on without end outside the watchdog's reach (CPython 3.11's
+    // Pool.terminate() can hang): Python writes a line per run.
+    let quiet = cfg.run_budget * 4 + Duration::from_secs(10);
+    let mut last = start;
     let mut bad = None;
     let mut timed_out = false;
     loop {
-        match py_run.next_line(start + hard) {
+        match py_run.next_line((start + hard).min(last + quiet)) {
             Next::Line(line) => match serde_json::from_str::<serde_json::Value>(&line) {
                 Ok(v) => {
                     if let Some(note) = beyond_64_bits(prog, &v)
@@ -296,7 +300,8 @@ pub fn run(
                     {
                         tally.notes.push(note);
                     }
-                    tally.add(&interpret(prog, &program, &v))
+                    tally.add(&interpret(prog, &program, &v));
+                    last = Instant::now();
                 }
                 Err(e) => {
                     bad = Some(format!("an unreadable result line ({e}): {line}"));
@@ -304,6 +309,16 @@ pub fn run(
                 }
             },
             Next::End => break,
+            Next::Late if Instant::now() < start + hard => {
+                tally.notes.push(format!(
+                    "a run of Python went on for {} s without an end and Python was stopped \
+                     (after {})",
+                    quiet.as_secs(),
+                    counted(tally.executions as usize, "run", "runs")
+                ));
+                timed_out = true;
+                break;
+            }
             Next::Late => {
                 tally.notes.push(format!(
                     "Python did not finish in {} s and was stopped",
@@ -315,6 +330,9 @@ pub fn run(
         }
     }
     let (status, err) = py_run.finish();
+    if timed_out && tally.executions == 0 {
+        bad = tally.notes.pop();
+    }
     if tally.executions == 0 {
         let why = bad.unwrap_or_else(|| match status {
             Ok(s) => format!("Python exited with {s}"),

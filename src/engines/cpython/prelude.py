@@ -11,6 +11,7 @@ import multiprocessing.queues
 import os
 import queue
 import random
+import re
 import signal
 import sys
 import threading
@@ -262,12 +263,17 @@ def _pool_worker(objs):
 
 
 def _end_pools():
-    """At the end of a run, its pools stop (their workers are daemons)."""
+    """At the end of a run, its pools stop (their workers are daemons). CPython 3.11's
+    terminate() can hang for good (a worker killed while it holds the result queue's
+    lock leaves the pool's task handler waiting for it), so each runs in a thread of
+    its own for at most a second, and one that hangs is left behind."""
     for n in OBJECTS:
         o = globals()[n]
         if _is_pool(o):
             for p in (o if isinstance(o, list) else [o]):
-                p.terminate()
+                ender = threading.Thread(target=p.terminate, daemon=True)
+                ender.start()
+                ender.join(1.0)
 
 
 class Party:
@@ -344,7 +350,10 @@ def _frames(tb_or_frame, is_tb=True):
 def _failure(name, e):
     stack = traceback.extract_tb(e.__traceback__)
     inner = stack[-1] if stack else None
-    return {"party": name, "exc": type(e).__name__, "msg": str(e),
+    # Without addresses ("<... object at 0x7f...>"), which differ from run to run and
+    # would make one failure many.
+    msg = re.sub(r" at 0x[0-9a-fA-F]+>", ">", str(e))
+    return {"party": name, "exc": type(e).__name__, "msg": msg,
             "frames": _frames(e.__traceback__),
             "tb": "" if _quiet else "".join(traceback.format_exception(e)),
             "inner": [inner.filename, inner.lineno, inner.name] if inner else None}
