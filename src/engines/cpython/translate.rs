@@ -848,6 +848,15 @@ impl<'a> Translator<'a> {
                 let stress = self.opts.stress;
                 self.opts.stress &= !matches!(item, WithItem::Atomic(_));
                 self.block(ind + 1, body);
+                // The release is a step of its own: a chance to switch before it, while
+                // the lock is held (`with m: pass` never let another thread see m held).
+                let jumps = matches!(
+                    body.last().map(|s| &s.kind),
+                    Some(StmtKind::Break | StmtKind::Continue | StmtKind::Return(_))
+                );
+                if self.opts.stress && !jumps {
+                    self.emit(ind + 1, "_switch()", None);
+                }
                 self.opts.stress = stress;
             }
             StmtKind::Assert { cond, message } => {
