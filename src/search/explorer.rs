@@ -304,9 +304,10 @@ impl<'p> Explorer<'p> {
             && self.work_base + self.stats.steps + self.work >= budget
         {
             self.stats.limit = Some(format!(
-                "stopped at the default budget of {budget} steps, after {paths} executions; \
-                 to go further: {more} (a budget of executions instead), or a smaller \
-                 --max-steps"
+                "stopped at the default budget of {budget} steps of work (the steps \
+                 taken, and the length of each execution once more: its analysis goes \
+                 over all of it), after {paths} executions; to go further: {more} (a \
+                 budget of executions instead), or a smaller --max-steps"
             ));
             return true;
         }
