@@ -266,6 +266,16 @@ fn a_lone_poller_is_a_livelock_on_cpython() {
     assert_eq!(explorer, ["livelock"]);
 }
 
+/// `Lock.locked()` where the Lock is multiprocessing's, which has none in Python 3.11:
+/// before, every run raised AttributeError.
+#[test]
+fn a_processes_lock_says_whether_it_is_held() {
+    if !python("a_processes_lock_says_whether_it_is_held") {
+        return;
+    }
+    sees_nothing_in("tests/fixtures/cpython/locked_across_processes.toml", 50);
+}
+
 /// Runs `file` `runs` times on CPython and requires every run, and nothing wrong in any.
 fn sees_nothing_in(file: &str, runs: u32) {
     let out = simrace(&[

@@ -262,6 +262,22 @@ def _pool_worker(objs):
     _own_process(objs)
 
 
+def _locked(lock):
+    """`lock.locked()`: threading's Lock has it, multiprocessing's (Python 3.11) does not;
+    its semaphore's value says it (0: held), and where that is not available (macOS), a
+    non-blocking acquire does."""
+    f = getattr(lock, "locked", None)
+    if f is not None:
+        return f()
+    try:
+        return lock._semlock._get_value() == 0
+    except (AttributeError, NotImplementedError):
+        if lock.acquire(False):
+            lock.release()
+            return False
+        return True
+
+
 def _end_pools():
     """At the end of a run, its pools stop (their workers are daemons). CPython 3.11's
     terminate() can hang for good (a worker killed while it holds the result queue's

@@ -1101,6 +1101,10 @@ impl<'a> Translator<'a> {
                 method,
                 args,
             } => {
+                // `Lock.locked()` (the only `locked`): multiprocessing's Lock has none.
+                if method.name == "locked" {
+                    return (format!("_locked({})", self.objref(receiver)), P_ATOM);
+                }
                 let timeout = self.timeout_place(receiver, &method.name);
                 let s = format!(
                     "{}.{}({})",
