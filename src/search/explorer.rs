@@ -25,7 +25,7 @@
 //! and by the report snapshots of tests/scenarios.rs.
 
 use crate::detect::lockorder::{LockOrder, PathLocks};
-use crate::detect::lost_writes::LostWrites;
+use crate::detect::lost_writes::{Copies, LostWrites};
 use crate::detect::races::{Race, RaceDetector};
 use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, dependent};
@@ -101,6 +101,8 @@ pub(super) struct Explorer<'p> {
     pub(super) lost_writes: LostWrites,
     /// `Reduction::States`: how much of the path the lock order and lost writes have seen.
     pub(super) path_locks: PathLocks,
+    /// `Reduction::States`: which process writes each copy of memory holds along the path.
+    pub(super) path_copies: Copies,
     /// `Reduction::Dpor`: the dependency clocks of the path, summarized (clocks.rs).
     pub(super) path_clocks: PathClocks,
     pub(super) start: Instant,
@@ -164,6 +166,7 @@ impl<'p> Explorer<'p> {
             lock_order: LockOrder::default(),
             lost_writes: LostWrites::default(),
             path_locks: PathLocks::default(),
+            path_copies: Copies::default(),
             path_clocks: PathClocks::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
@@ -797,11 +800,13 @@ impl<'p> Explorer<'p> {
     pub(super) fn record_lock_order(&mut self, top: usize) {
         let prog = self.prog;
         if self.cfg.reduction == Reduction::States {
-            for n in &self.path[self.path_locks.fed()..top] {
+            let from = self.path_locks.fed();
+            for (i, n) in self.path[from..top].iter().enumerate() {
                 let t = n.choice.unwrap().thread;
                 let order = &mut self.lock_order;
                 self.path_locks.feed(order, prog, &n.state, t, &n.events);
-                self.lost_writes.execution(prog, [(t, &n.events[..])]);
+                let copies = &mut self.path_copies;
+                self.lost_writes.feed(prog, copies, from + i, t, &n.events);
             }
             return;
         }

@@ -4,3 +4,5 @@
 mod deadlocks;
 // The race detector: a racy and an ordered fixture for every happens-before edge.
 mod races;
+// `process_write_lost` warnings: which reader never sees a process's write.
+mod lost_writes;
