@@ -114,9 +114,17 @@ fn or_print<T>(r: Result<T, crate::frontend::diag::Diagnostic>) -> Result<T, u8>
     })
 }
 
-/// Writes to stdout whole, ignoring a closed pipe (`simrace run ... | head`).
+/// Writes to stdout whole, ignoring a closed pipe (`simrace run ... | head`). Any other
+/// failure (a full disk, a closed stdout) ends the command with a message and exit
+/// status 2: a report that was not written must not pass for one that was.
 fn print_out(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("simrace: cannot write the report to stdout: {e}");
+            std::process::exit(2);
+        }
+        _ => {}
+    }
 }

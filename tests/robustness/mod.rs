@@ -172,3 +172,29 @@ fn generated_version_2_scenarios_never_panic_and_replay() {
         robust(prog, text, true)
     });
 }
+
+/// A report that cannot be written (a full disk) is an error, exit status 2 with a
+/// message, for every command that writes one: it exited 0 with nothing written, and a
+/// CI job took the empty file for a result.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_report_that_cannot_be_written_is_an_error() {
+    for args in [
+        &["run", "scenarios/counter.toml", "--engine", "explore"][..],
+        &["check", "scenarios/classic", "--partition", "count:1/2"],
+        &["time", "scenarios/timing/cpu_threads.toml"],
+    ] {
+        let full = std::fs::File::create("/dev/full").unwrap();
+        let out = crate::common::simrace_command()
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write the report to stdout"),
+            "{args:?}: {err}"
+        );
+    }
+}
