@@ -26,7 +26,8 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -320,6 +321,8 @@ pub struct Checker {
     jobs: usize,
     timing: bool,
     max_memory: u64,
+    /// Set (by Ctrl-C): the explorations stop, and no more scenarios start.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for Checker {
@@ -339,7 +342,17 @@ impl Checker {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             timing: false,
             max_memory: search::DEFAULT_MAX_MEMORY,
+            stop: None,
         }
+    }
+    /// A flag that, once set, stops the explorations running (their reports say
+    /// interrupted) and the check: the scenarios after them are not run.
+    pub fn stop(mut self, flag: Arc<AtomicBool>) -> Checker {
+        self.stop = Some(flag);
+        self
+    }
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst))
     }
     /// Steps in one execution before it counts as a livelock (over the scenario's own).
     pub fn max_steps(mut self, n: Option<u64>) -> Checker {
@@ -387,6 +400,7 @@ impl Checker {
             timeout: self.timeout.or(prog.timeout).map(Duration::from_secs),
             reduction: self.reduction,
             max_memory: Some(self.max_memory),
+            stop: self.stop.clone(),
             ..Config::default()
         }
     }
@@ -428,7 +442,8 @@ impl Checker {
     /// order. `on_result(i, result)` is called on the calling thread for each result in
     /// input order, as soon as it and every result before it are done (for printing as
     /// the run goes). A panic while checking one input (a bug in simrace) becomes an
-    /// error result for it; the others go on.
+    /// error result for it; the others go on. Once the `stop` flag is set, no input
+    /// starts: the results are those of the inputs started, a first part of them.
     pub fn run(
         &self,
         inputs: &[Input],
@@ -449,7 +464,10 @@ impl Checker {
                     .stack_size(16 << 20)
                     .spawn_scoped(scope, move || {
                         loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if self.stopped() {
+                                break;
+                            }
+                            let i = next.fetch_add(1, Ordering::SeqCst);
                             if i >= n {
                                 break;
                             }
@@ -474,10 +492,9 @@ impl Checker {
                 }
             }
         });
-        slots
-            .into_iter()
-            .map(|r| r.expect("every input has a result"))
-            .collect()
+        // Inputs are taken in order and each one taken is finished: the results are a
+        // first part of the inputs (all of them unless stopped).
+        slots.into_iter().map_while(|r| r).collect()
     }
 }
 

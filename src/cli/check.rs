@@ -23,7 +23,12 @@ pub(super) fn check(a: &CheckArgs) -> u8 {
             print_out(&format!("{}\n", r.line(a.timing)));
         }
     });
-    finish(&results, a.format, a.junit.as_deref(), a.timing)
+    let code = finish(&results, a.format, a.junit.as_deref(), a.timing);
+    if results.len() < inputs.len() {
+        let left = crate::ir::counted(inputs.len() - results.len(), "scenario", "scenarios");
+        eprintln!("simrace: interrupted: {left} after it not run");
+    }
+    code
 }
 
 /// What a check prints once every result is in (the summary line or the JSON document),

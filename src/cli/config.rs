@@ -227,7 +227,8 @@ pub(super) fn checker(a: &CheckArgs) -> Checker {
         .timeout(l.timeout)
         .reduction(reduction(l.reduction))
         .max_memory(max_memory(l))
-        .timing(a.timing);
+        .timing(a.timing)
+        .stop(super::interrupt_flag());
     match a.jobs {
         Some(j) => checker.jobs(j as usize),
         None => checker,

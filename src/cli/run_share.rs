@@ -99,7 +99,12 @@ pub(super) fn merge_run(
             serde_json::to_string_pretty(&rep).expect("json")
         )),
     }
-    let code = u8::from(!rep.matches_expectation);
+    // A share that was interrupted makes the merge the report of an interrupted run.
+    let code = if ex.stats.interrupted {
+        130
+    } else {
+        u8::from(!rep.matches_expectation)
+    };
     if let Some(out) = &a.junit {
         let results = [CheckResult {
             file: input.file.clone(),

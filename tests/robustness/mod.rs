@@ -198,3 +198,52 @@ fn a_report_that_cannot_be_written_is_an_error() {
         );
     }
 }
+
+/// Ctrl-C: `run` prints the report so far, marked interrupted, and exits 130; `check`
+/// prints the results of the scenarios it started (the one running marked interrupted)
+/// and says how many it did not run (it printed nothing: the signal ended it).
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_prints_what_is_done_and_exits_130() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let dir = std::env::temp_dir().join(format!("simrace-ctrl-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let counter = std::fs::read_to_string(crate::common::root().join("scenarios/counter.toml"));
+    std::fs::write(dir.join("a.toml"), counter.as_ref().unwrap()).unwrap();
+    // Every interleaving of eight increments: far more than two seconds.
+    let slow = "[shared]\nx = 0\n[[thread]]\nname = \"w\"\ncount = 4\ncode = \"\"\"\nx += 1\nx += 1\n\"\"\"\n";
+    std::fs::write(dir.join("b.toml"), slow).unwrap();
+    std::fs::write(dir.join("c.toml"), counter.unwrap()).unwrap();
+    let interrupted = |args: &[&str]| {
+        let child = crate::common::simrace_command()
+            .args(args)
+            .args(["--reduction", "none", "--max-executions", "100000000"])
+            .args(["--format", "json", "--no-timing"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(130), "{args:?}: {err}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {err}"));
+        (json, err)
+    };
+    let b = dir.join("b.toml");
+    let (run, _) = interrupted(&["run", b.to_str().unwrap(), "--engine", "explore"]);
+    assert_eq!(run["stats"]["interrupted"], true, "{run}");
+    let d = dir.to_str().unwrap();
+    let (check, err) = interrupted(&["check", d, "--jobs", "1"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let results = check["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{check}");
+    assert_eq!(results[1]["stats"]["interrupted"], true, "{check}");
+    assert!(
+        err.contains("interrupted: 1 scenario after it not run"),
+        "{err}"
+    );
+}
