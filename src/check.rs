@@ -71,13 +71,7 @@ pub fn collect(paths: &[String]) -> Vec<Input> {
             continue;
         }
         let mut files = vec![];
-        if let Err(e) = walk(path, &mut files) {
-            out.push(Input::Bad(
-                Diagnostic::io(p, format!("cannot read the folder: {e}"))
-                    .with_help("give a folder or file that can be read"),
-            ));
-            continue;
-        }
+        walk(path, &mut files);
         if files.is_empty() {
             out.push(Input::Bad(
                 Diagnostic::io(p, "no scenario files (*.toml) in this folder")
@@ -85,32 +79,54 @@ pub fn collect(paths: &[String]) -> Vec<Input> {
             ));
             continue;
         }
-        files.sort();
-        for f in files {
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        for (f, unreadable) in files {
             let s = f.to_string_lossy().into_owned();
-            if seen.insert(s.clone()) {
-                out.push(Input::File(s));
+            if !seen.insert(s.clone()) {
+                continue;
             }
+            out.push(match unreadable {
+                Some(e) => Input::Bad(
+                    Diagnostic::io(&s, format!("cannot read the folder: {e}"))
+                        .with_help("give a folder or file that can be read"),
+                ),
+                None if f.to_str().is_none() => Input::Bad(
+                    Diagnostic::io(
+                        &s,
+                        "the file's name is not UTF-8, which simrace cannot open",
+                    )
+                    .with_help("rename the file"),
+                ),
+                None => Input::File(s),
+            });
         }
     }
     out
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
+/// The `*.toml` files under `dir` (a dangling link too: loading it says it cannot be
+/// read), and each folder that cannot be read, with why: one such folder does not hide
+/// the others.
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<std::io::Error>)>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => return out.push((dir.to_path_buf(), Some(e))),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => return out.push((dir.to_path_buf(), Some(e))),
+        };
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
         let path = entry.path();
-        let ty = entry.file_type()?;
-        if ty.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            out.push(path);
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            walk(&path, out);
+        } else if path.extension().is_some_and(|e| e == "toml") && !path.is_dir() {
+            out.push((path, None));
         }
     }
-    Ok(())
 }
 
 /// How one scenario came out.
@@ -528,6 +544,39 @@ pub fn json(results: &[CheckResult]) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dangling `*.toml` link is an input (which cannot be read), not skipped; a file
+    /// whose name is not UTF-8 is an error that says so (it was "No such file").
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_keeps_what_it_cannot_read_as_errors() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = std::env::temp_dir().join(format!("simrace-collect-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("a.toml"), "").unwrap();
+        std::fs::write(dir.join("sub/b.toml"), "").unwrap();
+        std::os::unix::fs::symlink(dir.join("gone.toml"), dir.join("dangling.toml")).unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"odd\xff.toml");
+        std::fs::write(dir.join(odd), "").unwrap();
+        let inputs = collect(&[dir.to_string_lossy().into_owned()]);
+        let _ = std::fs::remove_dir_all(&dir);
+        let kinds: Vec<(String, bool)> = inputs
+            .iter()
+            .map(|i| {
+                let name = i.path().rsplit('/').next().unwrap().to_string();
+                (name, matches!(i, Input::File(_)))
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("a.toml".to_string(), true),
+                ("dangling.toml".to_string(), true),
+                ("odd\u{fffd}.toml".to_string(), false),
+                ("b.toml".to_string(), true),
+            ]
+        );
+    }
 
     #[test]
     fn results_come_in_input_order_whatever_the_jobs() {
