@@ -107,6 +107,9 @@ pub(super) struct Explorer<'p> {
     pub(super) path_clocks: PathClocks,
     pub(super) start: Instant,
     pub(super) nthreads: usize,
+    /// Some acquisition may give up (`blocking=False` or a timeout): see
+    /// `Explorer::explored_elsewhere` (dpor.rs).
+    pub(super) gives_up: bool,
     pub(super) classes: std::collections::BTreeSet<Vec<Choice>>,
     pub(super) states: std::collections::HashSet<u64>,
     /// `Reduction::States`: the states explored, without their step counters, and whether
@@ -170,6 +173,7 @@ impl<'p> Explorer<'p> {
             path_clocks: PathClocks::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
+            gives_up: may_give_up(prog),
             classes: std::collections::BTreeSet::new(),
             states: std::collections::HashSet::new(),
             visited: std::collections::HashSet::new(),
@@ -925,4 +929,19 @@ fn canonical_form(path: &[Node]) -> Vec<Choice> {
         }
     }
     form
+}
+
+/// Does some code acquire with `blocking=` or a timeout, an acquisition that may fail?
+fn may_give_up(prog: &Program) -> bool {
+    prog.threads.iter().any(|t| {
+        t.code.instrs.iter().any(|i| {
+            matches!(
+                i,
+                crate::ir::Instr::Call {
+                    op: crate::ir::Op::Acquire { blocking, timeout },
+                    ..
+                } if blocking.is_some() || timeout.is_some()
+            )
+        })
+    })
 }
