@@ -401,8 +401,9 @@ impl Explorer<'_> {
     }
 
     /// `v`, a reversal at node `i` in the execution that ends at node `end`, followed by
-    /// the rest of that execution: the steps from node `i` on (its own too), each thread's first ones
-    /// left out as `v` holds them (a reversal holds a prefix of each thread's steps).
+    /// the rest of that execution: the steps from node `i` on (its own too), each
+    /// thread's first ones left out as `v` holds them (a reversal holds a prefix of each
+    /// thread's steps).
     fn continued(&self, i: usize, end: usize, v: &[WakeStep]) -> Vec<WakeStep> {
         let mut held = vec![0usize; self.nthreads];
         for s in v {
