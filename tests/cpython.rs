@@ -69,23 +69,35 @@ fn known_difference(explorer_messages: &[String], note: Option<&str>) -> Option<
 }
 
 /// One library scenario on CPython against its exploration; the discrepancies found.
-fn conform(file: &str) -> Vec<String> {
-    let prog = load(file);
-    let rep = run_report(&prog);
+/// The JSON report of `runs` runs of `file` on CPython (`--no-timing`), or why there is
+/// none.
+fn cpython_report(file: &str, runs: impl std::fmt::Display) -> Result<serde_json::Value, String> {
+    let runs = runs.to_string();
     let out = simrace(&[
         "run",
         file,
         "--engine",
         "cpython",
         "--runs",
-        CONFORMANCE_RUNS,
+        &runs,
         "--format",
         "json",
         "--no-timing",
     ]);
-    let v: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("no report ({e}): {}", stderr(&out)))
+}
+
+/// [`cpython_report`], which must be there.
+fn cpython_json(file: &str, runs: impl std::fmt::Display) -> serde_json::Value {
+    cpython_report(file, runs).unwrap_or_else(|why| panic!("{file}: {why}"))
+}
+
+fn conform(file: &str) -> Vec<String> {
+    let prog = load(file);
+    let rep = run_report(&prog);
+    let v = match cpython_report(file, CONFORMANCE_RUNS) {
         Ok(v) => v,
-        Err(e) => return vec![format!("{file}: no report ({e}): {}", stderr(&out))],
+        Err(why) => return vec![format!("{file}: {why}")],
     };
     if let Some(why) = v["error"]["message"].as_str() {
         return vec![format!("{file}: CPython did not run it: {why}")];
@@ -248,19 +260,7 @@ fn a_lone_poller_is_a_livelock_on_cpython() {
         return;
     }
     let file = "tests/fixtures/cpython/lone_poller.toml";
-    let out = simrace(&[
-        "run",
-        file,
-        "--engine",
-        "cpython",
-        "--runs",
-        "2",
-        "--format",
-        "json",
-        "--no-timing",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    let v = cpython_json(file, 2);
     assert_eq!(v["engines"][0]["kinds"], serde_json::json!(["livelock"]));
     let explorer: Vec<&str> = run_report(&load(file)).kinds.to_vec();
     assert_eq!(explorer, ["livelock"]);
@@ -278,19 +278,7 @@ fn a_processes_lock_says_whether_it_is_held() {
 
 /// Runs `file` `runs` times on CPython and requires every run, and nothing wrong in any.
 fn sees_nothing_in(file: &str, runs: u32) {
-    let out = simrace(&[
-        "run",
-        file,
-        "--engine",
-        "cpython",
-        "--runs",
-        &runs.to_string(),
-        "--format",
-        "json",
-        "--no-timing",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    let v = cpython_json(file, runs);
     let e = &v["engines"][0];
     assert_eq!(e["executions"], runs, "{}", e["notes"]);
     assert_eq!(e["kinds"], serde_json::json!([]), "{}", e["findings"]);
@@ -736,19 +724,7 @@ fn an_address_in_a_message_does_not_split_a_failure() {
         return;
     }
     let file = "tests/fixtures/cpython/not_ready.toml";
-    let out = simrace(&[
-        "run",
-        file,
-        "--engine",
-        "cpython",
-        "--runs",
-        "100",
-        "--format",
-        "json",
-        "--no-timing",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    let v = cpython_json(file, 100);
     let findings = v["engines"][0]["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(findings[0].get("others").is_none(), "{findings:?}");
@@ -771,18 +747,6 @@ fn a_lock_held_across_an_empty_body_is_seen_held() {
         return;
     }
     let file = "tests/fixtures/cpython/held_briefly.toml";
-    let out = simrace(&[
-        "run",
-        file,
-        "--engine",
-        "cpython",
-        "--runs",
-        "2000",
-        "--format",
-        "json",
-        "--no-timing",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", stderr(&out)));
+    let v = cpython_json(file, 2000);
     assert_eq!(v["engines"][0]["kinds"], serde_json::json!(["assertion"]));
 }

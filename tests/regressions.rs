@@ -165,15 +165,22 @@ fn a_thread_that_joins_itself_raises() {
     );
 }
 
+/// The messages of every finding of `tests/fixtures/regressions/NAME.toml`, sorted, and
+/// how many executions the explorer took.
+fn sorted_messages(name: &str) -> (Vec<String>, u64) {
+    let prog = load(root().join(format!("tests/fixtures/regressions/{name}.toml")));
+    let ex = explore(&prog, &Config::default());
+    let mut said: Vec<String> = ex.findings.iter().map(|f| f.message.clone()).collect();
+    said.sort();
+    (said, ex.stats.executions)
+}
+
 /// A negative timeout is read as Python reads it (they all waited for ever): the waits
 /// give up at once, a Lock's `acquire` and a Queue's `get` and `put` raise ValueError, and
 /// a Lock's `-1` is its default, waiting as long as it takes.
 #[test]
 fn a_negative_timeout_is_read_as_python_reads_it() {
-    let prog = load(root().join("tests/fixtures/regressions/negative_timeouts.toml"));
-    let ex = explore(&prog, &Config::default());
-    let mut said: Vec<String> = ex.findings.iter().map(|f| f.message.clone()).collect();
-    said.sort();
+    let (said, executions) = sorted_messages("negative_timeouts");
     assert_eq!(
         said,
         [
@@ -183,7 +190,7 @@ fn a_negative_timeout_is_read_as_python_reads_it() {
             "main (line 29): ValueError: 'timeout' must be a non-negative number",
         ]
     );
-    assert_eq!(ex.stats.executions, 4);
+    assert_eq!(executions, 4);
 }
 
 /// Timeout arguments CPython refuses: `timeout=None` to a Lock's, an RLock's and a
@@ -191,10 +198,7 @@ fn a_negative_timeout_is_read_as_python_reads_it() {
 /// timeout to a Semaphore's non-blocking `acquire` (a ValueError; before, it was taken).
 #[test]
 fn a_timeout_argument_python_refuses_is_refused() {
-    let prog = load(root().join("tests/fixtures/regressions/timeout_arguments.toml"));
-    let ex = explore(&prog, &Config::default());
-    let mut said: Vec<String> = ex.findings.iter().map(|f| f.message.clone()).collect();
-    said.sort();
+    let (said, executions) = sorted_messages("timeout_arguments");
     let none = "TypeError: 'NoneType' object cannot be interpreted as an integer";
     let timed = "ValueError: can't specify timeout for non-blocking acquire";
     assert_eq!(
@@ -207,7 +211,7 @@ fn a_timeout_argument_python_refuses_is_refused() {
             format!("main (line 33): {timed}"),
         ]
     );
-    assert_eq!(ex.stats.executions, 5);
+    assert_eq!(executions, 5);
 }
 
 /// `check` calls these files valid and as expected, and every engine runs them.

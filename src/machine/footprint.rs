@@ -197,9 +197,7 @@ impl State {
     fn death_footprint(&self, prog: &Program, t: ThreadId, fp: &mut Footprint) {
         let pc = self.threads[t as usize].pc;
         let code = &prog.threads[t as usize].code;
-        fp.push(Touch::Thread(t));
-        ends_closed_by(prog, t, fp);
-        self.daemon_stops(t, fp);
+        self.instr_footprint(prog, t, &Instr::End, fp);
         for w in code.withs.iter().filter(|w| w.body.contains(&pc)) {
             self.instr_footprint(prog, t, &code.instrs[w.exit as usize], fp);
         }

@@ -213,12 +213,7 @@ impl State {
     fn die(&mut self, c: &Ctx, out: &mut StepOut) {
         say!(out, "dies with exit code 1");
         self.unwind(c, out);
-        let th = &mut self.threads[c.t as usize];
-        th.status = Status::Finished;
-        th.dying = false;
-        th.exit = Some(1);
-        self.note_write(c.t, Loc::Thread(c.t));
-        self.process_ended(c, c.t, out);
+        self.ended(c, 1, out);
     }
 
     /// Leaves every `with` block `c.t` is in, innermost first, by running its exit (a

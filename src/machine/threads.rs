@@ -227,16 +227,23 @@ impl State {
     }
 
     pub(super) fn end(&mut self, c: &Ctx, out: &mut StepOut) -> Res<Outcome> {
+        say!(out, "end");
+        self.ended(c, 0, out);
+        Ok(Outcome::Done(Value::None))
+    }
+
+    /// `c.t` ends in its own step (its `end`, or its death after it raised): a process
+    /// with exit code `exit`, its Pipe ends closed.
+    pub(super) fn ended(&mut self, c: &Ctx, exit: i64, out: &mut StepOut) {
         let th = &mut self.threads[c.t as usize];
         th.status = Status::Finished;
         th.spin.clear();
+        th.dying = false;
         if c.prog.threads[c.t as usize].process {
-            th.exit = Some(0);
+            th.exit = Some(exit);
         }
         self.note_write(c.t, Loc::Thread(c.t));
-        say!(out, "end");
         self.process_ended(c, c.t, out);
-        Ok(Outcome::Done(Value::None))
     }
 
     /// Party `x` has just ended in `c.t`'s step: if it is a process, the Pipe ends that

@@ -274,12 +274,8 @@ impl Explorer<'_> {
     /// execution is or will be explored, `v` goes into node `i`'s wakeup tree.
     fn reverse(&mut self, i: usize, end: usize, p: ThreadId, fp: &Footprint, p_before: u32) {
         let v = self.reversal(i, end, p, fp, p_before);
-        let continued = if self.gives_up {
-            self.continued(i, end, &v)
-        } else {
-            v.clone()
-        };
-        if self.explored_elsewhere(i, &v, &continued) {
+        let continued = self.gives_up.then(|| self.continued(i, end, &v));
+        if self.explored_elsewhere(i, &v, continued.as_deref().unwrap_or(&v)) {
             return;
         }
         // A wakeup branch must be executable: a leaf stands for "explore this, then
