@@ -2,13 +2,14 @@
 //! search's tasks, printed as JSON; and the merge of such shares into the report that
 //! `simrace run FILE --engine explore --jobs J` gives (docs/scale.md).
 
-use super::args::{Engine, Format, MergeArgs, RunArgs};
+use super::args::{Cli, Command, Engine, Format, MergeArgs, RunArgs};
 use super::config::{explorer_config, limit_flags};
 use super::{load_or_print, print_out};
 use crate::check::{CheckResult, Outcome};
 use crate::report;
 use crate::search::{self, ShareResult};
 use crate::share::{Header, InputId, Partition, file_fingerprint};
+use clap::Parser;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -67,6 +68,28 @@ fn run_flags(a: &RunArgs) -> BTreeMap<String, String> {
     flags
 }
 
+/// The `run` command line that made the shares with header `h` (of `file`), back from
+/// the flags the header records ([`run_flags`]), read by the command line's own parser:
+/// the merge runs again the part of the search that the whole search's limits cut short.
+fn run_args_of(h: &Header, file: &str) -> Result<RunArgs, String> {
+    let mut argv = vec!["simrace".to_string(), "run".into(), file.into()];
+    for (name, value) in &h.flags {
+        match (name.as_str(), value.as_str()) {
+            (_, "none") | ("timing", "true") => {}
+            ("timing", _) => argv.push("--no-timing".into()),
+            ("reduction", v) => argv.extend(["--reduction".into(), v.to_lowercase()]),
+            (name, v) => argv.extend([format!("--{name}"), v.into()]),
+        }
+    }
+    match Cli::try_parse_from(&argv).map(|c| c.command) {
+        Ok(Command::Run(a)) => Ok(a),
+        _ => Err(format!(
+            "the shares' flags are not a run's: {}",
+            argv[3..].join(" ")
+        )),
+    }
+}
+
 /// The merge of `run` shares (already checked to be one run's, once each): the report of
 /// the file, which must not have changed since.
 pub(super) fn merge_run(
@@ -88,8 +111,10 @@ pub(super) fn merge_run(
             serde_json::from_value(doc).map_err(|e| format!("{path} is malformed ({e})"))?;
         results.push(share.search);
     }
-    let ex = search::merge_shares(results)?;
     let prog = load_or_print(&input.file).map_err(|_| format!("{} is invalid", input.file))?;
+    let run = run_args_of(h, &input.file)?;
+    let cfg = explorer_config(&prog, &run.limits, run.engine, &run.engine_opts);
+    let ex = search::merge_shares(&prog, &cfg, results)?;
     let timing = h.flags.get("timing").is_some_and(|t| t == "true");
     let rep = report::build(&prog, &ex, "explore", timing);
     match a.format {

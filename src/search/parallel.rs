@@ -32,7 +32,7 @@
 
 use crate::ir::{FindingKind, Program, ThreadId};
 use crate::search::explorer::{Explorer, Node};
-use crate::search::split::Part;
+use crate::search::split::{Part, within};
 use crate::search::wakeup::{WakeStep, WakeupTree};
 use crate::search::{Config, Exploration, ParallelWork, Stats};
 use std::collections::{BTreeMap, VecDeque};
@@ -333,16 +333,8 @@ impl<'p> Pool<'p> {
     /// Whether a task's result, run after `out.bases`, is what it gives after `bases`:
     /// the same bases, or no limit that the difference would have reached.
     fn valid(&self, out: &Output, bases: (u64, u64)) -> bool {
-        if out.bases == bases {
-            return true;
-        }
-        let under = |x: u64, limit: Option<u64>| limit.is_none_or(|m| x < m);
-        out.part.stats.complete
-            && under(bases.0 + out.part.stats.executions, self.cfg.max_executions)
-            && under(
-                bases.1 + out.part.stats.steps + out.work,
-                self.cfg.step_budget,
-            )
+        out.bases == bases
+            || (out.part.stats.complete && within(self.cfg, bases, &out.part.stats, out.work))
     }
 
     /// Queues the tasks after the one with `input` that the search meets if the tasks

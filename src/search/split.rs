@@ -13,8 +13,15 @@
 //! class, as the single search does; an execution whose class an earlier task owns would
 //! be skipped (`belongs_to_earlier_task`).
 //!
+//! The limits of the whole search (`max_executions`, the step budget) count across the
+//! tasks in their order, as in one process that runs them one after another: a share
+//! runs each task from no work, and the merge runs again the task that crosses a limit
+//! from the work before it ([`merge_tasks`]), as the exact parallel search does with a
+//! task run ahead (parallel.rs).
+//!
 //! Pinned by tests/scale/run.rs: the merged shares do not depend on the partition, and
-//! they have the single search's executions, findings and outcomes.
+//! they have the single search's executions, findings and outcomes; a limit stops them
+//! after the one run's executions.
 
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
@@ -79,6 +86,8 @@ pub struct TaskResult {
     states: Vec<u64>,
     lock_order: LockOrder,
     lost_writes: LostWrites,
+    /// What the task's search cost for the step budget (`Explorer::work`).
+    work: u64,
 }
 
 /// The tasks of the split search that `select` picks, run on `jobs` workers.
@@ -101,7 +110,10 @@ pub(super) fn explore_share(
     let results = mine
         .iter()
         .zip(parts)
-        .map(|(&k, p)| p.expect("every task ran").into_result(k))
+        .map(|(&k, p)| {
+            let (part, work) = p.expect("every task ran");
+            part.into_result(k, work)
+        })
         .collect();
     ShareResult::Tasks {
         tasks: names,
@@ -109,11 +121,16 @@ pub(super) fn explore_share(
     }
 }
 
-/// The exploration that the shares of a partitioned search make together: the whole
-/// search when it was not split, else every task's part merged in the tasks' order, as
-/// the tasks are merged in one process. `Err` when the shares disagree on the tasks, or a task
-/// is missing or given twice.
-pub fn merge_shares(shares: Vec<ShareResult>) -> Result<Exploration, String> {
+/// The exploration that the shares of a partitioned search of `prog` under `cfg` make
+/// together: the whole search when it was not split, else the tasks' parts merged in
+/// the tasks' order, as one process that runs the tasks one after another under one
+/// budget would find them (see [`merge_tasks`]). `Err` when the shares disagree on the
+/// tasks, or a task is missing or given twice.
+pub fn merge_shares(
+    prog: &Program,
+    cfg: &Config,
+    shares: Vec<ShareResult>,
+) -> Result<Exploration, String> {
     let mut names: Option<Vec<String>> = None;
     let mut slots: Vec<Option<TaskResult>> = vec![];
     let mut alone = None;
@@ -138,21 +155,80 @@ pub fn merge_shares(shares: Vec<ShareResult>) -> Result<Exploration, String> {
     }
     match (alone, names) {
         (Some(ex), None) => Ok(ex),
-        (None, Some(_)) => merge_tasks(slots),
+        (None, Some(names)) => merge_tasks(prog, cfg, &names, slots),
         _ => Err("some shares split the search and others did not".into()),
     }
 }
 
-fn merge_tasks(slots: Vec<Option<TaskResult>>) -> Result<Exploration, String> {
+/// The tasks' parts merged in order, as one process that runs them one after another
+/// would find them, with the limits that count (`max_executions`, the step budget) for
+/// the whole search: each task counts from the work of the tasks before it. A share ran
+/// every task from no work; where the work before a task leaves its result within the
+/// limits, the result stands, and where it does not, the task is run again here from
+/// that work, and it stops at the limit, as the one process would (at most the limit's
+/// worth of work). The merge ends with the first task that did not finish: the one
+/// process stops there.
+fn merge_tasks(
+    prog: &Program,
+    cfg: &Config,
+    names: &[String],
+    slots: Vec<Option<TaskResult>>,
+) -> Result<Exploration, String> {
     let mut merged = Part::empty();
     let mut elapsed = Duration::ZERO;
+    let mut bases = (0, 0);
     for (k, r) in slots.into_iter().enumerate() {
         let r = r.ok_or_else(|| format!("no share holds task {k}"))?;
-        let part = Part::from_result(r);
+        let (part, work) = if bases == (0, 0) || within(cfg, bases, &r.stats, r.work) {
+            let work = r.work;
+            (Part::from_result(r), work)
+        } else {
+            rerun_task(prog, cfg, names, k, bases)?
+        };
+        bases = (
+            bases.0 + part.stats.executions,
+            bases.1 + part.stats.steps + work,
+        );
         elapsed = elapsed.max(part.stats.elapsed);
+        let stop = !part.stats.complete;
         merged.merge(part);
+        if stop {
+            break;
+        }
     }
     Ok(merged.into_exploration(elapsed))
+}
+
+/// Whether a subtree's search that ran `stats` and cost `work` from no work before it
+/// stays within the limits of the whole search after `bases` (executions, work) of it:
+/// then it runs the same after them.
+pub(super) fn within(cfg: &Config, bases: (u64, u64), stats: &Stats, work: u64) -> bool {
+    let under = |x: u64, limit: Option<u64>| limit.is_none_or(|m| x < m);
+    under(bases.0 + stats.executions, cfg.max_executions)
+        && under(bases.1 + stats.steps + work, cfg.step_budget)
+}
+
+/// Task `k` of the split search run here, after `bases` of work.
+fn rerun_task(
+    prog: &Program,
+    cfg: &Config,
+    names: &[String],
+    k: usize,
+    bases: (u64, u64),
+) -> Result<(Part, u64), String> {
+    let (state, _) = State::initial_with(prog, cfg.policy);
+    let tasks = split_tasks(prog, cfg, &state);
+    let same = tasks.len() == names.len()
+        && tasks
+            .iter()
+            .zip(names)
+            .all(|(t, n)| format_schedule(&t.prefix) == *n);
+    if !same {
+        return Err("the shares split the search into other tasks than this simrace does".into());
+    }
+    let mut ex = Explorer::new(prog, cfg);
+    (ex.exec_base, ex.work_base) = bases;
+    Ok(ex.run_task(&state, &tasks[k]))
 }
 
 /// Runs `tasks` from `state` on `jobs` worker threads; their parts, in the tasks' order.
@@ -163,9 +239,9 @@ fn run_tasks(
     start: Instant,
     state: &State,
     tasks: &[Task],
-) -> Vec<Option<Part>> {
+) -> Vec<Option<(Part, u64)>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let parts: std::sync::Mutex<Vec<Option<Part>>> =
+    let parts: std::sync::Mutex<Vec<Option<(Part, u64)>>> =
         std::sync::Mutex::new((0..tasks.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(tasks.len()) {
@@ -246,8 +322,8 @@ impl Part {
         self.lost_writes.merge(part.lost_writes);
     }
 
-    /// As a share carries it, for task `task`.
-    fn into_result(self, task: usize) -> TaskResult {
+    /// As a share carries it, for task `task`, whose search cost `work`.
+    fn into_result(self, task: usize, work: u64) -> TaskResult {
         let mut states: Vec<u64> = self.states.into_iter().collect();
         states.sort_unstable();
         TaskResult {
@@ -259,6 +335,7 @@ impl Part {
             states,
             lock_order: self.lock_order,
             lost_writes: self.lost_writes,
+            work,
         }
     }
 
@@ -426,14 +503,15 @@ impl Explorer<'_> {
         }
     }
 
-    /// One task of a split search: the DPOR search below its prefix.
-    fn run_task(mut self, state: &State, task: &Task) -> Part {
+    /// One task of a split search: the DPOR search below its prefix; what it found, and
+    /// what it cost for the step budget.
+    fn run_task(mut self, state: &State, task: &Task) -> (Part, u64) {
         self.push_prefix(state, task);
         // No race check at the prefix's nodes: it would only reverse races at split
         // points, which belong to the sibling tasks.
         self.visit_new();
         self.stats.complete = self.run_exhaustive_loop();
-        Part::take(&mut self)
+        (Part::take(&mut self), self.work)
     }
 
     /// In a split search: whether a thread of an earlier sibling task at some split point

@@ -9,8 +9,8 @@ use crate::differential::generate::mixed;
 
 /// `run FILE` with `flags` in `kind` shares of `n` merged: the same stdout (text and
 /// JSON) and exit status as one share holding every task (`count:1/1`), and the exit
-/// status of `run FILE --jobs 2`.
-fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) {
+/// status of `run FILE --jobs 2`. Returns the merged JSON report.
+fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let base = [&["run", file, "--engine", "explore", "--no-timing"], flags].concat();
@@ -33,6 +33,7 @@ fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) {
             None,
         )
     };
+    let mut json = serde_json::Value::Null;
     for format in ["text", "json"] {
         let one = merge(&all, format);
         let merged = merge(&many, format);
@@ -52,7 +53,11 @@ fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) {
             String::from_utf8_lossy(&one.stdout),
             "{file}"
         );
+        if format == "json" {
+            json = serde_json::from_slice(&merged.stdout).expect("the merge's JSON");
+        }
     }
+    json
 }
 
 #[test]
@@ -76,6 +81,50 @@ fn generated_explorations_in_shares_merge_to_one_run() {
 fn a_published_benchmark_in_shares_merges_to_one_run() {
     // lastzero(10): 3328 executions, split (over 500) at its default.
     merge_is_one_run("benches/scenarios/lastzero10.toml", &[], "count", 3);
+}
+
+/// A run that a limit stops: the merge is the split search run task after task under the
+/// limits of the whole search, whatever the partition (the task that crosses a limit is
+/// run again in the merge, from the work before it). `--max-executions` stops it after
+/// as many executions as the one run; the default step budget stops it too, where the
+/// split search has spent it. Before, each task had the whole budget, and the merge
+/// explored all 40,320 executions and called itself complete.
+#[test]
+fn a_limited_run_in_shares_stops_at_the_limit_of_one_run() {
+    let file = "tests/fixtures/scale/lock_orders8.toml";
+    let stats = |v: &serde_json::Value| {
+        let s = &v["stats"];
+        let limit = s["limit"].as_str().unwrap_or("none").to_string();
+        (
+            s["executions"].as_u64().unwrap(),
+            s["complete"].clone(),
+            limit,
+        )
+    };
+    let single = |flags: &[&str]| {
+        let base = [
+            "run",
+            file,
+            "--engine",
+            "explore",
+            "--no-timing",
+            "--format",
+            "json",
+        ];
+        let o = simrace_to(&[&base[..], flags].concat(), None);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("the run's JSON")
+    };
+    // Each of the first tasks holds 5,040 executions: the limit falls in the second.
+    let limit = ["--max-executions", "6000"];
+    let merged = stats(&merge_is_one_run(file, &limit, "hash", 3));
+    assert_eq!(merged, stats(&single(&limit)));
+    assert_eq!((merged.0, merged.1), (6000, false.into()));
+    // The default step budget: three tasks fit in it, and the fourth stops early.
+    let (executions, complete, why) = stats(&merge_is_one_run(file, &[], "count", 2));
+    assert_eq!((executions, complete), (15_120, false.into()));
+    let budget = "stopped at the default budget of 1000000 steps";
+    assert!(why.starts_with(budget), "{why}");
+    assert!(stats(&single(&[])).2.starts_with(budget));
 }
 
 #[test]
