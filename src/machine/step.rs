@@ -509,7 +509,9 @@ impl State {
             Instr::AtomicBegin { end } => {
                 out.events.push(Event::Acquire(Chan::AtomicBlock));
                 say!(out, "atomic {{");
-                let ran = self.run_atomic(c, pc + 1, *end, out);
+                let mut marks = vec![];
+                let ran = self.run_atomic(c, pc + 1, *end, out, &mut marks);
+                elide_atomic(out, &marks);
                 // Left by an exception too, as a `with` block is: the next block comes
                 // after it.
                 out.events.push(Event::Release(Chan::AtomicBlock));
@@ -630,7 +632,16 @@ impl State {
 
     /// Runs a `with atomic:` block from `from` to its `AtomicEnd` at `end`, all in one
     /// step. It may not block; the front end rules out what could.
-    fn run_atomic(&mut self, c: &Ctx, from: Pc, end: Pc, out: &mut StepOut) -> Res<()> {
+    /// `marks`: where the step's text ends after each visible instruction, for
+    /// [`elide_atomic`].
+    fn run_atomic(
+        &mut self,
+        c: &Ctx,
+        from: Pc,
+        end: Pc,
+        out: &mut StepOut,
+        marks: &mut Vec<usize>,
+    ) -> Res<()> {
         let t = c.t;
         self.threads[t as usize].pc = from;
         let mut budget = LOCAL_BUDGET;
@@ -659,6 +670,7 @@ impl State {
                 Instr::LoopHead => None,
                 instr if instr.is_visible() => {
                     self.atomic_visible(c, instr, out)?;
+                    marks.extend(out.text.as_ref().map(String::len));
                     None
                 }
                 local => self.exec_local(c, local)?,
@@ -858,4 +870,27 @@ fn dest(i: &Instr) -> Option<LocalId> {
         Instr::Call { dst, .. } | Instr::Result { dst, .. } => *dst,
         _ => None,
     }
+}
+
+/// How many of an atomic block's operations its trace row shows at the start and at the
+/// end; the ones between are counted. A spin inside `with atomic:` runs thousands of
+/// them in one step, and the row would be a megabyte long.
+const ATOMIC_SHOWN: (usize, usize) = (12, 4);
+
+/// Cuts the middle out of the text of an atomic block whose operations ended at `marks`
+/// (see [`ATOMIC_SHOWN`]).
+fn elide_atomic(out: &mut StepOut, marks: &[usize]) {
+    let (head, tail) = ATOMIC_SHOWN;
+    let Some(text) = out.text.as_mut() else {
+        return;
+    };
+    let n = marks.len();
+    if n <= head + tail + 1 {
+        return;
+    }
+    let (cut, resume) = (marks[head - 1], marks[n - tail - 1]);
+    let rest = text.split_off(resume);
+    text.truncate(cut);
+    let _ = write!(text, " ... {} more ...;", n - head - tail);
+    text.push_str(&rest);
 }
