@@ -172,3 +172,17 @@ pub fn count(hay: &str, needle: &str) -> usize {
 pub fn replays_to_itself(prog: &Program, f: &RawFinding, max_steps: u64) -> Result<(), String> {
     simrace::replays_to_itself(prog, f, max_steps)
 }
+
+/// A generated test's seed: `seed`, moved by `SIMRACE_PROPTEST_SEED` when it is set, so
+/// that a longer campaign runs the same tests on other cases (docs/fuzzing.md).
+pub fn proptest_seed(seed: u64) -> u64 {
+    let offset = std::env::var("SIMRACE_PROPTEST_SEED").ok();
+    seed + offset.and_then(|o| o.parse().ok()).unwrap_or(0)
+}
+
+/// A generated test's number of cases: `default`, or `SIMRACE_PROPTEST_CASES` when it is
+/// set.
+pub fn proptest_cases(default: u32) -> u32 {
+    let cases = std::env::var("SIMRACE_PROPTEST_CASES").ok();
+    cases.and_then(|c| c.parse().ok()).unwrap_or(default)
+}

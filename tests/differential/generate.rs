@@ -8,6 +8,7 @@
 //! The scenarios generated are not affected: every one has all its threads.
 
 use super::language::{self, Node, Options};
+use crate::common::{proptest_cases, proptest_seed};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
@@ -308,6 +309,7 @@ pub fn check_text<S: Strategy<Value = Generated>>(
     strategy: S,
     property: impl Fn(&Program, &str) -> Result<(), TestCaseError>,
 ) {
+    let (cases, seed) = (proptest_cases(cases), proptest_seed(seed));
     let config = Config {
         cases,
         rng_seed: RngSeed::Fixed(seed),

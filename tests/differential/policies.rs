@@ -4,7 +4,7 @@
 //! same set of outcomes, on every library scenario and on generated scenarios that wait
 //! on and notify conditions (with and without timeouts, `notify(n)`, `notify_all`).
 
-use crate::common::{library_files, load, program};
+use crate::common::{library_files, load, program, proptest_cases, proptest_seed};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PropConfig, RngSeed, TestRunner};
 use simrace::{Config, Exploration, explore};
@@ -111,8 +111,8 @@ fn scenario_text(threads: &[Vec<String>]) -> String {
 #[test]
 fn both_wake_policies_agree_on_generated_conditions() {
     let config = PropConfig {
-        cases: 1000,
-        rng_seed: RngSeed::Fixed(7),
+        cases: proptest_cases(1000),
+        rng_seed: RngSeed::Fixed(proptest_seed(7)),
         failure_persistence: None,
         ..PropConfig::default()
     };

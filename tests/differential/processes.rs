@@ -10,7 +10,7 @@
 //! one execution per class and the same verdicts, findings and outcomes, single and split.
 
 use super::summary;
-use crate::common::{program, whole};
+use crate::common::{program, proptest_cases, proptest_seed, whole};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PropConfig, RngSeed, TestRunner};
 use simrace::{Config, Reduction, explore};
@@ -158,8 +158,8 @@ fn compare(text: &str) -> Result<bool, String> {
 #[test]
 fn dpor_agrees_with_naive_enumeration_on_processes() {
     let config = PropConfig {
-        cases: 400,
-        rng_seed: RngSeed::Fixed(13),
+        cases: proptest_cases(400),
+        rng_seed: RngSeed::Fixed(proptest_seed(13)),
         failure_persistence: None,
         ..PropConfig::default()
     };

@@ -4,8 +4,8 @@
 //! engine, and the explorer's budgets on cyclic programs.
 //!
 //! The normal run checks a few dozen generated cases (seconds); a longer campaign sets
-//! `SIMRACE_PROPTEST_CASES` (e.g. 5000). The fuzz targets in `fuzz/` cover the same
-//! language from arbitrary bytes.
+//! `SIMRACE_PROPTEST_CASES` (e.g. 5000) and `SIMRACE_PROPTEST_SEED` (other cases). The
+//! fuzz targets in `fuzz/` cover the same language from arbitrary bytes.
 
 mod cyclic;
 
@@ -18,13 +18,6 @@ use std::time::Duration;
 
 /// The executions each generated case may explore.
 const BUDGET: u64 = 300;
-
-fn cases(default: u32) -> u32 {
-    std::env::var("SIMRACE_PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The fields SCENARIO.md documents for `simrace run --format json`.
 fn has_documented_fields(json: &serde_json::Value) -> Result<(), String> {
@@ -159,7 +152,7 @@ fn robust(prog: &Program, text: &str, native: bool) -> Result<(), TestCaseError>
 /// native engine agree with the explorer.
 #[test]
 fn generated_scenarios_never_panic_and_replay() {
-    check_text(cases(40), 12, whole_language(), |prog, text| {
+    check_text(40, 12, whole_language(), |prog, text| {
         robust(prog, text, true)
     });
 }
@@ -168,7 +161,7 @@ fn generated_scenarios_never_panic_and_replay() {
 /// shared memory, pipes, a manager, a joinable queue.
 #[test]
 fn generated_version_2_scenarios_never_panic_and_replay() {
-    check_text(cases(40), 13, whole_language_v2(), |prog, text| {
+    check_text(40, 13, whole_language_v2(), |prog, text| {
         robust(prog, text, true)
     });
 }
