@@ -3,7 +3,7 @@
 //! verdict, never a panic.
 
 use crate::common::{load, root};
-use simrace::{Config, explore};
+use simrace::{Config, Reduction, explore};
 use std::process::Command;
 
 fn kinds(file: &str) -> Vec<String> {
@@ -334,7 +334,8 @@ fn an_atomic_spin_shows_a_short_row() {
         let text = String::from_utf8_lossy(&out.stdout);
         let row = text
             .lines()
-            .find(|l| l.contains("atomic {"))
+            .filter(|l| l.contains("atomic {"))
+            .max_by_key(|l| l.len())
             .expect("the block's row");
         assert!(row.len() < 1_000, "{} bytes", row.len());
         assert!(
@@ -343,5 +344,47 @@ fn an_atomic_spin_shows_a_short_row() {
         );
         assert!(row.contains(" ... 37484 more ...; "), "{row}");
         assert!(row.contains("read n = 12499; write n = 12500;"), "{row}");
+    }
+}
+
+/// A failed assertion or error ends its execution (SCENARIO.md), so what happens after it
+/// is no finding unless another order of the same steps shows it first. A race between
+/// b's read and a's write exists only where a read `f = 0`, which fails the invariant
+/// first; a division by zero comes only after it. Each reduction reported the race or
+/// the error (and the native engine the error) as well as the invariant.
+#[test]
+fn nothing_after_a_failure_that_ends_the_execution_is_a_finding() {
+    use simrace::FindingKind::Assertion;
+    for name in [
+        "race_after_failed_invariant",
+        "error_after_failed_invariant",
+    ] {
+        let prog = std::sync::Arc::new(load(
+            root().join(format!("tests/fixtures/regressions/{name}.toml")),
+        ));
+        for reduction in [
+            Reduction::Dpor,
+            Reduction::None,
+            Reduction::Sleep,
+            Reduction::States,
+        ] {
+            let cfg = Config {
+                reduction,
+                ..Config::default()
+            };
+            let kinds = crate::common::kinds(&explore(&prog, &cfg));
+            assert_eq!(kinds, [Assertion], "{name} {reduction:?}");
+        }
+        let cfg = simrace::NativeConfig {
+            runs: Some(300),
+            seed: 1,
+            ..simrace::NativeConfig::default()
+        };
+        let native = simrace::run_native(&prog, &cfg).unwrap();
+        assert_eq!(
+            native.kinds().into_iter().collect::<Vec<_>>(),
+            [Assertion],
+            "{name}"
+        );
     }
 }

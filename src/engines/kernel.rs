@@ -139,8 +139,13 @@ pub fn run_thread<R: Runtime>(
             thread: t,
             alt: below::<R>(&mut rng, alts as u64) as u32,
         };
+        // A failure after one that ended the execution is not one of its findings
+        // (SCENARIO.md: the first ends it there; the threads here run on regardless).
+        let ended = g.state.failed;
         let out = g.state.step(prog, choice, false);
-        if let Some(f) = out.failure {
+        if let Some(f) = out.failure
+            && !ended
+        {
             g.found.push(Found {
                 kind: f.kind,
                 message: f.describe(prog),

@@ -163,6 +163,13 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Whether the failure ends its execution (SCENARIO.md, "Verdict kinds"): a thread's
+    /// and a check's do; a process's ends that process only, and the others go on.
+    pub fn ends_execution(&self, prog: &Program) -> bool {
+        self.thread
+            .is_none_or(|t| !prog.threads[t as usize].process)
+    }
+
     /// The failure as reports show it: `worker[0] (line 4): ZeroDivisionError: ...`.
     pub fn describe(&self, prog: &Program) -> String {
         match self.thread {

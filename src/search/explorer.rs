@@ -17,8 +17,9 @@
 //! A failed assertion or error is reported with the trace that ends in it, but the
 //! failing thread is only stopped and the others go on (as in Python, where an exception
 //! ends only its thread), so that the reduction still sees every conflict it needs; every
-//! failure in an execution is reported (which of two independent failures happens first
-//! is not a property of the trace), but no deadlock or outcome after one.
+//! failure and race in an execution that does not have a failure in its causal past is
+//! reported (which of two independent failures happens first is not a property of the
+//! trace; taint.rs), but no deadlock or outcome after one.
 //!
 //! Pinned by the exact counts of tests/counts.rs and tests/published.rs, by
 //! tests/differential.rs (every reduction against the naive enumeration or sleep sets),
@@ -31,6 +32,7 @@ use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, dependent};
 use crate::search::clocks::PathClocks;
 use crate::search::parallel::{Delegated, Pool, Request};
+use crate::search::taint::{self, Summary};
 use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree};
 use crate::search::{
     Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Reduction, Search, Stats,
@@ -61,6 +63,10 @@ pub(super) struct Node {
     pub(super) started: Vec<ThreadId>,
     /// The first failure on the path up to and including this node's state.
     pub(super) failed: bool,
+    /// The steps before this node that come after a failure which ends the execution
+    /// (taint.rs), and whether the step taken from here does.
+    pub(super) taint: Summary,
+    pub(super) tainted: bool,
     /// Preemptions on the path to this node (for `Config::preemption_bound`).
     pub(super) preemptions: u32,
     /// An execution ended here.
@@ -352,6 +358,8 @@ impl<'p> Explorer<'p> {
             events: vec![],
             started: vec![],
             failed,
+            taint: None,
+            tainted: false,
             preemptions: 0,
             ended: false,
             key: 0,
@@ -555,7 +563,21 @@ impl<'p> Explorer<'p> {
         };
         let mut failed = self.path[top].failed;
         let mut failures = self.path[top].failures.clone();
-        if let Some(f) = &out.failure {
+        // A failure after one that ended the execution is not one of its findings.
+        let before = &self.path[top].taint;
+        let tainted = taint::after_failure(before, choice.thread, &fp);
+        let ends = out.failure.as_ref().is_some_and(|f| f.ends_execution(prog));
+        let taint = taint::add(
+            before,
+            choice.thread,
+            &fp,
+            &self.path[top].started,
+            tainted || ends,
+        );
+        self.path[top].tainted = tainted;
+        if let Some(f) = &out.failure
+            && !tainted
+        {
             self.note_failure(f, &mut failures);
         }
         // A thread's failure ends the execution for the report; a process's does not:
@@ -569,6 +591,7 @@ impl<'p> Explorer<'p> {
         let mut node = self.new_node(state, sleep, failed, wakeup);
         node.inherited = inherited;
         node.failures = failures;
+        node.taint = taint;
         node.preemptions = self.preemptions_after(top, choice.thread);
         if self.cfg.reduction == Reduction::States {
             node.below = self.path_bytes_below(top);
@@ -788,6 +811,9 @@ impl<'p> Explorer<'p> {
         }
         let mut seen_here = std::collections::BTreeSet::new();
         for r in std::mem::take(&mut det.races) {
+            if self.path[r.second.step].tainted {
+                continue; // the execution ended before it (taint.rs)
+            }
             let key = race_key(prog, &r);
             if !seen_here.insert(key) {
                 continue; // counted once per execution

@@ -36,6 +36,7 @@ pub mod shorten;
 mod split;
 mod states;
 mod symmetry;
+mod taint;
 pub mod wakeup;
 
 pub use memory::DEFAULT_MAX_MEMORY;

@@ -48,6 +48,13 @@ impl Explorer<'_> {
         let n = &self.path[top];
         let races = crate::detect::races::races_at(self.prog, &n.state, &n.enabled, top);
         for r in races {
+            let n = &self.path[top];
+            let ended = [r.first.thread, r.second.thread].iter().any(|&t| {
+                crate::search::taint::after_failure(&n.taint, t, &n.state.footprint(self.prog, t))
+            });
+            if ended {
+                continue; // the execution ended before it (taint.rs)
+            }
             let mut schedule = self.schedule();
             for a in [&r.first, &r.second] {
                 schedule.push(Choice {

@@ -360,14 +360,25 @@ fn states_agree_with_dpor(prog: &Program) -> Result<bool, TestCaseError> {
     if !states.stats.complete || !dpor.stats.complete {
         return Ok(false);
     }
-    let (sk, skeys, so) = summary(&states);
-    let (dk, dkeys, d_o) = summary(&dpor);
+    let (mut sk, skeys, so) = summary(&states);
+    let (mut dk, dkeys, d_o) = summary(&dpor);
+    // State caching may miss a race (below); it never finds one that DPOR does not.
+    let race = "data_race".to_string();
+    prop_assert!(
+        !sk.contains(&race) || dk.contains(&race),
+        "races, states vs DPOR"
+    );
+    sk.remove(&race);
+    dk.remove(&race);
     prop_assert_eq!(sk, dk, "verdict kinds, states vs DPOR");
     prop_assert_eq!(so, d_o, "outcomes, states vs DPOR");
     // Every finding but races by its key. A race is found at a state where both
     // accesses are next; a pair that happens-before leaves unordered only because an
     // earlier race orders them (one thread reads what the other wrote without
     // synchronization) is never next together, and is reported by that earlier race.
+    // Nor is a pair that is next together only after a failure that ended the execution
+    // (taint.rs), though another order reaches both without it: two threads in a
+    // critical section whose invariant fails when both are in (dekker_check_then_set).
     let races = |k: &String| k.starts_with("data_race|");
     let (srace, sother): (BTreeSet<_>, BTreeSet<_>) = skeys.into_iter().partition(races);
     let (drace, dother): (BTreeSet<_>, BTreeSet<_>) = dkeys.into_iter().partition(races);
