@@ -155,7 +155,11 @@ fn grade_schedule(exercise: &Scenario, file: &str) -> Grade {
                 .map_err(|e| format!("the schedule is not valid: {e}"))?;
             let r = crate::search::replay(&prog, &choices)
                 .map_err(|e| format!("the schedule does not fit the exercise: {e}"))?;
-            Ok(crate::detect::finding_reached(&prog, &r))
+            Ok(crate::detect::finding_reached(
+                &prog,
+                &r,
+                crate::search::max_steps_of(&prog),
+            ))
         });
     match fitted {
         Err(e) => graded(0, vec![e]),

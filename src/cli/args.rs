@@ -304,6 +304,10 @@ pub(super) struct ReplayArgs {
     pub schedule: String,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// The run's --max-steps, if it had one: a schedule that reaches it ends in a
+    /// livelock (default: the scenario's `[limits]`, else 10000).
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
 }
 
 // `simrace export`.

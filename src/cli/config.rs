@@ -12,10 +12,6 @@ use crate::ir::Program;
 use crate::search::{self, Config, Progress, Reduction, Search};
 use std::time::Duration;
 
-/// Steps in one execution before it counts as a livelock, when neither a flag nor the
-/// scenario says.
-const DEFAULT_MAX_STEPS: u64 = 10_000;
-
 /// The limits of one scenario's run: the flags over the scenario's `[limits]`.
 struct ScenarioLimits {
     max_steps: u64,
@@ -27,7 +23,10 @@ struct ScenarioLimits {
 
 fn scenario_limits(prog: &Program, l: &Limits) -> ScenarioLimits {
     ScenarioLimits {
-        max_steps: l.max_steps.or(prog.max_steps).unwrap_or(DEFAULT_MAX_STEPS),
+        max_steps: l
+            .max_steps
+            .or(prog.max_steps)
+            .unwrap_or(search::DEFAULT_MAX_STEPS),
         max_executions: l.max_executions.or(prog.max_executions),
         timeout: l.timeout.or(prog.timeout),
         seed: l.seed.unwrap_or(0),

@@ -32,8 +32,9 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
             return 2;
         }
     };
-    let ended = ending(&prog, &r);
-    let found = finding_reached(&prog, &r);
+    let max_steps = a.max_steps.unwrap_or(search::max_steps_of(&prog));
+    let ended = ending(&prog, &r, max_steps);
+    let found = finding_reached(&prog, &r, max_steps);
     let trace = report::trace_entries(&prog, &r);
     let output: Vec<String> = r.steps.iter().flat_map(|s| s.output.clone()).collect();
     match a.format {
@@ -69,10 +70,14 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
     u8::from(found.is_some())
 }
 
-/// How a replayed execution ended, in words: a finding's schedule ends at its own
-/// failure, the last one (another thread may have failed before).
-fn ending(prog: &Program, r: &search::Replay) -> String {
-    if let Some((at, f)) = r.failures.last() {
+/// How a replayed execution ended, in words, in the order of
+/// [`crate::detect::finding_reached`]: a failure that ends the execution (its last: a
+/// finding's schedule ends at its own failure), or one in the last step; how the
+/// execution ended or that it could go on; a process's failure earlier on.
+fn ending(prog: &Program, r: &search::Replay, max_steps: u64) -> String {
+    let last = r.steps.len().checked_sub(1);
+    let ended = r.failures.iter().any(|(_, f)| f.ends_execution(prog));
+    let failure = |at: &Option<usize>, f: &crate::machine::Failure| {
         let who = f
             .thread
             .map(|t| prog.threads[t as usize].name.clone())
@@ -80,24 +85,37 @@ fn ending(prog: &Program, r: &search::Replay) -> String {
         let at = at
             .map(|i| format!("at step {}", i + 1))
             .unwrap_or_else(|| "before the first step".into());
-        return format!("{}: {who} (line {}) {at}: {}", f.kind, f.line, f.message);
+        format!("{}: {who} (line {}) {at}: {}", f.kind, f.line, f.message)
+    };
+    if let Some((at, f)) = r.failures.last()
+        && (ended || *at == last)
+    {
+        return failure(at, f);
     }
     let s = &r.state;
-    if !s.enabled(prog).is_empty() {
-        return "the schedule ends here; the execution could go on".to_string();
-    }
-    if !s.all_finished() {
+    let went_on = if !s.enabled(prog).is_empty() {
+        if s.steps as u64 >= max_steps {
+            return format!(
+                "livelock: the execution ran past max_steps = {max_steps} without finishing"
+            );
+        }
+        "the schedule ends here; the execution could go on".to_string()
+    } else if !s.all_finished() {
         return stuck(prog, s);
-    }
-    if let Some(f) = s.check_final(prog) {
+    } else if let Some(f) = s.check_final(prog) {
         return format!("{}: line {}: {}", f.kind, f.line, f.message);
+    } else {
+        let vals: Vec<String> = prog
+            .observe
+            .iter()
+            .map(|(n, c)| format!("{n} = {}", s.cells[*c as usize]))
+            .collect();
+        format!("finished: {}", vals.join(", "))
+    };
+    match r.failures.last() {
+        Some((at, f)) => format!("{went_on}\n{}", failure(at, f)),
+        None => went_on,
     }
-    let vals: Vec<String> = prog
-        .observe
-        .iter()
-        .map(|(n, c)| format!("{n} = {}", s.cells[*c as usize]))
-        .collect();
-    format!("finished: {}", vals.join(", "))
 }
 
 /// `stuck: ` and what each unfinished thread waits for.

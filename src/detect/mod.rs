@@ -8,23 +8,40 @@ use crate::ir::{FindingKind, Program};
 use crate::machine::Ending;
 use crate::search::Replay;
 
-/// The finding a replayed execution reaches, if any: its last failure, a deadlock or
-/// livelock at its end, a failed `[final]` assertion, or else a data race between two of
-/// its steps (for `simrace replay` and for grading a schedule).
-pub fn finding_reached(prog: &Program, r: &Replay) -> Option<(FindingKind, String)> {
-    if let Some((_, f)) = r.failures.last() {
+/// The finding a replayed execution reaches, if any, as the explorer reported it (for
+/// `simrace replay`, the step-by-step game and grading a schedule). In order:
+/// - a failure that ends the execution (its last: a finding's schedule ends at its own
+///   failure; another thread may have failed before), or one in the last step;
+/// - a deadlock or livelock where nothing can move, or a failed `[final]` assertion;
+/// - a livelock where the execution ran to `max_steps` and could go on;
+/// - a data race: the one whose second access is the last step (a race's schedule
+///   ends there), with the latest first access, else the first of the execution;
+/// - a process's failure earlier on, which the execution went on after.
+pub fn finding_reached(
+    prog: &Program,
+    r: &Replay,
+    max_steps: u64,
+) -> Option<(FindingKind, String)> {
+    let last = r.steps.len().checked_sub(1);
+    let ended = r.failures.iter().any(|(_, f)| f.ends_execution(prog));
+    if let Some((at, f)) = r.failures.last()
+        && (ended || *at == last)
+    {
         return Some((f.kind, f.message.clone()));
     }
-    let s = &r.state;
-    if s.enabled(prog).is_empty() {
-        if !s.all_finished() {
-            if let Ending::Stuck { kind, message, .. } = s.stuck(prog) {
-                return Some((kind, message));
-            }
-        } else if let Some(f) = s.check_final(prog) {
-            return Some((f.kind, f.message));
-        }
+    match r.state.ending(prog, max_steps) {
+        Some(Ending::Stuck { kind, message, .. }) => return Some((kind, message)),
+        Some(Ending::TooLong { message }) => return Some((FindingKind::Livelock, message)),
+        Some(Ending::Finished { check: Some(f), .. }) => return Some((f.kind, f.message)),
+        _ => {}
     }
-    let race = races::races_in(prog, &r.steps).into_iter().next()?;
-    Some((FindingKind::DataRace, race.message(prog)))
+    let races = races::races_in(prog, &r.steps);
+    let at_end = races
+        .iter()
+        .filter(|x| Some(x.second.step) == last)
+        .max_by_key(|x| x.first.step);
+    if let Some(race) = at_end.or(races.first()) {
+        return Some((FindingKind::DataRace, race.message(prog)));
+    }
+    r.failures.last().map(|(_, f)| (f.kind, f.message.clone()))
 }

@@ -108,6 +108,14 @@ impl std::fmt::Debug for Progress {
 /// to try.
 pub const DEFAULT_STEP_BUDGET: u64 = 1_000_000;
 
+/// `max_steps` when neither the command line nor the scenario's `[limits]` sets it.
+pub const DEFAULT_MAX_STEPS: u64 = 10_000;
+
+/// The scenario's `max_steps`, or the default.
+pub fn max_steps_of(prog: &Program) -> u64 {
+    prog.max_steps.unwrap_or(DEFAULT_MAX_STEPS)
+}
+
 /// Limits and search options (the CLI builds it from flags and `[limits]`).
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -164,7 +172,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            max_steps: 10_000,
+            max_steps: DEFAULT_MAX_STEPS,
             max_executions: None,
             timeout: None,
             reduction: Reduction::Dpor,

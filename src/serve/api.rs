@@ -83,7 +83,7 @@ pub(super) fn step(v: &Value) -> Response {
     let threads: Vec<Value> = (0..prog.threads.len() as u32)
         .map(|t| thread_view(&prog, &r.state, t))
         .collect();
-    let found = detect::finding_reached(&prog, &r)
+    let found = detect::finding_reached(&prog, &r, search::max_steps_of(&prog))
         .map(|(kind, message)| json!({ "kind": kind.as_str(), "message": message }));
     Response::json(json!({
         "ok": true,

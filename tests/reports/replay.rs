@@ -44,8 +44,12 @@ fn threads_may_be_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no thread `bob`"));
 }
 
+/// Every finding of the library replays, through the command, to itself: the same kind
+/// and message (for a race, the same second access). (Before, a race's replay could name another pair of the execution, a
+/// deadlock after a process's failure replayed to that failure, and a livelock at
+/// `max_steps` to nothing.)
 #[test]
-fn every_library_finding_replays_to_its_kind() {
+fn every_library_finding_replays_to_itself() {
     for file in library_files() {
         let file = relative(std::path::Path::new(&file));
         let out = simrace(&["run", &file, "--engine", "explore", "--format", "json"]);
@@ -54,14 +58,51 @@ fn every_library_finding_replays_to_its_kind() {
             let schedule = f["schedule"].as_str().unwrap();
             let (code, r) = replay_json(&file, schedule);
             assert_eq!(code, Some(1), "{file} {schedule}");
-            let kind = r["finding"]["kind"].as_str().unwrap();
-            // A data race's schedule ends at its second access; an assertion may be
-            // reached through the race on the way.
-            assert!(
-                kind == f["kind"] || f["kind"] == "data_race",
-                "{file} {schedule}: {kind} for {}",
-                f["kind"]
+            let said = (
+                &r["finding"]["kind"],
+                r["finding"]["message"].as_str().unwrap(),
             );
+            let message = f["message"].as_str().unwrap();
+            assert_eq!(said.0, &f["kind"], "{file} {schedule}");
+            // Several races can end at the same step, each with its own finding and the
+            // same schedule: the replay names one of them, at that second access.
+            let same = match f["kind"].as_str() {
+                Some("data_race") => {
+                    let second = |m: &str| m.rsplit(" and ").next().map(str::to_string);
+                    let variable = |m: &str| m.split(':').next().map(str::to_string);
+                    second(message) == second(said.1) && variable(message) == variable(said.1)
+                }
+                _ => message.ends_with(said.1),
+            };
+            assert!(same, "{file} {schedule}: {said:?} for {message}");
         }
     }
+}
+
+/// A livelock at `max_steps` (the scenario's or `--max-steps`) replays to the livelock,
+/// and a deadlock after a process's failure to the deadlock: the replay had said that
+/// the execution could go on, and named the process's error.
+#[test]
+fn a_livelock_at_max_steps_and_a_deadlock_after_an_error_replay_to_themselves() {
+    let file = "tests/fixtures/regressions/loop_past_max_steps.toml";
+    let (code, v) = replay_json(file, "0*50");
+    assert_eq!(code, Some(1));
+    assert_eq!(v["finding"]["kind"], "livelock");
+    assert_eq!(
+        v["finding"]["message"],
+        "the execution ran past max_steps = 50 without finishing"
+    );
+    let (code, _) = replay_json(file, "0*49");
+    assert_eq!(code, Some(0));
+    let flag = ["--max-steps", "20", "--format", "json"];
+    let out = simrace(&[&["replay", file, "--schedule", "0*20"], &flag[..]].concat());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["finding"]["kind"], "livelock");
+    let file = "tests/fixtures/regressions/deadlock_after_process_error.toml";
+    let (code, v) = replay_json(file, "1,0,1");
+    assert_eq!(code, Some(1));
+    assert_eq!(v["finding"]["kind"], "deadlock");
+    // Up to the join, the process's error is what the execution has found.
+    let (code, v) = replay_json(file, "1,0");
+    assert_eq!((code, &v["finding"]["kind"]), (Some(1), &"error".into()));
 }
