@@ -311,10 +311,12 @@ impl Explorer<'_> {
     /// by the generated scenarios against sleep sets alone: 82 executions for 84
     /// classes): a thread asleep at node `i` whose release commutes with `v` but not with
     /// the failed acquisition after it stood for the executions where it released first,
-    /// in which the acquisition succeeds; those where it fails came from nowhere. Only
-    /// where an acquisition may give up: elsewhere the test on `v` alone is kept, which
-    /// starts fewer executions only to be blocked (lastzero(10): 247 more of them, with
-    /// the longer test everywhere).
+    /// in which the acquisition succeeds; those where it fails came from nowhere. A
+    /// Queue's non-blocking `get` lost a class the same way (seed 302: 29 executions for
+    /// 30 classes). Only where some step may give up (`Instr::may_give_up`: a
+    /// non-blocking or timed acquire, get, put, wait, join or poll): elsewhere the test
+    /// on `v` alone is kept, which starts fewer executions only to be blocked
+    /// (lastzero(10): 247 more of them, with the longer test everywhere).
     fn explored_elsewhere(&self, i: usize, v: &[WakeStep], continued: &[WakeStep]) -> bool {
         let n = &self.path[i];
         let asleep = n.sleep.iter().filter(|(q, _)| !n.inherited.contains(q));

@@ -113,7 +113,7 @@ pub(super) struct Explorer<'p> {
     pub(super) path_clocks: PathClocks,
     pub(super) start: Instant,
     pub(super) nthreads: usize,
-    /// Some acquisition may give up (`blocking=False` or a timeout): see
+    /// Some step may give up (`Instr::may_give_up`: `blocking=False`, a timeout): see
     /// `Explorer::explored_elsewhere` (dpor.rs).
     pub(super) gives_up: bool,
     pub(super) classes: std::collections::BTreeSet<Vec<Choice>>,
@@ -957,17 +957,8 @@ fn canonical_form(path: &[Node]) -> Vec<Choice> {
     form
 }
 
-/// Does some code acquire with `blocking=` or a timeout, an acquisition that may fail?
+/// Does some step of the program give up, depending on the state (`Instr::may_give_up`)?
 fn may_give_up(prog: &Program) -> bool {
-    prog.threads.iter().any(|t| {
-        t.code.instrs.iter().any(|i| {
-            matches!(
-                i,
-                crate::ir::Instr::Call {
-                    op: crate::ir::Op::Acquire { blocking, timeout },
-                    ..
-                } if blocking.is_some() || timeout.is_some()
-            )
-        })
-    })
+    let code = prog.threads.iter().map(|t| &t.code);
+    code.flat_map(|c| &c.instrs).any(|i| i.may_give_up())
 }
