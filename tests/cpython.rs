@@ -230,7 +230,7 @@ fn the_named_differences_explain_what_cpython_shows_on_their_fixtures() {
 /// program closed it), and timeouts given in their place (a deadlock: they were not
 /// shortened), negative timeouts (they were shortened, and a Lock's `-1` raised), and a
 /// Pipe end that closes when the processes that use it end (the model waited for ever),
-/// and timeout arguments CPython refuses.
+/// timeout arguments CPython refuses, and a negative `sleep` or `work`.
 #[test]
 fn translated_start_pipe_ends_and_positional_timeouts_conform() {
     if !python("translated_start_pipe_ends_and_positional_timeouts_conform") {
@@ -244,6 +244,7 @@ fn translated_start_pipe_ends_and_positional_timeouts_conform() {
         "regressions/negative_timeouts",
         "regressions/pipe_closes_on_exit",
         "regressions/timeout_arguments",
+        "regressions/negative_sleep",
     ] {
         let file = format!("tests/fixtures/{f}.toml");
         let bad = conform(&file);

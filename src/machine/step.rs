@@ -484,12 +484,20 @@ impl State {
                 self.print(c, args, out)?;
                 Ok(Outcome::Done(Value::None))
             }
-            Instr::Sleep { .. } => {
-                say!(out, "sleep");
-                Ok(Outcome::Done(Value::None))
-            }
-            Instr::Work { .. } => {
-                say!(out, "work");
+            Instr::Sleep { us } | Instr::Work { us } => {
+                let name = if matches!(c.code.instrs[pc as usize], Instr::Sleep { .. }) {
+                    "sleep"
+                } else {
+                    "work"
+                };
+                // Python's `time.sleep(-1)`: ValueError; `work` reads the same way.
+                if matches!(self.operand(c, *us)?, Value::Int(us) if us < 0) {
+                    return raise(
+                        ExcKind::ValueError,
+                        format!("{name} length must be non-negative"),
+                    );
+                }
+                say!(out, "{name}");
                 Ok(Outcome::Done(Value::None))
             }
             Instr::Choose { lo, hi, .. } => {

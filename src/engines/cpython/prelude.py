@@ -92,7 +92,10 @@ def sleep(seconds):
 def work(seconds):
     """CPU time for the timing model (`simrace time`): a loop of as many rounds as this
     machine runs in `seconds` on one core, so that it is work, not a wait on the clock:
-    two threads sharing a GIL take turns and need twice as long; two processes do not."""
+    two threads sharing a GIL take turns and need twice as long; two processes do not.
+    A negative time is a ValueError, as `time.sleep`'s is."""
+    if seconds < 0:
+        raise ValueError("work length must be non-negative")
     if TIME_SCALE:
         _rounds(int(seconds * TIME_SCALE * _work_rate()))
 
