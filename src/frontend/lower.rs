@@ -1451,7 +1451,6 @@ impl<'l, 'a> Builder<'l, 'a> {
             // An extension of SCENARIO.md (see README.md). `cas` is not reserved:
             // it means compare-and-swap only where it is called.
             "cas" => self.cas(e, args),
-            // `len` is not reserved either.
             "len" => self.len_value(e, args),
             "sleep" | "work" | "print" => Err(self
                 .err(

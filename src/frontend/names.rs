@@ -15,7 +15,9 @@ pub const PYTHON_KEYWORDS: &[&str] = &[
 ];
 
 /// simrace's built-in names: not usable as variable, object or thread names.
-pub const BUILTINS: &[&str] = &["tid", "choose", "range", "print", "sleep", "work", "atomic"];
+pub const BUILTINS: &[&str] = &[
+    "tid", "choose", "range", "print", "sleep", "work", "atomic", "len",
+];
 
 /// Whether `name` is a Python keyword.
 pub fn is_keyword(name: &str) -> bool {
