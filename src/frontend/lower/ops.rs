@@ -217,16 +217,21 @@ impl Builder<'_, '_> {
                 .err(method.span, format!("{label} has no method `{m}`"))
                 .with_help(format!("{label} has {}", self.group_methods(sel.group))));
         };
-        let may_block = matches!(
-            op,
-            Op::Acquire { .. }
-                | Op::Wait { .. }
-                | Op::Put { .. }
-                | Op::Get { .. }
-                | Op::QJoin
-                | Op::Recv
-                | Op::Poll { timeout: Some(_) }
-        );
+        // `blocking=False` (or `block=False`) without a timeout never blocks, and is
+        // allowed in an atomic block; a timeout is a choice, which is not.
+        let never = |block: &Option<Operand>, timeout: &Option<Operand>| {
+            let falsy = matches!(
+                block,
+                Some(Operand::Const(Value::Bool(false) | Value::Int(0)))
+            );
+            falsy && timeout.is_none()
+        };
+        let may_block = match &op {
+            Op::Acquire { blocking, timeout } => !never(blocking, timeout),
+            Op::Put { block, timeout, .. } | Op::Get { block, timeout } => !never(block, timeout),
+            Op::Wait { .. } | Op::QJoin | Op::Recv | Op::Poll { timeout: Some(_) } => true,
+            _ => false,
+        };
         if may_block {
             self.in_atomic_check(method.span, &format!("`{m}()`"))?;
         }
