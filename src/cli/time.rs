@@ -233,7 +233,7 @@ fn text(prog: &Program, runs: &[TimedRun]) -> String {
         }
         if r.wall_us > 0 {
             s += &format!(
-                "  timeline, one column = {:.1} ms (# runs, g waits for the GIL, c for a core, . blocked or asleep)\n",
+                "  timeline, one column = {:.1} ms (# runs, g waits for the GIL, c for a core, s starts, . blocked or asleep)\n",
                 ms(r.wall_us) / COLUMNS as f64
             );
             for &i in &started {

@@ -64,14 +64,15 @@ impl PartyState {
         }
     }
 
-    /// The timeline's character: `#` runs, `g` waits for the GIL, `c` for a core, `.`
-    /// blocked, asleep or starting.
+    /// The timeline's character: `#` runs, `g` waits for the GIL, `c` for a core, `s`
+    /// a process starting, `.` blocked or asleep.
     pub fn glyph(self) -> char {
         match self {
             PartyState::Running => '#',
             PartyState::GilWait => 'g',
             PartyState::CoreWait => 'c',
-            _ => '.',
+            PartyState::Starting => 's',
+            PartyState::Blocked | PartyState::Sleeping => '.',
         }
     }
 }
