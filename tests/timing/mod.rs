@@ -493,3 +493,14 @@ fn the_html_timeline_page_is_pinned() {
         insta::assert_snapshot!("time_io_processes_html", html);
     });
 }
+
+/// The text timeline draws a process's start-up as `s`, and says so: it was a `.`, which
+/// the legend calls blocked or asleep.
+#[test]
+fn the_text_timeline_shows_a_process_starting() {
+    let out = simrace(&["time", "scenarios/timing/cpu_processes.toml"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("s starts, . blocked or asleep"), "{text}");
+    let lane = text.lines().find(|l| l.contains("task[0] |")).unwrap();
+    assert!(lane.contains("|ss#"), "{lane}");
+}
