@@ -72,7 +72,10 @@ pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
             output: out.prints,
             events: out.events,
         });
-        if let Some(f) = out.failure {
+        // An invariant that stays false fails again at every step: the first counts.
+        if let Some(f) = out.failure
+            && !failures.iter().any(|(_, g)| *g == f)
+        {
             failures.push((Some(i), f));
         }
     }

@@ -106,3 +106,16 @@ fn a_livelock_at_max_steps_and_a_deadlock_after_an_error_replay_to_themselves() 
     let (code, v) = replay_json(file, "1,0");
     assert_eq!((code, &v["finding"]["kind"]), (Some(1), &"error".into()));
 }
+
+/// An invariant that stays false fails again at every step; the replay names the step
+/// where it became false (it said the last one).
+#[test]
+fn a_replay_names_the_step_where_the_invariant_became_false() {
+    let file = "tests/fixtures/regressions/race_after_failed_invariant.toml";
+    let out = simrace(&["replay", file, "--schedule", "0,1,0"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("assertion: check (line 26) at step 1: invariant `bad == 0`"),
+        "{text}"
+    );
+}
