@@ -858,28 +858,17 @@ pub enum Instr {
 }
 
 impl Instr {
-    /// Whether the step may give up, returning a failure value instead of doing what
-    /// it asks, depending on the state it meets: a non-blocking or timed acquire, get,
-    /// put, wait, join or poll (the explorer's reduction treats such steps with more
-    /// care, dpor.rs `explored_elsewhere`).
-    pub fn may_give_up(&self) -> bool {
-        match self {
-            Instr::Call { op, .. } => match op {
-                Op::Acquire { blocking, timeout } => blocking.is_some() || timeout.is_some(),
-                Op::Put { block, timeout, .. } | Op::Get { block, timeout } => {
-                    block.is_some() || timeout.is_some()
-                }
-                Op::Wait { timeout } => timeout.is_some(),
-                Op::Poll { .. } => true,
-                _ => false,
-            },
-            Instr::Join { timeout, .. } => timeout.is_some(),
-            Instr::Result { op, .. } => matches!(
-                op,
-                ResultOp::Get { timeout: Some(_) } | ResultOp::Wait { timeout: Some(_) }
-            ),
-            _ => false,
-        }
+    /// Whether the step may wait for another party or give up, depending on the state
+    /// it meets: an object operation (an acquire, get, put, wait, recv, poll, or their
+    /// non-blocking and timed forms), a `join` or an AsyncResult's `get` or `wait`. An
+    /// over-approximation (a `release` is an object operation too), for the explorer's
+    /// reduction, which treats programs with such steps with more care (dpor.rs
+    /// `explored_elsewhere`).
+    pub fn may_wait_or_give_up(&self) -> bool {
+        matches!(
+            self,
+            Instr::Call { .. } | Instr::Join { .. } | Instr::Result { .. }
+        )
     }
 
     /// The threads this instruction acts on, if it names some.

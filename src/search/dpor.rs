@@ -313,10 +313,13 @@ impl Explorer<'_> {
     /// the failed acquisition after it stood for the executions where it released first,
     /// in which the acquisition succeeds; those where it fails came from nowhere. A
     /// Queue's non-blocking `get` lost a class the same way (seed 302: 29 executions for
-    /// 30 classes). Only where some step may give up (`Instr::may_give_up`: a
-    /// non-blocking or timed acquire, get, put, wait, join or poll): elsewhere the test
-    /// on `v` alone is kept, which starts fewer executions only to be blocked
-    /// (lastzero(10): 247 more of them, with the longer test everywhere).
+    /// 30 classes), and so did a Semaphore's blocking acquire beside a bounded Queue's
+    /// blocking `put` (seed 402: 27 for 28). Only where some step may wait or give up
+    /// (`Instr::may_wait_or_give_up`: an object operation, a `join`, an AsyncResult's
+    /// `get` or `wait`): in a program of reads and writes alone the test on `v` alone
+    /// is kept, which starts fewer executions only to be blocked (lastzero(10): 247
+    /// more of them, with the longer test; the published counts with locks are the
+    /// same either way).
     fn explored_elsewhere(&self, i: usize, v: &[WakeStep], continued: &[WakeStep]) -> bool {
         let n = &self.path[i];
         let asleep = n.sleep.iter().filter(|(q, _)| !n.inherited.contains(q));

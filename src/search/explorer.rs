@@ -113,7 +113,7 @@ pub(super) struct Explorer<'p> {
     pub(super) path_clocks: PathClocks,
     pub(super) start: Instant,
     pub(super) nthreads: usize,
-    /// Some step may give up (`Instr::may_give_up`: `blocking=False`, a timeout): see
+    /// Some step may wait or give up (`Instr::may_wait_or_give_up`): see
     /// `Explorer::explored_elsewhere` (dpor.rs).
     pub(super) gives_up: bool,
     pub(super) classes: std::collections::BTreeSet<Vec<Choice>>,
@@ -957,8 +957,10 @@ fn canonical_form(path: &[Node]) -> Vec<Choice> {
     form
 }
 
-/// Does some step of the program give up, depending on the state (`Instr::may_give_up`)?
+/// May some step of the program wait for another party or give up
+/// (`Instr::may_wait_or_give_up`)?
 fn may_give_up(prog: &Program) -> bool {
     let code = prog.threads.iter().map(|t| &t.code);
-    code.flat_map(|c| &c.instrs).any(|i| i.may_give_up())
+    code.flat_map(|c| &c.instrs)
+        .any(|i| i.may_wait_or_give_up())
 }

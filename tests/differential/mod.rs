@@ -536,3 +536,22 @@ fn a_nonblocking_get_does_not_hide_classes() {
     assert_eq!(dpor.stats.executions, 30);
     assert_eq!(exact(&dpor), exact(&sleep));
 }
+
+/// The generator's shrunk case at seed 402: a Semaphore's blocking acquire beside a
+/// bounded Queue's blocking `put` and a race reversal, with no step that gives up, made
+/// DPOR lose a class (27 executions against sleep sets' 28, one of a deadlock's). The
+/// longer sleep test now applies wherever some step may wait or give up.
+#[test]
+fn a_blocking_put_does_not_hide_classes() {
+    let prog = load("tests/fixtures/regressions/blocking_put_classes.toml");
+    let sleep = explore(
+        &prog,
+        &Config {
+            reduction: Reduction::Sleep,
+            ..Config::default()
+        },
+    );
+    let dpor = explore(&prog, &Config::default());
+    assert_eq!(dpor.stats.executions, 28);
+    assert_eq!(exact(&dpor), exact(&sleep));
+}
