@@ -189,6 +189,19 @@ impl State {
         fp
     }
 
+    /// Does the footprint of `t`'s next step depend on the values of cells, not only on
+    /// `t`'s own state? A compare-and-swap writes only when it will succeed, so the same
+    /// step is a read in one order and a write in another: a race reversal that moves it
+    /// before a write must take its footprint again there (dpor.rs `reverse`).
+    pub fn footprint_depends_on_values(&self, prog: &Program, t: ThreadId) -> bool {
+        let th = &self.threads[t as usize];
+        if !matches!(th.status, Status::Ready) || th.dying {
+            return false;
+        }
+        let code = &prog.threads[t as usize].code;
+        matches!(code.instrs.get(th.pc as usize), Some(Instr::Cas { .. }))
+    }
+
     /// What the step where a process dies after raising touches (step.rs, `die`): its
     /// end, as `End` does, and its open `with` blocks' exits, which the failure unwinds
     /// as Python does (found by the generated scenarios: a failing process's unwinding

@@ -555,3 +555,35 @@ fn a_blocking_put_does_not_hide_classes() {
     assert_eq!(dpor.stats.executions, 28);
     assert_eq!(exact(&dpor), exact(&sleep));
 }
+
+/// The generator's shrunk case at seed 502: a compare-and-swap that failed after a write
+/// (a read) succeeds when a reversal moves it before that write (a write). With the
+/// failure's footprint the wakeup tree put it after a read it does not commute with, and
+/// DPOR lost a class (15 executions for 16). The reversal now takes a CAS's footprint
+/// again where it moves it.
+#[test]
+fn a_reversed_cas_takes_its_footprint_again() {
+    let prog = load("tests/fixtures/regressions/failed_cas_reversal.toml");
+    let naive = explore(
+        &prog,
+        &Config {
+            reduction: Reduction::None,
+            count_classes: true,
+            ..Config::default()
+        },
+    );
+    assert_eq!(naive.stats.classes, 16);
+    let sleep = explore(
+        &prog,
+        &Config {
+            reduction: Reduction::Sleep,
+            ..Config::default()
+        },
+    );
+    let dpor = explore(&prog, &Config::default());
+    assert_eq!(dpor.stats.executions, 16);
+    assert_eq!(exact(&dpor), exact(&sleep));
+    let (nk, nkeys, no) = summary(&naive);
+    let (dk, dkeys, d_o) = summary(&dpor);
+    assert_eq!((nk, nkeys, no), (dk, dkeys, d_o));
+}
