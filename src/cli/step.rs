@@ -339,7 +339,7 @@ impl<'p> Game<'p> {
     }
 
     fn replay_command(&self) -> String {
-        crate::report::replay_command(&self.prog.path, &self.schedule_text())
+        crate::report::replay_command(&self.prog.path, &self.schedule_text(), None)
     }
 }
 

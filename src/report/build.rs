@@ -54,6 +54,7 @@ pub fn build(prog: &Program, ex: &Exploration, engine: &'static str, timing: boo
     RunReport {
         scenario: prog.name.clone(),
         file: prog.path.clone(),
+        max_steps: (ex.max_steps != crate::search::max_steps_of(prog)).then_some(ex.max_steps),
         description: prog.description.clone(),
         verdict: if kinds.is_empty() { "pass" } else { "fail" },
         matches_expectation: kinds == expected,
@@ -274,6 +275,7 @@ pub fn from_engine(prog: &Program, e: EngineReport) -> RunReport {
     RunReport {
         scenario: prog.name.clone(),
         file: prog.path.clone(),
+        max_steps: None,
         description: prog.description.clone(),
         verdict: if e.kinds.is_empty() { "pass" } else { "fail" },
         matches_expectation: e.kinds == expected,

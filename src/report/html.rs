@@ -332,7 +332,11 @@ fn finding(
         out,
         "<p>Schedule <code class=\"schedule\">{}</code>; replay it with:</p>\n<pre class=\"replay\">{}</pre>",
         text(schedule),
-        text(&super::replay_command(s_of(&p.report, "file"), schedule))
+        text(&super::replay_command(
+            s_of(&p.report, "file"),
+            schedule,
+            p.report.get("max_steps").and_then(|v| v.as_u64())
+        ))
     );
     lanes(out, f, p, lines);
     let output = arr(f, "output");

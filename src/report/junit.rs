@@ -98,7 +98,7 @@ fn failure_body(r: &CheckResult) -> String {
         let _ = writeln!(
             out,
             "  replay: {}",
-            super::replay_command(&rep.file, &f.schedule)
+            super::replay_command(&rep.file, &f.schedule, rep.max_steps)
         );
         write_trace(&mut out, &f.trace, &f.output, "  ");
     }

@@ -38,6 +38,10 @@ pub type StaticName = &'static str;
 pub struct RunReport {
     pub scenario: String,
     pub file: String,
+    /// The step limit of the run, where a flag set it apart from the scenario's own
+    /// (`max_steps` in `[limits]`, or the default): replaying a finding needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u64>,
     pub description: String,
     #[serde(deserialize_with = "static_str::one")]
     pub verdict: StaticName,
@@ -232,12 +236,16 @@ pub fn json_value(v: Value) -> serde_json::Value {
     }
 }
 
-/// The command that replays the execution `schedule` (as a report writes it) of `file`:
-/// the one wording of it in every report.
-pub fn replay_command(file: &str, schedule: &str) -> String {
-    if schedule.is_empty() {
-        format!("simrace replay {file}")
-    } else {
-        format!("simrace replay {file} --schedule {schedule}")
+/// The command that replays the execution `schedule` (as a report writes it) of `file`,
+/// with the run's step limit where it is not the scenario's own (`max_steps`): the one
+/// wording of it in every report.
+pub fn replay_command(file: &str, schedule: &str, max_steps: Option<u64>) -> String {
+    let mut cmd = format!("simrace replay {file}");
+    if !schedule.is_empty() {
+        cmd.push_str(&format!(" --schedule {schedule}"));
     }
+    if let Some(n) = max_steps {
+        cmd.push_str(&format!(" --max-steps {n}"));
+    }
+    cmd
 }

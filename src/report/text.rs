@@ -304,7 +304,7 @@ fn finding_text(out: &mut String, r: &RunReport, f: &FindingReport) {
     let _ = writeln!(
         out,
         "  replay: {}",
-        super::replay_command(&r.file, &f.schedule)
+        super::replay_command(&r.file, &f.schedule, r.max_steps)
     );
     let marks: Vec<(usize, &str)> = match &f.race {
         Some(r) => vec![

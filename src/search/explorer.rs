@@ -404,6 +404,7 @@ impl<'p> Explorer<'p> {
             stats: self.stats,
             lock_order: self.lock_order,
             lost_writes: self.lost_writes,
+            max_steps: self.cfg.max_steps,
         }
     }
 

@@ -277,6 +277,9 @@ pub struct Exploration {
     pub lock_order: LockOrder,
     /// What processes wrote that others read, over every explored execution.
     pub lost_writes: LostWrites,
+    /// The step limit the search ran under (a replay of its findings needs the same).
+    #[serde(default)]
+    pub max_steps: u64,
 }
 
 /// Explores `prog` under `cfg`.

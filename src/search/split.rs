@@ -196,7 +196,7 @@ fn merge_tasks(
             break;
         }
     }
-    Ok(merged.into_exploration(elapsed))
+    Ok(merged.into_exploration(elapsed, cfg.max_steps))
 }
 
 /// Whether a subtree's search that ran `stats` and cost `work` from no work before it
@@ -359,8 +359,9 @@ impl Part {
         }
     }
 
-    /// The exploration that the merged parts make, for a search that took `elapsed`.
-    fn into_exploration(mut self, elapsed: Duration) -> Exploration {
+    /// The exploration that the merged parts make, for a search that took `elapsed` with
+    /// at most `max_steps` steps in an execution.
+    fn into_exploration(mut self, elapsed: Duration, max_steps: u64) -> Exploration {
         // A finding seen only in executions that other subtrees keep has no count here.
         self.findings.retain(|_, f| f.count > 0);
         self.stats.classes = self.classes.len() as u64;
@@ -372,6 +373,7 @@ impl Part {
             stats: self.stats,
             lock_order: self.lock_order,
             lost_writes: self.lost_writes,
+            max_steps,
         }
     }
 }

@@ -107,6 +107,39 @@ fn a_livelock_at_max_steps_and_a_deadlock_after_an_error_replay_to_themselves() 
     assert_eq!((code, &v["finding"]["kind"]), (Some(1), &"error".into()));
 }
 
+/// A run whose `--max-steps` is not the scenario's own says so in its replay commands
+/// (JSON `max_steps`, the text's `replay:` line), and the command as printed reaches the
+/// livelock; without the flag the same schedule runs on to another finding (the replay
+/// line had left the flag out).
+#[test]
+fn a_replay_line_carries_the_runs_max_steps() {
+    let file = "scenarios/counter.toml";
+    let run = ["run", file, "--engine", "explore", "--max-steps", "5"];
+    let out = simrace(&[&run[..], &["--format", "json"]].concat());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["max_steps"], 5);
+    let livelock = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "livelock")
+        .expect("the loop runs past 5 steps");
+    let schedule = livelock["schedule"].as_str().unwrap();
+    let text = stdout(&simrace(&run));
+    let printed = format!("replay: simrace replay {file} --schedule {schedule} --max-steps 5");
+    assert!(text.contains(&printed), "{text}");
+    let args: Vec<&str> = printed["replay: simrace ".len()..].split(' ').collect();
+    let out = simrace(&[&args[..], &["--format", "json"]].concat());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["finding"]["message"], livelock["message"]);
+    let (_, r) = replay_json(file, schedule);
+    assert_ne!(r["finding"]["kind"], "livelock");
+    // The scenario's own limit is not repeated.
+    let out = simrace(&["run", file, "--engine", "explore", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("max_steps").is_none());
+}
+
 /// An invariant that stays false fails again at every step; the replay names the step
 /// where it became false (it said the last one).
 #[test]

@@ -63,6 +63,8 @@ fn names_list(names: &[String]) -> String {
 struct Story<'a> {
     prog: &'a Program,
     file: &'a str,
+    /// The run's step limit where it is not the scenario's own.
+    max_steps: Option<u64>,
     finding: &'a FindingReport,
     replay: Replay,
     /// The failure each step caused, if any.
@@ -78,6 +80,7 @@ impl<'a> Story<'a> {
         Ok(Story {
             prog,
             file: &rep.file,
+            max_steps: rep.max_steps,
             finding,
             replay: replay(prog, &schedule)?,
             failures: step_failures(prog, &schedule),
@@ -161,7 +164,8 @@ fn full_answer(out: &mut String, story: &Story) {
     let _ = writeln!(out, "Why this is a bug:");
     why::why(out, story, true);
     let _ = writeln!(out);
-    let replay = crate::report::replay_command(story.file, &story.finding.schedule);
+    let replay =
+        crate::report::replay_command(story.file, &story.finding.schedule, story.max_steps);
     let _ = writeln!(out, "Replay it: {replay}");
     let _ = writeln!(out, "Play it yourself: simrace step {}", story.file);
     if !story.prog.description.trim().is_empty() {
