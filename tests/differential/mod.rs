@@ -8,6 +8,7 @@
 //! seed, so every run checks the same cases; a failure is reported shrunk to a minimal
 //! scenario, printed as a scenario file.
 
+pub(crate) mod fuzz_checks;
 pub(crate) mod generate;
 pub(crate) mod language;
 mod policies;

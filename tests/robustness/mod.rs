@@ -7,6 +7,7 @@
 //! `SIMRACE_PROPTEST_CASES` (e.g. 5000) and `SIMRACE_PROPTEST_SEED` (other cases). The
 //! fuzz targets in `fuzz/` cover the same language from arbitrary bytes.
 
+mod corpus;
 mod cyclic;
 
 use crate::common::replays_to_itself;
