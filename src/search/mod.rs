@@ -321,6 +321,31 @@ fn alone(prog: &Program, cfg: &Config, start: Instant) -> Option<Exploration> {
     if after == 0 {
         return None;
     }
+    let trial = match try_alone(prog, cfg, after, start) {
+        Ok(ex) => return Some(ex),
+        Err(trial) => trial,
+    };
+    // So few states that the single search may yet switch to state caching (the tasks
+    // of a split never do): the trial goes on to where the single search decides, so
+    // that a cyclic program's split search gives the single search's answer.
+    let may_switch = cfg.auto_states
+        && after < SWITCH_AFTER
+        && trial.stats.states.max(1) * SWITCH_RATIO <= SWITCH_AFTER;
+    if !may_switch {
+        return None;
+    }
+    // (One past it: a search at its `max_executions` stops before it looks.)
+    try_alone(prog, cfg, SWITCH_AFTER + 1, start).ok()
+}
+
+/// The search alone up to `after` executions: `Ok(its result)` when that settles it (as
+/// [`alone`] says), else `Err(what it found by then)`.
+fn try_alone(
+    prog: &Program,
+    cfg: &Config,
+    after: u64,
+    start: Instant,
+) -> Result<Exploration, Exploration> {
     let first = Config {
         max_executions: Some(cfg.max_executions.map_or(after, |m| m.min(after))),
         ..cfg.clone()
@@ -329,9 +354,13 @@ fn alone(prog: &Program, cfg: &Config, start: Instant) -> Option<Exploration> {
     let limited_by_user = cfg.max_executions.is_some_and(|m| m <= after);
     let timed_out = cfg.timeout.is_some_and(|t| alone.stats.elapsed >= t);
     if alone.stats.switched.is_some() {
-        return Some(switch_if_cyclic(prog, cfg, alone, start));
+        return Ok(switch_if_cyclic(prog, cfg, alone, start));
     }
-    (alone.stats.complete || limited_by_user || timed_out).then_some(alone)
+    if alone.stats.complete || limited_by_user || timed_out {
+        Ok(alone)
+    } else {
+        Err(alone)
+    }
 }
 
 /// One share of a split search (`simrace run --partition`): the tasks that `select`

@@ -40,8 +40,11 @@ impl Explorer<'_> {
             *self.path_keys.entry(fingerprint).or_default() += 1;
         } else {
             self.record_lock_order(top);
-            if !failed {
-                self.livelock_if_cycle(top, fingerprint);
+            if !failed && self.livelock_if_cycle(top, fingerprint) {
+                // A cycle is an execution that goes on for ever, as DPOR's that runs to
+                // max_steps is one: counted with the executions, not cut short.
+                self.path[top].ended = true;
+                self.stats.executions += 1;
             }
             return false;
         }
@@ -70,10 +73,10 @@ impl Explorer<'_> {
     /// Reports a livelock when the state at node `top` (fingerprint `key`) is the state of
     /// an earlier node of the path, up to its step counters and an exchange of
     /// interchangeable threads: the path from there is a cycle, which goes on for ever
-    /// (renamed at each turn).
-    fn livelock_if_cycle(&mut self, top: usize, key: u64) {
+    /// (renamed at each turn). True when it did.
+    fn livelock_if_cycle(&mut self, top: usize, key: u64) -> bool {
         if !self.path_keys.contains_key(&key) {
-            return; // not on the path (the common case, found without a walk)
+            return false; // not on the path (the common case, found without a walk)
         }
         let prog = self.prog;
         let (here, here_to) = representative(prog, &self.path[top].state, self.cfg.symmetry);
@@ -85,7 +88,7 @@ impl Explorer<'_> {
             let (there, there_to) = representative(prog, &n.state, self.cfg.symmetry);
             (there == here).then_some((i, there_to))
         }) else {
-            return;
+            return false;
         };
         // The state at `top` is the one at `start` with thread t renamed turn[t].
         let back = inverse(&here_to);
@@ -111,5 +114,6 @@ impl Explorer<'_> {
             None,
             true,
         );
+        true
     }
 }

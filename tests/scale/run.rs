@@ -83,6 +83,37 @@ fn a_published_benchmark_in_shares_merges_to_one_run() {
     merge_is_one_run("benches/scenarios/lastzero10.toml", &[], "count", 3);
 }
 
+/// A program that goes round in loops: at the default split, every share finds what
+/// the one run finds, that the search should switch to state caching, and the merge is
+/// that run's report, byte for byte (before, the shares split it, no task could switch,
+/// and the merge stopped at the step budget, INCOMPLETE, after 4,937 executions).
+#[test]
+fn a_cyclic_program_in_shares_switches_as_one_run() {
+    let file = "tests/fixtures/cyclic/polite_livelock.toml";
+    let merged = merge_is_one_run(file, &[], "count", 2);
+    let one = simrace_to(
+        &[
+            "run",
+            file,
+            "--engine",
+            "explore",
+            "--no-timing",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let one: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(merged["stats"], one["stats"]);
+    assert_eq!(merged["findings"], one["findings"]);
+    assert_eq!(merged["stats"]["complete"], true);
+    assert!(
+        merged["stats"]["switched"].is_string(),
+        "{}",
+        merged["stats"]
+    );
+}
+
 /// A run that a limit stops: the merge is the split search run task after task under the
 /// limits of the whole search, whatever the partition (the task that crosses a limit is
 /// run again in the merge, from the work before it). `--max-executions` stops it after
