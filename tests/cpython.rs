@@ -751,3 +751,56 @@ fn a_lock_held_across_an_empty_body_is_seen_held() {
     let v = cpython_json(file, 2000);
     assert_eq!(v["engines"][0]["kinds"], serde_json::json!(["assertion"]));
 }
+
+/// The real thing behind `regressions::a_notify_spent_on_a_waiter_that_timed_out_is_lost`:
+/// CPython keeps a waiter that timed out on the Condition's list until it has the lock
+/// back, so a notify made meanwhile is spent on it and the other waiter sleeps. The
+/// program forces that order (the notifier holds the lock past a's timeout, once both
+/// wait), and the explorer finds the deadlock in the same scenario.
+#[test]
+fn a_notify_is_lost_to_a_waiter_that_timed_out_on_cpython() {
+    if !python("a_notify_is_lost_to_a_waiter_that_timed_out_on_cpython") {
+        return;
+    }
+    let program = r#"
+import threading, time
+cv = threading.Condition()
+ready = False
+def a():
+    with cv:
+        if cv.wait(timeout=1.0):
+            cv.notify()
+def b():
+    with cv:
+        while not ready:
+            cv.wait()
+def until_waiting(n):
+    while True:
+        with cv:
+            if len(cv._waiters) >= n:
+                return
+        time.sleep(0.001)
+ta = threading.Thread(target=a, daemon=True); ta.start(); until_waiting(1)
+tb = threading.Thread(target=b, daemon=True); tb.start(); until_waiting(2)
+with cv:
+    time.sleep(1.5)  # a times out meanwhile and waits for the lock, still listed
+    ready = True
+    cv.notify()
+ta.join(5)
+tb.join(0.5)
+print("a returned:", not ta.is_alive(), "b waits:", tb.is_alive())
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(program)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "a returned: True b waits: True",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = "tests/fixtures/regressions/notify_lost_to_timed_out_waiter.toml";
+    assert_eq!(run_report(&load(file)).kinds.to_vec(), ["deadlock"]);
+}

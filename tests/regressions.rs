@@ -388,3 +388,32 @@ fn nothing_after_a_failure_that_ends_the_execution_is_a_finding() {
         );
     }
 }
+
+/// A notify spent on a waiter that timed out but has not taken the lock back (CPython
+/// keeps it on the wait list until then): its `wait` returns False, the notify is lost,
+/// and the waiter it was for sleeps for ever. Every reduction and both wake policies
+/// find the deadlock, and the trace says where the notify went (the model had taken a
+/// waiter off the list when it timed out, and found none).
+#[test]
+fn a_notify_spent_on_a_waiter_that_timed_out_is_lost() {
+    use simrace::{FindingKind::Deadlock, Policy, WakePolicy};
+    let file = "tests/fixtures/regressions/notify_lost_to_timed_out_waiter.toml";
+    let prog = load(root().join(file));
+    for wake in [WakePolicy::Choose, WakePolicy::Race] {
+        for reduction in [Reduction::Dpor, Reduction::None, Reduction::States] {
+            let cfg = Config {
+                reduction,
+                policy: Policy { wake },
+                ..Config::default()
+            };
+            let kinds = crate::common::kinds(&explore(&prog, &cfg));
+            assert_eq!(kinds, [Deadlock], "{wake:?} {reduction:?}");
+        }
+    }
+    let out = crate::common::simrace(&["run", file, "--engine", "explore"]);
+    let text = crate::common::stdout(&out);
+    assert!(
+        text.contains("notify cv wakes a (which timed out: the notify is lost)"),
+        "{text}"
+    );
+}

@@ -80,6 +80,7 @@ fn statement() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("with cv:\n    cv.wait()".to_string()),
         Just("with cv:\n    ok = cv.wait(timeout=1)\n    y = y + 1".to_string()),
+        Just("with cv:\n    if cv.wait(timeout=1):\n        cv.notify()".to_string()),
         Just("with cv:\n    while x == 0:\n        cv.wait()".to_string()),
         Just("with cv:\n    cv.notify()".to_string()),
         Just("with cv:\n    cv.notify(2)".to_string()),

@@ -198,7 +198,15 @@ fn notify(k: &mut Call, op: &Op) -> Res<Outcome> {
     }
     let names: Vec<String> = woken
         .iter()
-        .map(|w| k.prog().threads[*w as usize].name.clone())
+        .map(|w| {
+            let name = &k.prog().threads[*w as usize].name;
+            match k.st.threads[*w as usize].status {
+                Status::Waiting(Wait::Condition(CondWait::Reacquire { result: false, .. })) => {
+                    format!("{name} (which timed out: the notify is lost)")
+                }
+                _ => name.clone(),
+            }
+        })
         .collect();
     match (names.is_empty(), k.st.policy.wake) {
         (true, _) => say!(k, "{verb} {name} (no thread is waiting)"),
@@ -216,6 +224,8 @@ fn wake_chosen(k: &mut Call, n: usize) -> Res<Vec<ThreadId>> {
     let chosen: Vec<ThreadId> = pick.iter().map(|i| c.waiters[*i]).collect();
     c.waiters.retain(|x| !chosen.contains(x));
     for w in &chosen {
+        // A waiter that timed out and waits for the lock is still on the list, as in
+        // CPython: the notify is spent on it and its `wait` still returns False.
         if let Status::Waiting(Wait::Condition(CondWait::Notify { cv, saved, .. })) =
             k.st.threads[*w as usize].status
         {
@@ -225,8 +235,8 @@ fn wake_chosen(k: &mut Call, n: usize) -> Res<Vec<ThreadId>> {
                     saved,
                     result: true,
                 }));
+            k.event(Event::Edge { to: *w });
         }
-        k.event(Event::Edge { to: *w });
     }
     Ok(chosen)
 }
@@ -304,7 +314,16 @@ impl Primitive for ConditionKind {
     }
 
     fn describe(&self, st: &State, prog: &Program, o: ObjId) -> String {
-        let waiters = cond(st, o).map(|c| c.waiters.clone()).unwrap_or_default();
+        let waiters: Vec<ThreadId> = (cond(st, o).map(|c| c.waiters.clone()))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| {
+                matches!(
+                    st.threads[*t as usize].status,
+                    Status::Waiting(Wait::Condition(CondWait::Notify { .. }))
+                )
+            })
+            .collect();
         if waiters.is_empty() {
             return "Condition, nobody waiting".into();
         }
@@ -323,7 +342,9 @@ impl Primitive for ConditionKind {
                 u32::from(woken) + u32::from(*timed && timeouts && !spins)
             }
             Wait::Condition(CondWait::Reacquire { cv, .. }) => {
-                u32::from(lock::free_for(st, super::lock_of(prog, *cv), t))
+                let free = lock::free_for(st, super::lock_of(prog, *cv), t);
+                let spends = st.policy.wake == WakePolicy::Race && race_eligible(st, *cv, t);
+                u32::from(free) * (1 + u32::from(spends))
             }
             _ => 0,
         }
@@ -343,6 +364,7 @@ impl Primitive for ConditionKind {
                 }
             }
             Wait::Condition(CondWait::Reacquire { cv, saved, result }) => {
+                leave_after_timeout(k, *cv)?;
                 let lock = super::lock_of(k.prog(), *cv);
                 lock::take(k.st, t, lock, *saved);
                 k.event(Event::Acquire(Chan::Obj(lock)));
@@ -443,24 +465,41 @@ fn take_wakeup(k: &mut Call, cv: ObjId, saved: u32) -> Res<Outcome> {
     Ok(Outcome::Waiting)
 }
 
-/// A timed wait gives up: the thread leaves the wait list and waits for the lock.
+/// A timed wait gives up: the thread waits for the lock, and stays on the wait list
+/// until it has it (CPython's `Condition.wait` removes a waiter that timed out only
+/// after `_acquire_restore`): a notify before then may be spent on it.
 fn time_out(k: &mut Call, cv: ObjId, saved: u32) -> Res<Outcome> {
     let t = k.t();
-    let c = cond_mut(k.st, cv)?;
-    if let Some(i) = c.waiters.iter().position(|w| *w == t) {
-        c.remove(i);
-    }
     k.st.threads[t as usize].status = Status::Waiting(Wait::Condition(CondWait::Reacquire {
         cv,
         saved,
         result: false,
     }));
-    // It left the wait list: put back what its wait changed there.
     k.wrote(Loc::Obj(cv));
     k.st.note_timed_out(t);
     let name = k.name_of(cv);
     say!(k, "wait {name} timed out");
     Ok(Outcome::Waiting)
+}
+
+/// A waiter that timed out takes the lock back and leaves the wait list, if a notify
+/// has not taken it off already. `Race`: alternative 1 is the notify that was spent on
+/// it before (a pending wake-up it may take), as `Choose` has a notify pick it.
+fn leave_after_timeout(k: &mut Call, cv: ObjId) -> Res<()> {
+    let (t, spend) = (k.t(), k.alt == 1);
+    let c = cond_mut(k.st, cv)?;
+    let Some(i) = c.waiters.iter().position(|w| *w == t) else {
+        return Ok(());
+    };
+    if spend {
+        let Some(j) = c.wakeup_for(i) else {
+            return internal("a wake-up spent that was not there");
+        };
+        c.wakeups[j].2 -= 1;
+    }
+    c.remove(i);
+    k.wrote(Loc::Obj(cv));
+    Ok(())
 }
 
 /// `t` is gone: it leaves every condition's wait list (and its wake-ups, if nobody else
