@@ -49,6 +49,20 @@ impl Builder<'_, '_> {
             }
             None => {
                 self.no_attribute(&t.name, t.attr.as_ref())?;
+                if indexed && self.local_ids.contains_key(&t.name.name) {
+                    // Reading `xs[i]` works; a Python programmer expects this to as well.
+                    let name = &t.name.name;
+                    return Err(self
+                        .err(
+                            t.name.span,
+                            format!("`{name}` is a local value, not an array: it cannot be assigned into"),
+                        )
+                        .with_help(format!(
+                            "a local list is a value here (docs/semantics.md, Lists): build a new one \
+                             (`{name} = [{name}[0], v, {name}[2]]`), or declare an array in \
+                             [shared] to assign its elements"
+                        )));
+                }
                 if indexed {
                     return Err(self
                         .err(t.name.span, format!("`{}` is not an array", t.name.name))
