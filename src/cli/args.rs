@@ -47,16 +47,24 @@ pub(super) enum ReductionFlag {
     States,
 }
 
+/// A limit's value: a positive integer, as `[limits]` requires.
+fn positive(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("must be a positive integer (as in [limits])".to_string()),
+    }
+}
+
 #[derive(clap::Args, Clone)]
 pub(super) struct Limits {
     /// Steps in one execution before it counts as a livelock.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive)]
     pub max_steps: Option<u64>,
     /// Stop exploring after N executions (the report says it is incomplete).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive)]
     pub max_executions: Option<u64>,
     /// Stop exploring after this many seconds (the report says it is incomplete).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = positive)]
     pub timeout: Option<u64>,
     /// Stop exploring when the search stores more than this many MiB (estimated from
     /// what it stores, so the same on every run; default 2048): the report says it is
@@ -97,7 +105,8 @@ pub(super) enum SchedulerFlag {
 pub(super) struct EngineOpts {
     /// Explorer: run the exhaustive search on N threads (the report is the one thread's,
     /// byte for byte, but for the memory measure); with --partition, the share's tasks.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// At most 1024.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub jobs: Option<u32>,
     /// With --jobs: hand out tasks after N executions; with --partition: split only a
     /// search that needs more than N (default 500; 0: from the start, for tests).

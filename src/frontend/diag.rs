@@ -97,9 +97,20 @@ impl Diagnostic {
             .with_context_lines(1);
         let mut snippet = String::new();
         if handler.render_report(&mut snippet, &report).is_ok() {
-            out.push_str(&snippet);
+            out.push_str(&self.header_in_characters(&snippet));
         }
         out
+    }
+
+    /// The snippet's header (`╭─[file:line:column]`) counts the column in bytes; the
+    /// headline, the JSON and editors count characters: the header is made to agree
+    /// (they differed wherever a line has non-ASCII text before the error).
+    fn header_in_characters(&self, snippet: &str) -> String {
+        let at = self.span.start.min(self.source.len());
+        let line_start = self.source[..at].rfind('\n').map_or(0, |i| i + 1);
+        let bytes = format!("[{}:{}:{}]", self.path, self.line, at - line_start + 1);
+        let chars = format!("[{}:{}:{}]", self.path, self.line, self.column);
+        snippet.replacen(&bytes, &chars, 1)
     }
 }
 

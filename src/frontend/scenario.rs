@@ -66,12 +66,15 @@ pub fn load(path: &str) -> Result<Scenario, Diagnostic> {
             .with_help("give the path of a scenario file (.toml)")
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::io(
+        // Where the bad byte is: the text up to it is valid, and shows it replaced.
+        let at = e.utf8_error().valid_up_to();
+        let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let end = shown[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+        Diagnostic::new(
             path,
-            format!(
-                "the file is not valid UTF-8 (at byte {})",
-                e.utf8_error().valid_up_to()
-            ),
+            &shown,
+            Span::new(at, end),
+            format!("the file is not valid UTF-8 (at byte {at})"),
         )
         .with_help("save the scenario as UTF-8 text")
     })?;

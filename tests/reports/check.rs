@@ -455,3 +455,21 @@ fn timing_is_shown_only_when_asked() {
         assert!(t >= 0.0);
     }
 }
+
+/// Limits that no scenario may set are wrong flags, refused as `[limits]` refuses them
+/// (`--max-steps 0` was taken, and `--max-executions 0` ran nothing and failed), and an
+/// explorer `--jobs` beyond 1024 is refused (20,000 threads aborted the process).
+#[test]
+fn zero_limits_and_absurd_jobs_are_wrong_flags() {
+    for flag in ["--max-steps", "--max-executions", "--timeout"] {
+        let o = crate::common::simrace(&["run", "scenarios/counter.toml", flag, "0"]);
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        assert!(
+            crate::common::stderr(&o).contains("must be a positive integer"),
+            "{flag}"
+        );
+    }
+    let o = crate::common::simrace(&["run", "scenarios/counter.toml", "--jobs", "20000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(crate::common::stderr(&o).contains("1..=1024"));
+}
