@@ -2,7 +2,8 @@
 //! one execution of each scenario on a simulated clock (`crate::time`), one run per value
 //! of `--cores` and `--gil`; `--html` draws the timelines ([`crate::report::timeline`],
 //! from the same JSON). Exit status: 0, or 1 when a timed execution failed, deadlocked
-//! or ran out of simulated time, 2 for an invalid input or a page that cannot be written.
+//! or ran out of simulated time, 2 for an invalid input (the other files are still
+//! timed and reported) or a page that cannot be written.
 
 use super::args::{Format, Gil, TimeArgs};
 use super::print_out;
@@ -17,44 +18,56 @@ const COLUMNS: u64 = 60;
 
 pub(super) fn time(a: &TimeArgs) -> u8 {
     let mut reports = vec![];
-    let mut failed = false;
+    // Each file's JSON in order: its report, or the error of a file that does not load
+    // (as `run` writes it); the files after a bad one are still timed.
+    let mut json_out: Vec<serde_json::Value> = vec![];
+    let (mut failed, mut invalid) = (false, false);
     for file in &a.files {
         let loaded = crate::frontend::scenario::load(file)
             .and_then(|sc| crate::frontend::lower::lower(&sc).map(|p| (sc, p)));
-        let (sc, prog) = match super::or_print(loaded) {
+        let (sc, prog) = match loaded {
             Ok(p) => p,
-            Err(code) => return code,
+            Err(d) => {
+                eprint!("{}", d.render());
+                json_out.push(serde_json::json!({
+                    "file": file,
+                    "error": {"message": d.message, "line": d.line, "column": d.column, "help": d.help},
+                }));
+                invalid = true;
+                continue;
+            }
         };
         let runs = runs(&sc, &prog, a);
         failed |= runs.iter().any(|r| r.problem.is_some());
-        reports.push((prog, runs));
+        let r = report(&prog, &runs);
+        json_out.push(serde_json::to_value(&r).expect("reports serialize"));
+        reports.push((prog, runs, r));
     }
-    let json: Vec<Report> = reports.iter().map(|(p, r)| report(p, r)).collect();
     match a.format {
         Format::Text => {
-            let text: Vec<String> = reports.iter().map(|(p, r)| text(p, r)).collect();
+            let text: Vec<String> = reports.iter().map(|(p, r, _)| text(p, r)).collect();
             print_out(&text.join("\n"));
         }
         Format::Json => {
-            let out = if json.len() == 1 {
-                serde_json::to_string_pretty(&json[0])
+            let out = if json_out.len() == 1 {
+                serde_json::to_string_pretty(&json_out[0])
             } else {
-                serde_json::to_string_pretty(&json)
+                serde_json::to_string_pretty(&json_out)
             };
             print_out(&(out.unwrap_or_default() + "\n"));
         }
     }
     if let Some(out) = &a.html {
-        let values: Vec<serde_json::Value> = json
+        let values: Vec<serde_json::Value> = reports
             .iter()
-            .map(|r| serde_json::to_value(r).expect("reports serialize"))
+            .map(|(_, _, r)| serde_json::to_value(r).expect("reports serialize"))
             .collect();
         if let Err(e) = std::fs::write(out, timeline::render(&values)) {
             eprintln!("simrace: cannot write {out}: {e}");
             return 2;
         }
     }
-    u8::from(failed)
+    if invalid { 2 } else { u8::from(failed) }
 }
 
 /// One run per `--cores` value and `--gil` setting (the file's `[timing]` otherwise). A

@@ -325,6 +325,21 @@ fn a_deadlock_on_the_clock_says_where_and_exits_1() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("deadlock"));
     let out = simrace(&["time", "tests/bad/duplicate_name.toml"]);
     assert_eq!(out.status.code(), Some(2));
+    // A bad file among good ones: the good ones are still timed and reported (nothing
+    // was), the bad one is an error object in the JSON, and the status is 2.
+    let both = [
+        "time",
+        "tests/bad/duplicate_name.toml",
+        "scenarios/counter.toml",
+    ];
+    let out = simrace(&both);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("time scenarios/counter.toml"));
+    let out = simrace(&[&both[..], &["--format", "json"]].concat());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["file"], "tests/bad/duplicate_name.toml");
+    assert!(v[0]["error"]["line"].is_u64());
+    assert_eq!(v[1]["scenario"], "counter");
 }
 
 #[test]

@@ -337,7 +337,7 @@ impl Reader<'_> {
             }
             ("items", ObjectKind::ManagerDict { items }) => *items = self.dict_items(val, name)?,
             ("parties", ObjectKind::Barrier { parties }) => {
-                *parties = self.int_in(val, "parties", 1, i64::MAX)?
+                *parties = self.int_in(val, "parties", 1, i64::from(u32::MAX))?
             }
             ("maxsize", ObjectKind::Queue { maxsize } | ObjectKind::JoinableQueue { maxsize }) => {
                 // As Python reads it: 0 or less is unbounded.
