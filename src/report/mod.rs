@@ -51,6 +51,9 @@ pub struct RunReport {
     pub expected: Vec<StaticName>,
     pub matches_expectation: bool,
     pub findings: Vec<FindingReport>,
+    /// Findings found but not written out: past [`SHOWN_PER_KIND`] of one kind.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub findings_not_shown: u64,
     pub warnings: Vec<WarningReport>,
     /// The names in `outcomes[].values`, in display order.
     pub observe: Vec<String>,
@@ -234,6 +237,14 @@ pub fn json_value(v: Value) -> serde_json::Value {
         // Cells never hold these; where one is shown, it is by its text.
         Value::List(_) | Value::Task { .. } => serde_json::Value::from(v.to_string()),
     }
+}
+
+/// The findings of one kind that a report writes out in full (with their traces); the
+/// rest are counted in `findings_not_shown`.
+pub const SHOWN_PER_KIND: usize = 256;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The command that replays the execution `schedule` (as a report writes it) of `file`,

@@ -265,6 +265,16 @@ pub fn render_text(r: &RunReport) -> String {
         let _ = writeln!(out);
         finding_text(&mut out, r, f);
     }
+    if r.findings_not_shown > 0 {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "note: {} more findings are not shown (a report writes out {} of each kind, the \
+             first by place; the verdict counts them all)",
+            r.findings_not_shown,
+            super::SHOWN_PER_KIND
+        );
+    }
     for w in &r.warnings {
         let _ = writeln!(out);
         let _ = writeln!(out, "warning: {}: {}", w.kind, w.message);
