@@ -128,6 +128,15 @@ pub fn parse_scenario(path: &str, text: &str) -> Result<Scenario, Diagnostic> {
             "invariant" => r.invariant_table(value)?,
             "limits" => r.limits(value)?,
             "timing" => r.timing(value)?,
+            _ if !is_table_like(value.get_ref()) => {
+                // `x = 0` before any table header: a key, not a table.
+                return Err(r
+                    .diag(key.span(), format!("`{k}` is outside any table"))
+                    .with_help(format!(
+                        "a variable goes under a header: `[shared]` then `{k} = ...` (or \
+                         [atomics], [ghost]); each table's keys follow its header"
+                    )));
+            }
             _ => {
                 let help = match suggest(k, TABLES) {
                     Some(s) if s == "thread" || s == "process" => {
@@ -211,6 +220,15 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// "an integer", "a string", ...: a TOML value's type for messages.
+/// A `[table]` or an `[[array]]` of tables (not a key outside any table).
+fn is_table_like(v: &DeValue) -> bool {
+    match v {
+        DeValue::Table(_) => true,
+        DeValue::Array(a) => a.iter().all(|e| matches!(e.get_ref(), DeValue::Table(_))),
+        _ => false,
+    }
+}
+
 fn type_name(v: &DeValue) -> &'static str {
     match v {
         DeValue::String(_) => "a string",
