@@ -260,10 +260,7 @@ impl CheckResult {
     pub fn json(&self) -> serde_json::Value {
         match &self.outcome {
             Outcome::Ran(r) => serde_json::to_value(r).expect("reports serialize"),
-            Outcome::Invalid(d) => serde_json::json!({
-                "file": self.file,
-                "error": {"message": d.message, "line": d.line, "column": d.column, "help": d.help},
-            }),
+            Outcome::Invalid(d) => d.json_for(&self.file),
         }
     }
 }

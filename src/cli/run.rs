@@ -95,10 +95,7 @@ fn invalid(a: &RunArgs, run: &mut Run, path: &str, d: &Diagnostic) {
         message: d.render(),
     });
     if a.format == Format::Json {
-        run.json.push(serde_json::json!({
-            "file": path,
-            "error": {"message": d.message, "line": d.line, "column": d.column, "help": d.help},
-        }));
+        run.json.push(d.json_for(path));
     }
     run.status = 2;
 }

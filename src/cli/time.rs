@@ -29,10 +29,7 @@ pub(super) fn time(a: &TimeArgs) -> u8 {
             Ok(p) => p,
             Err(d) => {
                 eprint!("{}", d.render());
-                json_out.push(serde_json::json!({
-                    "file": file,
-                    "error": {"message": d.message, "line": d.line, "column": d.column, "help": d.help},
-                }));
+                json_out.push(d.json_for(file));
                 invalid = true;
                 continue;
             }

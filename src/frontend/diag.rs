@@ -102,6 +102,20 @@ impl Diagnostic {
         out
     }
 
+    /// The JSON that `run`, `check` and `time` give for `file` when it does not load:
+    /// `{"file", "error": {message, line, column, help}}`.
+    pub fn json_for(&self, file: &str) -> serde_json::Value {
+        serde_json::json!({
+            "file": file,
+            "error": {
+                "message": self.message,
+                "line": self.line,
+                "column": self.column,
+                "help": self.help,
+            },
+        })
+    }
+
     /// The snippet's header (`╭─[file:line:column]`) counts the column in bytes; the
     /// headline, the JSON and editors count characters: the header is made to agree
     /// (they differed wherever a line has non-ASCII text before the error).

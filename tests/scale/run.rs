@@ -60,6 +60,21 @@ fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) -> serde_j
     json
 }
 
+/// The JSON report of one unpartitioned `run FILE --engine explore` with `flags`.
+fn one_run_json(file: &str, flags: &[&str]) -> serde_json::Value {
+    let base = [
+        "run",
+        file,
+        "--engine",
+        "explore",
+        "--no-timing",
+        "--format",
+        "json",
+    ];
+    let o = simrace_to(&[&base[..], flags].concat(), None);
+    serde_json::from_slice(&o.stdout).expect("the run's JSON")
+}
+
 #[test]
 fn library_explorations_in_shares_merge_to_one_run() {
     for file in library_files() {
@@ -91,19 +106,7 @@ fn a_published_benchmark_in_shares_merges_to_one_run() {
 fn a_cyclic_program_in_shares_switches_as_one_run() {
     let file = "tests/fixtures/cyclic/polite_livelock.toml";
     let merged = merge_is_one_run(file, &[], "count", 2);
-    let one = simrace_to(
-        &[
-            "run",
-            file,
-            "--engine",
-            "explore",
-            "--no-timing",
-            "--format",
-            "json",
-        ],
-        None,
-    );
-    let one: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    let one = one_run_json(file, &[]);
     assert_eq!(merged["stats"], one["stats"]);
     assert_eq!(merged["findings"], one["findings"]);
     assert_eq!(merged["stats"]["complete"], true);
@@ -132,19 +135,7 @@ fn a_limited_run_in_shares_stops_at_the_limit_of_one_run() {
             limit,
         )
     };
-    let single = |flags: &[&str]| {
-        let base = [
-            "run",
-            file,
-            "--engine",
-            "explore",
-            "--no-timing",
-            "--format",
-            "json",
-        ];
-        let o = simrace_to(&[&base[..], flags].concat(), None);
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("the run's JSON")
-    };
+    let single = |flags: &[&str]| one_run_json(file, flags);
     // Each of the first tasks holds 5,040 executions: the limit falls in the second.
     let limit = ["--max-executions", "6000"];
     let merged = stats(&merge_is_one_run(file, &limit, "hash", 3));
