@@ -13,6 +13,7 @@
 
 use crate::ir::ThreadId;
 use crate::machine::{Choice, Footprint, dependent};
+use std::collections::VecDeque;
 
 /// One step of a wakeup sequence: which thread moves (and which alternative it takes),
 /// and what it touches.
@@ -74,26 +75,29 @@ pub fn weak_initial(w: &[WakeStep], thread: ThreadId, fp: &Footprint) -> bool {
     !w.iter().any(|s| dependent(&s.fp, fp))
 }
 
-/// One step of the ⊑ test: after the tree step `x`, what is left of the steps `rest` of
-/// `w` (indices, in order), or `None` when `x` neither starts them nor commutes with all
-/// of them.
-fn consume(x: &WakeStep, w: &[WakeStep], rest: &[usize]) -> Option<Vec<usize>> {
+/// One step of the ⊑ test: whether the tree step `x` starts the steps `rest` of `w`
+/// (indices, in order) or commutes with all of them; if so, `rest` becomes what is left
+/// of them after `x` (else it is unchanged). In place, since a descent never tries a
+/// sibling after a match: copying `rest` at every level made inserting a sequence of
+/// length n below a chain of length n cost n² (two threads spinning to `max_steps`).
+fn consume(x: &WakeStep, w: &[WakeStep], rest: &mut VecDeque<usize>) -> bool {
     let t = x.choice.thread;
     if let Some(pos) = rest.iter().position(|&j| w[j].choice.thread == t) {
         let j = rest[pos];
-        if rest[..pos].iter().any(|&k| dependent(&w[k].fp, &w[j].fp)) {
-            return None; // t's step cannot come first
+        if rest
+            .iter()
+            .take(pos)
+            .any(|&k| dependent(&w[k].fp, &w[j].fp))
+        {
+            return false; // t's step cannot come first
         }
         if w[j].choice.alt != x.choice.alt {
-            return None; // the same thread doing something else
+            return false; // the same thread doing something else
         }
-        let mut left = rest.to_vec();
-        left.remove(pos);
-        Some(left)
-    } else if rest.iter().any(|&k| dependent(&w[k].fp, &x.fp)) {
-        None
+        rest.remove(pos);
+        true
     } else {
-        Some(rest.to_vec())
+        !rest.iter().any(|&k| dependent(&w[k].fp, &x.fp))
     }
 }
 
@@ -138,8 +142,7 @@ impl WakeupTree {
     /// `w` is left after `u`, `w` is covered; otherwise the rest of `w` hangs under `u` as
     /// a new rightmost branch, also when `u` is a leaf (see `insert_in`).
     pub fn insert(&mut self, w: Vec<WakeStep>) -> Inserted {
-        let all: Vec<usize> = (0..w.len()).collect();
-        match insert_in(&mut self.branches, &w, &all) {
+        match insert_in(&mut self.branches, &w) {
             Some(Inserted::Added) => {
                 self.size = self.branches.iter().map(|b| b.size).sum();
                 Inserted::Added
@@ -184,26 +187,28 @@ impl WakeupTree {
 /// the race that would reach `w`'s class is then skipped because of a sleeping thread
 /// (found by `dpor_agrees_with_sleep_sets_on_bigger_scenarios`). Following `w` itself
 /// costs nothing when it was the continuation anyway.
-fn insert_in(forest: &mut [WakeNode], w: &[WakeStep], rest: &[usize]) -> Option<Inserted> {
-    for node in forest.iter_mut() {
-        let Some(left) = consume(&node.step, w, rest) else {
-            continue; // nothing below can match either
-        };
-        if let Some(r) = insert_in(&mut node.children, w, &left) {
-            if r == Inserted::Added {
-                node.size = 1 + node.children.iter().map(|c| c.size).sum::<u64>();
-            }
-            return Some(r);
-        }
-        if left.is_empty() {
-            return Some(Inserted::Covered);
-        }
-        let added = chain(left.iter().map(|&j| w[j].clone()).collect());
-        node.size += added.size;
-        node.children.push(added);
-        return Some(Inserted::Added);
+fn insert_in(forest: &mut [WakeNode], w: &[WakeStep]) -> Option<Inserted> {
+    // The descent: at each level the first node that weakly prefixes what is left.
+    let mut left: VecDeque<usize> = (0..w.len()).collect();
+    let mut path = vec![];
+    let mut level: &[WakeNode] = forest;
+    while let Some(i) = level.iter().position(|n| consume(&n.step, w, &mut left)) {
+        path.push(i);
+        level = &level[i].children;
     }
-    None
+    let (&last, above) = path.split_last()?;
+    if left.is_empty() {
+        return Some(Inserted::Covered);
+    }
+    let added = chain(left.iter().map(|&j| w[j].clone()).collect());
+    let mut level = forest;
+    for &i in above {
+        level[i].size += added.size;
+        level = &mut level[i].children;
+    }
+    level[last].size += added.size;
+    level[last].children.push(added);
+    Some(Inserted::Added)
 }
 
 fn chain(w: Vec<WakeStep>) -> WakeNode {
