@@ -2,7 +2,7 @@
 //! scenarios, and running the `simrace` binary.
 
 use simrace::report::{self, RunReport};
-use simrace::{Config, Exploration, RawFinding, explore};
+use simrace::{Config, DEFAULT_STEP_BUDGET, Exploration, RawFinding, explore};
 use simrace::{FindingKind, Program};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -185,4 +185,13 @@ pub fn proptest_seed(seed: u64) -> u64 {
 pub fn proptest_cases(default: u32) -> u32 {
     let cases = std::env::var("SIMRACE_PROPTEST_CASES").ok();
     cases.and_then(|c| c.parse().ok()).unwrap_or(default)
+}
+
+/// The configuration `simrace run` uses: the scenario's `max_steps`, the default budget.
+pub fn default_run(prog: &Program) -> Config {
+    Config {
+        max_steps: prog.max_steps.unwrap_or(10_000),
+        step_budget: Some(DEFAULT_STEP_BUDGET),
+        ..Config::default()
+    }
 }

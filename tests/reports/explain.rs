@@ -30,7 +30,7 @@ fn an_assertion_is_told_with_its_lost_update() {
     let text = story("scenarios/counter.toml", "assertion");
     assert!(text.contains("1. worker[0] reads counter and sees 0 (line 13: tmp = counter)."));
     assert!(text.contains(
-        "worker[1]'s write of 1 to counter (step 5) overwrote worker[0]'s write of 1 (step 3)"
+        "worker[0]'s write of 1 to counter (step 5) overwrote worker[1]'s write of 1 (step 3)"
     ));
     assert!(text.contains("counter is 1; so the final assertion `counter == 2` does not hold."));
     pin("explain_counter_assertion", &text);
