@@ -59,8 +59,8 @@ pub use ir::{FindingKind, Program, Timing, Value};
 pub use machine::{Event, Failure, Policy, State, WakePolicy};
 pub use search::{
     Config, DEFAULT_STEP_BUDGET, Exploration, ParallelWork, Progress, RawFinding, RawOutcome,
-    Reduction, Replay, Search, ShareResult, Stats, TraceStep, explore, explore_share,
-    format_schedule, merge_shares, parse_schedule, replay, replays_to_itself,
+    Reduction, Replay, SHOWN_PER_KIND, Search, ShareResult, Stats, TraceStep, explore,
+    explore_share, format_schedule, merge_shares, parse_schedule, replay, replays_to_itself,
 };
 pub use time::{PartyState, PartyTime, Problem, Slice, TimedRun, simulate};
 

@@ -239,9 +239,7 @@ pub fn json_value(v: Value) -> serde_json::Value {
     }
 }
 
-/// The findings of one kind that a report writes out in full (with their traces); the
-/// rest are counted in `findings_not_shown`.
-pub const SHOWN_PER_KIND: usize = 256;
+pub use crate::search::SHOWN_PER_KIND;
 
 fn is_zero(n: &u64) -> bool {
     *n == 0

@@ -35,7 +35,8 @@ use crate::search::parallel::{Delegated, Pool, Request};
 use crate::search::taint::{self, Summary};
 use crate::search::wakeup::{WakeNode, WakeStep, WakeupTree};
 use crate::search::{
-    Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Reduction, Search, Stats,
+    Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Reduction, SHOWN_PER_KIND, Search,
+    Stats,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -161,6 +162,8 @@ pub(super) struct Explorer<'p> {
     pub(super) too_long: u64,
     /// The failures before the first step (`State::initial`), part of every execution.
     pub(super) initial_failures: Vec<(FindingKind, String)>,
+    /// The keys of the data races that keep their trace (`record_race`).
+    pub(super) race_traces: std::collections::BTreeSet<String>,
 }
 
 impl<'p> Explorer<'p> {
@@ -200,6 +203,7 @@ impl<'p> Explorer<'p> {
             visited_bytes: 0,
             too_long: 0,
             initial_failures: vec![],
+            race_traces: std::collections::BTreeSet::new(),
         }
     }
 
@@ -249,13 +253,39 @@ impl<'p> Explorer<'p> {
         (f.kind, format!("{}:{head}:{detail}", f.line))
     }
 
-    /// Records a data race found in the execution `schedule` (which ends with its second
-    /// access), and counts it.
-    pub(super) fn record_race(&mut self, r: Race, schedule: Vec<Choice>) {
+    /// Records a data race with its key (`race_key`) found in the execution `schedule`
+    /// (which ends with its second access), and counts it. Only the first
+    /// [`SHOWN_PER_KIND`] races by key keep their trace (schedule, message and accesses),
+    /// since a report writes out no others (report/build.rs): hundreds of `[[thread]]`
+    /// tables writing one variable make a race of every pair in every execution, and
+    /// keeping each one's schedule took gigabytes before the first execution ended.
+    pub(super) fn record_race(&mut self, r: Race, key: String, schedule: &[Choice]) {
         let prog = self.prog;
-        let message = r.message(prog);
-        let key = race_key(prog, &r);
-        self.record(FindingKind::DataRace, key, message, schedule, Some(r), true);
+        if let Some(e) = self.findings.get_mut(&(FindingKind::DataRace, key.clone())) {
+            e.count += 1;
+            if !e.trace_dropped() && schedule.len() < e.schedule.len() {
+                e.schedule = schedule.to_vec();
+                e.message = r.message(prog);
+                e.race = Some(r);
+            }
+            return;
+        }
+        let f = RawFinding {
+            kind: FindingKind::DataRace,
+            key: key.clone(),
+            message: r.message(prog),
+            schedule: schedule.to_vec(),
+            race: Some(r),
+            count: 1,
+        };
+        self.findings
+            .insert((FindingKind::DataRace, key.clone()), f);
+        self.race_traces.insert(key);
+        if self.race_traces.len() > SHOWN_PER_KIND {
+            let last = self.race_traces.pop_last().unwrap();
+            let dropped = (FindingKind::DataRace, last);
+            self.findings.get_mut(&dropped).unwrap().drop_trace();
+        }
     }
 
     /// Records a failure; `count`: count this execution for it now (a failure in a step
@@ -817,11 +847,11 @@ impl<'p> Explorer<'p> {
                 continue; // the execution ended before it (taint.rs)
             }
             let key = race_key(prog, &r);
-            if !seen_here.insert(key) {
+            if !seen_here.insert(key.clone()) {
                 continue; // counted once per execution
             }
-            let sched = schedule[..=r.second.step].to_vec();
-            self.record_race(r, sched);
+            let step = r.second.step;
+            self.record_race(r, key, &schedule[..=step]);
         }
     }
 
@@ -896,6 +926,23 @@ impl<'p> Explorer<'p> {
     }
 }
 
+/// Drops the trace of every data race past the first [`SHOWN_PER_KIND`] by key
+/// (`Explorer::record_race`); returns the keys of those that keep theirs.
+pub(super) fn keep_race_traces(
+    findings: &mut BTreeMap<(FindingKind, String), RawFinding>,
+) -> std::collections::BTreeSet<String> {
+    let races = findings.range_mut((FindingKind::DataRace, String::new())..);
+    let mut kept = std::collections::BTreeSet::new();
+    for (_, f) in races.take_while(|(k, _)| k.0 == FindingKind::DataRace) {
+        if kept.len() < SHOWN_PER_KIND && !f.trace_dropped() {
+            kept.insert(f.key.clone());
+        } else {
+            f.drop_trace();
+        }
+    }
+    kept
+}
+
 /// The threads that a step from `before` to `after` started.
 fn started_threads(nthreads: usize, before: &State, after: &State) -> Vec<ThreadId> {
     (0..nthreads as ThreadId)
@@ -907,7 +954,7 @@ fn started_threads(nthreads: usize, before: &State, after: &State) -> Vec<Thread
 }
 
 /// A race's finding key: the variable and the two accesses' lines and kinds, in order.
-fn race_key(prog: &Program, r: &Race) -> String {
+pub(super) fn race_key(prog: &Program, r: &Race) -> String {
     let (a, b) = (&r.first, &r.second);
     let var = &prog.vars[prog.var_of_cell(r.cell) as usize].name;
     let rw = |w: bool| if w { "write" } else { "read" };

@@ -207,6 +207,23 @@ pub struct RawFinding {
     pub count: u64,
 }
 
+impl RawFinding {
+    /// A data race past the ones a report writes out in full: counted, without its trace
+    /// (`Explorer::record_race`).
+    pub fn trace_dropped(&self) -> bool {
+        self.kind == FindingKind::DataRace && self.race.is_none()
+    }
+
+    fn drop_trace(&mut self) {
+        (self.schedule, self.message, self.race) = (vec![], String::new(), None);
+    }
+}
+
+/// The findings of one kind that a report writes out in full (with their traces); the
+/// rest are counted in its `findings_not_shown`, and the search keeps no trace of the
+/// data races among them.
+pub const SHOWN_PER_KIND: usize = 256;
+
 /// One observed final outcome.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RawOutcome {

@@ -91,7 +91,12 @@ pub fn replay(prog: &Program, schedule: &[Choice]) -> Result<Replay, String> {
 /// the default) replays to the same finding: its schedule round-trips through its
 /// string, replays, and ends in the same failure, deadlock, livelock or race. The one
 /// statement of the property that the tests and the fuzz targets check.
+/// A race whose trace was dropped (`RawFinding::trace_dropped`) has none to replay: an
+/// error, so that a check cannot pass over it unseen.
 pub fn replays_to_itself(prog: &Program, f: &RawFinding, max_steps: u64) -> Result<(), String> {
+    if f.trace_dropped() {
+        return Err(format!("{}: no trace kept (past the ones shown)", f.key));
+    }
     let text = crate::search::format_schedule(&f.schedule);
     let schedule = crate::search::parse_schedule(&text)?;
     if schedule != f.schedule {

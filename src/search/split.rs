@@ -27,7 +27,7 @@ use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
 use crate::ir::{FindingKind, Program, ThreadId};
 use crate::machine::{Choice, State, dependent};
-use crate::search::explorer::Explorer;
+use crate::search::explorer::{Explorer, keep_race_traces};
 use crate::search::format_schedule;
 use crate::search::wakeup::WakeupTree;
 use crate::search::{Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Stats};
@@ -308,12 +308,14 @@ impl Part {
         } = all;
         (ex.findings, ex.outcomes, ex.stats, ex.classes) = (findings, outcomes, stats, classes);
         (ex.states, ex.lock_order, ex.lost_writes) = (states, lock_order, lost_writes);
+        ex.race_traces = keep_race_traces(&mut ex.findings);
     }
 
     /// Merges in the next part, in depth-first order: counts add up, and a finding or
     /// outcome keeps the first of its shortest schedules.
     fn merge(&mut self, part: Part) {
         merge_findings(&mut self.findings, part.findings);
+        keep_race_traces(&mut self.findings);
         merge_outcomes(&mut self.outcomes, part.outcomes);
         merge_stats(&mut self.stats, part.stats);
         self.classes.extend(part.classes);
@@ -389,7 +391,9 @@ fn merge_findings(
             }
             Some(e) => {
                 e.count += f.count;
-                if f.schedule.len() < e.schedule.len() {
+                // A race whose trace either part dropped is past the ones shown.
+                let dropped = e.trace_dropped() || f.trace_dropped();
+                if !dropped && f.schedule.len() < e.schedule.len() {
                     e.schedule = f.schedule;
                     e.message = f.message;
                     e.race = f.race;

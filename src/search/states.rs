@@ -65,7 +65,8 @@ impl Explorer<'_> {
                     alt: 0,
                 });
             }
-            self.record_race(r, schedule);
+            let key = super::explorer::race_key(self.prog, &r);
+            self.record_race(r, key, &schedule);
         }
         true
     }

@@ -91,7 +91,8 @@ fn robust(prog: &Program, text: &str, native: bool) -> Result<(), TestCaseError>
         ex.stats.complete || ex.stats.limit.is_some(),
         "incomplete without a reason"
     );
-    for f in &ex.findings {
+    // A race past the 256 a report writes out keeps no trace to replay.
+    for f in ex.findings.iter().filter(|f| !f.trace_dropped()) {
         replays_to_itself(prog, f, cfg.max_steps).map_err(TestCaseError::fail)?;
     }
     // The JSON report parses back with the documented fields, and is the same again.

@@ -178,3 +178,15 @@ fn merge_refuses_run_shares_of_another_file_or_flags() {
     );
     refused(&o, "give one FILE and --engine explore");
 }
+
+/// 435 data races in every execution, more than a report writes out: each share keeps
+/// the traces of its own first 256 by key, and the merge is still the one run's.
+#[test]
+fn shares_with_more_races_than_a_report_shows_merge_to_one_run() {
+    let file = "tests/fixtures/scale/thirty_writers.toml";
+    let flags = ["--max-executions", "300"];
+    let merged = merge_is_one_run(file, &flags, "hash", 3);
+    assert_eq!(merged["findings"].as_array().unwrap().len(), 256);
+    assert_eq!(merged["findings_not_shown"], 435 - 256);
+    assert_eq!(merged["stats"], one_run_json(file, &flags)["stats"]);
+}
