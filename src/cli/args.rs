@@ -210,9 +210,10 @@ pub(super) struct TimeArgs {
     /// CPUs of the simulated machine, overriding `[timing] cores`; several give one run each.
     #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub cores: Vec<u32>,
-    /// The GIL on or off (free-threaded), overriding `[timing] gil`.
-    #[arg(long, value_enum)]
-    pub gil: Option<Gil>,
+    /// The GIL on or off (free-threaded), overriding `[timing] gil`; `on,off` gives a run
+    /// of each (for every `--cores` value).
+    #[arg(long, value_enum, value_name = "on|off,...", value_delimiter = ',')]
+    pub gil: Vec<Gil>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Also draw the timeline as an HTML page (one self-contained file) to this file.

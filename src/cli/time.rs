@@ -1,4 +1,4 @@
-//! `simrace time FILE... [--cores N,...] [--gil on|off] [--format text|json] [--html OUT]`:
+//! `simrace time FILE... [--cores N,...] [--gil on|off,...] [--format text|json] [--html OUT]`:
 //! one execution of each scenario on a simulated clock (`crate::time`), one run per value
 //! of `--cores` and `--gil`; `--html` draws the timelines ([`crate::report::timeline`],
 //! from the same JSON). Exit status: 0, or 1 when a timed execution failed, deadlocked
@@ -67,21 +67,25 @@ pub(super) fn time(a: &TimeArgs) -> u8 {
     if invalid { 2 } else { u8::from(failed) }
 }
 
-/// One run per `--cores` value and `--gil` setting (the file's `[timing]` otherwise). A
-/// Pool without `processes` has one worker per core of the run's machine.
+/// One run per `--cores` value and `--gil` setting, the settings of each value of
+/// `--cores` in turn (the file's `[timing]` where a flag is not given). A Pool without
+/// `processes` has one worker per core of the run's machine.
 fn runs(sc: &Scenario, prog: &Program, a: &TimeArgs) -> Vec<TimedRun> {
     let cores = if a.cores.is_empty() {
         vec![prog.timing.cores]
     } else {
         a.cores.clone()
     };
-    let gil = match a.gil {
-        None => prog.timing.gil,
-        Some(g) => g == Gil::On,
+    let gils: Vec<bool> = if a.gil.is_empty() {
+        vec![prog.timing.gil]
+    } else {
+        a.gil.iter().map(|g| *g == Gil::On).collect()
     };
-    cores
-        .into_iter()
-        .map(|c| {
+    let settings = cores
+        .iter()
+        .flat_map(|&c| gils.iter().map(move |&g| (c, g)));
+    settings
+        .map(|(c, gil)| {
             let mut timing = prog.timing;
             timing.cores = c;
             timing.gil = gil;

@@ -519,3 +519,36 @@ fn the_text_timeline_shows_a_process_starting() {
     let lane = text.lines().find(|l| l.contains("task[0] |")).unwrap();
     assert!(lane.contains("|ss#"), "{lane}");
 }
+
+/// `--gil on,off` gives a run of each setting for every `--cores` value, in that order,
+/// each the run its single flags give (the settings compared side by side, as `--cores
+/// 1,2` does).
+#[test]
+fn several_gil_settings_give_a_run_each() {
+    let file = "scenarios/timing/cpu_threads.toml";
+    let json = |flags: &[&str]| -> serde_json::Value {
+        let out = simrace(&[&["time", file, "--format", "json"], flags].concat());
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let both = json(&["--cores", "1,2", "--gil", "on,off"]);
+    let runs = both["runs"].as_array().unwrap();
+    let settings: Vec<(u64, bool)> = runs
+        .iter()
+        .map(|r| (r["cores"].as_u64().unwrap(), r["gil"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(settings, [(1, true), (1, false), (2, true), (2, false)]);
+    for r in runs {
+        let gil = if r["gil"].as_bool().unwrap() {
+            "on"
+        } else {
+            "off"
+        };
+        let cores = r["cores"].to_string();
+        let one = json(&["--cores", &cores, "--gil", gil]);
+        assert_eq!(one["runs"][0], *r, "{cores} cores, GIL {gil}");
+    }
+    // The GIL makes CPU-bound threads on two cores no faster; without it they are.
+    let wall = |i: usize| runs[i]["wall_ms"].as_f64().unwrap();
+    assert!(wall(3) < wall(2), "{} {}", wall(3), wall(2));
+}
