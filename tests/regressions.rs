@@ -416,6 +416,22 @@ fn a_notify_spent_on_a_waiter_that_timed_out_is_lost() {
         text.contains("notify cv wakes a (which timed out: the notify is lost)"),
         "{text}"
     );
+    // Under the other policy the notify leaves a wake-up that the timed-out waiter may
+    // take or not: the trace says so, not that it is lost for sure.
+    let cfg = Config {
+        policy: Policy {
+            wake: WakePolicy::Race,
+        },
+        ..Config::default()
+    };
+    let ex = explore(&prog, &cfg);
+    let (mut state, _) = simrace::State::initial_with(&prog, cfg.policy);
+    let mut lines = vec![];
+    for &c in &ex.findings[0].schedule {
+        lines.extend(state.step(&prog, c, true).text);
+    }
+    let said = "notify cv may wake a (which timed out: a notify it takes is lost)";
+    assert!(lines.iter().any(|l| l.contains(said)), "{lines:#?}");
 }
 
 /// A spinner that counts in a local, declared after the thread that sets its flag: the

@@ -196,13 +196,19 @@ fn notify(k: &mut Call, op: &Op) -> Res<Outcome> {
         k.wrote(Loc::Obj(cv));
         k.wrote(Loc::Notify(cv));
     }
+    // A waiter that timed out and is still on the list (CPython's order) spends the
+    // notify for nothing; under `Race` it takes one only if it is the one that wakes.
+    let lost = match k.st.policy.wake {
+        WakePolicy::Choose => "the notify is lost",
+        WakePolicy::Race => "a notify it takes is lost",
+    };
     let names: Vec<String> = woken
         .iter()
         .map(|w| {
             let name = &k.prog().threads[*w as usize].name;
             match k.st.threads[*w as usize].status {
                 Status::Waiting(Wait::Condition(CondWait::Reacquire { result: false, .. })) => {
-                    format!("{name} (which timed out: the notify is lost)")
+                    format!("{name} (which timed out: {lost})")
                 }
                 _ => name.clone(),
             }
