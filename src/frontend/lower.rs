@@ -52,6 +52,8 @@ enum Sym {
 
 struct Lowerer<'a> {
     s: &'a Scenario,
+    /// The line of a place in the file (`Lowerer::line`).
+    lines: crate::frontend::diag::Lines,
     syms: HashMap<String, Sym>,
     vars: Vec<ir::VarInfo>,
     /// The cells of one memory, so far.
@@ -69,6 +71,7 @@ impl<'a> Lowerer<'a> {
     fn new(s: &'a Scenario) -> Self {
         Lowerer {
             s,
+            lines: crate::frontend::diag::Lines::new(&s.source),
             syms: HashMap::new(),
             vars: vec![],
             cells: 0,
@@ -82,6 +85,11 @@ impl<'a> Lowerer<'a> {
 
     fn err(&self, span: Span, msg: impl Into<String>) -> Diagnostic {
         Diagnostic::new(&self.s.path, &self.s.source, span, msg)
+    }
+
+    /// The 1-based file line of `span`'s start.
+    fn line(&self, span: Span) -> u32 {
+        self.lines.line(span.start) as u32
     }
 
     fn declare(&mut self, id: &Ident, sym: Sym) -> Result<(), Diagnostic> {
@@ -127,7 +135,7 @@ impl<'a> Lowerer<'a> {
                 .map(|f| ir::FunctionInfo {
                     name: f.name.name.clone(),
                     params: f.params.iter().map(|p| p.name.clone()).collect(),
-                    line: crate::frontend::diag::line_col(&s.source, f.span.start).0 as u32,
+                    line: self.lines.line(f.span.start) as u32,
                 })
                 .collect(),
             objects: self.objects,
@@ -307,7 +315,7 @@ impl<'a> Lowerer<'a> {
             },
             e.span,
         );
-        let line = crate::frontend::diag::line_col(&self.s.source, e.span.start).0 as u32;
+        let line = self.line(e.span);
         Ok(Check {
             text,
             line,
@@ -527,11 +535,7 @@ impl<'l, 'a> Builder<'l, 'a> {
     }
 
     fn finish(self) -> Code {
-        let lines = self
-            .spans
-            .iter()
-            .map(|sp| crate::frontend::diag::line_col(&self.l.s.source, sp.start).0 as u32)
-            .collect();
+        let lines = self.spans.iter().map(|sp| self.l.line(*sp)).collect();
         let (extra_touches, prelude_touches) = static_touches(&self.instrs);
         Code {
             instrs: self.instrs,

@@ -236,7 +236,7 @@ impl Builder<'_, '_> {
         }
         let end = self.next_local;
         let ret = self.temp();
-        let line = crate::frontend::diag::line_col(&self.l.s.source, span.start).0 as u32;
+        let line = self.l.line(span);
         self.calls.push(InlinedCall {
             func,
             args: arg_locals.clone(),
