@@ -105,6 +105,7 @@ fn dpor_and_state_caching_agree_on_atomic_blocks_and_cut_executions() {
     for (file, want) in [
         ("atomic_block_fails", &["error"][..]),
         ("atomic_block_vs_plain_read", &["data_race", "error"]),
+        ("racing_steps_that_both_fail", &["error"]),
         ("left_behind_by_a_spinner", &["error", "livelock"]),
         (
             "pollers_keep_each_other_going",

@@ -252,8 +252,11 @@ struct CellHistory {
 /// The races at one state, for a search that visits each state once (`--reduction
 /// states`): two threads whose next steps are both enabled and access the same `[shared]`
 /// cell, one of them writing, unless both steps are `with atomic:` blocks (a block
-/// against a plain access is a race, as happens-before says). Such a pair can run in either order, so it is not ordered
-/// by happens-before in the execution that takes them one after the other. Conversely, a
+/// against a plain access is a race, as happens-before says). Such a pair can run in
+/// either order, so it is not ordered by happens-before in the execution that takes them
+/// one after the other; unless both fail, for a step that fails ends the execution
+/// before the other's access (the race is told in the order whose first step does not
+/// fail, the lower thread's first when neither does). Conversely, a
 /// program with a race has such a state: two unordered accesses that no other
 /// conflicting access orders are both next once what must come before either has run. A
 /// pair that happens-before leaves unordered only because an earlier race orders it
@@ -305,23 +308,47 @@ pub fn races_at(
         .iter()
         .filter_map(|e| access(e.0).map(|a| (e.0, a)))
         .collect();
+    // Whether every alternative of `t`'s next step fails and so ends the execution:
+    // nothing after it is a finding (taint.rs), so a race needs the other step first.
+    let ends = |t: ThreadId| {
+        (0..state.alternatives(prog, t)).all(|alt| {
+            let mut copy = state.clone();
+            let out = copy.step(prog, crate::machine::Choice { thread: t, alt }, false);
+            out.failure.is_some_and(|f| f.ends_execution(prog))
+        })
+    };
     let mut races = vec![];
-    for (k, (p, (pcells, patomic))) in next.iter().enumerate() {
-        for (q, (qcells, qatomic)) in &next[k + 1..] {
+    for (k, (p0, (pcells0, patomic))) in next.iter().enumerate() {
+        for (q0, (qcells0, qatomic)) in &next[k + 1..] {
             if *patomic && *qatomic {
                 continue; // two blocks: ordered
             }
             // The second step's first access that conflicts with the first step, and
             // the first step's last access it conflicts with (what replaying the two
             // in this order reports).
-            let conflict = qcells.iter().find_map(|&(cell, qw, ql)| {
-                pcells
-                    .iter()
-                    .rev()
-                    .find(|&&(c, pw, _)| c == cell && (pw || qw))
-                    .map(|&(_, pw, pl)| (cell, (pw, pl), (qw, ql)))
-            });
-            if let Some((cell, (pw, pl), (qw, ql))) = conflict {
+            let conflict = |pcells: &Accesses, qcells: &Accesses| {
+                qcells.iter().find_map(|&(cell, qw, ql)| {
+                    pcells
+                        .iter()
+                        .rev()
+                        .find(|&&(c, pw, _)| c == cell && (pw || qw))
+                        .map(|&(_, pw, pl)| (cell, (pw, pl), (qw, ql)))
+                })
+            };
+            if conflict(pcells0, qcells0).is_none() {
+                continue;
+            }
+            // The first step in the order that the execution reaches the second in: the
+            // lower thread's, unless it fails (a step that does both, a `with atomic:`
+            // block that writes and raises, found by the generated scenarios).
+            let ((p, pcells), (q, qcells)) = if !ends(*p0) {
+                ((p0, pcells0), (q0, qcells0))
+            } else if !ends(*q0) {
+                ((q0, qcells0), (p0, pcells0))
+            } else {
+                continue;
+            };
+            if let Some((cell, (pw, pl), (qw, ql))) = conflict(pcells, qcells) {
                 races.push(Race {
                     cell,
                     first: Access {
