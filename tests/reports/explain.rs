@@ -279,3 +279,35 @@ fn hints_come_one_at_a_time_from_the_command() {
     let (code, _) = run(&["explain", f, "--hint", "4"]);
     assert_eq!(code, 2);
 }
+
+/// A livelock at `max_steps` is not told as threads stuck on their spin loops' reads: the
+/// setter could move all along, and the story says who took the steps, who could still
+/// move, and why that counts. (It said "setter is stuck" and "every unfinished thread
+/// loops on values that no thread will change again".)
+#[test]
+fn a_livelock_at_max_steps_says_who_took_the_steps() {
+    // Under the default budget, as `simrace explain` runs it: the whole search is some
+    // 5,000 ever longer executions.
+    let prog = load("tests/fixtures/regressions/spin_counting_in_a_local.toml");
+    let ex = simrace::explore(&prog, &crate::common::default_run(&prog));
+    let rep = simrace::report::build(&prog, &ex, "explore", false);
+    let i = rep
+        .findings
+        .iter()
+        .position(|f| f.kind == "livelock")
+        .unwrap();
+    let text = explain::explain(&prog, &rep, i).unwrap();
+    assert!(
+        text.contains("The execution ran past max_steps = 10000 steps without finishing:"),
+        "{text}"
+    );
+    assert!(text.contains("- setter took none, though it can move (line 16: flag = 1)."));
+    assert!(text.contains(
+        "- spinner[1] took 9999 steps, the last one (line 24: while flag == 0:); it can still move."
+    ));
+    assert!(text.contains("it is counted as a livelock"));
+    assert!(
+        !text.contains("stuck") && !text.contains("no thread will change"),
+        "{text}"
+    );
+}

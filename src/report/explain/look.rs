@@ -54,6 +54,16 @@ fn race(story: &Story) -> Vec<String> {
 }
 
 fn stuck(story: &Story) -> Vec<String> {
+    if super::why::too_long(story) {
+        return vec![
+            "Look at the loop that takes the steps at the end of the schedule, and at the \
+             threads that could still move."
+                .into(),
+            "Ask yourself: does each turn of that loop change something, so that nothing \
+             makes it wait?"
+                .into(),
+        ];
+    }
     let wf = WaitFor::of(story.prog, &story.replay.state);
     let places: Vec<String> = wf
         .threads

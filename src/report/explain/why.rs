@@ -384,6 +384,9 @@ fn queue_story(story: &Story, q: &str) -> Option<String> {
 
 fn stuck(out: &mut String, story: &Story) {
     let (prog, f) = (story.prog, story.finding);
+    if too_long(story) {
+        return ran_past_max_steps(out, story);
+    }
     let wf = WaitFor::of(prog, &story.replay.state);
     if wf.threads.is_empty() {
         let _ = writeln!(out, "{}", f.message);
@@ -439,6 +442,56 @@ fn stuck(out: &mut String, story: &Story) {
         }
     }
     cycle(out, story, &wf.cycle);
+}
+
+/// A livelock found at `max_steps` (SCENARIO.md: an execution that runs past it): some
+/// thread can still move at the end, unlike the livelock of threads that all wait on
+/// their spin loops' reads.
+pub(super) fn too_long(story: &Story) -> bool {
+    story.finding.kind == "livelock" && !story.replay.state.enabled(story.prog).is_empty()
+}
+
+/// Who took the steps of an execution cut at `max_steps`, who could still move, and why
+/// that is a livelock: nothing made the threads that kept moving wait, and an order that
+/// never runs the others is as possible as any.
+fn ran_past_max_steps(out: &mut String, story: &Story) {
+    let (prog, steps) = (story.prog, &story.replay.steps);
+    let _ = writeln!(
+        out,
+        "The execution ran past max_steps = {} steps without finishing:",
+        steps.len()
+    );
+    let waiting = WaitFor::of(prog, &story.replay.state).threads;
+    let movable = story.replay.state.enabled(prog);
+    for t in 0..prog.threads.len() as u32 {
+        let taken: Vec<_> = steps.iter().filter(|s| s.thread == t).collect();
+        let can_move = movable.iter().any(|e| e.0 == t);
+        let name = story.thread_name(t);
+        let still = if can_move { "; it can still move" } else { "" };
+        match taken.last() {
+            Some(last) => {
+                let n = counted(taken.len(), "step", "steps");
+                let at = at_line(prog, last.line);
+                let _ = writeln!(out, "- {name} took {n}, the last one{at}{still}.");
+            }
+            None if can_move => {
+                let here = waiting.iter().find(|w| w.thread == t);
+                let at = here.map(|w| at_line(prog, w.line)).unwrap_or_default();
+                let _ = writeln!(out, "- {name} took none, though it can move{at}.");
+            }
+            None => {}
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Nothing made the threads that kept moving wait: the spin-loop rule holds only a loop \
+         whose turns change nothing but what they read, and here each turn changes \
+         something (a variable it writes, or a local such as a counter). And any order of \
+         the steps is possible, even one that never runs a thread that could move. So this \
+         execution never ends: it is counted as a livelock. If a loop is meant to wait for \
+         another thread, let its turns change nothing else; if threads back off from each \
+         other in step, break the symmetry."
+    );
 }
 
 /// A wait on `cv` that came after the notify meant for it: the notify found no waiter.
