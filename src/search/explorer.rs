@@ -348,9 +348,9 @@ impl<'p> Explorer<'p> {
         {
             self.stats.limit = Some(format!(
                 "stopped at the default budget of {budget} steps of work (the steps \
-                 taken, and the length of each execution once more: its analysis goes \
-                 over all of it), after {paths} executions; to go further: {more} (a \
-                 budget of executions instead), or a smaller --max-steps"
+                 taken, plus the length of each execution, which its analysis reads \
+                 again), after {paths} executions; to go further: {more} (a budget of \
+                 executions instead), or a smaller --max-steps"
             ));
             return true;
         }
