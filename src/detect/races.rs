@@ -310,11 +310,15 @@ pub fn races_at(
         .collect();
     // Whether every alternative of `t`'s next step fails and so ends the execution:
     // nothing after it is a finding (taint.rs), so a race needs the other step first.
-    let ends = |t: ThreadId| {
-        (0..state.alternatives(prog, t)).all(|alt| {
-            let mut copy = state.clone();
-            let out = copy.step(prog, crate::machine::Choice { thread: t, alt }, false);
-            out.failure.is_some_and(|f| f.ends_execution(prog))
+    // Run once per thread, and only for a thread with a conflict.
+    let mut ended: Vec<Option<bool>> = vec![None; state.threads.len()];
+    let mut ends = |t: ThreadId| {
+        *ended[t as usize].get_or_insert_with(|| {
+            (0..state.alternatives(prog, t)).all(|alt| {
+                let mut copy = state.clone();
+                let out = copy.step(prog, crate::machine::Choice { thread: t, alt }, false);
+                out.failure.is_some_and(|f| f.ends_execution(prog))
+            })
         })
     };
     let mut races = vec![];

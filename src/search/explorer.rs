@@ -756,35 +756,20 @@ impl<'p> Explorer<'p> {
     /// Seeds node `top` with the threads to try there, as the reduction says.
     fn seed(&mut self, top: usize) {
         let prog = self.prog;
-        let order = self.extension_order(top);
+        let last = self.last_thread(top);
         let n = &mut self.path[top];
         let awake = |t: &ThreadId| !n.sleep.iter().any(|s| s.0 == *t);
+        let order = extension_order(last, &n.enabled);
         let ts: Vec<ThreadId> = match self.cfg.reduction {
-            Reduction::None | Reduction::States => order,
-            Reduction::Sleep => order.into_iter().filter(awake).collect(),
+            Reduction::None | Reduction::States => order.collect(),
+            Reduction::Sleep => order.filter(awake).collect(),
             // One thread: the races of the execution add the others (dpor.rs). None when
             // every enabled thread sleeps (counted as redundant when popped).
-            Reduction::Dpor => order.into_iter().find(awake).into_iter().collect(),
+            Reduction::Dpor => order.filter(awake).take(1).collect(),
         };
         for t in ts {
             n.add_branch(prog, t);
         }
-    }
-
-    /// The enabled threads at node `top` in the order a new execution tries them: the
-    /// thread that took the last step first, then the others in declaration order. Any
-    /// order is sound; this one goes on as a program runs, one thread for as long as it
-    /// can, so schedules have few switches, and a thread that spins while counting in a
-    /// local reaches `max_steps` in the first executions that let it spin, instead of
-    /// after one execution per iteration (docs/explorer.md).
-    fn extension_order(&self, top: usize) -> Vec<ThreadId> {
-        let last = self.last_thread(top);
-        let enabled = self.path[top].enabled.iter().map(|e| e.0);
-        let first = last.filter(|l| enabled.clone().any(|t| t == *l));
-        first
-            .into_iter()
-            .chain(enabled.filter(|t| Some(*t) != first))
-            .collect()
     }
 
     /// The top node ends an execution: classify it, detect races, record.
@@ -924,6 +909,24 @@ impl<'p> Explorer<'p> {
             e.schedule = schedule;
         }
     }
+}
+
+/// The enabled threads (`enabled`) in the order a new execution tries them: `last`, the
+/// thread that took the last step, first, then the others in declaration order. Any
+/// order is sound; this one goes on as a program runs, one thread for as long as it can,
+/// so schedules have few switches, and a thread that spins while counting in a local
+/// reaches `max_steps` in the first executions that let it spin, instead of after one
+/// execution per iteration (docs/explorer.md).
+fn extension_order(
+    last: Option<ThreadId>,
+    enabled: &[(ThreadId, u32)],
+) -> impl Iterator<Item = ThreadId> + '_ {
+    let first = last.filter(|l| enabled.iter().any(|e| e.0 == *l));
+    let rest = enabled
+        .iter()
+        .map(|e| e.0)
+        .filter(move |t| Some(*t) != first);
+    first.into_iter().chain(rest)
 }
 
 /// Drops the trace of every data race past the first [`SHOWN_PER_KIND`] by key

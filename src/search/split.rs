@@ -32,7 +32,7 @@ use crate::search::format_schedule;
 use crate::search::wakeup::WakeupTree;
 use crate::search::{Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Stats};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// What one subtree found, before merging: a task of a split search, or of the parallel
@@ -296,7 +296,7 @@ impl Part {
     /// Merges the next part into the search `ex`, as if `ex` had explored it.
     pub(super) fn merge_into(self, ex: &mut Explorer) {
         let mut all = Part::take(ex);
-        all.merge(self);
+        ex.race_traces = all.merge(self);
         let Part {
             findings,
             outcomes,
@@ -308,20 +308,21 @@ impl Part {
         } = all;
         (ex.findings, ex.outcomes, ex.stats, ex.classes) = (findings, outcomes, stats, classes);
         (ex.states, ex.lock_order, ex.lost_writes) = (states, lock_order, lost_writes);
-        ex.race_traces = keep_race_traces(&mut ex.findings);
     }
 
     /// Merges in the next part, in depth-first order: counts add up, and a finding or
-    /// outcome keeps the first of its shortest schedules.
-    fn merge(&mut self, part: Part) {
+    /// outcome keeps the first of its shortest schedules. Returns the keys of the data
+    /// races that keep their trace (`keep_race_traces`).
+    fn merge(&mut self, part: Part) -> BTreeSet<String> {
         merge_findings(&mut self.findings, part.findings);
-        keep_race_traces(&mut self.findings);
+        let race_traces = keep_race_traces(&mut self.findings);
         merge_outcomes(&mut self.outcomes, part.outcomes);
         merge_stats(&mut self.stats, part.stats);
         self.classes.extend(part.classes);
         self.states.extend(part.states);
         self.lock_order.merge(part.lock_order);
         self.lost_writes.merge(part.lost_writes);
+        race_traces
     }
 
     /// As a share carries it, for task `task`, whose search cost `work`.
