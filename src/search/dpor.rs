@@ -40,7 +40,7 @@ use crate::machine::{Choice, Footprint, Status, Touch, dependent};
 use crate::search::accesses::Accesses;
 use crate::search::explorer::Explorer;
 use crate::search::parallel::Request;
-use crate::search::wakeup::{WakeStep, initial, weak_initial};
+use crate::search::wakeup::{AtLeaf, WakeStep, initial, weak_initial};
 
 /// Executions up to this length are walked, longer ones indexed (`reverse_races`).
 const SHORT: usize = 64;
@@ -179,7 +179,7 @@ impl Explorer<'_> {
             if i < self.task_depth {
                 self.requests.push(Request::Bring(i, v, p));
             } else {
-                self.path[i].wakeup.insert(v);
+                self.path[i].wakeup.insert(v, AtLeaf::IsFollowed);
             }
             self.path[i].brought.push(p);
         }
@@ -314,7 +314,19 @@ impl Explorer<'_> {
         if i < self.task_depth {
             self.requests.push(Request::Insert(i, v));
         } else {
-            self.path[i].wakeup.insert(v);
+            let at_leaf = self.at_leaf();
+            self.path[i].wakeup.insert(v, at_leaf);
+        }
+    }
+
+    /// What a wakeup leaf that weakly prefixes a race's reversal stands for: the reversal,
+    /// as in the paper, where no thread can be disabled and enabled again by another's
+    /// step (`Explorer::leaf_covers`); else only itself (wakeup.rs `insert_in`).
+    pub(super) fn at_leaf(&self) -> AtLeaf {
+        if self.leaf_covers {
+            AtLeaf::Covers
+        } else {
+            AtLeaf::IsFollowed
         }
     }
 

@@ -28,7 +28,7 @@
 use crate::detect::lockorder::{LockOrder, PathLocks};
 use crate::detect::lost_writes::{Copies, LostWrites};
 use crate::detect::races::{Race, RaceDetector};
-use crate::ir::{FindingKind, Program, ThreadId};
+use crate::ir::{FindingKind, Instr, Program, ThreadId};
 use crate::machine::{Choice, Ending, Event, Failure, Footprint, State, Status, dependent};
 use crate::search::clocks::PathClocks;
 use crate::search::parallel::{Delegated, Pool, Request};
@@ -117,6 +117,9 @@ pub(super) struct Explorer<'p> {
     /// Some step may wait or give up (`Instr::may_wait_or_give_up`): see
     /// `Explorer::explored_elsewhere` (dpor.rs).
     pub(super) gives_up: bool,
+    /// A wakeup leaf stands for the sequences it weakly prefixes, as in the paper
+    /// ([`leaf_covers`]).
+    pub(super) leaf_covers: bool,
     pub(super) classes: std::collections::BTreeSet<Vec<Choice>>,
     pub(super) states: std::collections::HashSet<u64>,
     /// `Reduction::States`: the states explored, without their step counters, and whether
@@ -183,6 +186,7 @@ impl<'p> Explorer<'p> {
             start: Instant::now(),
             nthreads: prog.threads.len(),
             gives_up: may_give_up(prog),
+            leaf_covers: leaf_covers(prog),
             classes: std::collections::BTreeSet::new(),
             states: std::collections::HashSet::new(),
             visited: std::collections::HashSet::new(),
@@ -530,6 +534,14 @@ impl<'p> Explorer<'p> {
         let n = self.path.last_mut().unwrap();
         if split_point {
             return None; // the other steps from here are other tasks
+        }
+        if n.ended {
+            // At `max_steps`: a wakeup branch that the node got from its parent goes on past
+            // the limit (an insertion that descends past steps it commutes with hangs deeper
+            // than the execution it came from), where no execution of the bounded search
+            // goes (found by the generated scenarios of memory steps: a race of step 14
+            // under `max_steps = 12`, which the naive enumeration never reached).
+            return None;
         }
         if let Some(c) = n.choice {
             let alts = n
@@ -1007,6 +1019,28 @@ fn canonical_form(path: &[Node]) -> Vec<Choice> {
         }
     }
     form
+}
+
+/// Whether the paper's model holds for the program, which takes a thread's next step to
+/// stay enabled until it is taken: no step may wait or give up, no loop can spin (the
+/// spin-loop rule blocks a thread until another writes what it read), and no thread is
+/// started or stopped by another. Then a wakeup leaf that weakly prefixes a new sequence
+/// stands for it ([`crate::search::wakeup::AtLeaf::Covers`]), which keeps the wakeup trees small; that matters to
+/// the parallel search, whose runs ahead are proved wrong by the branches that the tasks
+/// before them add to the tree of their first node (docs/performance.md). Outside the
+/// model the rule loses classes: with locks (`dpor_agrees_with_sleep_sets_on_bigger_scenarios`)
+/// and with spin loops (`tests/fixtures/regressions/leaf_rule_beside_spin_loops.toml`, 294
+/// executions for 300 classes), where the leaf's continuation can block a thread that the
+/// sequence's class needs.
+fn leaf_covers(prog: &Program) -> bool {
+    let code = prog.threads.iter().map(|t| &t.code);
+    !code.flat_map(|c| &c.instrs).any(|i| {
+        i.may_wait_or_give_up()
+            || matches!(
+                i,
+                Instr::LoopHead | Instr::Start { .. } | Instr::Terminate { .. }
+            )
+    })
 }
 
 /// May some step of the program wait for another party or give up

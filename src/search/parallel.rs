@@ -33,7 +33,7 @@
 use crate::ir::{FindingKind, Program, ThreadId};
 use crate::search::explorer::{Explorer, Node};
 use crate::search::split::{Part, within};
-use crate::search::wakeup::{WakeStep, WakeupTree};
+use crate::search::wakeup::{AtLeaf, WakeStep, WakeupTree};
 use crate::search::{Config, Exploration, ParallelWork, Stats};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -438,11 +438,12 @@ fn apply(co: &mut Explorer, out: Output) {
     for r in out.requests {
         match r {
             Request::Insert(i, v) => {
-                co.path[i].wakeup.insert(v);
+                let at_leaf = co.at_leaf();
+                co.path[i].wakeup.insert(v, at_leaf);
             }
             Request::Source(i, v, p) => co.add_source_branches(i, &v, p),
             Request::Bring(i, v, p) => {
-                co.path[i].wakeup.insert(v);
+                co.path[i].wakeup.insert(v, AtLeaf::IsFollowed);
                 co.path[i].brought.push(p);
             }
         }

@@ -101,6 +101,17 @@ fn consume(x: &WakeStep, w: &[WakeStep], rest: &mut VecDeque<usize>) -> bool {
     }
 }
 
+/// What a leaf that weakly prefixes an inserted sequence stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtLeaf {
+    /// The sequence, as the paper has it: the leaf's subtree is to explore some
+    /// continuation of it, which races found there lead to the sequence's class.
+    Covers,
+    /// Only itself: the rest of the sequence hangs below it. Needed where a thread can
+    /// be disabled and enabled again by another's step (see `insert_in`).
+    IsFollowed,
+}
+
 /// What inserting a sequence did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inserted {
@@ -140,9 +151,10 @@ impl WakeupTree {
     /// Inserts the sequence `w` (insert_[E](w, wut) of the JACM paper): find the first node
     /// `u` in post-order whose sequence is a weak prefix of `w` (`u ⊑ w`). When nothing of
     /// `w` is left after `u`, `w` is covered; otherwise the rest of `w` hangs under `u` as
-    /// a new rightmost branch, also when `u` is a leaf (see `insert_in`).
-    pub fn insert(&mut self, w: Vec<WakeStep>) -> Inserted {
-        match insert_in(&mut self.branches, &w) {
+    /// a new rightmost branch, unless `u` is a leaf that `at_leaf` says covers it (see
+    /// `insert_in`).
+    pub fn insert(&mut self, w: Vec<WakeStep>, at_leaf: AtLeaf) -> Inserted {
+        match insert_in(&mut self.branches, &w, at_leaf) {
             Some(Inserted::Added) => {
                 self.size = self.branches.iter().map(|b| b.size).sum();
                 Inserted::Added
@@ -180,14 +192,17 @@ impl WakeupTree {
 /// Post-order search of `forest` for the first node that weakly prefixes `w`; inserts
 /// the rest of `w` below it. `None`: no node in this forest matched.
 ///
-/// A leaf that weakly prefixes `w` gets the rest of `w` as a child. The paper leaves the
-/// tree unchanged there (the leaf's subtree is to explore some continuation of `w`), but
-/// with blocking operations, which its model leaves out, that lost classes: the
-/// continuation that the leaf's subtree picks can let a lock go to the other thread, and
-/// the race that would reach `w`'s class is then skipped because of a sleeping thread
-/// (found by `dpor_agrees_with_sleep_sets_on_bigger_scenarios`). Following `w` itself
-/// costs nothing when it was the continuation anyway.
-fn insert_in(forest: &mut [WakeNode], w: &[WakeStep]) -> Option<Inserted> {
+/// A leaf that weakly prefixes `w` covers it in the paper (the leaf's subtree is to
+/// explore some continuation of `w`, and the races found there lead to `w`'s class).
+/// With blocking, which its model leaves out, that lost classes: the continuation that
+/// the leaf's subtree picks can let a lock go to the other thread (or block a spinning
+/// one), and the race that would reach `w`'s class is then skipped because of a sleeping
+/// thread (found by `dpor_agrees_with_sleep_sets_on_bigger_scenarios`, and by
+/// `dpor_agrees_with_sleep_sets_on_memory_steps` with spin loops). There the leaf gets
+/// the rest of `w` as a child ([`AtLeaf::IsFollowed`]), which costs no execution when it
+/// was the continuation anyway, but grows the trees that a parallel search's tasks start
+/// from, and so the work it does again (docs/performance.md).
+fn insert_in(forest: &mut [WakeNode], w: &[WakeStep], at_leaf: AtLeaf) -> Option<Inserted> {
     // The descent: at each level the first node that weakly prefixes what is left.
     let mut left: VecDeque<usize> = (0..w.len()).collect();
     let mut path = vec![];
@@ -198,6 +213,13 @@ fn insert_in(forest: &mut [WakeNode], w: &[WakeStep]) -> Option<Inserted> {
     }
     let (&last, above) = path.split_last()?;
     if left.is_empty() {
+        return Some(Inserted::Covered);
+    }
+    let mut level: &[WakeNode] = forest;
+    for &i in above {
+        level = &level[i].children;
+    }
+    if at_leaf == AtLeaf::Covers && level[last].children.is_empty() {
         return Some(Inserted::Covered);
     }
     let added = chain(left.iter().map(|&j| w[j].clone()).collect());
@@ -272,27 +294,58 @@ mod tests {
         let mut t = WakeupTree::default();
         // 1 writes x, 2 reads y: independent. The leaf [1] weakly prefixes [2, 1]
         // (1 starts it): the sequence goes on below the leaf, as 1 then 2.
-        assert_eq!(t.insert(vec![step(1, &[(0, true)])]), Inserted::Added);
         assert_eq!(
-            t.insert(vec![step(2, &[(1, false)]), step(1, &[(0, true)])]),
+            t.insert(vec![step(1, &[(0, true)])], AtLeaf::IsFollowed),
+            Inserted::Added
+        );
+        assert_eq!(
+            t.insert(
+                vec![step(2, &[(1, false)]), step(1, &[(0, true)])],
+                AtLeaf::IsFollowed
+            ),
             Inserted::Added
         );
         assert_eq!(shape(&t), "1(2)");
         // [1, 2] and [2, 1] are the same: nothing left to add.
         assert_eq!(
-            t.insert(vec![step(1, &[(0, true)]), step(2, &[(1, false)])]),
+            t.insert(
+                vec![step(1, &[(0, true)]), step(2, &[(1, false)])],
+                AtLeaf::IsFollowed
+            ),
             Inserted::Covered
         );
         assert_eq!(shape(&t), "1(2)");
     }
 
     #[test]
+    fn a_leaf_that_weakly_prefixes_the_sequence_covers_it_in_the_papers_rule() {
+        let mut t = WakeupTree::default();
+        let leaf = vec![step(1, &[(0, true)])];
+        assert_eq!(t.insert(leaf, AtLeaf::Covers), Inserted::Added);
+        // As above, but the leaf stands for the sequence.
+        let w = vec![step(2, &[(1, false)]), step(1, &[(0, true)])];
+        assert_eq!(t.insert(w.clone(), AtLeaf::Covers), Inserted::Covered);
+        assert_eq!(shape(&t), "1");
+        // An inner node does not: the rest hangs below it as a new branch (3 writes what
+        // 2 reads, so the leaf 3 does not prefix it).
+        t.insert(
+            vec![step(1, &[(0, true)]), step(3, &[(1, true)])],
+            AtLeaf::IsFollowed,
+        );
+        assert_eq!(t.insert(w, AtLeaf::Covers), Inserted::Added);
+        assert_eq!(shape(&t), "1(3 2)");
+    }
+
+    #[test]
     fn a_dependent_sequence_gets_its_own_branch() {
         let mut t = WakeupTree::default();
-        t.insert(vec![step(1, &[(0, true)])]);
+        t.insert(vec![step(1, &[(0, true)])], AtLeaf::IsFollowed);
         // 2 writes x first, then 1 writes x: 1 cannot start it and does not commute.
         assert_eq!(
-            t.insert(vec![step(2, &[(0, true)]), step(1, &[(0, true)])]),
+            t.insert(
+                vec![step(2, &[(0, true)]), step(1, &[(0, true)])],
+                AtLeaf::IsFollowed
+            ),
             Inserted::Added
         );
         assert_eq!(shape(&t), "1 2(1)");
@@ -301,13 +354,19 @@ mod tests {
     #[test]
     fn insertion_extends_an_inner_node() {
         let mut t = WakeupTree::default();
-        t.insert(vec![step(1, &[(0, true)]), step(2, &[(0, true)])]);
+        t.insert(
+            vec![step(1, &[(0, true)]), step(2, &[(0, true)])],
+            AtLeaf::IsFollowed,
+        );
         // 1 starts the new sequence; after it, 3 then 2 differs from the leaf 2.
-        t.insert(vec![
-            step(1, &[(0, true)]),
-            step(3, &[(0, true)]),
-            step(2, &[(0, true)]),
-        ]);
+        t.insert(
+            vec![
+                step(1, &[(0, true)]),
+                step(3, &[(0, true)]),
+                step(2, &[(0, true)]),
+            ],
+            AtLeaf::IsFollowed,
+        );
         assert_eq!(shape(&t), "1(2 3(2))");
         // Weak initials: 4 touches nothing of the sequence.
         let w = vec![step(1, &[(0, true)]), step(2, &[(0, false)])];
@@ -353,7 +412,7 @@ mod tests {
             vec![step(5, &[(7, true)])],
         ];
         for w in seqs {
-            t.insert(w);
+            t.insert(w, AtLeaf::IsFollowed);
             check(&t);
         }
         // 5 touches nothing of the others: it goes on below the first leaf it follows.
@@ -362,7 +421,10 @@ mod tests {
         check(&t);
         check(&child);
         assert_eq!(child.size(), 4);
-        child.insert(vec![step(2, &[(0, true)]), step(6, &[(0, true)])]);
+        child.insert(
+            vec![step(2, &[(0, true)]), step(6, &[(0, true)])],
+            AtLeaf::IsFollowed,
+        );
         check(&child);
         t.drop_first();
         check(&t);

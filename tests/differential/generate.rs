@@ -123,6 +123,53 @@ pub fn mixed(min_threads: usize, max_statements: usize) -> impl Strategy<Value =
     prop_oneof![threads(min_threads), threads(min_threads + 1)]
 }
 
+/// The declarations of the generated scenarios of plain memory steps; the small
+/// `max_steps` cuts a loop that others keep from ending.
+const PLAIN: &str = "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[limits]\nmax_steps = 40\n";
+
+/// One statement on memory alone (no step that may wait or give up, so the search takes
+/// a wakeup leaf to stand for the sequences it weakly prefixes, as the paper does): a
+/// simple one, an `if`, a `with atomic:` block, a `choose`, or a loop that spins (the
+/// spin-loop rule blocks it) or that counts up to a value (which another thread may
+/// keep it from reaching: cut at `max_steps`).
+fn plain_statement() -> BoxedStrategy<String> {
+    let simple = || {
+        prop_oneof![
+            (var(), 0..3u32).prop_map(|(v, k)| format!("{v} = {k}")),
+            (var(), var()).prop_map(|(v, w)| format!("{v} = {w} + 1")),
+            var().prop_map(|v| format!("{v} += 1")),
+            var().prop_map(|w| format!("t = {w}")),
+            var().prop_map(|w| format!("assert {w} != 2")),
+            (var(), 0..2u32, 1..3u32).prop_map(|(v, a, b)| format!("c = cas({v}, {a}, {b})")),
+        ]
+    };
+    prop_oneof![
+        8 => simple(),
+        1 => (var(), simple()).prop_map(|(w, s)| format!("if {w} == 1:\n    {s}")),
+        1 => vec(simple(), 1..=2)
+            .prop_map(|body| format!("with atomic:\n    {}", body.join("\n    "))),
+        1 => Just("c = choose(0, 1)\nx = c".to_string()),
+        1 => var().prop_map(|w| format!("while {w} == 0:\n    pass")),
+        1 => var().prop_map(|w| format!("while {w} < 2:\n    {w} += 1")),
+    ]
+    .boxed()
+}
+
+/// Scenarios of plain memory steps ([`plain_statement`]): `min_threads` or one more
+/// threads, each of 1 to `max_statements` statements.
+pub fn plain(min_threads: usize, max_statements: usize) -> impl Strategy<Value = Generated> {
+    let threads = move |n: usize| {
+        vec(droppable(vec(plain_statement(), 1..=max_statements)), n).prop_map(|threads| {
+            Generated {
+                header: PLAIN,
+                threads,
+                whole: None,
+            }
+        })
+    };
+    prop_oneof![threads(min_threads), threads(min_threads + 1)]
+}
+
 /// One nest: `with fork[a]:` then `with fork[b]:` (b one or two after a, in the ring of
 /// three forks) around a write, a read or some work.
 fn nest() -> impl Strategy<Value = String> {
