@@ -458,6 +458,77 @@ fn collect_locals(stmts: &[Stmt], syms: &HashMap<String, Sym>, out: &mut BTreeSe
     }
 }
 
+/// A nonzero integer literal's value.
+fn nonzero(e: &Expr) -> Option<i64> {
+    match e.kind {
+        ExprKind::Int(c) if c != 0 => Some(c),
+        _ => None,
+    }
+}
+
+/// Whether `value`, assigned to `name`, differs from what `name` held, whatever that was:
+/// `name + c`, `c + name` or `name - c` (c a nonzero integer), or one of these `% m` where
+/// `c` is not a multiple of `m` (the result is in m's range, where it equals `name` only
+/// when `c` is).
+fn moves(name: &str, value: &Expr) -> bool {
+    let step = |e: &Expr| match &e.kind {
+        ExprKind::Binary { op, lhs, rhs } => match (op, &lhs.kind, &rhs.kind) {
+            (BinOp::Add | BinOp::Sub, ExprKind::Name(n), _) if n == name => nonzero(rhs),
+            (BinOp::Add, _, ExprKind::Name(n)) if n == name => nonzero(lhs),
+            _ => None,
+        },
+        _ => None,
+    };
+    match &value.kind {
+        ExprKind::Binary {
+            op: BinOp::Mod,
+            lhs,
+            rhs,
+        } => match (step(lhs), nonzero(rhs)) {
+            (Some(c), Some(m)) => c % m != 0,
+            _ => false,
+        },
+        _ => step(value).is_some(),
+    }
+}
+
+/// Whether `s` is or holds a `continue` (of any loop: an over-approximation).
+fn continues(s: &Stmt) -> bool {
+    match &s.kind {
+        StmtKind::Continue => true,
+        _ => sub_blocks(s).any(|b| b.iter().any(continues)),
+    }
+}
+
+/// Whether `s` assigns the name `name`, itself or in a block it holds.
+fn assigns(s: &Stmt, name: &str) -> bool {
+    let here = match &s.kind {
+        StmtKind::Assign { target, .. } | StmtKind::AugAssign { target, .. } => {
+            target.name.name == name
+        }
+        StmtKind::For { var, .. } | StmtKind::ForEach { var, .. } => var.name == name,
+        _ => false,
+    };
+    here || sub_blocks(s).any(|b| b.iter().any(|t| assigns(t, name)))
+}
+
+/// The blocks of statements that `s` holds.
+fn sub_blocks(s: &Stmt) -> Box<dyn Iterator<Item = &[Stmt]> + '_> {
+    match &s.kind {
+        StmtKind::If { branches, orelse } => Box::new(
+            branches
+                .iter()
+                .map(|(_, b)| b.as_slice())
+                .chain(orelse.as_deref()),
+        ),
+        StmtKind::While { body, .. }
+        | StmtKind::For { body, .. }
+        | StmtKind::ForEach { body, .. }
+        | StmtKind::With { body, .. } => Box::new(std::iter::once(body.as_slice())),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
 /// What must be undone when control leaves a `with` block early (`break`, `continue`).
 #[derive(Clone, Copy)]
 enum Exit {
@@ -740,7 +811,8 @@ impl<'l, 'a> Builder<'l, 'a> {
 
     fn while_loop(&mut self, cond: &Expr, body: &[Stmt], span: Span) -> Result<(), Diagnostic> {
         let head = self.here();
-        self.emit(Instr::LoopHead, span);
+        let may_spin = !self.counts_every_turn(body);
+        self.emit(Instr::LoopHead { may_spin }, span);
         let c = self.expr(cond)?;
         let br = self.emit(
             Instr::Branch {
@@ -764,6 +836,39 @@ impl<'l, 'a> Builder<'l, 'a> {
             self.patch(b, end);
         }
         Ok(())
+    }
+
+    /// Whether every turn of a `while` loop with this body moves a counter, so that the
+    /// spin-loop rule can never block it: a statement of the body itself (not inside an
+    /// `if`) changes a local `i` whatever it holds ([`moves`]: `i += c`, `i -= c`,
+    /// `i = i + c`, `i = (i + c) % m`), no `continue` comes before it, and nothing else in
+    /// the body assigns `i`. Then `i` differs at every pass of the head. An
+    /// under-approximation: `false` only costs the explorer its smaller wakeup trees
+    /// (explorer.rs `leaf_covers`).
+    fn counts_every_turn<'b>(&self, body: &'b [Stmt]) -> bool {
+        let counter = |s: &'b Stmt| -> Option<&'b str> {
+            let (target, moved) = match &s.kind {
+                StmtKind::AugAssign { target, op, value } => (
+                    target,
+                    matches!(op, BinOp::Add | BinOp::Sub) && nonzero(value).is_some(),
+                ),
+                StmtKind::Assign { target, value } => (target, moves(&target.name.name, value)),
+                _ => return None,
+            };
+            let local = target.index.is_none()
+                && target.attr.is_none()
+                && !self.l.syms.contains_key(&target.name.name);
+            (moved && local).then_some(target.name.name.as_str())
+        };
+        body.iter().enumerate().any(|(j, s)| {
+            counter(s).is_some_and(|name| {
+                !body[..j].iter().any(continues)
+                    && body
+                        .iter()
+                        .enumerate()
+                        .all(|(k, t)| k == j || !assigns(t, name))
+            })
+        })
     }
 
     /// The operands of `range(start, end, step)`, each evaluated once, before the loop;
@@ -812,7 +917,7 @@ impl<'l, 'a> Builder<'l, 'a> {
         let k = self.temp();
         self.emit(Instr::Move { dst: k, src: start }, span);
         let head = self.here();
-        self.emit(Instr::LoopHead, span);
+        self.emit(Instr::LoopHead { may_spin: false }, span);
         let br = self.range_test(k, endv, stepv, span);
         let target = Target {
             name: var.clone(),

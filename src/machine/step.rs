@@ -347,7 +347,7 @@ impl State {
                 let v = self.operand(c, *value)?;
                 self.write_cell(t, cell, v);
             }
-            Instr::LoopHead => self.loop_head(t),
+            Instr::LoopHead { .. } => self.loop_head(t),
             Instr::ClearLocals { from, to } => {
                 for l in &mut self.threads[t as usize].locals[*from as usize..*to as usize] {
                     *l = None;
@@ -675,7 +675,7 @@ impl State {
                     depth = depth.saturating_sub(1);
                     None
                 }
-                Instr::LoopHead => None,
+                Instr::LoopHead { .. } => None,
                 instr if instr.is_visible() => {
                     self.atomic_visible(c, instr, out)?;
                     marks.extend(out.text.as_ref().map(String::len));

@@ -1023,8 +1023,9 @@ fn canonical_form(path: &[Node]) -> Vec<Choice> {
 
 /// Whether the paper's model holds for the program, which takes a thread's next step to
 /// stay enabled until it is taken: no step may wait or give up, no loop can spin (the
-/// spin-loop rule blocks a thread until another writes what it read), and no thread is
-/// started or stopped by another. Then a wakeup leaf that weakly prefixes a new sequence
+/// spin-loop rule blocks a thread until another writes what it read; a loop that moves a
+/// counter every turn cannot, `Instr::LoopHead`), and no thread is started or stopped by
+/// another. Then a wakeup leaf that weakly prefixes a new sequence
 /// stands for it ([`crate::search::wakeup::AtLeaf::Covers`]), which keeps the wakeup trees small; that matters to
 /// the parallel search, whose runs ahead are proved wrong by the branches that the tasks
 /// before them add to the tree of their first node (docs/performance.md). Outside the
@@ -1038,7 +1039,7 @@ fn leaf_covers(prog: &Program) -> bool {
         i.may_wait_or_give_up()
             || matches!(
                 i,
-                Instr::LoopHead | Instr::Start { .. } | Instr::Terminate { .. }
+                Instr::LoopHead { may_spin: true } | Instr::Start { .. } | Instr::Terminate { .. }
             )
     })
 }

@@ -130,8 +130,9 @@ const PLAIN: &str = "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[limits]\nmax_steps 
 /// One statement on memory alone (no step that may wait or give up, so the search takes
 /// a wakeup leaf to stand for the sequences it weakly prefixes, as the paper does): a
 /// simple one, an `if`, a `with atomic:` block, a `choose`, or a loop that spins (the
-/// spin-loop rule blocks it) or that counts up to a value (which another thread may
-/// keep it from reaching: cut at `max_steps`).
+/// spin-loop rule blocks it), that counts up to a value (which another thread may keep
+/// it from reaching: cut at `max_steps`), or that reads a variable while it counts down
+/// a local (a loop that cannot spin, where the paper's leaf rule holds).
 fn plain_statement() -> BoxedStrategy<String> {
     let simple = || {
         prop_oneof![
@@ -151,6 +152,7 @@ fn plain_statement() -> BoxedStrategy<String> {
         1 => Just("c = choose(0, 1)\nx = c".to_string()),
         1 => var().prop_map(|w| format!("while {w} == 0:\n    pass")),
         1 => var().prop_map(|w| format!("while {w} < 2:\n    {w} += 1")),
+        1 => var().prop_map(|w| format!("i = 2\nwhile i > 0 and {w} != 2:\n    i -= 1")),
     ]
     .boxed()
 }

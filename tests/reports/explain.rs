@@ -303,8 +303,11 @@ fn a_livelock_at_max_steps_says_who_took_the_steps() {
     );
     assert!(text.contains("- setter took none, though it can move (line 16: flag = 1)."));
     assert!(text.contains(
-        "- spinner[1] took 9999 steps, the last one (line 24: while flag == 0:); it can still move."
+        "- spinner[0] took 10000 steps, the last one (line 24: while flag == 0:); it can still move."
     ));
+    assert!(
+        text.contains("- spinner[1] took none, though it can move (line 24: while flag == 0:).")
+    );
     assert!(text.contains("it is counted as a livelock"));
     assert!(
         !text.contains("stuck") && !text.contains("no thread will change"),

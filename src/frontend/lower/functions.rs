@@ -375,7 +375,7 @@ impl Builder<'_, '_> {
             span,
         );
         let head = self.here();
-        self.emit(Instr::LoopHead, span);
+        self.emit(Instr::LoopHead { may_spin: false }, span);
         let br = self.range_test(k, len, Operand::Const(Value::Int(1)), span);
         let item = match (array, list) {
             (Some(v), _) => self.read_var(v, Some(Operand::Local(k)), iter.span),

@@ -864,3 +864,50 @@ fn times_are_microseconds_and_decimals_only_times() {
     let d = program("[[thread]]\nname = \"t\"\ncode = \"work(0.0000001)\"\n").unwrap_err();
     assert!(d.message.contains("6 decimal places"), "{}", d.message);
 }
+
+/// A `while` loop whose every turn moves a local counter cannot spin (the spin-loop rule
+/// never blocks it), nor can a `for` loop; any other loop may.
+#[test]
+fn loops_that_move_a_counter_every_turn_cannot_spin() {
+    let may_spin = |body: &str| -> Vec<bool> {
+        let text = format!(
+            "[shared]\nx = 0\na = [0, 0]\n[[thread]]\nname = \"t\"\ncode = \"\"\"\n\
+             i = 1\nh = 0\n{body}\n\"\"\"\n"
+        );
+        let p = ok(&text);
+        p.threads[0]
+            .code
+            .instrs
+            .iter()
+            .filter_map(|i| match i {
+                Instr::LoopHead { may_spin } => Some(*may_spin),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(may_spin("while a[i] != 0:\n    i -= 1"), [false]);
+    assert_eq!(may_spin("while x == 0:\n    h = (h + 1) % 128"), [false]);
+    assert_eq!(may_spin("while x == 0:\n    h = 3 + h"), [false]);
+    assert_eq!(may_spin("for k in range(3):\n    pass"), [false]);
+    assert_eq!(may_spin("while x == 0:\n    pass"), [true]);
+    // The counter comes back, or does not move at every turn.
+    assert_eq!(may_spin("while x == 0:\n    h = (h + 4) % 2"), [true]);
+    assert_eq!(may_spin("while x == 0:\n    i += 1\n    i -= 1"), [true]);
+    assert_eq!(
+        may_spin("while x == 0:\n    i += 1\n    if x:\n        i = 0"),
+        [true]
+    );
+    assert_eq!(may_spin("while x == 0:\n    if x:\n        i += 1"), [true]);
+    assert_eq!(
+        may_spin("while x == 0:\n    if x:\n        continue\n    i += 1"),
+        [true]
+    );
+    assert_eq!(may_spin("while x == 0:\n    i += 0"), [true]);
+    // Shared: another thread's write between the read and the write can undo it.
+    assert_eq!(may_spin("while a[0] == 0:\n    x += 1"), [true]);
+    // Nested: the inner loop moves its counter, the outer one does not.
+    assert_eq!(
+        may_spin("while x == 0:\n    while a[i] != 0:\n        i -= 1"),
+        [true, false]
+    );
+}
