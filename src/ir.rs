@@ -742,9 +742,9 @@ pub enum Instr {
     },
     /// The head of a loop iteration (for the spin-loop rule). `may_spin` is false for a
     /// loop whose every turn moves a counter (a `for` loop, or a `while` loop whose body
-    /// always does `i += c` to a local): no turn leaves the locals as they were, so the
-    /// rule never blocks the thread there (the explorer reads it, explorer.rs
-    /// `leaf_covers`).
+    /// always changes a local, as `i -= 1` does: `Builder::counts_every_turn`): no turn
+    /// leaves the locals as they were, so the rule never blocks the thread there (the
+    /// explorer reads it, explorer.rs `leaf_covers`).
     LoopHead {
         may_spin: bool,
     },

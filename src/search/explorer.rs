@@ -1025,14 +1025,14 @@ fn canonical_form(path: &[Node]) -> Vec<Choice> {
 /// stay enabled until it is taken: no step may wait or give up, no loop can spin (the
 /// spin-loop rule blocks a thread until another writes what it read; a loop that moves a
 /// counter every turn cannot, `Instr::LoopHead`), and no thread is started or stopped by
-/// another. Then a wakeup leaf that weakly prefixes a new sequence
-/// stands for it ([`crate::search::wakeup::AtLeaf::Covers`]), which keeps the wakeup trees small; that matters to
-/// the parallel search, whose runs ahead are proved wrong by the branches that the tasks
-/// before them add to the tree of their first node (docs/performance.md). Outside the
-/// model the rule loses classes: with locks (`dpor_agrees_with_sleep_sets_on_bigger_scenarios`)
-/// and with spin loops (`tests/fixtures/regressions/leaf_rule_beside_spin_loops.toml`, 294
-/// executions for 300 classes), where the leaf's continuation can block a thread that the
-/// sequence's class needs.
+/// another. Then a wakeup leaf that weakly prefixes a new sequence stands for it
+/// ([`crate::search::wakeup::AtLeaf::Covers`]), which keeps the wakeup trees small; that
+/// matters to the parallel search, whose runs ahead are proved wrong by the branches that
+/// the tasks before them add to the tree of their first node (docs/performance.md).
+/// Outside the model the rule loses classes: beside locks
+/// (`dpor_agrees_with_sleep_sets_on_bigger_scenarios`) and beside spin loops
+/// (`tests/fixtures/regressions/leaf_rule_beside_spin_loops.toml`, 294 executions for 300
+/// classes), where the leaf's continuation can block a thread that the sequence needs.
 fn leaf_covers(prog: &Program) -> bool {
     let code = prog.threads.iter().map(|t| &t.code);
     !code.flat_map(|c| &c.instrs).any(|i| {

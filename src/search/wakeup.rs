@@ -105,7 +105,7 @@ fn consume(x: &WakeStep, w: &[WakeStep], rest: &mut VecDeque<usize>) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AtLeaf {
     /// The sequence, as the paper has it: the leaf's subtree is to explore some
-    /// continuation of it, which races found there lead to the sequence's class.
+    /// continuation of it, and the races found there lead to the sequence's class.
     Covers,
     /// Only itself: the rest of the sequence hangs below it. Needed where a thread can
     /// be disabled and enabled again by another's step (see `insert_in`).
