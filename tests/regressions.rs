@@ -187,6 +187,32 @@ fn no_execution_goes_past_max_steps() {
     }
 }
 
+/// A thread left behind at a cut is also brought forward just after the last step that its
+/// next step depends on: the outcome where t0's write of y comes before t2's atomic
+/// `y += 1`, beside a spinner, was missed.
+#[test]
+fn a_thread_left_behind_moves_after_what_it_depends_on() {
+    let prog =
+        load(root().join("tests/fixtures/regressions/left_behind_after_a_dependent_step.toml"));
+    let outcomes = |reduction| {
+        let e = explore(
+            &prog,
+            &Config {
+                reduction,
+                ..bounded(&prog)
+            },
+        );
+        assert!(e.stats.complete);
+        e.outcomes
+            .iter()
+            .map(|o| format!("{:?}", o.values))
+            .collect::<Vec<_>>()
+    };
+    let naive = outcomes(Reduction::None);
+    assert_eq!(naive.len(), 2);
+    assert_eq!(outcomes(Reduction::Dpor), naive);
+}
+
 /// A wakeup leaf stands for the sequences it weakly prefixes only where no thread can be
 /// blocked: beside spin loops, the paper's rule explored 294 executions for 300 classes.
 #[test]

@@ -159,30 +159,50 @@ impl Explorer<'_> {
                     n.choice.unwrap().thread == p || n.started.contains(&p)
                 })
                 .map_or(0, |k| k + 1);
-            // Not `explored_elsewhere`: the threads explored here commute with p's step,
-            // but their executions were cut too, perhaps before p moved. And where p was
-            // tried already, the next node: that branch was cut too, perhaps before the
-            // steps this execution took after the node (two threads each left behind in
-            // the other's branch never met).
-            let at = (since.max(self.split_depth)..end).find(|&i| {
-                let n = &self.path[i];
-                n.enabled.iter().any(|e| e.0 == p)
-                    && !n.sleep.iter().any(|s| s.0 == p)
-                    && !n.explored.iter().any(|e| e.0 == p)
-                    && !n.brought.contains(&p)
-            });
-            let Some(i) = at else { continue };
-            let v = vec![WakeStep {
-                choice: Choice { thread: p, alt: 0 },
-                fp: self.path[i].state.footprint(prog, p),
-            }];
-            if i < self.task_depth {
-                self.requests.push(Request::Bring(i, v, p));
-            } else {
-                self.path[i].wakeup.insert(v, AtLeaf::IsFollowed);
+            // Also just after the last step that p's next step depends on: p's step before
+            // it is that race's reversal, but the executions where p moves after it, and
+            // the ones after them, were cut too (a write of y before the atomic `y += 1` of
+            // a thread left behind by a spinner: the outcome of that order was missed;
+            // found by the generated scenarios of memory steps).
+            let fp = self.path[end].state.footprint(prog, p);
+            let after = (since..end)
+                .rev()
+                .find(|&k| dependent(&self.path[k].fp, &fp))
+                .map(|k| k + 1);
+            for from in std::iter::once(since).chain(after) {
+                self.bring_forward(p, from, end);
             }
-            self.path[i].brought.push(p);
         }
+    }
+
+    /// Brings thread `p` forward at the first node from `from` on (before `end`) where it
+    /// is awake, was not tried, and was not brought forward yet.
+    ///
+    /// Not `explored_elsewhere`: the threads explored there commute with p's step, but
+    /// their executions were cut too, perhaps before p moved. And where p was tried
+    /// already, the next node: that branch was cut too, perhaps before the steps this
+    /// execution took after the node (two threads each left behind in the other's branch
+    /// never met).
+    fn bring_forward(&mut self, p: ThreadId, from: usize, end: usize) {
+        let prog = self.prog;
+        let at = (from.max(self.split_depth)..end).find(|&i| {
+            let n = &self.path[i];
+            n.enabled.iter().any(|e| e.0 == p)
+                && !n.sleep.iter().any(|s| s.0 == p)
+                && !n.explored.iter().any(|e| e.0 == p)
+                && !n.brought.contains(&p)
+        });
+        let Some(i) = at else { return };
+        let v = vec![WakeStep {
+            choice: Choice { thread: p, alt: 0 },
+            fp: self.path[i].state.footprint(prog, p),
+        }];
+        if i < self.task_depth {
+            self.requests.push(Request::Bring(i, v, p));
+        } else {
+            self.path[i].wakeup.insert(v, AtLeaf::IsFollowed);
+        }
+        self.path[i].brought.push(p);
     }
 
     /// The next steps that a thread never took because another thread's step stopped it

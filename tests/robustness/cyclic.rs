@@ -149,8 +149,10 @@ fn a_livelock_of_interchangeable_threads_replays() {
 }
 
 /// Two threads spinning with a counter: every turn is a new state, so neither search
-/// ends under the default max_steps; the budget stops it, the report says what to try,
-/// and the race and the livelock are found first. With a small max_steps it completes.
+/// ends under the default max_steps; DPOR, whose executions mostly run to max_steps,
+/// switches to state caching once half the budget is spent, the budget stops that, the
+/// report says what to try, and the race and the livelock are found first. With a small
+/// max_steps it completes.
 #[test]
 fn a_counting_spin_loop_stops_at_the_budget_and_says_what_to_try() {
     let prog = fixture("spin_flag");
@@ -167,8 +169,10 @@ fn a_counting_spin_loop_stops_at_the_budget_and_says_what_to_try() {
     };
     let ex = explore(&prog, &budget);
     assert!(!ex.stats.complete);
+    let switched = ex.stats.switched.clone().unwrap();
+    assert!(switched.contains("ran to max_steps"), "{switched}");
     let limit = ex.stats.limit.clone().unwrap();
     assert!(limit.contains("--max-steps"), "{limit}");
-    assert!(limit.contains("--reduction states"), "{limit}");
+    assert!(limit.contains("a bigger --max-executions"), "{limit}");
     assert_eq!(kinds(&ex), [FindingKind::DataRace, FindingKind::Livelock]);
 }
