@@ -123,13 +123,13 @@ pub fn mixed(min_threads: usize, max_statements: usize) -> impl Strategy<Value =
     prop_oneof![threads(min_threads), threads(min_threads + 1)]
 }
 
-/// The declarations of the generated scenarios of plain memory steps; the small
-/// `max_steps` cuts a loop that others keep from ending.
+/// The declarations of the generated scenarios of plain memory steps; `max_steps` cuts a
+/// loop that others keep from ending.
 const PLAIN: &str = "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[limits]\nmax_steps = 40\n";
 
-/// One statement on memory alone (no step that may wait or give up, so the search takes
-/// a wakeup leaf to stand for the sequences it weakly prefixes, as the paper does): a
-/// simple one, an `if`, a `with atomic:` block, a `choose`, or a loop that spins (the
+/// One statement on memory alone (no step that may wait or give up; where no loop can
+/// spin either, the search takes a wakeup leaf to stand for the sequences it weakly
+/// prefixes, as the paper does): a simple one, an `if`, a `with atomic:` block, a `choose`, or a loop that spins (the
 /// spin-loop rule blocks it), that counts up to a value (which another thread may keep
 /// it from reaching: cut at `max_steps`), or that reads a variable while it counts down
 /// a local (a loop that cannot spin, where the paper's leaf rule holds).
