@@ -46,6 +46,50 @@ fn summary(e: &Exploration) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<Str
     (kinds, keys, outcomes)
 }
 
+/// DPOR under `cfg` against `naive`, a complete enumeration that counted its classes: one
+/// execution per class, the same verdict kinds, findings and outcomes, and the parallel
+/// search, whatever its task depth, the single search. Returns DPOR's exploration.
+fn agrees_with_naive(
+    prog: &Program,
+    cfg: &Config,
+    naive: &Exploration,
+) -> Result<Exploration, TestCaseError> {
+    let dpor = explore(prog, cfg);
+    prop_assert!(dpor.stats.complete);
+    prop_assert!(
+        dpor.stats.executions <= naive.stats.executions,
+        "the reduction explored more than the naive search"
+    );
+    // One execution per class of equivalent interleavings: none missed, none twice.
+    prop_assert_eq!(
+        dpor.stats.executions,
+        naive.stats.classes,
+        "DPOR explored {} executions for {} classes",
+        dpor.stats.executions,
+        naive.stats.classes
+    );
+    let (nk, nkeys, no) = summary(naive);
+    let (dk, dkeys, d_o) = summary(&dpor);
+    prop_assert_eq!(&nk, &dk, "verdict kinds differ");
+    prop_assert_eq!(&no, &d_o, "outcome sets differ");
+    prop_assert_eq!(&nkeys, &dkeys, "findings differ");
+    for depth in [2, 5] {
+        let par = Config {
+            jobs: Some(2),
+            split_after: 0,
+            task_depth: depth,
+            ..cfg.clone()
+        };
+        prop_assert_eq!(
+            whole(&explore(prog, &par)),
+            whole(&dpor),
+            "parallel, depth {}",
+            depth
+        );
+    }
+    Ok(dpor)
+}
+
 #[test]
 fn dpor_agrees_with_naive_enumeration() {
     let cases = 1000;
@@ -64,38 +108,7 @@ fn dpor_agrees_with_naive_enumeration() {
         if !naive.stats.complete {
             return Ok(());
         }
-        let dpor = explore(prog, &Config::default());
-        prop_assert!(dpor.stats.complete);
-        prop_assert!(
-            dpor.stats.executions <= naive.stats.executions,
-            "the reduction explored more than the naive search"
-        );
-        // One execution per class of equivalent interleavings: none missed, none twice.
-        prop_assert_eq!(
-            dpor.stats.executions,
-            naive.stats.classes,
-            "DPOR explored {} executions for {} classes",
-            dpor.stats.executions,
-            naive.stats.classes
-        );
-        let (nk, nkeys, no) = summary(&naive);
-        let (dk, dkeys, d_o) = summary(&dpor);
-        prop_assert_eq!(&nk, &dk, "verdict kinds differ");
-        prop_assert_eq!(&no, &d_o, "outcome sets differ");
-        prop_assert_eq!(&nkeys, &dkeys, "findings differ");
-        // The parallel search is the single search, whatever its task depth.
-        for depth in [2, 5] {
-            let par = explore(
-                prog,
-                &Config {
-                    jobs: Some(2),
-                    split_after: 0,
-                    task_depth: depth,
-                    ..Config::default()
-                },
-            );
-            prop_assert_eq!(whole(&par), whole(&dpor), "parallel, depth {}", depth);
-        }
+        let dpor = agrees_with_naive(prog, &Config::default(), &naive)?;
         compared.set(compared.get() + 1);
         redundant_total.set(redundant_total.get() + dpor.stats.redundant);
         reduced_total.set(reduced_total.get() + dpor.stats.executions);
@@ -255,30 +268,7 @@ fn dpor_agrees_with_naive_enumeration_on_memory_steps() {
         if !naive.stats.complete || cut(&naive) {
             return Ok(());
         }
-        let dpor = explore(prog, &bounded);
-        prop_assert!(dpor.stats.complete);
-        prop_assert_eq!(
-            dpor.stats.executions,
-            naive.stats.classes,
-            "DPOR explored {} executions for {} classes",
-            dpor.stats.executions,
-            naive.stats.classes
-        );
-        prop_assert_eq!(summary(&naive), summary(&dpor));
-        for depth in [2, 5] {
-            let par = Config {
-                jobs: Some(2),
-                split_after: 0,
-                task_depth: depth,
-                ..bounded.clone()
-            };
-            prop_assert_eq!(
-                whole(&explore(prog, &par)),
-                whole(&dpor),
-                "parallel, depth {}",
-                depth
-            );
-        }
+        agrees_with_naive(prog, &bounded, &naive)?;
         compared.set(compared.get() + 1);
         Ok(())
     });
