@@ -428,6 +428,10 @@ pub struct Code {
     pub prelude_touches: Vec<StaticTouch>,
     /// The `with` blocks on objects, for unwinding a failure as Python does.
     pub withs: Vec<WithBlock>,
+    /// The acquisitions and releases that `with` blocks on objects emit (at the block's
+    /// end, and where a jump leaves it early), in increasing order: the thread that
+    /// acquires there is the one that releases.
+    pub scoped: Vec<Pc>,
     /// The calls inlined into this code (a call is not a step: a function's body is
     /// lowered where it is called), for traces: `deposit(5) line 4`.
     pub calls: Vec<InlinedCall>,

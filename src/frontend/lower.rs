@@ -570,6 +570,8 @@ struct Builder<'l, 'a> {
     loops: Vec<LoopCtx>,
     atomic_depth: u32,
     withs: Vec<ir::WithBlock>,
+    /// `Code::scoped`.
+    scoped: Vec<Pc>,
     /// The functions being inlined, innermost last.
     frames: Vec<functions::Frame>,
     calls: Vec<ir::InlinedCall>,
@@ -596,6 +598,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             loops: vec![],
             atomic_depth: 0,
             withs: vec![],
+            scoped: vec![],
             frames: vec![],
             calls: vec![],
             cur_call: None,
@@ -617,6 +620,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             extra_touches,
             prelude_touches,
             withs: self.withs,
+            scoped: self.scoped,
             calls: self.calls,
             call_of: self.call_of,
             catches: self.catches,
@@ -1054,6 +1058,7 @@ impl<'l, 'a> Builder<'l, 'a> {
         for e in exits {
             match e {
                 Exit::Release(obj) => {
+                    self.scoped.push(self.here());
                     self.emit(
                         Instr::Call {
                             dst: None,
@@ -1128,6 +1133,7 @@ impl<'l, 'a> Builder<'l, 'a> {
             group: sel.group,
             index: sel.index.map(|i| self.pin(i, r.span)),
         };
+        self.scoped.push(self.here());
         self.emit(
             Instr::Call {
                 dst: None,
@@ -1144,6 +1150,7 @@ impl<'l, 'a> Builder<'l, 'a> {
         self.block(body)?;
         self.exits.pop();
         let exit = self.here();
+        self.scoped.push(exit);
         self.emit(
             Instr::Call {
                 dst: None,

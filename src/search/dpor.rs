@@ -341,7 +341,8 @@ impl Explorer<'_> {
 
     /// What a wakeup leaf that weakly prefixes a race's reversal stands for: the reversal,
     /// as in the paper, where no thread can be disabled and enabled again by another's
-    /// step (`Explorer::leaf_covers`); else only itself (wakeup.rs `insert_in`).
+    /// step but by a lock that `with` blocks take and release (`Explorer::leaf_covers`);
+    /// else only itself (wakeup.rs `insert_in`).
     pub(super) fn at_leaf(&self) -> AtLeaf {
         if self.leaf_covers {
             AtLeaf::Covers

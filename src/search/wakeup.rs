@@ -195,10 +195,11 @@ impl WakeupTree {
 /// A leaf that weakly prefixes `w` covers it in the paper (the leaf's subtree is to
 /// explore some continuation of `w`, and the races found there lead to `w`'s class).
 /// With blocking, which its model leaves out, that lost classes: the continuation that
-/// the leaf's subtree picks can let a lock go to the other thread (or block a spinning
-/// one), and the race that would reach `w`'s class is then skipped because of a sleeping
-/// thread (found by `dpor_agrees_with_sleep_sets_on_bigger_scenarios`, and by
-/// `dpor_agrees_with_sleep_sets_on_memory_steps` with spin loops). There the leaf gets
+/// the leaf's subtree picks can let a semaphore go to the other thread (or block a
+/// spinning one), and the race that would reach `w`'s class is then skipped because of a
+/// sleeping thread (found by `dpor_agrees_with_sleep_sets_on_bigger_scenarios`, on the
+/// library, and by `dpor_agrees_with_sleep_sets_on_memory_steps` with spin loops; locks
+/// that `with` blocks take and release are safe, explorer.rs `leaf_covers`). There the leaf gets
 /// the rest of `w` as a child ([`AtLeaf::IsFollowed`]), which costs no execution when it
 /// was the continuation anyway, but grows the trees that a parallel search's tasks start
 /// from, and so the work it does again (docs/performance.md).

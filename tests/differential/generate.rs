@@ -172,6 +172,61 @@ pub fn plain(min_threads: usize, max_statements: usize) -> impl Strategy<Value =
     prop_oneof![threads(min_threads), threads(min_threads + 1)]
 }
 
+/// The declarations of the generated scenarios of memory steps and `with` blocks on locks.
+const SCOPED: &str = "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[objects]\nm = \"Lock\"\nn = \"Lock\"\nl = { kind = \"Lock\", count = 2 }\n[limits]\nmax_steps = 40\n";
+
+/// One statement of memory steps and locks taken by `with` blocks alone, the programs
+/// in which a wakeup leaf stands for the sequences it weakly prefixes although a thread
+/// can wait (every lock is released by the thread that took it): a memory step, a loop
+/// that cannot spin, a `with` block on `m`, `n` or an element of `l` chosen at run time,
+/// two nested in either order (so lock-order deadlocks), and a `with` inside a loop that
+/// `break` leaves early.
+fn scoped_lock_statement() -> BoxedStrategy<String> {
+    let simple = || {
+        prop_oneof![
+            (var(), 0..3u32).prop_map(|(v, k)| format!("{v} = {k}")),
+            (var(), var()).prop_map(|(v, w)| format!("{v} = {w} + 1")),
+            var().prop_map(|v| format!("{v} += 1")),
+            var().prop_map(|w| format!("t = {w}")),
+            var().prop_map(|w| format!("assert {w} != 2")),
+            (var(), 0..2u32, 1..3u32).prop_map(|(v, a, b)| format!("c = cas({v}, {a}, {b})")),
+        ]
+    };
+    let lock = || select(&["m", "n", "l[0]", "l[x % 2]"][..]);
+    prop_oneof![
+        6 => simple(),
+        1 => (var(), simple()).prop_map(|(w, s)| format!("if {w} == 1:\n    {s}")),
+        1 => Just("c = choose(0, 1)\nx = c".to_string()),
+        1 => var().prop_map(|w| format!("i = 2\nwhile i > 0 and {w} != 2:\n    i -= 1")),
+        4 => (lock(), vec(simple(), 1..=2))
+            .prop_map(|(k, body)| format!("with {k}:\n    {}", body.join("\n    "))),
+        2 => (lock(), lock(), simple())
+            .prop_map(|(j, k, s)| format!("with {j}:\n    with {k}:\n        {s}")),
+        1 => (lock(), var(), simple()).prop_map(|(k, w, s)| format!(
+            "for r in range(2):\n    with {k}:\n        if {w} == r:\n            break\n        {s}"
+        )),
+    ]
+    .boxed()
+}
+
+/// Scenarios of memory steps and locks taken by `with` blocks alone
+/// ([`scoped_lock_statement`]): `min_threads` or one more threads, each of 1 to
+/// `max_statements` statements.
+pub fn scoped_locks(min_threads: usize, max_statements: usize) -> impl Strategy<Value = Generated> {
+    let threads = move |n: usize| {
+        vec(
+            droppable(vec(scoped_lock_statement(), 1..=max_statements)),
+            n,
+        )
+        .prop_map(|threads| Generated {
+            header: SCOPED,
+            threads,
+            whole: None,
+        })
+    };
+    prop_oneof![threads(min_threads), threads(min_threads + 1)]
+}
+
 /// One nest: `with fork[a]:` then `with fork[b]:` (b one or two after a, in the ring of
 /// three forks) around a write, a read or some work.
 fn nest() -> impl Strategy<Value = String> {
@@ -365,20 +420,47 @@ pub fn check_text<S: Strategy<Value = Generated>>(
         failure_persistence: None,
         ..Config::default()
     };
+    // The text of the last case that failed: the one whose failure is reported. The
+    // runner reports the value tree's current value after shrinking, which can be
+    // another case (it printed a scenario without a thread that the failure's lines
+    // were in).
+    // A case that panics (the runner counts it as failed) never returns: its text is
+    // still in `trying` when the next case starts, or when the run ends.
+    let last_failure = std::cell::RefCell::new(None::<String>);
+    let trying = std::cell::RefCell::new(None::<String>);
     let result = TestRunner::new(config).run(&strategy, |g| {
+        if let Some(panicked) = trying.borrow_mut().take() {
+            *last_failure.borrow_mut() = Some(panicked);
+        }
         if g.threads.iter().all(Option::is_none) {
             // Shrinking went too far: a scenario needs a thread.
             return Err(TestCaseError::reject("no thread left"));
         }
         let text = g.to_string();
-        let prog = simrace::parse("gen.toml", &text)
-            .map_err(|d| TestCaseError::fail(format!("does not load: {}", d.render())))?;
-        property(&prog, &text)
+        *trying.borrow_mut() = Some(text.clone());
+        let outcome = match simrace::parse("gen.toml", &text) {
+            Ok(prog) => property(&prog, &text),
+            Err(d) => Err(TestCaseError::fail(format!(
+                "does not load: {}",
+                d.render()
+            ))),
+        };
+        let text = trying.borrow_mut().take();
+        if let Err(TestCaseError::Fail(_)) = &outcome {
+            *last_failure.borrow_mut() = text;
+        }
+        outcome
     });
+    if let Some(panicked) = trying.into_inner() {
+        *last_failure.borrow_mut() = Some(panicked);
+    }
     match result {
         Ok(()) => {}
         Err(TestError::Fail(why, minimal)) => {
-            panic!("{why}\nminimal failing scenario (seed {seed}):\n{minimal}")
+            let text = last_failure
+                .into_inner()
+                .unwrap_or_else(|| minimal.to_string());
+            panic!("{why}\nminimal failing scenario (seed {seed}):\n{text}")
         }
         Err(TestError::Abort(why)) => panic!("aborted: {why}"),
     }

@@ -911,3 +911,45 @@ fn loops_that_move_a_counter_every_turn_cannot_spin() {
         [true, false]
     );
 }
+
+/// `Code::scoped` holds the acquisitions and releases of `with` blocks, the releases on
+/// leaving one early included, and no other call: the explorer's wakeup-leaf rule takes
+/// such a lock to be released by the thread that took it.
+#[test]
+fn with_blocks_mark_their_acquisitions_and_releases() {
+    let text = "[objects]\nm = \"Lock\"\nn = \"Lock\"\n[[thread]]\nname = \"t\"\ncode = \"\"\"\n\
+                for k in range(2):\n    with m:\n        if k == 1:\n            break\n        with n:\n            pass\n\
+                n.acquire()\nn.release()\n\"\"\"\n";
+    let p = ok(text);
+    let code = &p.threads[0].code;
+    let marked: Vec<String> = code
+        .scoped
+        .iter()
+        .map(|&pc| match &code.instrs[pc as usize] {
+            Instr::Call { obj, op, .. } => {
+                format!("{}.{}", p.object_groups[obj.group as usize].name, op.name())
+            }
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            "m.acquire",
+            "m.release",
+            "n.acquire",
+            "n.release",
+            "m.release"
+        ]
+    );
+    assert!(code.scoped.windows(2).all(|w| w[0] < w[1]));
+    let calls = code
+        .instrs
+        .iter()
+        .filter(|i| matches!(i, Instr::Call { .. }));
+    assert_eq!(
+        calls.count(),
+        7,
+        "the explicit n.acquire() and n.release() are not marked"
+    );
+}
