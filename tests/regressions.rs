@@ -217,17 +217,7 @@ fn a_thread_left_behind_moves_after_what_it_depends_on() {
 /// blocked: beside spin loops, the paper's rule explored 294 executions for 300 classes.
 #[test]
 fn spin_loops_keep_every_class() {
-    let prog = load(root().join("tests/fixtures/regressions/leaf_rule_beside_spin_loops.toml"));
-    let dpor = explore(&prog, &bounded(&prog));
-    let sleep = Config {
-        reduction: Reduction::Sleep,
-        ..bounded(&prog)
-    };
-    assert_eq!(dpor.stats.executions, 300);
-    assert_eq!(
-        crate::common::exact(&dpor),
-        crate::common::exact(&explore(&prog, &sleep))
-    );
+    every_class("leaf_rule_beside_spin_loops.toml", bounded, 300);
 }
 
 /// A Lock released by a thread that did not take it is a semaphore, and there the paper's
@@ -235,13 +225,23 @@ fn spin_loops_keep_every_class() {
 /// only where `with` blocks take and release them all.
 #[test]
 fn a_lock_released_by_another_thread_keeps_every_class() {
-    let prog = load(root().join("tests/fixtures/regressions/lock_released_by_another_thread.toml"));
-    let dpor = explore(&prog, &crate::common::default_run(&prog));
+    every_class(
+        "lock_released_by_another_thread.toml",
+        crate::common::default_run,
+        232,
+    );
+}
+
+/// DPOR on the regression fixture `file` under `cfg`: `executions` executions, and the
+/// exact counts (findings and outcomes with theirs) of sleep sets alone.
+fn every_class(file: &str, cfg: fn(&simrace::Program) -> Config, executions: u64) {
+    let prog = load(root().join("tests/fixtures/regressions").join(file));
+    let dpor = explore(&prog, &cfg(&prog));
     let sleep = Config {
         reduction: Reduction::Sleep,
-        ..crate::common::default_run(&prog)
+        ..cfg(&prog)
     };
-    assert_eq!(dpor.stats.executions, 232);
+    assert_eq!(dpor.stats.executions, executions);
     assert_eq!(
         crate::common::exact(&dpor),
         crate::common::exact(&explore(&prog, &sleep))

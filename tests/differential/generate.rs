@@ -127,6 +127,36 @@ pub fn mixed(min_threads: usize, max_statements: usize) -> impl Strategy<Value =
 /// loop that others keep from ending.
 const PLAIN: &str = "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[limits]\nmax_steps = 40\n";
 
+/// One simple statement on memory: a write, a read, an assertion or a compare-and-swap.
+fn memory_step() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (var(), 0..3u32).prop_map(|(v, k)| format!("{v} = {k}")),
+        (var(), var()).prop_map(|(v, w)| format!("{v} = {w} + 1")),
+        var().prop_map(|v| format!("{v} += 1")),
+        var().prop_map(|w| format!("t = {w}")),
+        var().prop_map(|w| format!("assert {w} != 2")),
+        (var(), 0..2u32, 1..3u32).prop_map(|(v, a, b)| format!("c = cas({v}, {a}, {b})")),
+    ]
+}
+
+/// Scenarios over `header` of `min_threads` or one more threads, each of 1 to
+/// `max_statements` statements from `statement`.
+fn threads_of(
+    header: &'static str,
+    statement: fn() -> BoxedStrategy<String>,
+    min_threads: usize,
+    max_statements: usize,
+) -> impl Strategy<Value = Generated> {
+    let threads = move |n: usize| {
+        vec(droppable(vec(statement(), 1..=max_statements)), n).prop_map(move |threads| Generated {
+            header,
+            threads,
+            whole: None,
+        })
+    };
+    prop_oneof![threads(min_threads), threads(min_threads + 1)]
+}
+
 /// One statement on memory alone (no step that may wait or give up; where no loop can
 /// spin either, the search takes a wakeup leaf to stand for the sequences it weakly
 /// prefixes, as the paper does): a simple one, an `if`, a `with atomic:` block, a `choose`, or a loop that spins (the
@@ -134,20 +164,10 @@ const PLAIN: &str = "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[limits]\nmax_steps 
 /// it from reaching: cut at `max_steps`), or that reads a variable while it counts down
 /// a local (a loop that cannot spin, where the paper's leaf rule holds).
 fn plain_statement() -> BoxedStrategy<String> {
-    let simple = || {
-        prop_oneof![
-            (var(), 0..3u32).prop_map(|(v, k)| format!("{v} = {k}")),
-            (var(), var()).prop_map(|(v, w)| format!("{v} = {w} + 1")),
-            var().prop_map(|v| format!("{v} += 1")),
-            var().prop_map(|w| format!("t = {w}")),
-            var().prop_map(|w| format!("assert {w} != 2")),
-            (var(), 0..2u32, 1..3u32).prop_map(|(v, a, b)| format!("c = cas({v}, {a}, {b})")),
-        ]
-    };
     prop_oneof![
-        8 => simple(),
-        1 => (var(), simple()).prop_map(|(w, s)| format!("if {w} == 1:\n    {s}")),
-        1 => vec(simple(), 1..=2)
+        8 => memory_step(),
+        1 => (var(), memory_step()).prop_map(|(w, s)| format!("if {w} == 1:\n    {s}")),
+        1 => vec(memory_step(), 1..=2)
             .prop_map(|body| format!("with atomic:\n    {}", body.join("\n    "))),
         1 => Just("c = choose(0, 1)\nx = c".to_string()),
         1 => var().prop_map(|w| format!("while {w} == 0:\n    pass")),
@@ -160,16 +180,7 @@ fn plain_statement() -> BoxedStrategy<String> {
 /// Scenarios of plain memory steps ([`plain_statement`]): `min_threads` or one more
 /// threads, each of 1 to `max_statements` statements.
 pub fn plain(min_threads: usize, max_statements: usize) -> impl Strategy<Value = Generated> {
-    let threads = move |n: usize| {
-        vec(droppable(vec(plain_statement(), 1..=max_statements)), n).prop_map(|threads| {
-            Generated {
-                header: PLAIN,
-                threads,
-                whole: None,
-            }
-        })
-    };
-    prop_oneof![threads(min_threads), threads(min_threads + 1)]
+    threads_of(PLAIN, plain_statement, min_threads, max_statements)
 }
 
 /// The declarations of the generated scenarios of memory steps and `with` blocks on locks.
@@ -182,27 +193,17 @@ const SCOPED: &str = "[shared]\nx = 0\ny = 0\na = [0, 0, 0]\n[objects]\nm = \"Lo
 /// two nested in either order (so lock-order deadlocks), and a `with` inside a loop that
 /// `break` leaves early.
 fn scoped_lock_statement() -> BoxedStrategy<String> {
-    let simple = || {
-        prop_oneof![
-            (var(), 0..3u32).prop_map(|(v, k)| format!("{v} = {k}")),
-            (var(), var()).prop_map(|(v, w)| format!("{v} = {w} + 1")),
-            var().prop_map(|v| format!("{v} += 1")),
-            var().prop_map(|w| format!("t = {w}")),
-            var().prop_map(|w| format!("assert {w} != 2")),
-            (var(), 0..2u32, 1..3u32).prop_map(|(v, a, b)| format!("c = cas({v}, {a}, {b})")),
-        ]
-    };
     let lock = || select(&["m", "n", "l[0]", "l[x % 2]"][..]);
     prop_oneof![
-        6 => simple(),
-        1 => (var(), simple()).prop_map(|(w, s)| format!("if {w} == 1:\n    {s}")),
+        6 => memory_step(),
+        1 => (var(), memory_step()).prop_map(|(w, s)| format!("if {w} == 1:\n    {s}")),
         1 => Just("c = choose(0, 1)\nx = c".to_string()),
         1 => var().prop_map(|w| format!("i = 2\nwhile i > 0 and {w} != 2:\n    i -= 1")),
-        4 => (lock(), vec(simple(), 1..=2))
+        4 => (lock(), vec(memory_step(), 1..=2))
             .prop_map(|(k, body)| format!("with {k}:\n    {}", body.join("\n    "))),
-        2 => (lock(), lock(), simple())
+        2 => (lock(), lock(), memory_step())
             .prop_map(|(j, k, s)| format!("with {j}:\n    with {k}:\n        {s}")),
-        1 => (lock(), var(), simple()).prop_map(|(k, w, s)| format!(
+        1 => (lock(), var(), memory_step()).prop_map(|(k, w, s)| format!(
             "for r in range(2):\n    with {k}:\n        if {w} == r:\n            break\n        {s}"
         )),
     ]
@@ -213,18 +214,7 @@ fn scoped_lock_statement() -> BoxedStrategy<String> {
 /// ([`scoped_lock_statement`]): `min_threads` or one more threads, each of 1 to
 /// `max_statements` statements.
 pub fn scoped_locks(min_threads: usize, max_statements: usize) -> impl Strategy<Value = Generated> {
-    let threads = move |n: usize| {
-        vec(
-            droppable(vec(scoped_lock_statement(), 1..=max_statements)),
-            n,
-        )
-        .prop_map(|threads| Generated {
-            header: SCOPED,
-            threads,
-            whole: None,
-        })
-    };
-    prop_oneof![threads(min_threads), threads(min_threads + 1)]
+    threads_of(SCOPED, scoped_lock_statement, min_threads, max_statements)
 }
 
 /// One nest: `with fork[a]:` then `with fork[b]:` (b one or two after a, in the ring of
@@ -423,8 +413,7 @@ pub fn check_text<S: Strategy<Value = Generated>>(
     // The text of the last case that failed: the one whose failure is reported. The
     // runner reports the value tree's current value after shrinking, which can be
     // another case (it printed a scenario without a thread that the failure's lines
-    // were in).
-    // A case that panics (the runner counts it as failed) never returns: its text is
+    // were in). A case that panics (the runner counts it as failed) never returns: its text is
     // still in `trying` when the next case starts, or when the run ends.
     let last_failure = std::cell::RefCell::new(None::<String>);
     let trying = std::cell::RefCell::new(None::<String>);

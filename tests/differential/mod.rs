@@ -247,6 +247,45 @@ fn cut(e: &Exploration) -> bool {
         .any(|f| f.kind == simrace::FindingKind::Livelock && f.key == "max_steps")
 }
 
+/// [`agrees_with_naive`] under the scenario's own `max_steps` ([`bounded`]). `None` when
+/// the naive enumeration does not finish or some execution is cut at `max_steps` (the
+/// theory assumes maximal executions), else the naive exploration.
+fn bounded_agrees_with_naive(prog: &Program) -> Result<Option<Exploration>, TestCaseError> {
+    let bounded = bounded(prog);
+    let naive_cfg = Config {
+        reduction: Reduction::None,
+        max_executions: Some(50_000),
+        count_classes: true,
+        ..bounded.clone()
+    };
+    let naive = explore(prog, &naive_cfg);
+    if !naive.stats.complete || cut(&naive) {
+        return Ok(None);
+    }
+    agrees_with_naive(prog, &bounded, &naive)?;
+    Ok(Some(naive))
+}
+
+/// DPOR against sleep sets alone under [`bounded`]: the same executions, findings and
+/// outcomes, with their counts. False when sleep sets do not finish or cut an execution.
+fn bounded_agrees_with_sleep_sets(prog: &Program) -> Result<bool, TestCaseError> {
+    let bounded = bounded(prog);
+    let sleep = explore(
+        prog,
+        &Config {
+            reduction: Reduction::Sleep,
+            max_executions: Some(5_000),
+            ..bounded.clone()
+        },
+    );
+    if !sleep.stats.complete || cut(&sleep) {
+        return Ok(false);
+    }
+    let dpor = explore(prog, &bounded);
+    prop_assert_eq!(exact(&dpor), exact(&sleep), "DPOR vs sleep sets");
+    Ok(true)
+}
+
 /// Programs of memory steps alone, where no step may wait or give up, and a wakeup leaf
 /// stands for the sequences it weakly prefixes, as in the paper (the generated scenarios
 /// above mostly have object operations, and use the other rule): with spin loops, loops
@@ -258,19 +297,9 @@ fn cut(e: &Exploration) -> bool {
 fn dpor_agrees_with_naive_enumeration_on_memory_steps() {
     let compared = Cell::new(0);
     check(400, SMALL, plain(2, 3), |prog| {
-        let bounded = bounded(prog);
-        let naive_cfg = Config {
-            reduction: Reduction::None,
-            max_executions: Some(50_000),
-            count_classes: true,
-            ..bounded.clone()
-        };
-        let naive = explore(prog, &naive_cfg);
-        if !naive.stats.complete || cut(&naive) {
-            return Ok(());
+        if bounded_agrees_with_naive(prog)?.is_some() {
+            compared.set(compared.get() + 1);
         }
-        agrees_with_naive(prog, &bounded, &naive)?;
-        compared.set(compared.get() + 1);
         Ok(())
     });
     let compared = compared.get();
@@ -288,21 +317,8 @@ fn dpor_agrees_with_naive_enumeration_on_memory_steps() {
 fn dpor_agrees_with_sleep_sets_on_memory_steps() {
     let compared = Cell::new(0);
     check(600, BIGGER, plain(3, 4), |prog| {
-        let bounded = bounded(prog);
-        let sleep = explore(
-            prog,
-            &Config {
-                reduction: Reduction::Sleep,
-                max_executions: Some(5_000),
-                ..bounded.clone()
-            },
-        );
-        if !sleep.stats.complete || cut(&sleep) {
-            return Ok(());
-        }
-        let dpor = explore(prog, &bounded);
-        prop_assert_eq!(exact(&dpor), exact(&sleep), "DPOR vs sleep sets");
-        compared.set(compared.get() + 1);
+        let agreed = bounded_agrees_with_sleep_sets(prog)?;
+        compared.set(compared.get() + u32::from(agreed));
         Ok(())
     });
     let compared = compared.get();
@@ -320,18 +336,9 @@ fn dpor_agrees_with_naive_enumeration_on_scoped_locks() {
     let compared = Cell::new(0);
     let deadlocks = Cell::new(0);
     check(250, SMALL, scoped_locks(2, 3), |prog| {
-        let bounded = bounded(prog);
-        let naive_cfg = Config {
-            reduction: Reduction::None,
-            max_executions: Some(50_000),
-            count_classes: true,
-            ..bounded.clone()
-        };
-        let naive = explore(prog, &naive_cfg);
-        if !naive.stats.complete || cut(&naive) {
+        let Some(naive) = bounded_agrees_with_naive(prog)? else {
             return Ok(());
-        }
-        agrees_with_naive(prog, &bounded, &naive)?;
+        };
         compared.set(compared.get() + 1);
         let deadlock = naive
             .findings
@@ -356,21 +363,8 @@ fn dpor_agrees_with_naive_enumeration_on_scoped_locks() {
 fn dpor_agrees_with_sleep_sets_on_scoped_locks() {
     let compared = Cell::new(0);
     check(200, BIGGER, scoped_locks(3, 4), |prog| {
-        let bounded = bounded(prog);
-        let sleep = explore(
-            prog,
-            &Config {
-                reduction: Reduction::Sleep,
-                max_executions: Some(5_000),
-                ..bounded.clone()
-            },
-        );
-        if !sleep.stats.complete || cut(&sleep) {
-            return Ok(());
-        }
-        let dpor = explore(prog, &bounded);
-        prop_assert_eq!(exact(&dpor), exact(&sleep), "DPOR vs sleep sets");
-        compared.set(compared.get() + 1);
+        let agreed = bounded_agrees_with_sleep_sets(prog)?;
+        compared.set(compared.get() + u32::from(agreed));
         Ok(())
     });
     let compared = compared.get();
