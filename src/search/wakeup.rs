@@ -10,10 +10,15 @@
 //!
 //! Steps are compared by thread and by [`Footprint`] (the machine's dependency relation),
 //! never by state, so the tree can reason about sequences that have not been run yet.
+//!
+//! A node's children are shared, copied on write: the parallel search copies the
+//! coordinator's path, trees and all, to walk it ahead (parallel.rs), and a copy then
+//! costs the roots of each tree, not the trees.
 
 use crate::ir::ThreadId;
 use crate::machine::{Choice, Footprint, dependent};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// One step of a wakeup sequence: which thread moves (and which alternative it takes),
 /// and what it touches.
@@ -27,7 +32,7 @@ pub struct WakeStep {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WakeNode {
     pub step: WakeStep,
-    children: Vec<WakeNode>,
+    children: Arc<Vec<WakeNode>>,
     /// The nodes of this subtree, itself included (kept up to date by the tree's
     /// operations, so that the search's memory estimate need not walk the trees).
     size: u64,
@@ -38,7 +43,7 @@ impl WakeNode {
     pub fn leaf(step: WakeStep) -> WakeNode {
         WakeNode {
             step,
-            children: vec![],
+            children: Arc::default(),
             size: 1,
         }
     }
@@ -177,7 +182,7 @@ impl WakeupTree {
         for b in std::mem::take(&mut self.branches) {
             if b.step.choice == choice {
                 self.size -= b.size;
-                for c in b.children {
+                for c in Arc::unwrap_or_clone(b.children) {
                     rest.push(c);
                 }
             } else {
@@ -227,10 +232,10 @@ fn insert_in(forest: &mut [WakeNode], w: &[WakeStep], at_leaf: AtLeaf) -> Option
     let mut level = forest;
     for &i in above {
         level[i].size += added.size;
-        level = &mut level[i].children;
+        level = Arc::make_mut(&mut level[i].children).as_mut_slice();
     }
     level[last].size += added.size;
-    level[last].children.push(added);
+    Arc::make_mut(&mut level[last].children).push(added);
     Some(Inserted::Added)
 }
 
@@ -241,7 +246,7 @@ fn chain(w: Vec<WakeStep>) -> WakeNode {
         node = WakeNode {
             step: s,
             size: node.size + 1,
-            children: vec![node],
+            children: Arc::new(vec![node]),
         };
     }
     node
