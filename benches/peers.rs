@@ -376,16 +376,20 @@ fn main() {
             time.as_secs_f64() / split_time.as_secs_f64().max(1e-9)
         );
     }
-    split_work(&filter);
+    split_work(&filter, own_reps);
 }
 
 /// The parallel search's work against the single search's (executions run, with those
 /// cut short, and steps): what its coordinator, every task run (used, proved wrong or
 /// cancelled) and its walks ahead cost; and its time on 1, 2 and 3 threads. The work on
 /// 2 and 3 threads depends on the timing (which runs ahead finish first); the report
-/// does not.
-fn split_work(filter: &[String]) {
-    println!("\nThe parallel search's work against the single search's (one run each)\n");
+/// does not. The times are medians of `reps` rounds, each round running the four
+/// configurations one after the other, so that a slow spell of the machine falls on
+/// all four rather than on one.
+fn split_work(filter: &[String], reps: usize) {
+    println!(
+        "\nThe parallel search's work against the single search's (the work of one run; times the median of {reps} rounds)\n"
+    );
     println!(
         "| benchmark | single: runs, steps | --jobs 2: tasks, runs, steps | runs ratio | steps ratio | ahead used | single | --jobs 1 | --jobs 2 | --jobs 3 | single / --jobs 2 |"
     );
@@ -395,15 +399,22 @@ fn split_work(filter: &[String]) {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
-        let timed = |jobs| {
-            let t = Instant::now();
-            let e = explore_split(name, jobs, after);
-            (e, t.elapsed())
-        };
-        let (single, t0) = timed(None);
-        let (_, t1) = timed(Some(1));
-        let (two, t2) = timed(Some(2));
-        let (_, t3) = timed(Some(3));
+        let configs = [None, Some(1), Some(2), Some(3)];
+        let mut times = vec![vec![]; configs.len()];
+        let mut runs_of = vec![];
+        for _ in 0..reps {
+            runs_of.clear();
+            for (k, &jobs) in configs.iter().enumerate() {
+                let t = Instant::now();
+                runs_of.push(explore_split(name, jobs, after));
+                times[k].push(t.elapsed());
+            }
+        }
+        let [t0, t1, t2, t3] = [0, 1, 2, 3].map(|k| {
+            times[k].sort();
+            times[k][times[k].len() / 2]
+        });
+        let (single, two) = (&runs_of[0], &runs_of[2]);
         assert_eq!(two.stats.executions, single.stats.executions, "{name}");
         assert_eq!(two.stats.steps, single.stats.steps, "{name}");
         let runs = single.stats.executions + single.stats.redundant;
