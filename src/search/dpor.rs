@@ -36,7 +36,7 @@
 //! the naive enumeration and as sleep sets alone).
 
 use crate::ir::ThreadId;
-use crate::machine::{Choice, Footprint, Status, Touch, dependent};
+use crate::machine::{Choice, Footprint, State, Status, Touch, dependent};
 use crate::search::accesses::Accesses;
 use crate::search::explorer::Explorer;
 use crate::search::parallel::Request;
@@ -482,7 +482,7 @@ impl Explorer<'_> {
         let Some((last, before)) = v.split_last_mut() else {
             return;
         };
-        let mut state = self.path[i].state.clone();
+        let mut state = State::clone(&self.path[i].state);
         for s in before.iter() {
             if s.choice.alt >= state.alternatives(prog, s.choice.thread) {
                 return;
@@ -522,7 +522,7 @@ impl Explorer<'_> {
             return v.len();
         }
         let prog = self.prog;
-        let mut state = self.path[i].state.clone();
+        let mut state = State::clone(&self.path[i].state);
         for (k, s) in v.iter().enumerate() {
             let t = s.choice.thread;
             if s.choice.alt >= state.alternatives(prog, t) {

@@ -39,11 +39,14 @@ use crate::search::{
     Stats,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone)]
 pub(super) struct Node {
-    pub(super) state: State,
+    /// Shared: the parallel search copies paths (parallel.rs), and a node's state is
+    /// never changed once it is made.
+    pub(super) state: Arc<State>,
     pub(super) enabled: Vec<(ThreadId, u32)>,
     /// Pending branches to explore from here (optimal DPOR's wakeup tree).
     pub(super) wakeup: WakeupTree,
@@ -379,7 +382,7 @@ impl<'p> Explorer<'p> {
     ) -> Node {
         let enabled = state.enabled(self.prog);
         Node {
-            state,
+            state: Arc::new(state),
             enabled,
             wakeup,
             done: vec![false; self.nthreads],
@@ -584,7 +587,7 @@ impl<'p> Explorer<'p> {
             n.explored.push((choice.thread, fp.clone()));
         }
         self.path_locks.truncate(top);
-        let mut state = self.path[top].state.clone();
+        let mut state = State::clone(&self.path[top].state);
         let out = state.step(prog, choice, false);
         self.stats.steps += 1;
         // Dependency clock of this step (DPOR's alone: dpor.rs reads them).
@@ -870,7 +873,7 @@ impl<'p> Explorer<'p> {
             return;
         }
         let steps = self.path[..top].iter();
-        let steps = steps.map(|n| (&n.state, n.choice.unwrap().thread, &n.events[..]));
+        let steps = steps.map(|n| (&*n.state, n.choice.unwrap().thread, &n.events[..]));
         self.lock_order.execution(prog, steps);
         let steps = self.path[..top].iter();
         let steps = steps.map(|n| (n.choice.unwrap().thread, &n.events[..]));
