@@ -104,7 +104,10 @@ pub(super) struct Pool<'p> {
     /// The speculative walk's: no limits.
     walk: Config,
     depth: usize,
-    /// How many tasks the workers may run ahead.
+    /// How many tasks the workers may run ahead: 4 for each worker. With 2, a worker
+    /// on indexer15 waited for the coordinator for a third of the search; with 8, the
+    /// walks ahead (each starts again from the coordinator's path) cost 10% more steps
+    /// (docs/performance.md, "The coordinator's copies").
     ahead: usize,
     start: Instant,
     shared: Mutex<Shared>,
@@ -156,7 +159,7 @@ pub(super) fn explore_exact(
         quiet,
         walk,
         depth,
-        ahead: 2 * (jobs - 1),
+        ahead: 4 * (jobs - 1),
         start,
         shared: Mutex::new(Shared::default()),
         changed: Condvar::new(),
