@@ -15,7 +15,9 @@
 //! simrace's.
 //!
 //! Then it explores the benchmarks with published optimal counts (../shared/DESIGN.md)
-//! with simrace alone and prints their execution counts and times.
+//! with simrace alone and prints their execution counts and times; and last, the
+//! parallel search (`--jobs`) against the single one on three of them and on
+//! readers_writers4, a program that waits on a semaphore.
 //!
 //!     cargo bench --bench peers                        # about 3 minutes on 2 cores
 //!     SIMRACE_BENCH_QUICK=1 cargo bench --bench peers  # one run of each peer
@@ -394,7 +396,12 @@ fn split_work(filter: &[String], reps: usize) {
         "| benchmark | single: runs, steps | --jobs 2: tasks, runs, steps | runs ratio | steps ratio | ahead used | single | --jobs 1 | --jobs 2 | --jobs 3 | single / --jobs 2 |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let rows = [("lastzero10", 500), ("indexer15", 500), ("filesystem19", 0)];
+    let rows = [
+        ("lastzero10", 500),
+        ("indexer15", 500),
+        ("filesystem19", 0),
+        ("readers_writers4", 500),
+    ];
     for (name, after) in rows {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;

@@ -47,13 +47,21 @@ fn the_parallel_search_gives_the_single_search_report_on_the_library() {
     }
 }
 
-/// A published benchmark at the default depth and after the default number of
-/// executions: many tasks, most of them run ahead; one thread runs nothing twice.
+/// A published benchmark, and a program that waits on a semaphore (where tasks often
+/// fall out of the walk's window and are met again), at the default depth and after the
+/// default number of executions: many tasks, most of them run ahead; one thread runs
+/// nothing twice.
 #[test]
 fn a_published_benchmark_in_parallel_is_the_single_search() {
-    let prog = load(root().join("benches/scenarios/lastzero10.toml"));
+    for (name, executions) in [("lastzero10", 3328), ("readers_writers4", 1984)] {
+        benchmark_in_parallel(name, executions);
+    }
+}
+
+fn benchmark_in_parallel(name: &str, executions: u64) {
+    let prog = load(root().join(format!("benches/scenarios/{name}.toml")));
     let single = explore(&prog, &Config::default());
-    assert_eq!(single.stats.executions, 3328);
+    assert_eq!(single.stats.executions, executions);
     assert!(single.stats.parallel.is_none());
     for n in [1, 2, 3] {
         let cfg = Config {
@@ -61,9 +69,9 @@ fn a_published_benchmark_in_parallel_is_the_single_search() {
             ..Config::default()
         };
         let par = explore(&prog, &cfg);
-        assert_eq!(whole(&single), whole(&par), "{n} workers");
+        assert_eq!(whole(&single), whole(&par), "{name}: {n} workers");
         let work = par.stats.parallel.unwrap();
-        assert!(work.tasks >= 100, "{work:?}");
+        assert!(work.tasks >= 100, "{name}: {work:?}");
         let runs = single.stats.executions + single.stats.redundant;
         if n == 1 {
             // Nothing ahead: every task once, the coordinator's own steps besides.
