@@ -112,7 +112,9 @@ pub(super) struct Pool<'p> {
     /// walks ahead (each starts again from the coordinator's path) cost 10% more steps
     /// (docs/performance.md, "The coordinator's copies").
     ahead: usize,
-    /// How many results the walk no longer meets are kept, in case it meets them again.
+    /// How many results the walk no longer meets are kept, in case it meets them again:
+    /// 16 for each worker (the most held at once, the window's included, was 25, with one
+    /// worker, on readers-writers with 3 readers).
     kept: usize,
     start: Instant,
     /// Set when the search ends: the runs still going stop.
@@ -167,7 +169,7 @@ pub(super) fn explore_exact(
         walk,
         depth,
         ahead: 4 * (jobs - 1),
-        kept: 4 * 4 * (jobs - 1),
+        kept: 16 * (jobs - 1),
         start,
         ending: Arc::new(AtomicBool::new(false)),
         shared: Mutex::new(Shared::default()),
