@@ -95,7 +95,6 @@ struct Shared {
     running: Vec<Job>,
     /// Results not yet used, oldest first.
     done: Vec<(Input, Output)>,
-    shut: bool,
 }
 
 /// The tasks of one exact parallel search: the coordinator's side, and the workers'.
@@ -117,7 +116,8 @@ pub(super) struct Pool<'p> {
     /// worker, on readers-writers with 3 readers).
     kept: usize,
     start: Instant,
-    /// Set when the search ends: the runs still going stop.
+    /// Set when the search ends (under the lock of `shared`, so that a worker waiting
+    /// for a task sees it): the workers return, and the runs still going stop.
     ending: Arc<AtomicBool>,
     shared: Mutex<Shared>,
     changed: Condvar,
@@ -185,8 +185,7 @@ pub(super) fn explore_exact(
         co.pool = Some(&pool);
         let mut ex = co.run();
         ex.stats.parallel = Some(pool.work_done(&ex.stats));
-        let mut g = pool.lock();
-        g.shut = true;
+        let g = pool.lock();
         pool.ending.store(true, Ordering::Relaxed);
         pool.changed.notify_all();
         drop(g);
@@ -203,7 +202,7 @@ impl<'p> Pool<'p> {
     fn work(&self) {
         let mut g = self.lock();
         loop {
-            if g.shut {
+            if self.ending.load(Ordering::Relaxed) {
                 return;
             }
             let Some(job) = g.queue.pop_front() else {
@@ -236,7 +235,7 @@ impl<'p> Pool<'p> {
         unwinding.1 = None;
         let mut g = self.lock();
         g.running.retain(|j| !Arc::ptr_eq(&j.input, &job.input));
-        if !g.shut {
+        if !self.ending.load(Ordering::Relaxed) {
             g.done.push((job.input, out));
         }
         self.changed.notify_all();
