@@ -993,33 +993,51 @@ pub(super) fn race_key(prog: &Program, r: &Race) -> String {
 /// The canonical representative of an execution's equivalence class: its steps
 /// reordered so that, among the steps whose dependencies have all run, the lowest thread
 /// always goes first. Two executions are equivalent exactly when their forms are equal.
+///
+/// A thread's steps depend on each other, so at most one step of each thread is ready:
+/// its next. Each step keeps, per thread, how many of that thread's steps must have run
+/// before it (one past its last dependency there), and the form takes the lowest thread
+/// whose next step's needs are met. The test suite's naive enumerations call this once per
+/// execution; with a ready set and a successor list per step it was a third of their time.
 fn canonical_form(path: &[Node]) -> Vec<Choice> {
     let n = path.len();
-    let mut preds = vec![0usize; n];
-    let mut succs: Vec<Vec<usize>> = vec![vec![]; n];
+    let choice = |i: usize| path[i].choice.expect("a step on the path");
+    let mut threads: Vec<ThreadId> = (0..n).map(|i| choice(i).thread).collect();
+    threads.sort_unstable();
+    threads.dedup();
+    let t = threads.len();
+    // Per step: its thread (dense) and its place among that thread's steps.
+    let mut of = Vec::with_capacity(n);
+    let mut steps: Vec<Vec<usize>> = vec![vec![]; t];
     for j in 0..n {
-        let cj = path[j].choice.unwrap();
-        for i in 0..j {
-            let ci = path[i].choice.unwrap();
-            if ci.thread == cj.thread || dependent(&path[i].fp, &path[j].fp) {
-                preds[j] += 1;
-                succs[i].push(j);
+        let u = threads
+            .binary_search(&choice(j).thread)
+            .expect("a thread of the path");
+        of.push((u, steps[u].len() as u32));
+        steps[u].push(j);
+    }
+    // `need[j * t + u]`: how many steps of thread `u` must run before step `j`, found
+    // going back from `j`: the first dependency met in a thread is its last there.
+    let mut need = vec![0u32; n * t];
+    for j in 1..n {
+        let need = &mut need[j * t..(j + 1) * t];
+        for i in (0..j).rev() {
+            let (u, k) = of[i];
+            if need[u] <= k && (u == of[j].0 || dependent(&path[i].fp, &path[j].fp)) {
+                need[u] = k + 1;
             }
         }
     }
-    let mut ready: std::collections::BTreeSet<(ThreadId, usize)> = (0..n)
-        .filter(|j| preds[*j] == 0)
-        .map(|j| (path[j].choice.unwrap().thread, j))
-        .collect();
+    let mut done = vec![0u32; t];
     let mut form = Vec::with_capacity(n);
-    while let Some((_, i)) = ready.pop_first() {
-        form.push(path[i].choice.unwrap());
-        for &j in &succs[i] {
-            preds[j] -= 1;
-            if preds[j] == 0 {
-                ready.insert((path[j].choice.unwrap().thread, j));
-            }
-        }
+    while form.len() < n {
+        let ready = (0..t).find(|&u| {
+            let next = steps[u].get(done[u] as usize);
+            next.is_some_and(|&j| (0..t).all(|v| done[v] >= need[j * t + v]))
+        });
+        let u = ready.expect("some step is ready: the path is one order of them");
+        form.push(choice(steps[u][done[u] as usize]));
+        done[u] += 1;
     }
     form
 }
