@@ -187,6 +187,12 @@ pub fn proptest_cases(default: u32) -> u32 {
     cases.and_then(|c| c.parse().ok()).unwrap_or(default)
 }
 
+/// Whether this run is a campaign (`SIMRACE_PROPTEST_CASES` set): then the generated
+/// tests also compare the cases too costly for every test run (docs/fuzzing.md).
+pub fn campaign() -> bool {
+    std::env::var_os("SIMRACE_PROPTEST_CASES").is_some()
+}
+
 /// The configuration `simrace run` uses: the scenario's `max_steps`, the default budget.
 pub fn default_run(prog: &Program) -> Config {
     Config {
