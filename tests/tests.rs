@@ -7,6 +7,12 @@
 //! (small programs for the detectors) and `tests/fixtures/engines/` (cases for the
 //! engines). Snapshots live in `snapshots/`.
 
+/// The allocator `simrace` itself runs with (src/main.rs), so that the tests explore as
+/// the command does (with the system allocator, malloc and free were a sixth of the
+/// generated tests' profile; the suite ran about 5% faster with this).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // Helpers used by more than one module: finding files, loading and exploring scenarios,
 // running the `simrace` binary. A helper one module needs stays in that module.
 mod common;
