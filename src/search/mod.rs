@@ -434,16 +434,24 @@ pub(crate) fn going_round(
     if !applies || (executions < SWITCH_AFTER && !early) {
         return None;
     }
+    // The reason says what was seen: a program without a loop can also bring many
+    // interleavings to few states (timed waits), and was told it went round in loops.
     let reason = if executions >= SWITCH_AFTER && executions >= SWITCH_RATIO * states.max(1) {
-        format!("{executions} executions reached only {states} distinct states")
+        format!(
+            "{executions} executions reached only {states} distinct states (many \
+             interleavings lead to the same states, as a loop's turns do)"
+        )
     } else if 2 * too_long > executions {
-        format!("{too_long} of {executions} executions ran to max_steps")
+        format!(
+            "{too_long} of {executions} executions ran to max_steps (a loop can turn \
+             until the step limit)"
+        )
     } else {
         return None;
     };
     Some(format!(
-        "{reason} (the program goes round in loops), so the search switched to state \
-         caching (--reduction states): the counts are of states"
+        "{reason}, so the search switched to state caching (--reduction states): the \
+         counts are of states"
     ))
 }
 
