@@ -9,8 +9,14 @@ use crate::differential::generate::mixed;
 
 /// `run FILE` with `flags` in `kind` shares of `n` merged: the same stdout (text and
 /// JSON) and exit status as one share holding every task (`count:1/1`), and the exit
-/// status of `run FILE --jobs 2`. Returns the merged JSON report.
-fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) -> serde_json::Value {
+/// status of `run FILE --jobs 2`. Returns the merged JSON report and that run's (the one
+/// run's report, but for `peak_memory`: explorer.md).
+fn merge_is_one_run(
+    file: &str,
+    flags: &[&str],
+    kind: &str,
+    n: usize,
+) -> (serde_json::Value, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let base = [&["run", file, "--engine", "explore", "--no-timing"], flags].concat();
@@ -33,7 +39,7 @@ fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) -> serde_j
             None,
         )
     };
-    let mut json = serde_json::Value::Null;
+    let (mut json, mut run_json) = (serde_json::Value::Null, serde_json::Value::Null);
     for format in ["text", "json"] {
         let one = merge(&all, format);
         let merged = merge(&many, format);
@@ -55,9 +61,10 @@ fn merge_is_one_run(file: &str, flags: &[&str], kind: &str, n: usize) -> serde_j
         );
         if format == "json" {
             json = serde_json::from_slice(&merged.stdout).expect("the merge's JSON");
+            run_json = serde_json::from_slice(&run.stdout).expect("the run's JSON");
         }
     }
-    json
+    (json, run_json)
 }
 
 /// The JSON report of one unpartitioned `run FILE --engine explore` with `flags`.
@@ -105,7 +112,7 @@ fn a_published_benchmark_in_shares_merges_to_one_run() {
 #[test]
 fn a_cyclic_program_in_shares_switches_as_one_run() {
     let file = "tests/fixtures/cyclic/polite_livelock.toml";
-    let merged = merge_is_one_run(file, &[], "count", 2);
+    let merged = merge_is_one_run(file, &[], "count", 2).0;
     let one = one_run_json(file, &[]);
     assert_eq!(merged["stats"], one["stats"]);
     assert_eq!(merged["findings"], one["findings"]);
@@ -122,10 +129,11 @@ fn a_cyclic_program_in_shares_switches_as_one_run() {
 /// run again in the merge, from the work before it). `--max-executions` stops it after
 /// as many executions as the one run; the default step budget stops it too, where the
 /// split search has spent it. Before, each task had the whole budget, and the merge
-/// explored all 40,320 executions and called itself complete.
+/// explored all 40,320 executions of eight threads and called itself complete. (Every
+/// share explores its tasks whole: the limit of executions is tried on seven threads,
+/// 5,040 executions, and only the step budget, which they do not reach, on eight.)
 #[test]
 fn a_limited_run_in_shares_stops_at_the_limit_of_one_run() {
-    let file = "tests/fixtures/scale/lock_orders8.toml";
     let stats = |v: &serde_json::Value| {
         let s = &v["stats"];
         let limit = s["limit"].as_str().unwrap_or("none").to_string();
@@ -135,18 +143,22 @@ fn a_limited_run_in_shares_stops_at_the_limit_of_one_run() {
             limit,
         )
     };
-    let single = |flags: &[&str]| one_run_json(file, flags);
-    // Each of the first tasks holds 5,040 executions: the limit falls in the second.
-    let limit = ["--max-executions", "6000"];
-    let merged = stats(&merge_is_one_run(file, &limit, "hash", 3));
-    assert_eq!(merged, stats(&single(&limit)));
-    assert_eq!((merged.0, merged.1), (6000, false.into()));
+    // The first task holds 6! = 720 executions, the next ones with work 120 and 600: the
+    // limit falls in the third of those, which the merge runs again from the 840 before it.
+    let limit = ["--max-executions", "1000"];
+    let (merged, one) =
+        merge_is_one_run("tests/fixtures/scale/lock_orders7.toml", &limit, "hash", 3);
+    assert_eq!(stats(&merged), stats(&one));
+    assert_eq!(stats(&merged).0, 1000);
+    assert_eq!(stats(&merged).1, false);
     // The default step budget: three tasks fit in it, and the fourth stops after 251.
-    let (executions, complete, why) = stats(&merge_is_one_run(file, &[], "count", 2));
+    let file = "tests/fixtures/scale/lock_orders8.toml";
+    let (merged, one) = merge_is_one_run(file, &[], "count", 2);
+    let (executions, complete, why) = stats(&merged);
     assert_eq!((executions, complete), (15_371, false.into()));
     let budget = "stopped at the default budget of 1000000 steps";
     assert!(why.starts_with(budget), "{why}");
-    assert!(stats(&single(&[])).2.starts_with(budget));
+    assert!(stats(&one).2.starts_with(budget));
 }
 
 #[test]
@@ -185,7 +197,7 @@ fn merge_refuses_run_shares_of_another_file_or_flags() {
 fn shares_with_more_races_than_a_report_shows_merge_to_one_run() {
     let file = "tests/fixtures/scale/thirty_writers.toml";
     let flags = ["--max-executions", "300"];
-    let merged = merge_is_one_run(file, &flags, "hash", 3);
+    let merged = merge_is_one_run(file, &flags, "hash", 3).0;
     assert_eq!(merged["findings"].as_array().unwrap().len(), 256);
     assert_eq!(merged["findings_not_shown"], 435 - 256);
     assert_eq!(merged["stats"], one_run_json(file, &flags)["stats"]);
