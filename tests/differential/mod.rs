@@ -276,15 +276,21 @@ fn bounded_agrees_with_naive(prog: &Program) -> Result<Option<Exploration>, Test
 }
 
 /// DPOR against sleep sets alone under [`bounded`]: the same executions, findings and
-/// outcomes, with their counts. False when either does not finish within 5,000
-/// executions, or sleep sets cut an execution.
+/// outcomes, with their counts. False when either does not finish within 2,000
+/// executions (5,000 in a campaign), or sleep sets cut an execution.
 ///
 /// DPOR runs first: the two must explore as many executions, so where DPOR needs more
 /// than the bound sleep sets do too, and DPOR gets there three times as fast (a fifth
 /// of the generated cases, which took two thirds of the time when sleep sets ran first).
+/// Of 600 programs of memory steps, 107 ran past 5,000 and 33 between 2,000 and 5,000:
+/// together two thirds of the time. Every test run compares the other 460.
 fn bounded_agrees_with_sleep_sets(prog: &Program) -> Result<bool, TestCaseError> {
     let bounded = Config {
-        max_executions: Some(5_000),
+        max_executions: Some(if crate::common::campaign() {
+            5_000
+        } else {
+            2_000
+        }),
         ..bounded(prog)
     };
     let dpor = explore(prog, &bounded);
