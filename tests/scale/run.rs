@@ -130,8 +130,8 @@ fn a_cyclic_program_in_shares_switches_as_one_run() {
 /// as many executions as the one run; the default step budget stops it too, where the
 /// split search has spent it. Before, each task had the whole budget, and the merge
 /// explored all 40,320 executions of eight threads and called itself complete. (Every
-/// share explores its tasks whole: the limit of executions is tried on seven threads,
-/// 5,040 executions, and only the step budget, which they do not reach, on eight.)
+/// share explores its tasks whole, so the limit of executions is tried on seven threads,
+/// 5,040 executions; the step budget, which seven threads do not reach, on eight.)
 #[test]
 fn a_limited_run_in_shares_stops_at_the_limit_of_one_run() {
     let stats = |v: &serde_json::Value| {
@@ -143,8 +143,8 @@ fn a_limited_run_in_shares_stops_at_the_limit_of_one_run() {
             limit,
         )
     };
-    // The first task holds 6! = 720 executions, the next ones with work 120 and 600: the
-    // limit falls in the third of those, which the merge runs again from the 840 before it.
+    // The first task holds 6! = 720 executions; after six that hold none, two hold 120 and
+    // 600: the limit falls in the last, which the merge runs again from the 840 before it.
     let limit = ["--max-executions", "1000"];
     let (merged, one) =
         merge_is_one_run("tests/fixtures/scale/lock_orders7.toml", &limit, "hash", 3);
