@@ -193,6 +193,12 @@ pub fn campaign() -> bool {
     std::env::var_os("SIMRACE_PROPTEST_CASES").is_some()
 }
 
+/// A generated test's bound on executions: `every_run` in every test run, the larger
+/// `in_campaign` in a campaign ([`campaign`]).
+pub fn bound(every_run: u64, in_campaign: u64) -> u64 {
+    if campaign() { in_campaign } else { every_run }
+}
+
 /// The configuration `simrace run` uses: the scenario's `max_steps`, the default budget.
 pub fn default_run(prog: &Program) -> Config {
     Config {

@@ -47,11 +47,7 @@ const LIBRARY_CAP: u64 = 20_000;
 /// compares the other 974; a campaign (`SIMRACE_PROPTEST_CASES` set) goes to 20,000.
 fn compare(text: &str) -> Result<bool, String> {
     let prog = program("generated.toml", text);
-    let cap = if crate::common::campaign() {
-        20_000
-    } else {
-        5_000
-    };
+    let cap = crate::common::bound(5_000, 20_000);
     let c = under(&prog, WakePolicy::Choose, cap);
     if !c.stats.complete {
         return Ok(false); // too big to compare in a test
