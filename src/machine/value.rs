@@ -83,8 +83,12 @@ pub fn binary(op: BinOp, a: Value, b: Value) -> Res<Value> {
                 };
                 return raise(ExcKind::ZeroDivisionError, what);
             }
-            let (q, r) = floor_div_mod(x, y).ok_or_else(overflow)?;
-            if op == BinOp::FloorDiv { q } else { r }
+            let (q, r) = floor_div_mod(x, y);
+            if op == BinOp::FloorDiv {
+                q.ok_or_else(overflow)?
+            } else {
+                r
+            }
         }
     };
     Ok(Value::Int(r))
@@ -92,15 +96,17 @@ pub fn binary(op: BinOp, a: Value, b: Value) -> Res<Value> {
 
 use super::exception::PyException;
 
-/// Quotient and remainder rounded toward negative infinity (`None` on overflow).
-fn floor_div_mod(x: i64, y: i64) -> Option<(i64, i64)> {
-    let q = x.checked_div(y)?;
-    let r = x - q * y;
-    Some(if r != 0 && ((r < 0) != (y < 0)) {
-        (q - 1, r + y)
+/// Quotient and remainder rounded toward negative infinity, as Python's `//` and `%`
+/// (`y` is not 0). The quotient is `None` where it overflows (`i64::MIN // -1`); the
+/// remainder always fits (`i64::MIN % -1` is 0, as in Python).
+fn floor_div_mod(x: i64, y: i64) -> (Option<i64>, i64) {
+    let q = x.checked_div(y);
+    let r = x.checked_rem(y).unwrap_or(0);
+    if r != 0 && ((r < 0) != (y < 0)) {
+        (q.map(|q| q - 1), r + y)
     } else {
         (q, r)
-    })
+    }
 }
 
 /// Python's comparisons.
@@ -188,6 +194,28 @@ mod tests {
         assert_eq!(class(big), ExcKind::OverflowError);
         let min = binary(BinOp::FloorDiv, Value::Int(i64::MIN), Value::Int(-1));
         assert_eq!(class(min), ExcKind::OverflowError);
+        // At the ends of the range, as CPython gives them (only a quotient that does not
+        // fit overflows: `i64::MIN % -1` is 0).
+        let (lo, hi) = (i64::MIN, i64::MAX);
+        let cases = [
+            (lo, -1, None, 0),
+            (lo, 1, Some(lo), 0),
+            (lo, 3, Some(-3074457345618258603), 1),
+            (lo, -3, Some(3074457345618258602), -2),
+            (hi, -2, Some(-4611686018427387904), -1),
+            (hi, lo, Some(-1), -1),
+            (lo, hi, Some(-2), 9223372036854775806),
+            (-1, lo, Some(0), -1),
+            (5, lo, Some(-1), -9223372036854775803),
+        ];
+        for (a, b, q, r) in cases {
+            let div = binary(BinOp::FloorDiv, Value::Int(a), Value::Int(b));
+            match q {
+                Some(q) => assert_eq!(div.unwrap(), Value::Int(q), "{a} // {b}"),
+                None => assert_eq!(class(div), ExcKind::OverflowError, "{a} // {b}"),
+            }
+            assert_eq!(m(a, b), Value::Int(r), "{a} % {b}");
+        }
         assert_eq!(
             binary(BinOp::Add, Value::Bool(true), Value::Int(1)).unwrap(),
             Value::Int(2)
