@@ -179,7 +179,13 @@ struct Sim<'p> {
     parties: Vec<PartyTime>,
     timeline: Vec<Slice>,
     last_slice: Vec<Option<usize>>,
+    /// Each party's latest steps, newest last: the instruction it took (its pc before)
+    /// and what it slept (a polling loop's turn, see [`Sim::polling_turn`]).
+    recent: Vec<std::collections::VecDeque<(crate::ir::Pc, u64)>>,
 }
+
+/// How many of a party's latest steps [`Sim::polling_turn`] looks back over.
+const RECENT_STEPS: usize = 64;
 
 /// Runs `prog` once on the simulated machine `timing`.
 pub fn simulate(prog: &Program, timing: Timing) -> TimedRun {
@@ -208,6 +214,7 @@ pub fn simulate(prog: &Program, timing: Timing) -> TimedRun {
             .collect(),
         timeline: vec![],
         last_slice: vec![None; n],
+        recent: vec![std::collections::VecDeque::new(); n],
     };
     let problem = match failures.first() {
         Some(f) => Some(Problem::Failed(f.describe(prog))),
@@ -312,7 +319,18 @@ impl Sim<'_> {
             Status::Finished | Status::NotStarted => {
                 self.finish(t);
             }
-            Status::SpinBlocked { .. } => self.want(t, u64::MAX, true, false),
+            Status::SpinBlocked { .. } => match self.polling_turn(t) {
+                // A loop that sleeps at every turn polls: asleep, not burning a core.
+                Some((slept, steps)) => {
+                    self.serial_us += slept;
+                    self.drop_all(t);
+                    let turn = slept.saturating_add(steps * self.timing.step_us);
+                    self.phase[t] = Phase::Sleeping {
+                        until: self.now.saturating_add(turn),
+                    };
+                }
+                None => self.want(t, u64::MAX, true, false),
+            },
             _ if self.can_move(t, false) => match self.st.cost(self.prog, tid) {
                 Cost::Sleep(d) => {
                     self.serial_us += d;
@@ -341,6 +359,27 @@ impl Sim<'_> {
             }
         }
         None
+    }
+
+    /// A party that the spin-loop rule blocked (its loop's last turn changed nothing)
+    /// and whose last turn slept: what the turn slept and how many steps it took. The
+    /// turn is the steps since the one before that took the same instruction as the
+    /// last (the step that came back to the loop's head). The machine blocks such a loop
+    /// until another party writes what it reads, but the loop goes on turning: each turn
+    /// sleeps, then looks again, so it sees the write at the end of the turn it is in,
+    /// holding no core meanwhile (`while not ready: sleep(0.1)`; it was taken for a loop
+    /// that never sleeps, burning a core and holding the GIL).
+    fn polling_turn(&self, t: usize) -> Option<(u64, u64)> {
+        let recent = &self.recent[t];
+        let &(last, _) = recent.back()?;
+        let before = recent
+            .iter()
+            .rev()
+            .skip(1)
+            .position(|&(pc, _)| pc == last)?;
+        let turn = recent.iter().rev().take(before + 1);
+        let slept: u64 = turn.map(|&(_, us)| us).sum();
+        (slept > 0).then_some((slept, before as u64 + 1))
     }
 
     fn want(&mut self, t: usize, remaining: u64, spin: bool, timed_out: bool) {
@@ -379,6 +418,17 @@ impl Sim<'_> {
             .iter()
             .map(|th| th.status == Status::NotStarted)
             .collect();
+        // What each party still had to do, for one that this step stops (`terminate`).
+        let pending: Vec<u64> = (0..before.len()).map(|u| self.unfinished_us(u)).collect();
+        let slept = match self.st.cost(self.prog, t as ThreadId) {
+            Cost::Sleep(d) => d,
+            _ => 0,
+        };
+        let recent = &mut self.recent[t];
+        recent.push_back((self.st.threads[t].pc, slept));
+        if recent.len() > RECENT_STEPS {
+            recent.pop_front();
+        }
         let out = self.st.step(
             self.prog,
             Choice {
@@ -402,6 +452,8 @@ impl Sim<'_> {
                     Phase::Fresh
                 };
             } else if *status == Status::Finished && u != t {
+                // Stopped by this step: what it had left to sleep or work was not done.
+                self.serial_us -= pending[u];
                 self.finish(u);
             }
         }
