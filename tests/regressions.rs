@@ -612,3 +612,39 @@ fn independently_written_scenarios_give_their_expected_verdicts() {
         }
     }
 }
+
+/// One step can complete several races (b's write after a's atomic read and write of
+/// the cell), each a finding with the same schedule: the replay of that schedule names
+/// every one of them (it named one, and the other's schedule seemed to replay to a
+/// different race).
+#[test]
+fn a_replay_names_every_race_its_last_step_completes() {
+    let file = "tests/fixtures/regressions/races_completed_by_one_step.toml";
+    let out = crate::common::simrace(&["run", file, "--engine", "explore", "--format", "json"]);
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let races: Vec<&serde_json::Value> = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "data_race")
+        .collect();
+    assert_eq!(races.len(), 3, "{run}");
+    let schedules: std::collections::BTreeSet<&str> = races
+        .iter()
+        .map(|f| f["schedule"].as_str().unwrap())
+        .collect();
+    assert_eq!(schedules.len(), 2, "two races share a schedule");
+    for f in races {
+        let schedule = f["schedule"].as_str().unwrap();
+        let args = ["replay", file, "--schedule", schedule, "--format", "json"];
+        let replay: serde_json::Value =
+            serde_json::from_slice(&crate::common::simrace(&args).stdout).unwrap();
+        let named = replay["races"].as_array().unwrap();
+        assert!(named.contains(&f["message"]), "{schedule}: {replay}");
+        assert!(named.contains(&replay["finding"]["message"]), "{replay}");
+        let text = crate::common::simrace(&["replay", file, "--schedule", schedule]);
+        let text = String::from_utf8_lossy(&text.stdout);
+        let line = format!("data_race: {}", f["message"].as_str().unwrap());
+        assert!(text.contains(&line), "{text}");
+    }
+}

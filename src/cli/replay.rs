@@ -3,7 +3,9 @@
 //! exit status says whether the execution reaches a finding (1) or not (0): a failure,
 //! a deadlock or livelock, a failed `[final]` assertion, or a data race between two of
 //! its steps; 2 for a bad file or schedule. The JSON's `finding` is that finding's
-//! `kind` and `message`, or null.
+//! `kind` and `message`, or null; where it is a data race, `races` holds every race
+//! whose second access is the last step (one step can complete several, each a finding
+//! of the explorer's with this schedule), that one first.
 
 use super::args::{Format, ReplayArgs};
 use super::{load_or_print, print_out};
@@ -35,6 +37,10 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
     let max_steps = a.max_steps.unwrap_or(search::max_steps_of(&prog));
     let ended = ending(&prog, &r, max_steps);
     let found = finding_reached(&prog, &r, max_steps);
+    let races = match &found {
+        Some((FindingKind::DataRace, _)) => crate::detect::races_reached(&prog, &r),
+        _ => vec![],
+    };
     let trace = report::trace_entries(&prog, &r);
     let output: Vec<String> = r.steps.iter().flat_map(|s| s.output.clone()).collect();
     match a.format {
@@ -47,9 +53,13 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
             let mut out = format!("{} ({}): replay of {what}\n", prog.name, prog.path);
             report::write_trace(&mut out, &trace, &output, "  ");
             out.push_str(&format!("{ended}\n"));
-            // The ending names every other finding; a race is between two steps.
+            // The ending names every other finding; a race is between two steps, and the
+            // last step can complete several.
             if let Some((FindingKind::DataRace, message)) = &found {
                 out.push_str(&format!("data_race: {message}\n"));
+                for other in races.iter().filter(|m| *m != message) {
+                    out.push_str(&format!("data_race: {other}\n"));
+                }
             }
             print_out(&out);
         }
@@ -60,6 +70,7 @@ pub(super) fn replay(a: &ReplayArgs) -> u8 {
                 "finding": found.as_ref().map(|(kind, message)| serde_json::json!({
                     "kind": kind.as_str(), "message": message,
                 })),
+                "races": races,
             });
             print_out(&format!(
                 "{}\n",

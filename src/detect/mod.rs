@@ -35,13 +35,36 @@ pub fn finding_reached(
         Some(Ending::Finished { check: Some(f), .. }) => return Some((f.kind, f.message)),
         _ => {}
     }
-    let races = races::races_in(prog, &r.steps);
-    let at_end = races
-        .iter()
-        .filter(|x| Some(x.second.step) == last)
-        .max_by_key(|x| x.first.step);
-    if let Some(race) = at_end.or(races.first()) {
+    let at_end = races_reached(prog, r);
+    if let Some(message) = at_end.first() {
+        return Some((FindingKind::DataRace, message.clone()));
+    }
+    if let Some(race) = races::races_in(prog, &r.steps).first() {
         return Some((FindingKind::DataRace, race.message(prog)));
     }
     r.failures.last().map(|(_, f)| (f.kind, f.message.clone()))
+}
+
+/// The data races whose second access is the replayed execution's last step, each once,
+/// the latest first access first: a race's schedule ends at its second access, and one
+/// step can complete several (a write after another thread's read and write of the
+/// cell), each a finding of its own.
+pub fn races_reached(prog: &Program, r: &Replay) -> Vec<String> {
+    let last = r.steps.len().checked_sub(1);
+    let mut at_end: Vec<races::Race> = races::races_in(prog, &r.steps)
+        .into_iter()
+        .filter(|x| Some(x.second.step) == last)
+        .collect();
+    // The latest first access first; of those, the one found last (the write before a
+    // read, checked first, comes after it).
+    at_end.reverse();
+    at_end.sort_by_key(|x| std::cmp::Reverse(x.first.step));
+    let mut messages: Vec<String> = vec![];
+    for x in at_end {
+        let m = x.message(prog);
+        if !messages.contains(&m) {
+            messages.push(m);
+        }
+    }
+    messages
 }
