@@ -613,6 +613,39 @@ fn independently_written_scenarios_give_their_expected_verdicts() {
     }
 }
 
+/// A race whose second access happens only after an observation that is no edge
+/// (`is_alive()` False, `qsize()` 1): the accesses are never next together at a state,
+/// so state caching, which looked for races there alone, reported none and the run
+/// complete; it now follows happens-before along its paths too. Every reduction finds
+/// it, and its schedule replays to it.
+#[test]
+fn a_race_after_an_observation_that_is_no_edge_is_found() {
+    use simrace::FindingKind::DataRace;
+    for name in ["race_after_is_alive", "race_after_qsize"] {
+        let file = format!("tests/fixtures/regressions/{name}.toml");
+        let prog = load(root().join(&file));
+        for reduction in [
+            Reduction::Dpor,
+            Reduction::None,
+            Reduction::Sleep,
+            Reduction::States,
+        ] {
+            let cfg = Config {
+                reduction,
+                ..Config::default()
+            };
+            let e = explore(&prog, &cfg);
+            assert!(e.stats.complete, "{name} {reduction:?}");
+            assert_eq!(crate::common::kinds(&e), [DataRace], "{name} {reduction:?}");
+            let f = &e.findings[0];
+            let schedule = simrace::format_schedule(&f.schedule);
+            let out = crate::common::simrace(&["replay", &file, "--schedule", &schedule]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains(&f.message), "{name} {reduction:?}: {text}");
+        }
+    }
+}
+
 /// One step can complete several races (b's write after a's atomic read and write of
 /// the cell), each a finding with the same schedule: the replay of that schedule names
 /// every one of them (it named one, and the other's schedule seemed to replay to a

@@ -77,6 +77,7 @@ impl Race {
 }
 
 /// Incremental happens-before tracking over one execution.
+#[derive(Clone)]
 pub struct RaceDetector {
     clocks: Vec<Clock>,
     chans: HashMap<Chan, Clock>,
@@ -244,6 +245,7 @@ impl RaceDetector {
 }
 
 /// The last write and the last read of one cell by each thread: (epoch, line, step).
+#[derive(Clone)]
 struct CellHistory {
     writes: Vec<Option<(u32, u32, usize)>>,
     reads: Vec<Option<(u32, u32, usize)>>,

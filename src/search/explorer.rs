@@ -113,6 +113,8 @@ pub(super) struct Explorer<'p> {
     pub(super) path_locks: PathLocks,
     /// `Reduction::States`: which process writes each copy of memory holds along the path.
     pub(super) path_copies: Copies,
+    /// `Reduction::States`: happens-before along the path, and the races it showed.
+    pub(super) path_races: super::states::PathRaces,
     /// `Reduction::Dpor`: the dependency clocks of the path, summarized (clocks.rs).
     pub(super) path_clocks: PathClocks,
     pub(super) start: Instant,
@@ -185,6 +187,7 @@ impl<'p> Explorer<'p> {
             lost_writes: LostWrites::default(),
             path_locks: PathLocks::default(),
             path_copies: Copies::default(),
+            path_races: Default::default(),
             path_clocks: PathClocks::default(),
             start: Instant::now(),
             nthreads: prog.threads.len(),
@@ -426,6 +429,9 @@ impl<'p> Explorer<'p> {
             Search::Pct { seed, depth } => self.run_sampling(state, failed, seed, Some(depth)),
         };
         self.stats.complete = complete;
+        if by_state {
+            self.add_path_races();
+        }
         // A failure seen only on a path cut short as redundant: its class is explored
         // elsewhere, where it is counted.
         self.findings.retain(|_, f| f.count > 0);

@@ -6,7 +6,11 @@
 //! A state is the machine's state without its step counters, together with whether a
 //! failure came before it (no outcome or deadlock is reported after one). Races are not
 //! looked for over whole executions, which are not all run, but at each state: the pairs
-//! of conflicting accesses that are both next there ([`crate::detect::races::races_at`]).
+//! of conflicting accesses that are both next there ([`crate::detect::races::races_at`]);
+//! and by happens-before along each path explored ([`PathRaces`]), for the pairs that are
+//! never next together: one unordered only because an earlier race orders it, and one
+//! whose second access happens only after an observation that is no edge (`is_alive()`
+//! False, then a read of what the finished thread wrote).
 //! The deviation: the search counts states, not executions (`executions` are the distinct
 //! final states, and a finding's count is the number of distinct states or steps where it
 //! was seen).
@@ -19,16 +23,28 @@
 //! Pinned by tests/differential.rs (`state_caching_agrees_with_dpor`: the same findings
 //! and outcomes as DPOR).
 
+use crate::detect::races::{Race, RaceDetector};
 use crate::ir::{FindingKind, ThreadId};
 use crate::machine::Choice;
-use crate::search::explorer::Explorer;
+use crate::search::explorer::{Explorer, race_key};
 use crate::search::symmetry::{inverse, rename_choices, representative};
+use std::collections::BTreeMap;
+
+/// Happens-before along the path, for the races that no state shows as two next
+/// accesses: one detector per node (the path's steps up to it), and the races those
+/// steps showed, by key: an example (the shortest schedule) and the steps that showed it.
+#[derive(Default)]
+pub(super) struct PathRaces {
+    detectors: Vec<RaceDetector>,
+    found: BTreeMap<String, (Race, Vec<Choice>, u64)>,
+}
 
 impl Explorer<'_> {
     /// State caching: false when the state at node `top` was explored before, up to an
     /// exchange of interchangeable threads (`symmetry.rs`; its lock acquisitions still go
     /// into the lock-order graph). Else records the races at it.
     pub(super) fn visit_state(&mut self, top: usize) -> bool {
+        self.follow_happens_before(top);
         let n = &self.path[top];
         let (key, _) = representative(self.prog, &n.state, self.cfg.symmetry);
         let failed = n.failed;
@@ -69,6 +85,55 @@ impl Explorer<'_> {
             self.record_race(r, key, &schedule);
         }
         true
+    }
+
+    /// Feeds the step into node `top` (and any before it not fed yet) to the path's
+    /// happens-before detector, keeping the races it shows. Every node pushed comes here,
+    /// one explored before too: the step into it is on a path all the same.
+    fn follow_happens_before(&mut self, top: usize) {
+        let races = &mut self.path_races;
+        races.detectors.truncate(top);
+        while races.detectors.len() <= top {
+            let i = races.detectors.len();
+            let Some(before) = i.checked_sub(1) else {
+                races.detectors.push(RaceDetector::new(self.prog));
+                continue;
+            };
+            let mut det = races.detectors[before].clone();
+            let n = &self.path[before];
+            det.step(n.choice.unwrap().thread, before, &n.events);
+            for r in std::mem::take(&mut det.races) {
+                if n.tainted {
+                    continue; // the execution ended before it (taint.rs)
+                }
+                let key = race_key(self.prog, &r);
+                let schedule = || self.path[..i].iter().map(|n| n.choice.unwrap()).collect();
+                let e = races.found.entry(key).or_insert_with(|| (r, schedule(), 0));
+                e.2 += 1;
+            }
+            races.detectors.push(det);
+        }
+    }
+
+    /// At the end of a search with state caching: the races that happens-before showed
+    /// along the paths and that no state showed as two next accesses (where whether a
+    /// step happens at all depends on an order that is not happens-before: a thread
+    /// reads after seeing another finished with `is_alive()`), counted in the steps
+    /// that showed them.
+    pub(super) fn add_path_races(&mut self) {
+        for (key, (r, schedule, count)) in std::mem::take(&mut self.path_races.found) {
+            if self
+                .findings
+                .contains_key(&(FindingKind::DataRace, key.clone()))
+            {
+                continue;
+            }
+            self.record_race(r, key.clone(), &schedule);
+            self.findings
+                .get_mut(&(FindingKind::DataRace, key))
+                .unwrap()
+                .count = count;
+        }
     }
 
     /// Reports a livelock when the state at node `top` (fingerprint `key`) is the state of
