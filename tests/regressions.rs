@@ -681,3 +681,26 @@ fn a_replay_names_every_race_its_last_step_completes() {
         assert!(text.contains(&line), "{text}");
     }
 }
+
+/// An invariant made false by a step after a failure that ended the execution (or by a
+/// failing step itself) stays no finding at the steps after, however independent of
+/// the failures they are: the invariant was already false before them.
+#[test]
+fn an_invariant_made_false_after_a_failure_is_no_finding_later() {
+    use simrace::FindingKind::{DataRace, Error};
+    let file = "tests/fixtures/regressions/invariant_made_false_by_failing_steps.toml";
+    let prog = load(root().join(file));
+    for reduction in [
+        Reduction::Dpor,
+        Reduction::None,
+        Reduction::Sleep,
+        Reduction::States,
+    ] {
+        let cfg = Config {
+            reduction,
+            ..Config::default()
+        };
+        let e = explore(&prog, &cfg);
+        assert_eq!(crate::common::kinds(&e), [DataRace, Error], "{reduction:?}");
+    }
+}

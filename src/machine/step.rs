@@ -794,7 +794,7 @@ impl State {
     }
 
     /// The first `[invariant]` that is false or raises.
-    pub(super) fn check_invariants(&self, prog: &Program) -> Option<Failure> {
+    pub fn check_invariants(&self, prog: &Program) -> Option<Failure> {
         self.first_failed_check(prog, &prog.invariants, "invariant")
     }
 
