@@ -275,15 +275,19 @@ pub fn races_at(
     use crate::machine::Touch;
     // Each next step's accesses to shared cells, in order, with their lines, and whether
     // the step is a `with atomic:` block (ordered with the other blocks as by one global
-    // lock, but not with plain accesses: SCENARIO.md). A block's accesses are found by
-    // running it on a copy of the state.
+    // lock, but not with plain accesses: SCENARIO.md). A block's accesses, and those of
+    // a step that starts a party, are found by running it on a copy of the state.
     // (cell, write, line) of each access, in order.
     type Accesses = Vec<(u32, bool, u32)>;
     let access = |t: ThreadId| -> Option<(Accesses, bool)> {
         let fp = state.footprint(prog, t);
         let shared = |cell: u32| prog.cell_class(cell) == VarClass::Shared;
         let atomic = fp.iter().any(|x| matches!(x, Touch::AtomicBlock));
-        let cells: Accesses = if atomic {
+        // A block's footprint is its whole body's; a step that starts, stops or looks at
+        // a party (`start`, `terminate`, `join`, an end) may list cells it never
+        // accesses: a fork's copy of the starter's memory, which is no access.
+        let by_events = atomic || fp.iter().any(|x| matches!(x, Touch::Thread(_)));
+        let cells: Accesses = if by_events {
             let mut copy = state.clone();
             let out = copy.step(prog, crate::machine::Choice { thread: t, alt: 0 }, false);
             out.events

@@ -618,7 +618,13 @@ impl<'p> Explorer<'p> {
         // A failure after one that ended the execution is not one of its findings.
         let before = &self.path[top].taint;
         let tainted = taint::after_failure(before, choice.thread, &fp);
-        let ends = out.failure.as_ref().is_some_and(|f| f.ends_execution(prog));
+        // An invariant still false is the failure of the step that made it false: not
+        // this step's (its steps after would all seem to come after a failure).
+        let stale = out
+            .failure
+            .as_ref()
+            .is_some_and(|f| self.still_false(top, f));
+        let ends = !stale && out.failure.as_ref().is_some_and(|f| f.ends_execution(prog));
         let taint = taint::add(
             before,
             choice.thread,
@@ -629,7 +635,7 @@ impl<'p> Explorer<'p> {
         self.path[top].tainted = tainted;
         if let Some(f) = &out.failure
             && !tainted
-            && !self.still_false(top, f)
+            && !stale
         {
             self.note_failure(f, &mut failures);
         }
