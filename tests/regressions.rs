@@ -586,11 +586,23 @@ fn a_spin_that_counts_in_a_local_is_a_livelock() {
 /// `[ghost]` while another thread would release them: the tester expected a pass, and
 /// simrace reports a livelock, as SCENARIO.md's letter says (docs/semantics.md, "Spin
 /// loops"); the fifth agreed but stops at the step budget.
+///
+/// The third, 174 in tests/fixtures/independent_third/ (2026-12-07), two testers' at
+/// once: the threading part (`t*`, `s*`) and version 2 (`p_*`: functions, processes,
+/// Pool, pipes, managers, the clock). What they found wrong is fixed and has its own
+/// regression test here: state caching's races after `is_alive()` and `qsize()`, and
+/// its race with a fork's copy (`p_p12_copy_not_access.toml`), `i64::MIN % -1`
+/// (`s56_min_mod_minus1.toml`), a replay naming one of the races its last step
+/// completes (`s20_atomic_mixed.toml`), and on the clock a polling loop and a
+/// terminated process (tests/timing/). Left out: nine the testers wrote to be refused,
+/// one that stops at the step budget, and `t32_spin_holding_lock.toml` is kept with
+/// simrace's ruling (a deadlock; the tester expected a livelock, docs/cpython.md).
 #[test]
 fn independently_written_scenarios_give_their_expected_verdicts() {
     for (dir, n) in [
         ("tests/fixtures/independent", 154),
         ("tests/fixtures/independent_second", 65),
+        ("tests/fixtures/independent_third", 174),
     ] {
         for reduction in ["dpor", "states"] {
             let out = crate::common::simrace(&[
