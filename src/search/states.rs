@@ -108,8 +108,17 @@ impl Explorer<'_> {
                 }
                 let key = race_key(self.prog, &r);
                 let schedule = || self.path[..i].iter().map(|n| n.choice.unwrap()).collect();
-                let e = races.found.entry(key).or_insert_with(|| (r, schedule(), 0));
-                e.2 += 1;
+                match races.found.get_mut(&key) {
+                    Some(e) => {
+                        if i < e.1.len() {
+                            (e.0, e.1) = (r, schedule());
+                        }
+                        e.2 += 1;
+                    }
+                    None => {
+                        races.found.insert(key, (r, schedule(), 1));
+                    }
+                }
             }
             races.detectors.push(det);
         }
