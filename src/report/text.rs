@@ -128,6 +128,16 @@ pub fn write_trace_marked(
             "..."
         );
     }
+    if trace.is_empty() {
+        // A failure before the first step: in the file's own state, or after the local
+        // lines each thread runs as it starts (docs/semantics.md, "The initial state").
+        let _ = writeln!(
+            out,
+            "{indent}{:>4}  (before the first step: each started thread has run the local \
+             lines before its first step, `[ghost]` updates included)",
+            "-"
+        );
+    }
     for t in &trace[skip..] {
         let mut line = format!(
             "{indent}{:>4}  {:<width$}  {:>4}  {}",
