@@ -6,6 +6,23 @@ use crate::common::{load, root};
 use simrace::{Config, Reduction, explore};
 use std::process::Command;
 
+/// Each exhaustive reduction, with the default configuration otherwise.
+fn every_reduction() -> impl Iterator<Item = (Reduction, Config)> {
+    let all = [
+        Reduction::Dpor,
+        Reduction::None,
+        Reduction::Sleep,
+        Reduction::States,
+    ];
+    all.into_iter().map(|reduction| {
+        let cfg = Config {
+            reduction,
+            ..Config::default()
+        };
+        (reduction, cfg)
+    })
+}
+
 fn kinds(file: &str) -> Vec<String> {
     let prog = load(root().join(file));
     let e = explore(&prog, &Config::default());
@@ -467,16 +484,7 @@ fn nothing_after_a_failure_that_ends_the_execution_is_a_finding() {
         let prog = std::sync::Arc::new(load(
             root().join(format!("tests/fixtures/regressions/{name}.toml")),
         ));
-        for reduction in [
-            Reduction::Dpor,
-            Reduction::None,
-            Reduction::Sleep,
-            Reduction::States,
-        ] {
-            let cfg = Config {
-                reduction,
-                ..Config::default()
-            };
+        for (reduction, cfg) in every_reduction() {
             let kinds = crate::common::kinds(&explore(&prog, &cfg));
             assert_eq!(kinds, [Assertion], "{name} {reduction:?}");
         }
@@ -636,16 +644,7 @@ fn a_race_after_an_observation_that_is_no_edge_is_found() {
     for name in ["race_after_is_alive", "race_after_qsize"] {
         let file = format!("tests/fixtures/regressions/{name}.toml");
         let prog = load(root().join(&file));
-        for reduction in [
-            Reduction::Dpor,
-            Reduction::None,
-            Reduction::Sleep,
-            Reduction::States,
-        ] {
-            let cfg = Config {
-                reduction,
-                ..Config::default()
-            };
+        for (reduction, cfg) in every_reduction() {
             let e = explore(&prog, &cfg);
             assert!(e.stats.complete, "{name} {reduction:?}");
             assert_eq!(crate::common::kinds(&e), [DataRace], "{name} {reduction:?}");
@@ -714,16 +713,7 @@ fn an_invariant_made_false_after_a_failure_is_no_finding_later() {
         ),
     ] {
         let prog = load(root().join(format!("{dir}/{name}.toml")));
-        for reduction in [
-            Reduction::Dpor,
-            Reduction::None,
-            Reduction::Sleep,
-            Reduction::States,
-        ] {
-            let cfg = Config {
-                reduction,
-                ..Config::default()
-            };
+        for (reduction, cfg) in every_reduction() {
             let e = explore(&prog, &cfg);
             assert_eq!(crate::common::kinds(&e), kinds, "{name} {reduction:?}");
         }
