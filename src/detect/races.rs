@@ -286,7 +286,9 @@ pub fn races_at(
         // A block's footprint is its whole body's; a step that starts, stops or looks at
         // a party (`start`, `terminate`, `join`, an end) may list cells it never
         // accesses: a fork's copy of the starter's memory, which is no access.
-        let by_events = atomic || fp.iter().any(|x| matches!(x, Touch::Thread(_)));
+        let party = fp.iter().any(|x| matches!(x, Touch::Thread(_)));
+        let cell = |x: &Touch| matches!(*x, Touch::Cell { cell, .. } if shared(cell));
+        let by_events = atomic || (party && fp.iter().any(cell));
         let cells: Accesses = if by_events {
             let mut copy = state.clone();
             let out = copy.step(prog, crate::machine::Choice { thread: t, alt: 0 }, false);
