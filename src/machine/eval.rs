@@ -101,7 +101,12 @@ pub(super) fn cell_of(info: &VarInfo, index: Option<Value>) -> Res<u32> {
 
 /// The members `first..` of a group named `name` of `len` (an array) that `index`
 /// selects: all of them without an index.
-fn select(name: &str, first: u32, len: Option<u32>, index: Option<Value>) -> Res<(u32, u32)> {
+pub(super) fn select(
+    name: &str,
+    first: u32,
+    len: Option<u32>,
+    index: Option<Value>,
+) -> Res<(u32, u32)> {
     match (index, len) {
         (None, _) => Ok((first, first + len.unwrap_or(1))),
         (Some(i), Some(len)) => {

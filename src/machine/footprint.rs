@@ -108,7 +108,7 @@ pub(super) fn cell_touch(prog: &Program, fp: &mut Footprint, address: u32, write
 
 /// Adds a statically known access in memory `mem`: every element of a variable, object
 /// or thread group.
-fn static_touch(prog: &Program, mem: u32, st: StaticTouch, fp: &mut Footprint) {
+pub(super) fn static_touch(prog: &Program, mem: u32, st: StaticTouch, fp: &mut Footprint) {
     match st {
         StaticTouch::Var { var, write } => {
             let v = &prog.vars[var as usize];
@@ -225,7 +225,7 @@ impl State {
     /// failure, `terminate()` or `kill()` may leave no non-daemon party). Found by the
     /// generated process scenarios: a failing process's last step commuted with a
     /// daemon thread's step, which that failure could stop.
-    fn daemon_stops(&self, t: ThreadId, fp: &mut Footprint) {
+    pub(super) fn daemon_stops(&self, t: ThreadId, fp: &mut Footprint) {
         if !self.stops_daemons(t) {
             return;
         }
@@ -343,7 +343,7 @@ fn start_footprint(prog: &Program, mem: u32, x: ThreadId, fp: &mut Footprint) {
 
 /// The Pipe ends that process `t`'s end may close (when it is their last holder): its
 /// end, failure, `terminate()` or `kill()` writes them.
-fn ends_closed_by(prog: &Program, t: ThreadId, fp: &mut Footprint) {
+pub(super) fn ends_closed_by(prog: &Program, t: ThreadId, fp: &mut Footprint) {
     let ends = prog
         .closes_on_exit
         .iter()

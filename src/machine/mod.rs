@@ -23,8 +23,9 @@
 //! (operands, indices, local code, checks), `value` (Python's arithmetic), `exception`
 //! (typed Python exceptions), `threads` (start, join, is_alive, end), `objects/` (one file
 //! per kind of object), `spin` (the spin-loop rule), `footprint` (the dependency
-//! relation), `events` (happens-before events), `waiting` (who can move, and why not),
-//! `ending` (how an execution ends), `clock` (what a step costs in time, for `simrace time`).
+//! relation), `future` (what a party may still touch), `events` (happens-before events),
+//! `waiting` (who can move, and why not), `ending` (how an execution ends), `clock` (what
+//! a step costs in time, for `simrace time`).
 
 mod clock;
 mod ending;
@@ -32,6 +33,7 @@ mod eval;
 mod events;
 mod exception;
 mod footprint;
+mod future;
 mod lists;
 mod objects;
 mod spin;
@@ -45,6 +47,7 @@ pub use clock::Cost;
 pub use ending::Ending;
 pub use events::{Chan, Event};
 pub use footprint::{Footprint, Touch, dependent, place};
+pub use future::Future;
 pub use objects::{ObjState, WaitTarget, lost_exceptions};
 pub use spin::Spin;
 pub use state::{Choice, Failure, Policy, State, Status, ThreadState, WakePolicy};
