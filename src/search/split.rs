@@ -26,13 +26,13 @@
 use crate::detect::lockorder::LockOrder;
 use crate::detect::lost_writes::LostWrites;
 use crate::ir::{FindingKind, Program, ThreadId};
-use crate::machine::{Choice, State, dependent};
+use crate::machine::{Choice, Footprint, Future, State, Status, dependent};
 use crate::search::explorer::{Explorer, keep_race_traces};
 use crate::search::format_schedule;
 use crate::search::wakeup::WakeupTree;
 use crate::search::{Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Stats};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 /// What one subtree found, before merging: a task of a split search, or of the parallel
@@ -478,7 +478,10 @@ fn split_tasks(prog: &Program, cfg: &Config, state: &State) -> Vec<Task> {
                     prefix.push(Choice { thread: t, alt });
                     let mut before = task.before.clone();
                     before.push(awake[..k].iter().map(|e| e.0).collect());
-                    next.push(Task { prefix, before });
+                    let child = Task { prefix, before };
+                    if !holds_nothing(prog, cfg, state, &child) {
+                        next.push(child);
+                    }
                 }
             }
         }
@@ -489,6 +492,93 @@ fn split_tasks(prog: &Program, cfg: &Config, state: &State) -> Vec<Task> {
     }
     tasks
 }
+
+/// Whether every execution of `task` is an earlier task's, as seen from the end of its
+/// prefix: some threads sleep there because earlier sibling tasks start with them, and no
+/// other party can still take a step that depends on one of their next steps
+/// (machine/future.rs), so none of them ever wakes (a sleeper moves only once woken); and
+/// the others cannot take an execution to `max_steps` (an execution cut there before the
+/// sleepers move would be this task's). Such a task is left out of the split: it would
+/// explore all its executions only to find each blocked at its end.
+fn holds_nothing(prog: &Program, cfg: &Config, state: &State, task: &Task) -> bool {
+    let mut ex = Explorer::new(prog, cfg);
+    ex.push_prefix(state, task);
+    let n = ex.path.last().expect("the prefix's path has a root");
+    let st = &n.state;
+    let mut asleep: Vec<&(ThreadId, Footprint)> = n
+        .sleep
+        .iter()
+        .filter(|s| n.inherited.contains(&s.0))
+        .collect();
+    let live: Vec<ThreadId> = (0..st.threads.len() as ThreadId)
+        .filter(|&u| {
+            !matches!(
+                st.threads[u as usize].status,
+                Status::NotStarted | Status::Finished
+            )
+        })
+        .collect();
+    // The sleepers that no party outside them can wake, as a greatest fixed point: one
+    // that a party outside can wake may move, and wake the others.
+    while !asleep.is_empty() {
+        let outside: Vec<ThreadId> = live
+            .iter()
+            .copied()
+            .filter(|u| !asleep.iter().any(|s| s.0 == *u))
+            .collect();
+        let futures = outside_futures(prog, st, &outside);
+        let before = asleep.len();
+        asleep.retain(|(_, fp)| {
+            !futures
+                .iter()
+                .any(|(u, f)| dependent(fp, &st.footprint(prog, *u)) || f.may_touch(fp))
+        });
+        if asleep.len() == before {
+            let steps = futures.iter().map(|(_, f)| f.steps());
+            let total = steps.sum::<Option<u64>>();
+            return total.is_some_and(|t| (st.steps as u64).saturating_add(t) < cfg.max_steps);
+        }
+    }
+    false
+}
+
+/// The futures of the parties `outside` (the sleepers do not move), where a cell that none
+/// of them can write keeps its value: lastzero's scan stops at a zero that only a sleeper
+/// would overwrite. Computed again with the cells the last round left unwritten until
+/// they stay the same, and used only where no party writes a cell that it read as kept.
+fn outside_futures(prog: &Program, st: &State, outside: &[ThreadId]) -> Vec<(ThreadId, Future)> {
+    let compute = |frozen: &dyn Fn(u32) -> bool| -> Vec<(ThreadId, Future)> {
+        outside
+            .iter()
+            .map(|&u| (u, st.future(prog, u, frozen)))
+            .collect()
+    };
+    let written = |fs: &[(ThreadId, Future)]| -> Option<HashSet<u32>> {
+        let mut all = HashSet::new();
+        for (_, f) in fs {
+            all.extend(f.writes()?);
+        }
+        Some(all)
+    };
+    let mut futures = compute(&|_| false);
+    for _ in 0..FROZEN_ROUNDS {
+        let Some(w) = written(&futures) else { break };
+        let next = compute(&|cell| !w.contains(&cell));
+        match written(&next) {
+            Some(again) if again.is_subset(&w) => {
+                futures = next;
+                if again == w {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    futures
+}
+
+/// At most how many times [`outside_futures`] computes the futures again.
+const FROZEN_ROUNDS: usize = 4;
 
 impl Explorer<'_> {
     /// Builds the path of a split-search task's prefix.

@@ -13,6 +13,7 @@ pub(crate) mod generate;
 pub(crate) mod language;
 mod policies;
 mod processes;
+mod split;
 
 use crate::common::{exact, library_files, load, program, whole};
 use generate::{check, lock_nests, mixed, plain, scoped_locks};
