@@ -57,6 +57,13 @@ impl Future {
         self.steps
     }
 
+    /// Whether a step may read a cell that `pick` picks.
+    pub fn reads_any(&self, pick: &dyn Fn(u32) -> bool) -> bool {
+        self.places
+            .keys()
+            .any(|p| matches!(p, Touch::Cell { cell, .. } if pick(*cell)))
+    }
+
     /// The cells a step may write (`None`: any).
     pub fn writes(&self) -> Option<impl Iterator<Item = u32> + '_> {
         let cells = self.places.iter().filter_map(|(p, w)| match p {

@@ -32,7 +32,8 @@ use crate::search::format_schedule;
 use crate::search::wakeup::WakeupTree;
 use crate::search::{Config, Exploration, OutcomeKey, RawFinding, RawOutcome, Stats};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// What one subtree found, before merging: a task of a split search, or of the parallel
@@ -443,6 +444,7 @@ fn split_tasks(prog: &Program, cfg: &Config, state: &State) -> Vec<Task> {
         prefix: vec![],
         before: vec![],
     }];
+    let mut futures = Futures::default();
     for depth in 0..SPLIT_DEPTH {
         if tasks.len() >= SPLIT_TASKS {
             break;
@@ -479,7 +481,7 @@ fn split_tasks(prog: &Program, cfg: &Config, state: &State) -> Vec<Task> {
                     let mut before = task.before.clone();
                     before.push(awake[..k].iter().map(|e| e.0).collect());
                     let child = Task { prefix, before };
-                    if !holds_nothing(prog, cfg, state, &child) {
+                    if !holds_nothing(prog, cfg, state, &child, &mut futures) {
                         next.push(child);
                     }
                 }
@@ -500,7 +502,13 @@ fn split_tasks(prog: &Program, cfg: &Config, state: &State) -> Vec<Task> {
 /// the others cannot take an execution to `max_steps` (an execution cut there before the
 /// sleepers move would be this task's). Such a task is left out of the split: it would
 /// explore all its executions only to find each blocked at its end.
-fn holds_nothing(prog: &Program, cfg: &Config, state: &State, task: &Task) -> bool {
+fn holds_nothing(
+    prog: &Program,
+    cfg: &Config,
+    state: &State,
+    task: &Task,
+    cache: &mut Futures,
+) -> bool {
     let mut ex = Explorer::new(prog, cfg);
     ex.push_prefix(state, task);
     let n = ex.path.last().expect("the prefix's path has a root");
@@ -526,7 +534,7 @@ fn holds_nothing(prog: &Program, cfg: &Config, state: &State, task: &Task) -> bo
             .copied()
             .filter(|u| !asleep.iter().any(|s| s.0 == *u))
             .collect();
-        let futures = outside_futures(prog, st, &outside);
+        let futures = outside_futures(prog, st, &outside, cache);
         let before = asleep.len();
         asleep.retain(|(_, fp)| {
             !futures
@@ -545,25 +553,36 @@ fn holds_nothing(prog: &Program, cfg: &Config, state: &State, task: &Task) -> bo
 /// The futures of the parties `outside` (the sleepers do not move), where a cell that none
 /// of them can write keeps its value: lastzero's scan stops at a zero that only a sleeper
 /// would overwrite. Computed again with the cells the last round left unwritten until
-/// they stay the same, and used only where no party writes a cell that it read as kept.
-fn outside_futures(prog: &Program, st: &State, outside: &[ThreadId]) -> Vec<(ThreadId, Future)> {
-    let compute = |frozen: &dyn Fn(u32) -> bool| -> Vec<(ThreadId, Future)> {
-        outside
-            .iter()
-            .map(|&u| (u, st.future(prog, u, frozen)))
-            .collect()
-    };
-    let written = |fs: &[(ThreadId, Future)]| -> Option<HashSet<u32>> {
+/// they stay the same (only for the parties that read one of them: the others' run is
+/// the same), and used only where no party writes a cell that it read as kept.
+fn outside_futures(
+    prog: &Program,
+    st: &State,
+    outside: &[ThreadId],
+    cache: &mut Futures,
+) -> Vec<(ThreadId, Rc<Future>)> {
+    let base: Vec<(ThreadId, Rc<Future>)> = outside
+        .iter()
+        .map(|&u| (u, cache.of(prog, st, u)))
+        .collect();
+    let written = |fs: &[(ThreadId, Rc<Future>)]| -> Option<HashSet<u32>> {
         let mut all = HashSet::new();
         for (_, f) in fs {
             all.extend(f.writes()?);
         }
         Some(all)
     };
-    let mut futures = compute(&|_| false);
+    let mut futures = base.clone();
     for _ in 0..FROZEN_ROUNDS {
         let Some(w) = written(&futures) else { break };
-        let next = compute(&|cell| !w.contains(&cell));
+        let kept = |cell: u32| !w.contains(&cell);
+        let next: Vec<(ThreadId, Rc<Future>)> = base
+            .iter()
+            .map(|(u, f)| match f.reads_any(&kept) {
+                true => (*u, Rc::new(st.future(prog, *u, &kept))),
+                false => (*u, f.clone()),
+            })
+            .collect();
         match written(&next) {
             Some(again) if again.is_subset(&w) => {
                 futures = next;
@@ -575,6 +594,29 @@ fn outside_futures(prog: &Program, st: &State, outside: &[ThreadId]) -> Vec<(Thr
         }
     }
     futures
+}
+
+/// The futures with no cell kept, by party, program counter and locals (all that they
+/// depend on for the split's questions): the prefixes of many tasks leave a party where
+/// others left it.
+#[derive(Default)]
+struct Futures(HashMap<PartyAt, Rc<Future>>);
+
+/// A party, its program counter and its locals.
+type PartyAt = (ThreadId, u32, Vec<Option<crate::ir::Value>>);
+
+impl Futures {
+    fn of(&mut self, prog: &Program, st: &State, u: ThreadId) -> Rc<Future> {
+        let th = &st.threads[u as usize];
+        if th.dying || th.caught.is_some() {
+            return Rc::new(st.future(prog, u, &|_| false));
+        }
+        let key = (u, th.pc, th.locals.clone());
+        self.0
+            .entry(key)
+            .or_insert_with(|| Rc::new(st.future(prog, u, &|_| false)))
+            .clone()
+    }
 }
 
 /// At most how many times [`outside_futures`] computes the futures again.
