@@ -25,7 +25,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 
 /// How many (pc, locals) pairs one party's run may visit before its future is unknown.
-pub const MAX_PAIRS: usize = 4096;
+pub const MAX_PAIRS: usize = 1024;
 
 /// What a party may still touch ([`State::future`]).
 #[derive(Debug, Default)]
@@ -533,6 +533,18 @@ mod tests {
             Some(7),
             "a[2] down to a[-3], the IndexError at a[-4]"
         );
+    }
+
+    /// A run longer than [`MAX_PAIRS`] pairs gives up (the future may touch anything), in
+    /// a test thread's stack: the run recurses once per pair.
+    #[test]
+    fn a_long_run_gives_up() {
+        let p = program(
+            "[shared]\nx = 0\ny = 0\n[[thread]]\nname = \"t\"\ncode = \"\"\"\nfor i in range(5000):\n    x += 1\n\"\"\"\n",
+        );
+        let f = State::initial(&p).0.future(&p, 0, &|_| false);
+        assert_eq!(f.steps(), None);
+        assert!(f.may_touch(&[cell(&p, 1, 0, false)]));
     }
 
     /// What the run does not follow may touch anything: starting a party.
