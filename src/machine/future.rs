@@ -20,9 +20,12 @@ use super::exception::{ExcKind, Res, raise};
 use super::footprint::{Footprint, Touch, cell_touch, ends_closed_by, place, static_touch};
 use super::objects;
 use super::state::{State, Status};
-use crate::ir::{Instr, ObjKind, ObjSel, Operand, Pc, ThreadId, ThreadSel, Value};
+use crate::ir::{
+    Group, Instr, ObjId, ObjKind, ObjSel, Operand, Pc, Program, ThreadId, ThreadSel, Value,
+};
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::ops::Range;
 
 /// How many (pc, locals) pairs one party's run may visit before its future is unknown.
 pub const MAX_PAIRS: usize = 1024;
@@ -85,12 +88,7 @@ enum Local {
 impl State {
     /// What party `t` may still touch, from this state, where the cells that `frozen`
     /// says keep their values (no party that may move can write them) read as they are.
-    pub fn future(
-        &self,
-        prog: &crate::ir::Program,
-        t: ThreadId,
-        frozen: &dyn Fn(u32) -> bool,
-    ) -> Future {
+    pub fn future(&self, prog: &Program, t: ThreadId, frozen: &dyn Fn(u32) -> bool) -> Future {
         let th = &self.threads[t as usize];
         let mut future = Future {
             steps: Some(0),
@@ -364,12 +362,7 @@ impl Run<'_, '_> {
             Instr::Start { .. } | Instr::Terminate { .. } | Instr::Result { .. } => true,
             Instr::Call { obj, .. } => {
                 let g = &prog.object_groups[obj.group as usize];
-                (g.first..g.first + g.count()).any(|o| {
-                    matches!(
-                        prog.objects[o as usize].kind,
-                        ObjKind::Connection { .. } | ObjKind::Pool { .. }
-                    )
-                })
+                (g.first..g.first + g.count()).any(|o| unfollowed_object(prog, o))
             }
             _ => false,
         }
@@ -414,16 +407,15 @@ impl Run<'_, '_> {
         known: &Cell<bool>,
         fp: &mut Footprint,
     ) -> bool {
-        let g = &self.c.prog.object_groups[sel.group as usize];
-        let (from, to) = match index.and_then(|i| select(&g.name, g.first, g.len, i)) {
-            Ok(range) => range,
-            Err(_) if known.get() => return true,
-            Err(_) => (g.first, g.first + g.count()),
+        let prog = self.c.prog;
+        let Some(range) = members(&prog.object_groups[sel.group as usize], index, known) else {
+            return true;
         };
-        for o in from..to {
-            match self.c.prog.objects[o as usize].kind {
-                ObjKind::Connection { .. } | ObjKind::Pool { .. } => self.future.anything = true,
-                _ => objects::touch_object(self.c.prog, fp, o),
+        for o in range {
+            if unfollowed_object(prog, o) {
+                self.future.anything = true;
+            } else {
+                objects::touch_object(prog, fp, o);
             }
         }
         false
@@ -438,19 +430,36 @@ impl Run<'_, '_> {
         fp: &mut Footprint,
     ) -> bool {
         let g = &self.c.prog.thread_groups[sel.group as usize];
-        let (from, to) = match index.and_then(|i| select(&g.name, g.first, g.len, i)) {
-            Ok(range) => range,
-            Err(_) if known.get() => return true,
-            Err(_) => (g.first, g.first + g.count()),
+        let Some(range) = members(g, index, known) else {
+            return true;
         };
-        fp.extend((from..to).map(Touch::Thread));
+        fp.extend(range.map(Touch::Thread));
         false
     }
 }
 
+/// The members of group `g` that `index` names: one, or every one when the index is
+/// unknown; `None` when the step surely fails (a bad index).
+fn members(g: &Group, index: Res<Option<Value>>, known: &Cell<bool>) -> Option<Range<u32>> {
+    match index.and_then(|i| select(&g.name, g.first, g.len, i)) {
+        Ok((from, to)) => Some(from..to),
+        Err(_) if known.get() => None,
+        Err(_) => Some(g.first..g.first + g.count()),
+    }
+}
+
+/// Whether the run does not follow what an operation on object `o` does (a Pipe end's
+/// peer, a Pool's tasks and workers).
+fn unfollowed_object(prog: &Program, o: ObjId) -> bool {
+    matches!(
+        prog.objects[o as usize].kind,
+        ObjKind::Connection { .. } | ObjKind::Pool { .. }
+    )
+}
+
 impl State {
     /// What the end of party `t` touches (its `End` step, or its failure).
-    fn end_touches(&self, prog: &crate::ir::Program, t: ThreadId, fp: &mut Footprint) {
+    fn end_touches(&self, prog: &Program, t: ThreadId, fp: &mut Footprint) {
         fp.push(Touch::Thread(t));
         ends_closed_by(prog, t, fp);
         self.daemon_stops(t, fp);
@@ -460,7 +469,6 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::Program;
 
     fn program(text: &str) -> Program {
         let sc = crate::frontend::scenario::parse_scenario("future.toml", text).unwrap();
